@@ -1,0 +1,51 @@
+# The two commands a new machine needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: run test install system-deps lint typecheck unit bench token clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## The server on $(HOST):$(PORT) with the embedded store and demo data; GraphiQL at /graphql.
+run: install
+	TIMELINE_DEMO_DATA=1 $(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+
+## Everything CI runs: lint, types, and the whole test suite on both stores.
+test: install system-deps lint typecheck unit
+
+# The Datastore emulator ships with the Google Cloud CLI and needs Java.
+system-deps:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing a Java runtime for the Cloud Datastore emulator"; \
+	  apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy .
+
+unit: install
+	$(BIN)/pytest -q
+
+## Benchmarks; results go into docs/PERFORMANCE.md by hand, as ratios from one run.
+bench: install
+	$(BIN)/python -m benchmarks
+
+## A dev token for GraphiQL or curl: make token USER=alice
+token: install
+	@$(BIN)/python -m auth.dev_tokens $(USER)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

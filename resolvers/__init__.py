@@ -1,0 +1,1 @@
+"""Reading and writing through the ports: queries, pagination, DataLoaders, cursors."""

@@ -1,0 +1,67 @@
+"""Opaque, signed, deterministic cursors.
+
+A cursor is a store Position (the result's sort key and, on Datastore, the query
+cursor after it) bound to the list it came from and signed with the server
+secret. The same position in the same list always gives the same string, because
+Apollo's relayStylePagination matches cursors by string equality.
+
+Layout before base64url: version (1) | scope digest (8) | value length (2) |
+value | native cursor | HMAC-SHA256 truncated to 16 bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import struct
+
+from errors import BadCursor
+from store.port import Position
+
+_VERSION = 1
+_SCOPE_BYTES = 8
+_MAC_BYTES = 16
+_HEADER = struct.Struct(">B8sH")
+MAX_CURSOR_LENGTH = 1024
+
+
+class CursorCodec:
+    def __init__(self, secret: bytes) -> None:
+        self._key = hashlib.sha256(b"cursor:" + secret).digest()
+
+    def encode(self, scope: str, position: Position) -> str:
+        value = position.value.encode()
+        body = _HEADER.pack(_VERSION, _scope_digest(scope), len(value)) + value
+        body += position.native or b""
+        raw = body + self._mac(body)
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+    def decode(self, scope: str, cursor: str) -> Position:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise BadCursor("The cursor is too long to be one of ours.")
+        try:
+            raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        except (binascii.Error, ValueError):
+            raise BadCursor("The cursor is not valid base64url.") from None
+        if len(raw) < _HEADER.size + _MAC_BYTES:
+            raise BadCursor("The cursor is truncated.")
+        body, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
+        if not hmac.compare_digest(mac, self._mac(body)):
+            raise BadCursor("The cursor was not issued by this server or has been altered.")
+        version, digest, length = _HEADER.unpack_from(body)
+        if version != _VERSION:
+            raise BadCursor("The cursor is from an older format; start the list again.")
+        if not hmac.compare_digest(digest, _scope_digest(scope)):
+            raise BadCursor("The cursor belongs to a different list.")
+        value = body[_HEADER.size : _HEADER.size + length]
+        native = body[_HEADER.size + length :]
+        return Position(value.decode(), native or None)
+
+    def _mac(self, body: bytes) -> bytes:
+        return hmac.new(self._key, body, hashlib.sha256).digest()[:_MAC_BYTES]
+
+
+def _scope_digest(scope: str) -> bytes:
+    return hashlib.sha256(scope.encode()).digest()[:_SCOPE_BYTES]

@@ -1,0 +1,71 @@
+"""The one place where errors become what clients see.
+
+Our own AppErrors keep their message and gain `extensions.code`. GraphQL's own
+parse and validation errors get the codes Apollo clients know. Anything else is a
+bug: the client gets a generic message and an error id, the log gets the
+traceback under the same id, and no exception text leaves the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+
+from graphql import GraphQLError
+from strawberry.extensions import SchemaExtension
+
+from errors import AppError
+
+log = logging.getLogger("timeline.errors")
+
+INTERNAL = "INTERNAL_SERVER_ERROR"
+
+
+def client_error(error: GraphQLError) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, AppError):
+        return _with_code(error, original.code, original.message, original.extensions)
+    if original is None or isinstance(original, GraphQLError):
+        # GraphQL's own parse, validation and variable coercion errors.
+        return _with_code(error, _graphql_code(error), error.message, {})
+    error_id = uuid.uuid4().hex
+    log.error(
+        "internal error %s at %s",
+        error_id,
+        error.path,
+        exc_info=(type(original), original, original.__traceback__),
+    )
+    return GraphQLError(
+        "Internal server error.",
+        nodes=error.nodes,
+        path=error.path,
+        extensions={"code": INTERNAL, "errorId": error_id},
+    )
+
+
+def _graphql_code(error: GraphQLError) -> str:
+    if error.message.startswith("Syntax Error"):
+        return "GRAPHQL_PARSE_FAILED"
+    if error.message.startswith("Variable '$"):
+        return "BAD_USER_INPUT"
+    return "GRAPHQL_VALIDATION_FAILED"
+
+
+def _with_code(
+    error: GraphQLError, code: str, message: str, extensions: dict[str, object]
+) -> GraphQLError:
+    return GraphQLError(
+        message,
+        nodes=error.nodes,
+        path=error.path,
+        extensions={**(error.extensions or {}), **extensions, "code": code},
+    )
+
+
+class TranslateErrors(SchemaExtension):
+    def on_operation(self) -> Iterator[None]:
+        yield
+        result = self.execution_context.result
+        if result and result.errors:
+            result.errors = [client_error(error) for error in result.errors]

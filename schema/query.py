@@ -1,0 +1,71 @@
+"""The root Query type."""
+
+from __future__ import annotations
+
+import asyncio
+
+import strawberry
+
+from errors import BadUserInput, NotFound
+from resolvers import photos, users
+from resolvers.node_ids import from_global_id
+from resolvers.pagination import PageArgs
+from schema.connection import Connection, to_connection
+from schema.info import Info
+from schema.node import Node
+from schema.photo import Photo
+from schema.user import User
+from store import models
+
+MAX_NODES = 100
+
+
+async def _resolve_node(info: Info, global_id: str) -> Node:
+    type_name, key = from_global_id(global_id)
+    loaders = info.context.loaders
+    if type_name == "User" and key.kind == models.USER and key.parent is None:
+        user = await loaders.user(key.name)
+        if user is not None:
+            return User.from_model(user)
+    elif type_name == "Photo" and key.kind == models.PHOTO and key.parent is not None:
+        entity = await loaders.entity(key)
+        if entity is not None:
+            return Photo.from_model(models.photo_from_entity(entity))
+    raise NotFound("Nothing has this id.", argument="id")
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Refetch any object by its global id.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return await _resolve_node(info, id)
+
+    @strawberry.field(description=f"Refetch up to {MAX_NODES} objects by global id, in order.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        if len(ids) > MAX_NODES:
+            raise BadUserInput(f"At most {MAX_NODES} ids at once.", argument="ids")
+        # Resolved together, so the DataLoader fetches every id in one batched get.
+        found = await asyncio.gather(
+            *(_resolve_node(info, global_id) for global_id in ids), return_exceptions=True
+        )
+        for outcome in found:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, NotFound):
+                raise outcome
+        return [None if isinstance(outcome, BaseException) else outcome for outcome in found]
+
+    @strawberry.field(description="A user by username (case-insensitive), or null.")
+    async def user(self, info: Info, username: str) -> User | None:
+        user = await users.user_by_username(info.context, username)
+        return User.from_model(user) if user else None
+
+    @strawberry.field(description="Everyone's photos, newest first.")
+    async def photos(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Photo]:
+        page = await photos.all_photos(info.context, PageArgs(first, after, last, before))
+        return to_connection(page, Photo.from_model)

@@ -1,0 +1,19 @@
+"""Persistence: the store port, its models, and the SQLite and Datastore adapters."""
+
+from store.errors import StoreError, TransactionConflict, TransactionTooLarge
+from store.keys import Key
+from store.port import MAX_BATCH, Entity, Position, Query, Result, Store, Transaction
+
+__all__ = [
+    "MAX_BATCH",
+    "Entity",
+    "Key",
+    "Position",
+    "Query",
+    "Result",
+    "Store",
+    "StoreError",
+    "Transaction",
+    "TransactionConflict",
+    "TransactionTooLarge",
+]

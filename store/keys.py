@@ -1,0 +1,71 @@
+"""Datastore-style keys: a path of (kind, name) pairs from the entity-group root.
+
+Every key name is a string chosen by the application (no auto-allocated integer
+ids), so the same key means the same thing on SQLite and on Cloud Datastore.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote, unquote
+
+_PATH_SEPARATOR = "/"
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    path: tuple[tuple[str, str], ...]
+
+    def __post_init__(self) -> None:
+        if not self.path:
+            raise ValueError("a key needs at least one (kind, name) pair")
+        for kind, name in self.path:
+            if not kind or not name:
+                raise ValueError(f"empty kind or name in key path {self.path!r}")
+
+    @classmethod
+    def of(cls, *flat: str) -> Key:
+        """Key.of("User", "u1", "Photo", "p1")."""
+        if len(flat) % 2:
+            raise ValueError("Key.of takes kind, name pairs")
+        return cls(tuple((flat[i], flat[i + 1]) for i in range(0, len(flat), 2)))
+
+    @property
+    def kind(self) -> str:
+        return self.path[-1][0]
+
+    @property
+    def name(self) -> str:
+        return self.path[-1][1]
+
+    @property
+    def parent(self) -> Key | None:
+        return Key(self.path[:-1]) if len(self.path) > 1 else None
+
+    @property
+    def root(self) -> Key:
+        """The entity group this key belongs to."""
+        return Key(self.path[:1])
+
+    def child(self, kind: str, name: str) -> Key:
+        return Key((*self.path, (kind, name)))
+
+    def is_ancestor_of(self, other: Key) -> bool:
+        return len(other.path) > len(self.path) and other.path[: len(self.path)] == self.path
+
+    def encode(self) -> str:
+        """A flat string whose byte order keeps descendants right after their ancestor."""
+        return _PATH_SEPARATOR.join(
+            f"{quote(kind, safe='')}{_PATH_SEPARATOR}{quote(name, safe='')}"
+            for kind, name in self.path
+        )
+
+    @classmethod
+    def decode(cls, encoded: str) -> Key:
+        parts = encoded.split(_PATH_SEPARATOR)
+        if len(parts) % 2:
+            raise ValueError(f"not an encoded key: {encoded!r}")
+        return cls.of(*(unquote(part) for part in parts))
+
+    def __str__(self) -> str:
+        return self.encode()

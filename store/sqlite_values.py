@@ -1,0 +1,70 @@
+"""Property values to and from JSON for the SQLite adapter.
+
+Strings, numbers, booleans and null are stored as themselves so that SQLite's
+json_extract can filter and sort on them; the other types are tagged objects.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from store.keys import Key
+from store.port import Scalar, Value
+
+_DATETIME = "$datetime"
+_BYTES = "$bytes"
+_KEY = "$key"
+
+
+def _to_json(value: Scalar) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("datetimes in the store must be timezone-aware")
+        return {_DATETIME: value.isoformat()}
+    if isinstance(value, bytes):
+        return {_BYTES: base64.b64encode(value).decode("ascii")}
+    if isinstance(value, Key):
+        return {_KEY: value.encode()}
+    return value
+
+
+def _from_json(raw: Any) -> Scalar:
+    if isinstance(raw, dict):
+        if _DATETIME in raw:
+            return datetime.fromisoformat(raw[_DATETIME])
+        if _BYTES in raw:
+            return base64.b64decode(raw[_BYTES])
+        if _KEY in raw:
+            return Key.decode(raw[_KEY])
+        raise ValueError(f"unknown tagged value {raw!r}")
+    return raw  # type: ignore[no-any-return]
+
+
+def dump_properties(properties: dict[str, Value]) -> str:
+    return json.dumps(
+        {
+            name: [_to_json(item) for item in value] if isinstance(value, list) else _to_json(value)
+            for name, value in properties.items()
+        },
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def load_properties(text: str) -> dict[str, Value]:
+    return {
+        name: [_from_json(item) for item in raw] if isinstance(raw, list) else _from_json(raw)
+        for name, raw in json.loads(text).items()
+    }
+
+
+def sql_scalar(value: Scalar) -> Any:
+    """The SQL parameter that json_extract() yields for a stored scalar."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, datetime | bytes | Key):
+        raise ValueError(f"cannot filter on a {type(value).__name__} property")
+    return value

@@ -1,0 +1,61 @@
+"""Settings: local needs nothing; production refuses what is only safe locally."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from settings import SettingsError, load_settings
+
+PRODUCTION = {"GAE_ENV": "standard", "TIMELINE_SECRET_KEY": "s" * 40}
+
+
+def test_local_defaults_need_no_variables(tmp_path: Path) -> None:
+    settings = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)})
+    assert settings.environment == "local"
+    assert settings.store == "sqlite"
+    assert settings.sqlite_path == tmp_path / "timeline.db"
+    assert settings.graphiql
+
+
+def test_local_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
+    first = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
+    second = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
+    assert first == second
+    assert len(first) >= 32
+    assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_production_defaults() -> None:
+    settings = load_settings(PRODUCTION)
+    assert settings.is_production
+    assert settings.store == "datastore"
+    assert not settings.graphiql
+
+
+def test_production_refuses_a_missing_or_short_secret() -> None:
+    with pytest.raises(SettingsError, match="TIMELINE_SECRET_KEY must be set"):
+        load_settings({"GAE_ENV": "standard"})
+    with pytest.raises(SettingsError, match="at least 32"):
+        load_settings({**PRODUCTION, "TIMELINE_SECRET_KEY": "short"})
+
+
+def test_production_refuses_demo_data() -> None:
+    with pytest.raises(SettingsError, match="DEMO_DATA"):
+        load_settings({**PRODUCTION, "TIMELINE_DEMO_DATA": "1"})
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("TIMELINE_STORE", "postgres", "must be 'sqlite' or 'datastore'"),
+        ("TIMELINE_DEMO_DATA", "maybe", "must be a boolean"),
+        ("TIMELINE_MAX_QUERY_DEPTH", "deep", "must be a whole number"),
+    ],
+)
+def test_malformed_values_name_the_variable(
+    tmp_path: Path, name: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings({"TIMELINE_VAR_DIR": str(tmp_path), name: value})
