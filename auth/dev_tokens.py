@@ -1,0 +1,168 @@
+"""Dev tokens: HS256-signed compact tokens for local development only.
+
+The signing key is 32 random bytes in `<var_dir>/dev-token.key`, created (mode 0600)
+the first time anything mints or verifies a token. Mint one from a shell with
+
+    python -m auth.dev_tokens alice [--admin] [--var var]
+
+Settings refuse dev tokens in production; nothing here is meant to face the internet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import os
+import re
+import secrets
+import sys
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TypeAlias
+
+from auth._jws import b64url_encode, check_lifetime, encode_json_segment, parse_compact
+from auth.errors import InvalidToken
+from auth.viewer import Clock, Viewer, system_clock
+
+__all__ = [
+    "DEFAULT_TTL",
+    "ISSUER",
+    "KEY_FILENAME",
+    "DevTokenVerifier",
+    "key_path_in",
+    "load_or_create_key",
+    "main",
+    "mint_dev_token",
+]
+
+ISSUER = "photo-timeline-dev"
+KEY_FILENAME = "dev-token.key"
+DEFAULT_TTL = timedelta(days=30)
+
+_KEY_BYTES = 32
+_USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
+_HEADER: Mapping[str, object] = {"alg": "HS256", "typ": "JWT"}
+_MAX_TOKEN_LENGTH = 1024
+_LEEWAY_SECONDS = 5.0
+
+KeyPath: TypeAlias = str | os.PathLike[str]
+
+
+def key_path_in(var_dir: KeyPath) -> Path:
+    return Path(var_dir) / KEY_FILENAME
+
+
+def load_or_create_key(key_path: KeyPath) -> bytes:
+    """Read the signing key, creating it with mode 0600 if it does not exist yet."""
+    path = Path(key_path)
+    try:
+        return _read_key(path)
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(_KEY_BYTES)
+    # Written aside and hard-linked into place, so a concurrent reader never sees a
+    # half-written key and a concurrent creator loses the race instead of overwriting.
+    scratch = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(key)
+            file.flush()
+            os.fsync(file.fileno())
+        try:
+            os.link(scratch, path)
+        except FileExistsError:
+            return _read_key(path)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return key
+
+
+def mint_dev_token(
+    key_path: KeyPath,
+    user_id: str,
+    ttl: timedelta = DEFAULT_TTL,
+    admin: bool = False,
+    *,
+    now: datetime | None = None,
+) -> str:
+    if not _USER_ID.fullmatch(user_id):
+        raise ValueError(f"user id must match {_USER_ID.pattern}: {user_id!r}")
+    if ttl <= timedelta(0):
+        raise ValueError(f"ttl must be positive: {ttl}")
+    key = load_or_create_key(key_path)
+    issued_at = int((now or system_clock()).timestamp())
+    claims: dict[str, object] = {
+        "iss": ISSUER,
+        "sub": user_id,
+        "iat": issued_at,
+        "exp": issued_at + int(ttl.total_seconds()),
+    }
+    if admin:
+        claims["admin"] = True
+    signing_input = f"{encode_json_segment(_HEADER)}.{encode_json_segment(claims)}"
+    return f"{signing_input}.{b64url_encode(_sign(key, signing_input.encode('ascii')))}"
+
+
+class DevTokenVerifier:
+    """Verifies tokens from `mint_dev_token` against the key at `key_path`."""
+
+    def __init__(self, key_path: KeyPath, clock: Clock = system_clock) -> None:
+        self._key = load_or_create_key(key_path)
+        self._clock = clock
+
+    async def verify(self, token: str) -> Viewer:
+        parsed = parse_compact(token, max_length=_MAX_TOKEN_LENGTH)
+        if parsed.header.get("alg") != "HS256":
+            raise InvalidToken("unsupported_algorithm")
+        if not hmac.compare_digest(_sign(self._key, parsed.signing_input), parsed.signature):
+            raise InvalidToken("bad_signature")
+        claims = parsed.claims
+        if claims.get("iss") != ISSUER:
+            raise InvalidToken("wrong_issuer")
+        subject = claims.get("sub")
+        if subject is None or subject == "":
+            raise InvalidToken("missing_subject")
+        if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
+            raise InvalidToken("invalid_subject")
+        check_lifetime(claims, now=self._clock().timestamp(), leeway=_LEEWAY_SECONDS)
+        return Viewer(user_id=subject, provider="dev", is_admin=claims.get("admin") is True)
+
+
+def _sign(key: bytes, signing_input: bytes) -> bytes:
+    return hmac.new(key, signing_input, hashlib.sha256).digest()
+
+
+def _read_key(path: Path) -> bytes:
+    key = path.read_bytes()
+    if len(key) != _KEY_BYTES:
+        raise ValueError(f"{path} is not a dev token key (expected {_KEY_BYTES} bytes)")
+    return key
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m auth.dev_tokens",
+        description="Print a development bearer token for USER (local use only).",
+    )
+    parser.add_argument("user", metavar="USER", help="user id, [A-Za-z0-9_-]{1,64}")
+    parser.add_argument("--admin", action="store_true", help="grant the admin claim")
+    parser.add_argument("--var", default="var", help="directory holding dev-token.key")
+    parser.add_argument("--ttl-days", type=int, default=DEFAULT_TTL.days, help="lifetime")
+    args = parser.parse_args(argv)
+    if not _USER_ID.fullmatch(args.user):
+        parser.error(f"USER must match {_USER_ID.pattern}")
+    if args.ttl_days <= 0:
+        parser.error("--ttl-days must be positive")
+    token = mint_dev_token(
+        key_path_in(args.var), args.user, timedelta(days=args.ttl_days), admin=args.admin
+    )
+    sys.stdout.write(token + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,186 @@
+"""Firebase ID tokens, checked against Google's published signing certificates.
+
+Follows https://firebase.google.com/docs/auth/admin/verify-id-tokens: RS256 with a
+`kid` naming one of the certificates at `certs_url`; `aud` is the project id; `iss` is
+`https://securetoken.google.com/<project id>`; `sub` is a non-empty uid of at most 128
+characters; `exp` is in the future and `iat` and `auth_time` are in the past.
+
+google-auth fetches the certificates (its requests transport) and checks signatures
+(`google.auth.crypt.RSAVerifier`). The claims are checked here rather than by
+`google.oauth2.id_token.verify_firebase_token`, because that call fetches the
+certificates on every call, reads the wall clock (tests inject theirs), ignores `nbf`
+and `auth_time`, and reports failures only as free text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+import google.auth.crypt
+import google.auth.exceptions
+import google.auth.transport.requests
+
+from auth._jws import check_lifetime, parse_compact
+from auth.errors import InvalidToken, VerifierUnavailable
+from auth.viewer import Clock, Viewer, system_clock
+
+__all__ = ["FIREBASE_CERTS_URL", "FirebaseTokenVerifier"]
+
+FIREBASE_CERTS_URL = (
+    "https://www.googleapis.com/robot/v1/metadata/x509/securetoken@system.gserviceaccount.com"
+)
+_ISSUER_PREFIX = "https://securetoken.google.com/"
+_MAX_TOKEN_LENGTH = 8192
+_MAX_SUBJECT_LENGTH = 128
+_DEFAULT_CERTS_MAX_AGE = 300.0
+_LONGEST_CERTS_MAX_AGE = 86400.0
+_RETRY_FETCH_AFTER = 5.0
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
+
+
+class _SignatureCheck(Protocol):
+    def verify(self, message: bytes, signature: bytes) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Certificates:
+    verifiers: Mapping[str, _SignatureCheck]
+    fresh_until: float
+
+
+class FirebaseTokenVerifier:
+    """Verifies Firebase ID tokens for one project.
+
+    Certificates are cached for the response's Cache-Control max-age (less its Age);
+    concurrent verifications on a cold cache share one fetch, which runs in a thread.
+    `email` is reported only when Firebase says it is verified.
+    """
+
+    def __init__(
+        self,
+        project_id: str,
+        certs_url: str = FIREBASE_CERTS_URL,
+        clock_skew_seconds: float = 10.0,
+        *,
+        clock: Clock = system_clock,
+        fetch_timeout_seconds: float = 10.0,
+    ) -> None:
+        if not project_id:
+            raise ValueError("project_id is required to verify Firebase ID tokens")
+        if not 0 <= clock_skew_seconds <= 300:
+            raise ValueError(f"clock_skew_seconds must be within 0..300: {clock_skew_seconds}")
+        self._project_id = project_id
+        self._issuer = _ISSUER_PREFIX + project_id
+        self._certs_url = certs_url
+        self._clock_skew = clock_skew_seconds
+        self._clock = clock
+        self._fetch_timeout = fetch_timeout_seconds
+        self._certs: _Certificates | None = None
+        self._retry_fetch_at = 0.0
+        self._fetch_lock = threading.Lock()
+
+    async def verify(self, token: str) -> Viewer:
+        parsed = parse_compact(token, max_length=_MAX_TOKEN_LENGTH)
+        if parsed.header.get("alg") != "RS256":
+            raise InvalidToken("unsupported_algorithm")
+        key_id = parsed.header.get("kid")
+        if not isinstance(key_id, str) or not key_id:
+            raise InvalidToken("malformed", "missing kid")
+        verifier = (await self._verifiers()).get(key_id)
+        if verifier is None:
+            raise InvalidToken("unknown_key")
+        if not verifier.verify(parsed.signing_input, parsed.signature):
+            raise InvalidToken("bad_signature")
+
+        claims = parsed.claims
+        if claims.get("aud") != self._project_id:
+            raise InvalidToken("wrong_audience")
+        if claims.get("iss") != self._issuer:
+            raise InvalidToken("wrong_issuer")
+        subject = claims.get("sub")
+        if subject is None or subject == "":
+            raise InvalidToken("missing_subject")
+        if not isinstance(subject, str) or len(subject) > _MAX_SUBJECT_LENGTH:
+            raise InvalidToken("invalid_subject")
+        check_lifetime(
+            claims,
+            now=self._now(),
+            leeway=self._clock_skew,
+            issued_claims=("iat", "auth_time"),
+        )
+        email = claims.get("email")
+        verified_email = (
+            email if isinstance(email, str) and claims.get("email_verified") is True else None
+        )
+        return Viewer(
+            user_id=subject,
+            provider="firebase",
+            email=verified_email,
+            is_admin=claims.get("admin") is True,
+        )
+
+    def _now(self) -> float:
+        return self._clock().timestamp()
+
+    async def _verifiers(self) -> Mapping[str, _SignatureCheck]:
+        certs = self._certs
+        if certs is not None and self._now() < certs.fresh_until:
+            return certs.verifiers
+        return await asyncio.to_thread(self._refresh)
+
+    def _refresh(self) -> Mapping[str, _SignatureCheck]:
+        with self._fetch_lock:
+            certs = self._certs
+            now = self._now()
+            if certs is not None and now < certs.fresh_until:
+                return certs.verifiers
+            if now < self._retry_fetch_at:
+                raise VerifierUnavailable("signing certificates unavailable; retrying shortly")
+            try:
+                certs = self._fetch(now)
+            except VerifierUnavailable:
+                self._retry_fetch_at = now + _RETRY_FETCH_AFTER
+                raise
+            self._certs = certs
+            return certs.verifiers
+
+    def _fetch(self, now: float) -> _Certificates:
+        request = google.auth.transport.requests.Request()
+        try:
+            response = request(self._certs_url, method="GET", timeout=self._fetch_timeout)
+        except google.auth.exceptions.TransportError as exc:
+            raise VerifierUnavailable(f"cannot fetch {self._certs_url}: {exc}") from exc
+        finally:
+            request.session.close()
+        if response.status != 200:
+            raise VerifierUnavailable(f"{self._certs_url} answered HTTP {response.status}")
+        try:
+            body = json.loads(response.data)
+            if not isinstance(body, dict) or not all(
+                isinstance(key_id, str) and isinstance(pem, str) for key_id, pem in body.items()
+            ):
+                raise ValueError("expected an object of key id to PEM certificate")
+            verifiers = {key_id: _rsa_verifier(pem) for key_id, pem in body.items()}
+        except ValueError as exc:
+            raise VerifierUnavailable(f"unusable certificates at {self._certs_url}: {exc}") from exc
+        return _Certificates(verifiers, now + _freshness(response.headers))
+
+
+def _rsa_verifier(certificate_pem: str) -> _SignatureCheck:
+    verifier: _SignatureCheck = google.auth.crypt.RSAVerifier.from_string(certificate_pem)  # type: ignore[no-untyped-call]
+    return verifier
+
+
+def _freshness(headers: Mapping[str, str]) -> float:
+    match = _MAX_AGE.search(headers.get("Cache-Control", ""))
+    if match is None:
+        return _DEFAULT_CERTS_MAX_AGE
+    age = headers.get("Age", "0")
+    fresh_for = float(match.group(1)) - (float(age) if age.isdigit() else 0.0)
+    return min(max(0.0, fresh_for), _LONGEST_CERTS_MAX_AGE)

@@ -1,0 +1,372 @@
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from auth import FirebaseTokenVerifier, InvalidToken, Reason, VerifierUnavailable, Viewer
+from tests.utils.tokens import (
+    CertServer,
+    FakeClock,
+    RsaSigningKey,
+    compact,
+    make_rsa_signing_key,
+    serving_certificates,
+    sign_hs256,
+)
+
+PROJECT = "photo-timeline-test"
+KID = "key-1"
+NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
+MAX_AGE = 600
+
+
+@pytest.fixture(scope="module")
+def google_key() -> RsaSigningKey:
+    return make_rsa_signing_key("securetoken")
+
+
+@pytest.fixture(scope="module")
+def foreign_key() -> RsaSigningKey:
+    return make_rsa_signing_key("attacker")
+
+
+@pytest.fixture
+def cert_server(google_key: RsaSigningKey) -> Iterator[CertServer]:
+    with serving_certificates(
+        {KID: google_key.certificate_pem}, f"public, max-age={MAX_AGE}, must-revalidate"
+    ) as server:
+        yield server
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(NOW)
+
+
+@pytest.fixture
+def verifier(cert_server: CertServer, clock: FakeClock) -> FirebaseTokenVerifier:
+    return FirebaseTokenVerifier(PROJECT, certs_url=cert_server.url, clock=clock)
+
+
+def claims(**overrides: object) -> dict[str, object]:
+    now = int(NOW.timestamp())
+    base: dict[str, object] = {
+        "iss": f"https://securetoken.google.com/{PROJECT}",
+        "aud": PROJECT,
+        "auth_time": now - 60,
+        "user_id": "uid-123",
+        "sub": "uid-123",
+        "iat": now - 10,
+        "exp": now + 3590,
+        "email": "alice@example.com",
+        "email_verified": True,
+        "firebase": {"identities": {}, "sign_in_provider": "password"},
+    }
+    base.update(overrides)
+    return {name: value for name, value in base.items() if value is not None}
+
+
+async def rejection(verifier: FirebaseTokenVerifier, token: str) -> Reason:
+    with pytest.raises(InvalidToken) as caught:
+        await verifier.verify(token)
+    return caught.value.reason
+
+
+async def test_valid_token_gives_the_viewer(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey
+) -> None:
+    viewer = await verifier.verify(google_key.sign_rs256(claims(), KID))
+    assert viewer == Viewer("uid-123", "firebase", email="alice@example.com", is_admin=False)
+
+
+@pytest.mark.parametrize(("admin", "is_admin"), [(True, True), ("true", False), (1, False)])
+async def test_admin_custom_claim(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, admin: object, is_admin: bool
+) -> None:
+    viewer = await verifier.verify(google_key.sign_rs256(claims(admin=admin), KID))
+    assert viewer.is_admin is is_admin
+
+
+async def test_unverified_email_is_not_reported(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey
+) -> None:
+    viewer = await verifier.verify(google_key.sign_rs256(claims(email_verified=False), KID))
+    assert viewer.email is None
+
+
+async def test_expired_token(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, clock: FakeClock
+) -> None:
+    token = google_key.sign_rs256(claims(exp=int(NOW.timestamp()) + 3600), KID)
+    clock.advance(timedelta(seconds=3600 + 9))
+    assert (await verifier.verify(token)).user_id == "uid-123"
+    clock.advance(timedelta(seconds=1))
+    assert await rejection(verifier, token) == "expired"
+
+
+@pytest.mark.parametrize("claim", ["iat", "nbf", "auth_time"])
+async def test_token_from_the_future_is_not_yet_valid(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, claim: str
+) -> None:
+    soon = int(NOW.timestamp()) + 5
+    assert (await verifier.verify(google_key.sign_rs256(claims(**{claim: soon}), KID))).user_id
+    later = int(NOW.timestamp()) + 60
+    token = google_key.sign_rs256(claims(**{claim: later}), KID)
+    assert await rejection(verifier, token) == "not_yet_valid"
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "auth_time"])
+async def test_required_times_must_be_present(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, claim: str
+) -> None:
+    token = google_key.sign_rs256(claims(**{claim: None}), KID)
+    assert await rejection(verifier, token) == "malformed"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"aud": "another-project", "iss": "https://securetoken.google.com/another-project"},
+        {"aud": "another-project"},
+        {"aud": [PROJECT]},
+        {"aud": None},
+    ],
+)
+async def test_wrong_audience(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, overrides: dict[str, object]
+) -> None:
+    token = google_key.sign_rs256(claims(**overrides), KID)
+    assert await rejection(verifier, token) == "wrong_audience"
+
+
+@pytest.mark.parametrize(
+    "issuer",
+    [
+        "https://securetoken.google.com/another-project",
+        "https://accounts.google.com",
+        f"http://securetoken.google.com/{PROJECT}",
+        None,
+    ],
+)
+async def test_wrong_issuer(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, issuer: str | None
+) -> None:
+    token = google_key.sign_rs256(claims(iss=issuer), KID)
+    assert await rejection(verifier, token) == "wrong_issuer"
+
+
+@pytest.mark.parametrize(
+    ("subject", "reason"),
+    [("", "missing_subject"), (None, "missing_subject"), ("u" * 129, "invalid_subject")],
+)
+async def test_subject_must_be_a_short_non_empty_string(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, subject: str | None, reason: Reason
+) -> None:
+    token = google_key.sign_rs256(claims(sub=subject), KID)
+    assert await rejection(verifier, token) == reason
+
+
+async def test_subject_of_128_characters_is_accepted(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey
+) -> None:
+    viewer = await verifier.verify(google_key.sign_rs256(claims(sub="u" * 128), KID))
+    assert viewer.user_id == "u" * 128
+
+
+async def test_non_string_subject_is_refused(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey
+) -> None:
+    token = google_key.sign_rs256(claims(sub=123), KID)
+    assert await rejection(verifier, token) == "invalid_subject"
+
+
+async def test_foreign_key_with_a_known_kid_is_refused(
+    verifier: FirebaseTokenVerifier, foreign_key: RsaSigningKey
+) -> None:
+    assert await rejection(verifier, foreign_key.sign_rs256(claims(), KID)) == "bad_signature"
+
+
+async def test_tampered_payload_is_refused(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey
+) -> None:
+    header, _, signature = google_key.sign_rs256(claims(), KID).split(".")
+    _, payload, _ = google_key.sign_rs256(claims(sub="someone-else"), KID).split(".")
+    assert await rejection(verifier, f"{header}.{payload}.{signature}") == "bad_signature"
+
+
+@pytest.mark.parametrize("alg", ["none", "NONE", "", None])
+async def test_unsigned_tokens_are_refused(
+    verifier: FirebaseTokenVerifier, alg: str | None
+) -> None:
+    token = compact({"alg": alg, "kid": KID}, claims(), b"")
+    assert await rejection(verifier, token) == "unsupported_algorithm"
+
+
+async def test_hs256_keyed_with_the_public_certificate_is_refused(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey
+) -> None:
+    token = sign_hs256(google_key.certificate_pem.encode(), claims(), header={"kid": KID})
+    assert await rejection(verifier, token) == "unsupported_algorithm"
+
+
+@pytest.mark.parametrize("alg", ["RS512", "PS256", "ES256", "rs256"])
+async def test_other_asymmetric_algorithms_are_refused(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, alg: str
+) -> None:
+    token = google_key.sign_rs256(claims(), KID, header={"alg": alg})
+    assert await rejection(verifier, token) == "unsupported_algorithm"
+
+
+async def test_unknown_kid_is_refused(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey
+) -> None:
+    assert await rejection(verifier, google_key.sign_rs256(claims(), "key-2")) == "unknown_key"
+
+
+@pytest.mark.parametrize("kid", [None, "", 7])
+async def test_missing_kid_is_malformed(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, kid: object
+) -> None:
+    token = google_key.sign_rs256(claims(), None, header={} if kid is None else {"kid": kid})
+    assert await rejection(verifier, token) == "malformed"
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "abc",
+        "a.b",
+        "a.b.c.d",
+        "eyJhbGciOiJSUzI1NiJ9.e30",
+        "eyJhbGciOiJSUzI1NiJ9.e30.$$$$",
+        "eyJhbGciOiJSUzI1NiJ9=.e30.AAAA",
+        "bm90IGpzb24.e30.AAAA",
+        "eyJhbGciOiJSUzI1NiJ9.bm90IGpzb24.AAAA",
+        "WzFd.e30.AAAA",
+        "e30.e30." + "A" * 9000,
+    ],
+)
+async def test_malformed_strings_are_refused(
+    verifier: FirebaseTokenVerifier, cert_server: CertServer, token: str
+) -> None:
+    assert await rejection(verifier, token) == "malformed"
+    assert cert_server.requests == 0
+
+
+async def test_certificates_are_fetched_once_across_many_verifications(
+    verifier: FirebaseTokenVerifier,
+    google_key: RsaSigningKey,
+    cert_server: CertServer,
+    clock: FakeClock,
+) -> None:
+    tokens = [google_key.sign_rs256(claims(sub=f"uid-{n}"), KID) for n in range(5)]
+    await asyncio.gather(*(verifier.verify(token) for token in tokens * 4))
+    for token in tokens * 4:
+        await verifier.verify(token)
+    await rejection(verifier, google_key.sign_rs256(claims(), "key-2"))
+    assert cert_server.requests == 1
+
+    clock.advance(timedelta(seconds=MAX_AGE - 1))
+    await verifier.verify(tokens[0])
+    assert cert_server.requests == 1
+    clock.advance(timedelta(seconds=2))
+    await verifier.verify(tokens[0])
+    assert cert_server.requests == 2
+
+
+async def test_rotated_certificates_are_picked_up_when_the_cache_expires(
+    verifier: FirebaseTokenVerifier,
+    cert_server: CertServer,
+    foreign_key: RsaSigningKey,
+    clock: FakeClock,
+) -> None:
+    token = foreign_key.sign_rs256(claims(), "key-2")
+    assert await rejection(verifier, token) == "unknown_key"
+    cert_server.certificates["key-2"] = foreign_key.certificate_pem
+    clock.advance(timedelta(seconds=MAX_AGE))
+    assert (await verifier.verify(token)).user_id == "uid-123"
+
+
+async def test_missing_max_age_falls_back_to_five_minutes(
+    google_key: RsaSigningKey, clock: FakeClock
+) -> None:
+    with serving_certificates({KID: google_key.certificate_pem}, "no-transform") as server:
+        verifier = FirebaseTokenVerifier(PROJECT, certs_url=server.url, clock=clock)
+        token = google_key.sign_rs256(claims(), KID)
+        await verifier.verify(token)
+        clock.advance(timedelta(seconds=299))
+        await verifier.verify(token)
+        assert server.requests == 1
+        clock.advance(timedelta(seconds=2))
+        await verifier.verify(token)
+        assert server.requests == 2
+
+
+async def test_certificate_fetch_does_not_block_the_event_loop(
+    verifier: FirebaseTokenVerifier, google_key: RsaSigningKey, cert_server: CertServer
+) -> None:
+    release = threading.Event()
+    cert_server.hold = release
+    pending = asyncio.create_task(verifier.verify(google_key.sign_rs256(claims(), KID)))
+    # Runs only if the loop is free while the fetch waits; otherwise the fetch times out.
+    assert await asyncio.to_thread(cert_server.arrived.wait, 5)
+    release.set()
+    assert (await pending).user_id == "uid-123"
+
+
+async def test_unreachable_certificates_make_the_verifier_unavailable(
+    verifier: FirebaseTokenVerifier,
+    google_key: RsaSigningKey,
+    cert_server: CertServer,
+    clock: FakeClock,
+) -> None:
+    token = google_key.sign_rs256(claims(), KID)
+    cert_server.status = 500
+    with pytest.raises(VerifierUnavailable):
+        await verifier.verify(token)
+    with pytest.raises(VerifierUnavailable):
+        await verifier.verify(token)
+    assert cert_server.requests == 1
+
+    cert_server.status = 200
+    clock.advance(timedelta(seconds=6))
+    assert (await verifier.verify(token)).user_id == "uid-123"
+    assert cert_server.requests == 2
+
+
+async def test_unusable_certificates_make_the_verifier_unavailable(
+    google_key: RsaSigningKey, clock: FakeClock
+) -> None:
+    with serving_certificates({KID: "not a certificate"}) as server:
+        verifier = FirebaseTokenVerifier(PROJECT, certs_url=server.url, clock=clock)
+        with pytest.raises(VerifierUnavailable):
+            await verifier.verify(google_key.sign_rs256(claims(), KID))
+
+
+async def test_closed_port_makes_the_verifier_unavailable(
+    google_key: RsaSigningKey, clock: FakeClock
+) -> None:
+    with serving_certificates({}) as server:
+        url = server.url
+    verifier = FirebaseTokenVerifier(PROJECT, certs_url=url, clock=clock)
+    with pytest.raises(VerifierUnavailable):
+        await verifier.verify(google_key.sign_rs256(claims(), KID))
+
+
+def test_a_project_id_is_required() -> None:
+    with pytest.raises(ValueError, match="project_id"):
+        FirebaseTokenVerifier("")
+
+
+@given(token=st.text(max_size=300) | st.from_regex(r"[A-Za-z0-9_.-]{0,200}", fullmatch=True))
+async def test_arbitrary_input_is_only_ever_refused(token: str) -> None:
+    verifier = FirebaseTokenVerifier(PROJECT, certs_url="http://127.0.0.1:9/unused")
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token)
