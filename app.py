@@ -18,10 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from schema import build_schema
+from schema.errors import client_error
 from settings import Settings, load_settings
 from store.port import Store
 
@@ -47,6 +50,13 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         )
         self._store = store
         self._cursors = CursorCodec(settings.secret_key)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        if result.errors:
+            result.errors = [client_error(error) for error in result.errors]
+        return await super().process_result(request, result)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

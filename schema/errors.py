@@ -1,4 +1,5 @@
-"""The one place where errors become what clients see.
+"""The one place where errors become what clients see (the GraphQL route calls
+`client_error` on every error of every response: parse, validation, execution).
 
 Our own AppErrors keep their message and gain `extensions.code`. GraphQL's own
 parse and validation errors get the codes Apollo clients know. Anything else is a
@@ -10,10 +11,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from errors import AppError
 
@@ -58,14 +57,8 @@ def _with_code(
     return GraphQLError(
         message,
         nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
         path=error.path,
         extensions={**(error.extensions or {}), **extensions, "code": code},
     )
-
-
-class TranslateErrors(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result and result.errors:
-            result.errors = [client_error(error) for error in result.errors]

@@ -32,7 +32,6 @@ CREATE TABLE IF NOT EXISTS entities (
     grp TEXT NOT NULL,
     props TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS entities_by_kind ON entities(kind);
 """
 _BUSY_TIMEOUT_MS = 10_000
 
@@ -257,9 +256,15 @@ def _select_page(
     params: list[Any] = [query.kind]
     if query.ancestor is not None:
         ancestor = query.ancestor.encode()
-        where += ["grp = ?", "key > ?", "key < ?"]
-        # Descendants' keys start with the ancestor's key and a separator.
-        params += [query.ancestor.root.encode(), ancestor + "/", ancestor + "0"]
+        where.append("grp = ?")
+        params.append(query.ancestor.root.encode())
+        if query.ancestor.parent is None:
+            where.append("key != ?")
+            params.append(ancestor)
+        else:
+            # Descendants' keys start with the ancestor's key and a separator.
+            where += ["key > ?", "key < ?"]
+            params += [ancestor + "/", ancestor + "0"]
     for name, value in query.equals:
         where.append(f"{_prop(name)} = ?")
         params.append(sql_scalar(value))

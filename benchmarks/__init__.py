@@ -1,0 +1,1 @@
+"""Benchmarks that run the real code; `python -m benchmarks` runs them all."""
