@@ -1,0 +1,1 @@
+"""Background work: task queues and cron jobs."""
