@@ -13,14 +13,20 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
+from auth.dev_tokens import key_path_in
+from auth.errors import InvalidToken, VerifierUnavailable
+from auth.verifiers import build_verifier
+from auth.viewer import TokenVerifier, Viewer
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from schema import build_schema
@@ -42,7 +48,7 @@ def make_store(settings: Settings) -> Store:
 
 
 class GraphQLRoute(GraphQL[RequestContext, None]):
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, verifier: TokenVerifier) -> None:
         super().__init__(
             build_schema(max_depth=settings.max_query_depth),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -50,6 +56,16 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         )
         self._store = store
         self._cursors = CursorCodec(settings.secret_key)
+        self._verifier = verifier
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            viewer_or_refusal = await authenticate(self._verifier, Headers(scope=scope))
+            if isinstance(viewer_or_refusal, Response):
+                await viewer_or_refusal(scope, receive, send)
+                return
+            scope.setdefault("state", {})["viewer"] = viewer_or_refusal
+        await super().__call__(scope, receive, send)
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -61,7 +77,59 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        return RequestContext(store=self._store, cursors=self._cursors)
+        viewer = request.scope.get("state", {}).get("viewer")
+        return RequestContext(store=self._store, cursors=self._cursors, viewer=viewer)
+
+
+# A request without a token goes on as nobody (fields that need a viewer say
+# UNAUTHENTICATED). A request with a bad token is refused whole with 401, so a
+# client whose session expired finds out at once instead of seeing signed-out data.
+RETRY_AFTER_SECONDS = 5
+
+
+def _refusal(status: int, message: str, code: str, **extra: str) -> JSONResponse:
+    headers = (
+        {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        if status == 401
+        else {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    )
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code, **extra}}]}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def authenticate(verifier: TokenVerifier, headers: Headers) -> Viewer | JSONResponse | None:
+    authorization = headers.get("authorization")
+    if authorization is None:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _refusal(
+            401,
+            "Send the token as `Authorization: Bearer <token>`.",
+            "UNAUTHENTICATED",
+            reason="malformed",
+        )
+    try:
+        return await verifier.verify(token.strip())
+    except InvalidToken as error:
+        return _refusal(
+            401,
+            "The sign-in token is not valid; sign in again.",
+            "UNAUTHENTICATED",
+            reason=error.reason,
+        )
+    except VerifierUnavailable:
+        return _refusal(
+            503, "Sign-in cannot be checked right now; try again shortly.", "SERVICE_UNAVAILABLE"
+        )
+
+
+def make_verifier(settings: Settings) -> TokenVerifier:
+    return build_verifier(
+        dev_tokens_key=key_path_in(settings.var_dir) if settings.auth.dev_tokens else None,
+        firebase_project=settings.auth.firebase_project,
+        firebase_certs_url=settings.auth.firebase_certs_url,
+    )
 
 
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
@@ -82,7 +150,7 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    graphql = GraphQLRoute(store, settings)
+    graphql = GraphQLRoute(store, settings, make_verifier(settings))
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", health),

@@ -10,17 +10,44 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
+TaskBackend = Literal["embedded", "cloudtasks"]
+GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 
 
 class SettingsError(ValueError):
     """A setting is missing, malformed or not allowed where the app runs."""
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """Background work (tasks/): which queue, and how Cloud Tasks reaches the app."""
+
+    backend: TaskBackend = "embedded"
+    queue_yaml: Path | None = None  # None: the project's own queue.yaml
+    lease_seconds: float = 30.0  # embedded: how soon a killed process's task runs again
+    cloud_project: str = "photo-timeline-local"
+    cloud_location: str | None = None
+    emulator_host: str | None = None
+    target_url: str | None = None  # HTTP targets (off App Engine): the app's base URL
+    service_account: str | None = None  # HTTP targets: whom Cloud Tasks' OIDC token names
+    audience: str | None = None  # OIDC audience; the target URL when unset
+    oidc_certs_url: str = GOOGLE_OIDC_CERTS_URL
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Who may sign in: dev tokens (local only) and Firebase ID tokens."""
+
+    dev_tokens: bool = True
+    firebase_project: str | None = None
+    firebase_certs_url: str | None = None  # None: Google's securetoken certificates
 
 
 @dataclass(frozen=True)
@@ -35,6 +62,8 @@ class Settings:
     demo_data: bool = False
     graphiql: bool = True
     max_query_depth: int = 12
+    tasks: TaskSettings = field(default_factory=TaskSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
 
     @property
     def is_production(self) -> bool:
@@ -64,10 +93,67 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         demo_data=_flag(get("DEMO_DATA", "0"), "DEMO_DATA"),
         graphiql=_flag(get("GRAPHIQL", "0" if production else "1"), "GRAPHIQL"),
         max_query_depth=_int(get("MAX_QUERY_DEPTH", "12"), "MAX_QUERY_DEPTH"),
+        tasks=_task_settings(get, project, production),
+        auth=_auth_settings(get, env, production),
     )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
     return settings
+
+
+def _auth_settings(
+    get: Callable[[str, str | None], str | None], env: Mapping[str, str], production: bool
+) -> AuthSettings:
+    dev_tokens = _flag(get("DEV_TOKENS", "0" if production else "1"), "DEV_TOKENS")
+    if production and dev_tokens:
+        raise SettingsError(f"{PREFIX}DEV_TOKENS lets anyone mint a token; never in production")
+    if production and env.get("FIREBASE_AUTH_EMULATOR_HOST"):
+        raise SettingsError(
+            "FIREBASE_AUTH_EMULATOR_HOST is set: production would trust unsigned emulator tokens"
+        )
+    firebase_project = get("FIREBASE_PROJECT", None) or (
+        env.get("GOOGLE_CLOUD_PROJECT") if production else None
+    )
+    if production and not firebase_project:
+        raise SettingsError(f"{PREFIX}FIREBASE_PROJECT must be set in production")
+    return AuthSettings(
+        dev_tokens=dev_tokens,
+        firebase_project=firebase_project,
+        firebase_certs_url=get("FIREBASE_CERTS_URL", None) or None,
+    )
+
+
+def _task_settings(
+    get: Callable[[str, str | None], str | None], project: str, production: bool
+) -> TaskSettings:
+    backend = get("TASKS", "cloudtasks" if production else "embedded")
+    if backend not in ("embedded", "cloudtasks"):
+        raise SettingsError(f"{PREFIX}TASKS must be 'embedded' or 'cloudtasks', not {backend!r}")
+    if production and backend == "embedded":
+        raise SettingsError(f"{PREFIX}TASKS=embedded is for one machine; use cloudtasks")
+    lease = _float(get("TASK_LEASE_SECONDS", "30"), "TASK_LEASE_SECONDS")
+    if lease <= 0:
+        raise SettingsError(f"{PREFIX}TASK_LEASE_SECONDS must be positive, not {lease}")
+    queue_yaml = get("QUEUE_YAML", None)
+    return TaskSettings(
+        backend=backend,  # type: ignore[arg-type]
+        queue_yaml=Path(queue_yaml) if queue_yaml else None,
+        lease_seconds=lease,
+        cloud_project=get("CLOUD_TASKS_PROJECT", None) or project,
+        cloud_location=get("CLOUD_TASKS_LOCATION", None) or None,
+        emulator_host=get("CLOUD_TASKS_EMULATOR_HOST", None) or None,
+        target_url=get("TASKS_TARGET_URL", None) or None,
+        service_account=get("TASKS_SERVICE_ACCOUNT", None) or None,
+        audience=get("TASKS_AUDIENCE", None) or None,
+        oidc_certs_url=get("TASKS_OIDC_CERTS_URL", None) or GOOGLE_OIDC_CERTS_URL,
+    )
+
+
+def _float(value: str | None, name: str) -> float:
+    try:
+        return float(value or "")
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name} must be a number, not {value!r}") from None
 
 
 def _secret_key(value: str | None, var_dir: Path, production: bool) -> bytes:

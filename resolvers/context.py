@@ -1,9 +1,11 @@
-"""What every resolver receives: the ports and the per-request caches."""
+"""What every resolver receives: the ports, the viewer and the per-request caches."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from auth.viewer import Viewer
+from errors import Unauthenticated
 from resolvers.cursors import CursorCodec
 from resolvers.loaders import Loaders
 from store.port import Store
@@ -13,7 +15,15 @@ from store.port import Store
 class RequestContext:
     store: Store
     cursors: CursorCodec
+    viewer: Viewer | None = None
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.store)
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is None:
+            raise Unauthenticated(
+                "Sign in first: send `Authorization: Bearer <token>`.",
+            )
+        return self.viewer

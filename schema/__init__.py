@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
 
+from schema.mutation import Mutation
 from schema.photo import Photo
 from schema.query import Query
 from schema.user import User
@@ -28,6 +29,7 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
     depth_rule = create_validator(max_depth, should_ignore=None)
     return TimelineSchema(
         query=Query,
+        mutation=Mutation,
         types=[User, Photo],
         extensions=[
             lambda: AddValidationRules([depth_rule]),

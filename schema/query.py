@@ -53,6 +53,14 @@ class Query:
                 raise outcome
         return [None if isinstance(outcome, BaseException) else outcome for outcome in found]
 
+    @strawberry.field(
+        description="The signed-in user's profile; null until createProfile. Needs a token."
+    )
+    async def viewer(self, info: Info) -> User | None:
+        viewer = info.context.require_viewer()
+        user = await users.user_by_id(info.context, viewer.user_id)
+        return User.from_model(user) if user else None
+
     @strawberry.field(description="A user by username (case-insensitive), or null.")
     async def user(self, info: Info, username: str) -> User | None:
         user = await users.user_by_username(info.context, username)

@@ -41,7 +41,7 @@ class DatastoreStore:
         self.round_trips += 1
         try:
             return await asyncio.to_thread(work)
-        except google_errors.Aborted as error:
+        except (google_errors.Aborted, google_errors.Conflict) as error:
             raise TransactionConflict(str(error)) from error
         except google_errors.GoogleAPICallError as error:
             raise StoreError(str(error)) from error

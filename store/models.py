@@ -18,6 +18,7 @@ from store.port import Entity
 USER = "User"
 USERNAME = "Username"
 PHOTO = "Photo"
+IDEMPOTENCY_RECORD = "IdempotencyRecord"
 
 
 def new_id() -> str:
@@ -69,6 +70,28 @@ def username_key(username: str) -> Key:
 
 def photo_key(owner_id: str, photo_id: str) -> Key:
     return Key.of(USER, owner_id, PHOTO, photo_id)
+
+
+def idempotency_key(user_id: str, digest: str) -> Key:
+    return user_key(user_id).child(IDEMPOTENCY_RECORD, digest)
+
+
+def idempotency_record(
+    key: Key, fingerprint: str, outcome: str, created_at: datetime, expires_at: datetime
+) -> Entity:
+    """A mutation's outcome, kept in the viewer's entity group until `expires_at`.
+    `expires_key` orders records by expiry for the job that prunes them."""
+    return Entity(
+        key,
+        {
+            "fingerprint": fingerprint,
+            "outcome": outcome,
+            "created_at": created_at,
+            "expires_at": expires_at,
+            "expires_key": sort_key(expires_at, key.name),
+        },
+        unindexed=frozenset({"outcome", "fingerprint"}),
+    )
 
 
 def user_to_entity(user: User) -> Entity:

@@ -141,7 +141,10 @@ class SQLiteStore:
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._pool.connection() as conn:
             self.round_trips += 1
-            await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
+            try:
+                await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:  # still locked after the busy timeout
+                raise TransactionConflict(str(error)) from error
             tx = _SQLiteTransaction(self, conn)
             try:
                 yield tx

@@ -8,7 +8,11 @@ import pytest
 
 from settings import SettingsError, load_settings
 
-PRODUCTION = {"GAE_ENV": "standard", "TIMELINE_SECRET_KEY": "s" * 40}
+PRODUCTION = {
+    "GAE_ENV": "standard",
+    "GOOGLE_CLOUD_PROJECT": "photo-timeline-prod",
+    "TIMELINE_SECRET_KEY": "s" * 40,
+}
 
 
 def test_local_defaults_need_no_variables(tmp_path: Path) -> None:
@@ -59,3 +63,22 @@ def test_malformed_values_name_the_variable(
 ) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings({"TIMELINE_VAR_DIR": str(tmp_path), name: value})
+
+
+def test_production_verifies_firebase_tokens_for_its_own_project() -> None:
+    settings = load_settings(PRODUCTION)
+    assert settings.auth.firebase_project == "photo-timeline-prod"
+    assert not settings.auth.dev_tokens
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ({"TIMELINE_DEV_TOKENS": "1"}, "DEV_TOKENS"),
+        ({"FIREBASE_AUTH_EMULATOR_HOST": "127.0.0.1:9099"}, "FIREBASE_AUTH_EMULATOR_HOST"),
+        ({"GOOGLE_CLOUD_PROJECT": ""}, "FIREBASE_PROJECT"),
+    ],
+)
+def test_production_refuses_dev_only_auth(extra: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings({**PRODUCTION, **extra})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,8 @@ import pytest
 from store import models
 from store.errors import TransactionTooLarge
 from store.keys import Key
-from store.port import MAX_BATCH, Entity, Query, Store
+from store.port import MAX_BATCH, Entity, Query, Store, Transaction
+from store.transactions import run_in_transaction
 from tests.utils.builders import make_photos, make_user
 
 
@@ -169,3 +171,21 @@ async def test_round_trips_are_counted(store: Store) -> None:
     await store.get_many([Key.of("User", "a"), Key.of("User", "b")])
     await store.page(_photos_of("a"), limit=5)
     assert store.round_trips - before == 2
+
+
+async def test_racing_transactions_never_lose_an_update(store: Store) -> None:
+    key = Key.of("Counter", "c")
+    await store.put_many([Entity(key, {"n": 0})])
+
+    async def increment(tx: Transaction) -> None:
+        [current] = await tx.get_many([key])
+        assert current is not None
+        count = current.properties["n"]
+        assert isinstance(count, int)
+        await asyncio.sleep(0)  # let the other writers read the same value
+        tx.put_many([Entity(key, {"n": count + 1})])
+
+    await asyncio.gather(*(run_in_transaction(store, increment, attempts=20) for _ in range(5)))
+    [final] = await store.get_many([key])
+    assert final is not None
+    assert final.properties["n"] == 5

@@ -1,0 +1,134 @@
+"""How every mutation runs: typed outcomes, one transaction, idempotency keys.
+
+A mutation's expected failures are `UserError`s in its payload, each with a
+stable code and the offending input field. Its effect and its idempotency record
+are written in one transaction in the viewer's entity group, so a retry with the
+same key and the same input within 24 hours returns the first outcome and changes
+nothing; the same key with a different input is refused. docs/MUTATIONS.md says
+this for client developers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from errors import BadUserInput
+from store import models
+from store.keys import Key
+from store.port import Entity, Store, Transaction
+from store.transactions import run_in_transaction
+
+IDEMPOTENCY_TTL = timedelta(hours=24)
+IDEMPOTENCY_KEY_MAX = 128
+
+
+@dataclass(frozen=True)
+class UserError:
+    code: str
+    message: str
+    field: str | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a mutation did: the key of the object it returns, or why it did nothing."""
+
+    key: Key | None = None
+    errors: list[UserError] = field(default_factory=list)
+
+    @classmethod
+    def failed(cls, code: str, message: str, field: str | None = None) -> Outcome:
+        return cls(errors=[UserError(code, message, field)])
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "key": self.key.encode() if self.key else None,
+                "errors": [[e.code, e.message, e.field] for e in self.errors],
+            }
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        raw = json.loads(text)
+        return cls(
+            key=Key.decode(raw["key"]) if raw["key"] else None,
+            errors=[UserError(*error) for error in raw["errors"]],
+        )
+
+
+Effect = Callable[[Transaction, list[Entity | None]], Awaitable[Outcome]]
+
+
+async def run_mutation(
+    store: Store,
+    *,
+    viewer_id: str,
+    name: str,
+    arguments: dict[str, Any],
+    idempotency_key: str | None,
+    reads: Sequence[Key],
+    effect: Effect,
+    now: datetime | None = None,
+) -> Outcome:
+    """Runs `effect` in a transaction with the entities at `reads` (one batched
+    get), recording its outcome under the idempotency key if there is one."""
+    record_key = _record_key(viewer_id, name, idempotency_key)
+    fingerprint = _fingerprint(name, arguments)
+    moment = now or datetime.now(UTC)
+
+    async def work(tx: Transaction) -> Outcome:
+        found = await tx.get_many([*reads, *([record_key] if record_key else [])])
+        if record_key is not None:
+            replay = _replay(found.pop(), fingerprint, moment)
+            if replay is not None:
+                return replay
+        outcome = await effect(tx, found)
+        if record_key is not None:
+            tx.put_many(
+                [
+                    models.idempotency_record(
+                        record_key, fingerprint, outcome.to_json(), moment, moment + IDEMPOTENCY_TTL
+                    )
+                ]
+            )
+        return outcome
+
+    return await run_in_transaction(store, work)
+
+
+def _record_key(viewer_id: str, name: str, idempotency_key: str | None) -> Key | None:
+    if idempotency_key is None:
+        return None
+    if not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX or not idempotency_key.isprintable():
+        raise BadUserInput(
+            f"idempotencyKey must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters.",
+            argument="idempotencyKey",
+        )
+    digest = hashlib.sha256(f"{name}\0{idempotency_key}".encode()).hexdigest()[:32]
+    return models.idempotency_key(viewer_id, digest)
+
+
+def _fingerprint(name: str, arguments: dict[str, Any]) -> str:
+    canonical = json.dumps([name, arguments], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _replay(record: Entity | None, fingerprint: str, now: datetime) -> Outcome | None:
+    if record is None:
+        return None
+    expires = record.properties.get("expires_at")
+    if isinstance(expires, datetime) and expires <= now:
+        return None  # an expired record is as good as none; it is overwritten below
+    if record.properties.get("fingerprint") != fingerprint:
+        return Outcome.failed(
+            "IDEMPOTENCY_KEY_REUSED",
+            "This idempotency key was used for a different request; use a new key.",
+            "idempotencyKey",
+        )
+    return Outcome.from_json(str(record.properties["outcome"]))

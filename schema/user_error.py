@@ -1,0 +1,32 @@
+"""Typed, expected mutation failures, returned in payloads (never raised)."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import strawberry
+
+from resolvers.mutations import UserError as UserErrorModel
+
+
+@strawberry.enum(description="Stable codes for expected mutation failures.")
+class UserErrorCode(Enum):
+    INVALID_INPUT = "INVALID_INPUT"
+    USERNAME_TAKEN = "USERNAME_TAKEN"
+    USERNAME_RESERVED = "USERNAME_RESERVED"
+    PROFILE_EXISTS = "PROFILE_EXISTS"
+    PROFILE_MISSING = "PROFILE_MISSING"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    NOT_ALLOWED = "NOT_ALLOWED"
+    NOT_FOUND = "NOT_FOUND"
+
+
+@strawberry.type(description="Why a mutation did nothing; `field` names the input at fault.")
+class UserError:
+    code: UserErrorCode
+    message: str
+    field: str | None
+
+    @classmethod
+    def from_model(cls, error: UserErrorModel) -> UserError:
+        return cls(code=UserErrorCode(error.code), message=error.message, field=error.field)

@@ -1,0 +1,35 @@
+"""Running a unit of work in a transaction, retried when it loses a race.
+
+Datastore transactions are optimistic: when two touch the same entity group, one
+commit fails and the whole function must run again on fresh reads. The function
+must therefore have no effects outside the transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from store.errors import TransactionConflict
+from store.port import Store, Transaction
+
+T = TypeVar("T")
+
+ATTEMPTS = 5
+
+
+async def run_in_transaction(
+    store: Store, work: Callable[[Transaction], Awaitable[T]], *, attempts: int = ATTEMPTS
+) -> T:
+    for attempt in range(attempts):
+        try:
+            async with store.transaction() as tx:
+                return await work(tx)
+        except TransactionConflict:
+            if attempt == attempts - 1:
+                raise
+            # Jittered, growing pause so that racing writers do not collide again.
+            await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
+    raise AssertionError("unreachable")
