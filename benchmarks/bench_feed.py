@@ -132,16 +132,16 @@ async def run(seconds: float, rounds: int, deep_page: int = DEEP_PAGE) -> dict[s
 
             deep_cursor = await cursor_before_page(gql, deep_page)
 
-            async def first_page() -> None:
+            async def first_page_request() -> None:
                 await graphql(gql, n=PAGE)
 
-            async def deep_page() -> None:
+            async def deep_page_request() -> None:
                 await graphql(gql, n=PAGE, after=deep_cursor)
 
             first, deep = [], []
             for _ in range(rounds):
-                first.append(await median_latency(first_page, repeats=50))
-                deep.append(await median_latency(deep_page, repeats=50))
+                first.append(await median_latency(first_page_request, repeats=50))
+                deep.append(await median_latency(deep_page_request, repeats=50))
             results["page_1_ms"] = sorted(first)[len(first) // 2] * 1000
             results[f"page_{deep_page}_ms"] = sorted(deep)[len(deep) // 2] * 1000
             results[f"page_{deep_page}_over_page_1"] = (
@@ -153,7 +153,7 @@ async def run(seconds: float, rounds: int, deep_page: int = DEEP_PAGE) -> dict[s
 
 async def cursor_before_page(http: httpx.AsyncClient, page_number: int) -> str:
     """Walks page by page, as a client would, to the cursor that opens the page."""
-    after = None
+    after: str | None = None
     for _ in range(page_number - 1):
         body = await graphql(http, n=PAGE, after=after)
         after = body["data"]["node"]["photos"]["pageInfo"]["endCursor"]

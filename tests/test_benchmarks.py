@@ -11,3 +11,4 @@ async def test_feed_benchmark_runs_and_pages_cost_two_round_trips() -> None:
     assert results["ceiling_rps"] > 0
     for size in (10, 20, 50):
         assert results[f"round_trips_page_{size}"] == 2
+    assert results["page_3_over_page_1"] > 0
