@@ -32,3 +32,15 @@ def from_global_id(global_id: str) -> tuple[str, Key]:
     if not type_name:
         raise BadUserInput("Not a valid id.", argument="id")
     return type_name, key
+
+
+def expect_global_id(global_id: str, type_name: str, argument: str) -> Key:
+    """The key inside an id that must name a `type_name`; anything else is the
+    client's mistake (BAD_USER_INPUT naming the argument)."""
+    try:
+        found_type, key = from_global_id(global_id)
+    except BadUserInput:
+        raise BadUserInput(f"`{argument}` is not a valid id.", argument=argument) from None
+    if found_type != type_name or key.kind != type_name:
+        raise BadUserInput(f"`{argument}` must be the id of a {type_name}.", argument=argument)
+    return key

@@ -44,6 +44,10 @@ class Page(Generic[T]):
     has_previous_page: bool
 
     @property
+    def node_list(self) -> list[T]:
+        return [edge.node for edge in self.edges]
+
+    @property
     def start_cursor(self) -> str | None:
         return self.edges[0].cursor if self.edges else None
 

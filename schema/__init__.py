@@ -9,6 +9,7 @@ from graphql import GraphQLError
 from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
 from strawberry.extensions.query_depth_limiter import create_validator
 
+from schema.comment import Comment
 from schema.mutation import Mutation
 from schema.photo import Photo
 from schema.query import Query
@@ -30,7 +31,7 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
     return TimelineSchema(
         query=Query,
         mutation=Mutation,
-        types=[User, Photo],
+        types=[User, Photo, Comment],
         extensions=[
             lambda: AddValidationRules([depth_rule]),
             # Mobile apps send the same few documents over and over (Apollo codegen),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema import profile
+from schema import profile, social_mutations
 
 
 @strawberry.type
@@ -16,4 +16,23 @@ class Mutation:
     update_profile: profile.ProfilePayload = strawberry.mutation(
         resolver=profile.update_profile,
         description="Change the signed-in user's username or display name.",
+    )
+    follow: social_mutations.FollowPayload = strawberry.mutation(
+        resolver=social_mutations.follow, description="Follow a user (following twice is fine)."
+    )
+    unfollow: social_mutations.FollowPayload = strawberry.mutation(
+        resolver=social_mutations.unfollow, description="Stop following a user."
+    )
+    like_photo: social_mutations.LikePayload = strawberry.mutation(
+        resolver=social_mutations.like_photo, description="Like a photo (once per user)."
+    )
+    unlike_photo: social_mutations.LikePayload = strawberry.mutation(
+        resolver=social_mutations.unlike_photo, description="Take a like back."
+    )
+    add_comment: social_mutations.AddCommentPayload = strawberry.mutation(
+        resolver=social_mutations.add_comment, description="Comment on a photo."
+    )
+    delete_comment: social_mutations.DeleteCommentPayload = strawberry.mutation(
+        resolver=social_mutations.delete_comment,
+        description="Delete a comment (its author or the photo's owner).",
     )

@@ -7,12 +7,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from resolvers import comments, likes
 from resolvers.node_ids import to_global_id
+from resolvers.pagination import PageArgs
+from schema.connection import Connection, to_connection
 from schema.info import Info
 from schema.node import Node
 from store import models
 
 if TYPE_CHECKING:
+    from schema.comment import Comment
     from schema.user import User
 
 
@@ -30,6 +34,34 @@ class Photo(Node):
             created_at=photo.created_at,
             model=photo,
         )
+
+    @strawberry.field(description="How many people like it.")
+    async def like_count(self, info: Info) -> int:
+        return await likes.like_count(info.context, self.model.key)
+
+    @strawberry.field(description="Whether the signed-in viewer likes it (false when signed out).")
+    async def viewer_has_liked(self, info: Info) -> bool:
+        return await likes.viewer_has_liked(info.context, self.model.key)
+
+    @strawberry.field(description="How many comments it has.")
+    async def comment_count(self, info: Info) -> int:
+        return await comments.comment_count(info.context, self.model.key)
+
+    @strawberry.field(description="Its comments, oldest first.")
+    async def comments(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[Comment, strawberry.lazy("schema.comment")]]:
+        from schema.comment import Comment
+
+        page = await comments.photo_comments(
+            info.context, self.model.key, PageArgs(first, after, last, before)
+        )
+        return to_connection(page, Comment.from_model)
 
     @strawberry.field(description="Who posted it.")
     async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")]:

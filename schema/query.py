@@ -10,12 +10,13 @@ from errors import BadUserInput, NotFound
 from resolvers import photos, users
 from resolvers.node_ids import from_global_id
 from resolvers.pagination import PageArgs
+from schema.comment import Comment
 from schema.connection import Connection, to_connection
 from schema.info import Info
 from schema.node import Node
 from schema.photo import Photo
 from schema.user import User
-from store import models
+from store import models, social_models
 
 MAX_NODES = 100
 
@@ -31,6 +32,10 @@ async def _resolve_node(info: Info, global_id: str) -> Node:
         entity = await loaders.entity(key)
         if entity is not None:
             return Photo.from_model(models.photo_from_entity(entity))
+    elif type_name == "Comment" and key.kind == social_models.COMMENT and key.parent:
+        entity = await loaders.entity(key)
+        if entity is not None:
+            return Comment.from_model(social_models.comment_from_entity(entity))
     raise NotFound("Nothing has this id.", argument="id")
 
 

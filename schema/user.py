@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import photos
+from errors import Forbidden
+from resolvers import feed, follows, photos
 from resolvers.node_ids import to_global_id
-from resolvers.pagination import PageArgs
+from resolvers.pagination import Edge, Page, PageArgs
 from schema.connection import Connection, to_connection
 from schema.info import Info
 from schema.node import Node
@@ -49,3 +50,81 @@ class User(Node):
             info.context, self.model.id, PageArgs(first, after, last, before)
         )
         return to_connection(page, Photo.from_model)
+
+    @strawberry.field(description="Who follows this user, most recent first.")
+    async def followers(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[User]:
+        page = await follows.followers(
+            info.context, self.model.id, PageArgs(first, after, last, before)
+        )
+        return await _users_connection(info, page)
+
+    @strawberry.field(description="Whom this user follows, most recent first.")
+    async def following(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[User]:
+        page = await follows.following(
+            info.context, self.model.id, PageArgs(first, after, last, before)
+        )
+        return await _users_connection(info, page)
+
+    @strawberry.field
+    async def follower_count(self, info: Info) -> int:
+        return await follows.follower_count(info.context, self.model.id)
+
+    @strawberry.field
+    async def following_count(self, info: Info) -> int:
+        return await follows.following_count(info.context, self.model.id)
+
+    @strawberry.field(description="Whether the signed-in viewer follows this user.")
+    async def viewer_follows(self, info: Info) -> bool:
+        return await follows.viewer_follows(info.context, self.model.id)
+
+    @strawberry.field(
+        description="The viewer's home feed: their own photos and those of the people they "
+        "follow, newest first. Only on the viewer's own User (FORBIDDEN elsewhere)."
+    )
+    async def feed(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[Photo, strawberry.lazy("schema.photo")]]:
+        from schema.photo import Photo
+
+        _require_self(info, self.model.id)
+        page = await feed.home_feed(info.context, PageArgs(first, after, last, before))
+        return to_connection(page, Photo.from_model)
+
+
+def _require_self(info: Info, user_id: str) -> None:
+    viewer = info.context.require_viewer()
+    if viewer.user_id != user_id:
+        raise Forbidden("Only the signed-in user can read this.")
+
+
+async def _users_connection(info: Info, page: Page[str]) -> Connection[User]:
+    loaded = await info.context.loaders.entities.load_many(
+        [models.user_key(u) for u in page.node_list]
+    )
+    by_id = {e.key.name: models.user_from_entity(e) for e in loaded if e is not None}
+    # A user who left keeps no edge; the cursors of the others are unaffected.
+    kept = Page(
+        [Edge(by_id[edge.node], edge.cursor) for edge in page.edges if edge.node in by_id],
+        page.has_next_page,
+        page.has_previous_page,
+    )
+    return to_connection(kept, User.from_model)

@@ -26,6 +26,7 @@ from store.keys import Key
 from store.port import MAX_BATCH, Entity, Position, Query, Result, Scalar, Transaction, Value
 
 T = TypeVar("T")
+MAX_LOOKUP = 1000
 
 
 class DatastoreStore:
@@ -65,9 +66,16 @@ class DatastoreStore:
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         if not keys:
             return []
-        natives = await self._call(lambda: self._client.get_multi([self._key(k) for k in keys]))
-        by_key = {_from_native_key(n.key): _from_native(n) for n in natives}
+        # Datastore looks up at most 1,000 keys a call; bigger batches go in parallel
+        # calls (and count as the round trips they are).
+        chunks = [keys[i : i + MAX_LOOKUP] for i in range(0, len(keys), MAX_LOOKUP)]
+        found = await asyncio.gather(*(self._lookup(chunk) for chunk in chunks))
+        by_key = {key: entity for part in found for key, entity in part.items()}
         return [by_key.get(key) for key in keys]
+
+    async def _lookup(self, keys: Sequence[Key]) -> dict[Key, Entity]:
+        natives = await self._call(lambda: self._client.get_multi([self._key(k) for k in keys]))
+        return {_from_native_key(n.key): _from_native(n) for n in natives}
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
         if entities:

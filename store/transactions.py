@@ -17,7 +17,7 @@ from store.port import Store, Transaction
 
 T = TypeVar("T")
 
-ATTEMPTS = 5
+ATTEMPTS = 8
 
 
 async def run_in_transaction(
@@ -31,5 +31,5 @@ async def run_in_transaction(
             if attempt == attempts - 1:
                 raise
             # Jittered, growing pause so that racing writers do not collide again.
-            await asyncio.sleep(random.uniform(0, 0.02 * 2**attempt))
+            await asyncio.sleep(random.uniform(0, min(0.05 * 2**attempt, 2.0)))
     raise AssertionError("unreachable")

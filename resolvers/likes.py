@@ -1,0 +1,71 @@
+"""Liking a photo: one like per user per photo, by key, with a sharded count.
+
+The Like record lives in the liker's entity group under a key made from the
+photo, so liking twice finds the record and changes nothing, and `viewerHasLiked`
+for a whole page is one batched get.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from resolvers import counters
+from resolvers.context import RequestContext
+from resolvers.mutations import Outcome, run_mutation
+from store import models, social_models
+from store.keys import Key
+from store.port import Entity, Transaction
+
+LIKES = "likes"
+
+
+def like_counter(photo: Key) -> str:
+    return counters.counter_name(LIKES, photo)
+
+
+async def set_like(
+    context: RequestContext, photo: Key, idempotency_key: str | None, *, liked: bool
+) -> Outcome:
+    viewer = context.require_viewer()
+    like = social_models.like_key(viewer.user_id, photo)
+    now = datetime.now(UTC)
+
+    async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
+        me, target, existing = found
+        if me is None:
+            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+        if target is None:
+            return Outcome.failed(
+                "NOT_FOUND", "No such photo; it may have been deleted.", "photoId"
+            )
+        if (existing is not None) == liked:
+            return Outcome(key=photo)
+        if liked:
+            tx.put_many(
+                [Entity(like, {"created_at": now, "sort_key": models.sort_key(now, like.name)})]
+            )
+        else:
+            tx.delete_many([like])
+        await counters.add(tx, like_counter(photo), 1 if liked else -1)
+        return Outcome(key=photo)
+
+    return await run_mutation(
+        context.store,
+        viewer_id=viewer.user_id,
+        name="likePhoto" if liked else "unlikePhoto",
+        arguments={"photoId": photo.encode()},
+        idempotency_key=idempotency_key,
+        reads=[models.user_key(viewer.user_id), photo, like],
+        effect=effect,
+    )
+
+
+async def viewer_has_liked(context: RequestContext, photo: Key) -> bool:
+    if context.viewer is None:
+        return False
+    found = await context.loaders.entity(social_models.like_key(context.viewer.user_id, photo))
+    return found is not None
+
+
+async def like_count(context: RequestContext, photo: Key) -> int:
+    return await counters.read(context.loaders, like_counter(photo))

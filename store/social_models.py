@@ -1,0 +1,116 @@
+"""The social graph's entities and where each lives.
+
+Every record sits in the entity group of the user who reads it, so each list a
+client pages is one strongly consistent ancestor query:
+
+    User/<a>/Following/<b>      a follows b            (a's "following" list)
+    User/<b>/Follower/<a>       the same edge, seen from b (b's "followers" list)
+    User/<v>/FeedItem/<o>~<p>   photo p of owner o in v's home feed
+    User/<v>/Like/<o>~<p>       v likes photo p (one like per user per photo, by key)
+    User/<o>/Photo/<p>/Comment/<c>   comment c on photo p (in the photo's group)
+    User/<r>/Notification/<k>   a notification for r, coalesced by k
+
+Both halves of a follow are written in one cross-group transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from store.keys import Key
+from store.models import PHOTO, photo_key, sort_key, user_key
+from store.port import Entity
+
+FOLLOWING = "Following"
+FOLLOWER = "Follower"
+FEED_ITEM = "FeedItem"
+LIKE = "Like"
+COMMENT = "Comment"
+
+
+def owner_id_of(photo: Key) -> str:
+    owner = photo.parent
+    if owner is None or photo.kind != PHOTO:
+        raise ValueError(f"not a photo key: {photo}")
+    return owner.name
+
+
+def photo_ref(owner_id: str, photo_id: str) -> str:
+    """A photo named inside another user's group; '~' never occurs in our ids."""
+    return f"{owner_id}~{photo_id}"
+
+
+def parse_photo_ref(ref: str) -> Key:
+    owner_id, _, photo_id = ref.partition("~")
+    return photo_key(owner_id, photo_id)
+
+
+def following_key(follower_id: str, followee_id: str) -> Key:
+    return user_key(follower_id).child(FOLLOWING, followee_id)
+
+
+def follower_key(followee_id: str, follower_id: str) -> Key:
+    return user_key(followee_id).child(FOLLOWER, follower_id)
+
+
+def edge_entity(key: Key, other_user_id: str, created_at: datetime) -> Entity:
+    return Entity(
+        key,
+        {
+            "user_id": other_user_id,
+            "created_at": created_at,
+            "sort_key": sort_key(created_at, other_user_id),
+        },
+    )
+
+
+def feed_item_key(viewer_id: str, photo: Key) -> Key:
+    return user_key(viewer_id).child(FEED_ITEM, photo_ref(owner_id_of(photo), photo.name))
+
+
+def feed_item(viewer_id: str, photo: Key, photo_sort_key: str) -> Entity:
+    """Ordered by the photo's own sort key, so a feed reads newest photo first."""
+    return Entity(
+        feed_item_key(viewer_id, photo),
+        {"owner_id": owner_id_of(photo), "sort_key": photo_sort_key},
+    )
+
+
+def like_key(viewer_id: str, photo: Key) -> Key:
+    return user_key(viewer_id).child(LIKE, photo_ref(owner_id_of(photo), photo.name))
+
+
+@dataclass(frozen=True)
+class Comment:
+    photo: Key
+    id: str
+    author_id: str
+    text: str
+    created_at: datetime
+
+    @property
+    def key(self) -> Key:
+        return self.photo.child(COMMENT, self.id)
+
+
+def comment_to_entity(comment: Comment) -> Entity:
+    return Entity(
+        comment.key,
+        {
+            "author_id": comment.author_id,
+            "text": comment.text,
+            "created_at": comment.created_at,
+            "sort_key": sort_key(comment.created_at, comment.id),
+        },
+        unindexed=frozenset({"text"}),
+    )
+
+
+def comment_from_entity(entity: Entity) -> Comment:
+    photo = entity.key.parent
+    assert photo is not None
+    p = entity.properties
+    created = p["created_at"]
+    assert isinstance(created, datetime)
+    return Comment(photo, entity.key.name, str(p["author_id"]), str(p["text"]), created)

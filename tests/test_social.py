@@ -1,0 +1,230 @@
+"""Follows, likes and comments through the real app, on both stores."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from resolvers.node_ids import to_global_id
+from settings import Settings
+from store import models, social_models
+from store.port import Store
+from tests.utils.accounts import bearer, call
+from tests.utils.builders import make_photos, make_user
+
+FOLLOW = """mutation($i: FollowInput!) { follow(input: $i) {
+  user { username followerCount viewerFollows } errors { code field } } }"""
+UNFOLLOW = """mutation($i: FollowInput!) { unfollow(input: $i) {
+  user { username followerCount viewerFollows } errors { code field } } }"""
+LIKE = """mutation($i: LikeInput!) { likePhoto(input: $i) {
+  photo { likeCount viewerHasLiked } errors { code field } } }"""
+UNLIKE = """mutation($i: LikeInput!) { unlikePhoto(input: $i) {
+  photo { likeCount viewerHasLiked } errors { code field } } }"""
+ADD_COMMENT = """mutation($i: AddCommentInput!) { addComment(input: $i) {
+  comment { id text author { username } } errors { code field } } }"""
+DELETE_COMMENT = """mutation($i: DeleteCommentInput!) { deleteComment(input: $i) {
+  deletedCommentId errors { code field } } }"""
+
+
+def uid(user: models.User) -> str:
+    return to_global_id("User", user.key)
+
+
+def pid(photo: models.Photo) -> str:
+    return to_global_id("Photo", photo.key)
+
+
+async def mutate(
+    http: httpx.AsyncClient, query: str, headers: dict[str, str], **input: Any
+) -> dict[str, Any]:
+    body = await call(http, query, {"i": input}, headers)
+    assert "errors" not in body, body
+    payload: dict[str, Any] = next(iter(body["data"].values()))
+    return payload
+
+
+@pytest.fixture
+async def people(store: Store) -> dict[str, models.User]:
+    return {name: await make_user(store, name) for name in ("alice", "bob", "carol")}
+
+
+async def test_follow_is_idempotent_and_counted(
+    client: httpx.AsyncClient, settings: Settings, people: dict[str, models.User]
+) -> None:
+    alice = bearer(settings, people["alice"].id)
+    bob_id = uid(people["bob"])
+    for _ in range(2):
+        payload = await mutate(client, FOLLOW, alice, userId=bob_id)
+        assert payload == {
+            "user": {"username": "bob", "followerCount": 1, "viewerFollows": True},
+            "errors": [],
+        }
+    body = await call(
+        client,
+        """query($id: ID!) { node(id: $id) { ... on User {
+        followingCount following(first: 5) { edges { node { username } } } } } }""",
+        {"id": uid(people["alice"])},
+    )
+    assert body["data"]["node"]["followingCount"] == 1
+    assert body["data"]["node"]["following"]["edges"] == [{"node": {"username": "bob"}}]
+    for _ in range(2):
+        payload = await mutate(client, UNFOLLOW, alice, userId=bob_id)
+        assert payload["user"] == {"username": "bob", "followerCount": 0, "viewerFollows": False}
+
+
+async def test_followers_list_newest_first(
+    client: httpx.AsyncClient, settings: Settings, people: dict[str, models.User]
+) -> None:
+    for name in ("alice", "carol"):
+        await mutate(client, FOLLOW, bearer(settings, people[name].id), userId=uid(people["bob"]))
+    body = await call(
+        client,
+        '{ user(username: "bob") { followerCount followers(first: 10) {'
+        " edges { node { username } } } } }",
+    )
+    user = body["data"]["user"]
+    assert user["followerCount"] == 2
+    assert [e["node"]["username"] for e in user["followers"]["edges"]] == ["carol", "alice"]
+
+
+async def test_bad_follows_are_typed_errors(
+    client: httpx.AsyncClient, settings: Settings, people: dict[str, models.User]
+) -> None:
+    alice = bearer(settings, people["alice"].id)
+    itself = await mutate(client, FOLLOW, alice, userId=uid(people["alice"]))
+    assert itself["errors"] == [{"code": "INVALID_INPUT", "field": "userId"}]
+    ghost = to_global_id("User", models.user_key("ghost"))
+    missing = await mutate(client, FOLLOW, alice, userId=ghost)
+    assert missing["errors"] == [{"code": "NOT_FOUND", "field": "userId"}]
+    photo_id = to_global_id("Photo", models.photo_key("x", "y"))
+    body = await call(client, FOLLOW, {"i": {"userId": photo_id}}, alice)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = await call(client, FOLLOW, {"i": {"userId": uid(people["bob"])}})
+    assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_likes_once_per_user_and_counted_under_concurrency(
+    client: httpx.AsyncClient, settings: Settings, store: Store, people: dict[str, models.User]
+) -> None:
+    [photo] = await make_photos(store, people["alice"], 1)
+    fans = [await make_user(store, f"fan{n}") for n in range(6)]
+    results = await asyncio.gather(
+        *(
+            mutate(client, LIKE, bearer(settings, fan.id), photoId=pid(photo))
+            for fan in fans
+            for _ in range(2)
+        )
+    )
+    assert all(r["errors"] == [] for r in results)
+    body = await call(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on Photo { likeCount viewerHasLiked } } }",
+        {"id": pid(photo)},
+        bearer(settings, fans[0].id),
+    )
+    assert body["data"]["node"] == {"likeCount": 6, "viewerHasLiked": True}
+    unliked = await mutate(client, UNLIKE, bearer(settings, fans[0].id), photoId=pid(photo))
+    assert unliked["photo"] == {"likeCount": 5, "viewerHasLiked": False}
+
+
+async def test_liking_a_deleted_photo(
+    client: httpx.AsyncClient, settings: Settings, store: Store, people: dict[str, models.User]
+) -> None:
+    [photo] = await make_photos(store, people["alice"], 1)
+    await store.delete_many([photo.key])
+    payload = await mutate(client, LIKE, bearer(settings, people["bob"].id), photoId=pid(photo))
+    assert payload == {"photo": None, "errors": [{"code": "NOT_FOUND", "field": "photoId"}]}
+
+
+async def test_comments(
+    client: httpx.AsyncClient, settings: Settings, store: Store, people: dict[str, models.User]
+) -> None:
+    [photo] = await make_photos(store, people["alice"], 1)
+    bob, carol = bearer(settings, people["bob"].id), bearer(settings, people["carol"].id)
+    first = await mutate(client, ADD_COMMENT, bob, photoId=pid(photo), text="  nice!\nreally ")
+    assert first["comment"]["text"] == "nice!\nreally"
+    second = await mutate(client, ADD_COMMENT, carol, photoId=pid(photo), text="wow")
+    listing = await call(
+        client,
+        """query($id: ID!) { node(id: $id) { ... on Photo {
+        commentCount comments(first: 10) { edges { node { text author { username } } } } } } }""",
+        {"id": pid(photo)},
+    )
+    node = listing["data"]["node"]
+    assert node["commentCount"] == 2
+    assert [e["node"]["author"]["username"] for e in node["comments"]["edges"]] == ["bob", "carol"]
+    refused = await mutate(client, DELETE_COMMENT, carol, commentId=first["comment"]["id"])
+    assert refused["errors"] == [{"code": "NOT_ALLOWED", "field": "commentId"}]
+    by_owner = await mutate(
+        client,
+        DELETE_COMMENT,
+        bearer(settings, people["alice"].id),
+        commentId=first["comment"]["id"],
+    )
+    assert by_owner == {"deletedCommentId": first["comment"]["id"], "errors": []}
+    by_author = await mutate(client, DELETE_COMMENT, carol, commentId=second["comment"]["id"])
+    assert by_author["errors"] == []
+    again = await mutate(client, DELETE_COMMENT, carol, commentId=second["comment"]["id"])
+    assert again["errors"] == [{"code": "NOT_FOUND", "field": "commentId"}]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 1001, "bell\x07"])
+async def test_bad_comments_change_nothing(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    store: Store,
+    people: dict[str, models.User],
+    text: str,
+) -> None:
+    [photo] = await make_photos(store, people["alice"], 1)
+    payload = await mutate(
+        client, ADD_COMMENT, bearer(settings, people["bob"].id), photoId=pid(photo), text=text
+    )
+    assert payload == {"comment": None, "errors": [{"code": "INVALID_INPUT", "field": "text"}]}
+
+
+async def test_feed_is_viewer_only_and_hides_unfollowed_and_deleted(
+    client: httpx.AsyncClient, settings: Settings, store: Store, people: dict[str, models.User]
+) -> None:
+    alice, bob, carol = people["alice"], people["bob"], people["carol"]
+    bob_photos = await make_photos(store, bob, 3)
+    carol_photos = await make_photos(store, carol, 2, start=10)
+    await mutate(client, FOLLOW, bearer(settings, alice.id), userId=uid(bob))
+    await store.put_many(
+        [social_models.feed_item(alice.id, p.key, p.sort_key) for p in bob_photos + carol_photos]
+    )
+    await store.delete_many([bob_photos[0].key])
+    query = """query($id: ID!) { node(id: $id) { ... on User {
+        feed(first: 10) { edges { node { caption } } } } } }"""
+    body = await call(client, query, {"id": uid(alice)}, bearer(settings, alice.id))
+    captions = [e["node"]["caption"] for e in body["data"]["node"]["feed"]["edges"]]
+    assert captions == [p.caption for p in bob_photos[1:]]
+    other = await call(client, query, {"id": uid(alice)}, bearer(settings, bob.id))
+    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+@pytest.mark.parametrize("size", [1, 10, 50])
+async def test_a_feed_page_with_likes_counts_and_owners_costs_three_round_trips(
+    client: httpx.AsyncClient,
+    settings: Settings,
+    store: Store,
+    people: dict[str, models.User],
+    size: int,
+) -> None:
+    alice = people["alice"]
+    photos = []
+    for name in ("bob", "carol"):
+        await mutate(client, FOLLOW, bearer(settings, alice.id), userId=uid(people[name]))
+        photos += await make_photos(store, people[name], 30, start=len(photos))
+    await store.put_many([social_models.feed_item(alice.id, p.key, p.sort_key) for p in photos])
+    query = """query($id: ID!, $n: Int) { node(id: $id) { ... on User { feed(first: $n) {
+        edges { cursor node { id caption likeCount commentCount viewerHasLiked
+                              owner { username displayName } } }
+        pageInfo { hasNextPage endCursor } } } } }"""
+    before = store.round_trips
+    body = await call(client, query, {"id": uid(alice), "n": size}, bearer(settings, alice.id))
+    assert len(body["data"]["node"]["feed"]["edges"]) == size
+    assert store.round_trips - before <= 3
