@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test install system-deps lint typecheck unit bench token clean
+.PHONY: run test install system-deps tasks-emulator lint typecheck unit bench token clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ run: install
 	TIMELINE_DEMO_DATA=1 $(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
 
 ## Everything CI runs: lint, types, and the whole test suite on both stores.
-test: install system-deps lint typecheck unit
+test: install system-deps tasks-emulator lint typecheck unit
 
 # The Datastore emulator ships with the Google Cloud CLI and needs Java.
 system-deps:
@@ -48,4 +48,13 @@ token: install
 	@$(BIN)/python -m auth.dev_tokens $(USER)
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-tasks-emulator .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The Cloud Tasks emulator (PyPI) pins protobuf<5, so it lives in a venv of its own.
+TASKS_EMULATOR_VENV := .venv-tasks-emulator
+$(TASKS_EMULATOR_VENV)/.installed: requirements-tasks-emulator.txt
+	$(PYTHON) -m venv $(TASKS_EMULATOR_VENV)
+	$(TASKS_EMULATOR_VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-tasks-emulator.txt
+	touch $@
+
+tasks-emulator: $(TASKS_EMULATOR_VENV)/.installed

@@ -33,6 +33,8 @@ from schema import build_schema
 from schema.errors import client_error
 from settings import Settings, load_settings
 from store.port import Store
+from tasks.enqueue import Tasks
+from tasks.runtime import TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
@@ -48,7 +50,9 @@ def make_store(settings: Settings) -> Store:
 
 
 class GraphQLRoute(GraphQL[RequestContext, None]):
-    def __init__(self, store: Store, settings: Settings, verifier: TokenVerifier) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, verifier: TokenVerifier, tasks: Tasks
+    ) -> None:
         super().__init__(
             build_schema(max_depth=settings.max_query_depth),
             graphql_ide="graphiql" if settings.graphiql else None,
@@ -57,6 +61,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._store = store
         self._cursors = CursorCodec(settings.secret_key)
         self._verifier = verifier
+        self._tasks = tasks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -78,7 +83,9 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
         viewer = request.scope.get("state", {}).get("viewer")
-        return RequestContext(store=self._store, cursors=self._cursors, viewer=viewer)
+        return RequestContext(
+            store=self._store, cursors=self._cursors, viewer=viewer, tasks=self._tasks
+        )
 
 
 # A request without a token goes on as nobody (fields that need a viewer say
@@ -135,6 +142,8 @@ def make_verifier(settings: Settings) -> TokenVerifier:
 def create_app(settings: Settings | None = None, *, store: Store | None = None) -> Starlette:
     settings = settings or load_settings()
     store = store or make_store(settings)
+    # Background work: the task queue, the guarded /_internal/ routes, the workers.
+    tasks = TaskRuntime.from_settings(settings, store)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -143,21 +152,24 @@ def create_app(settings: Settings | None = None, *, store: Store | None = None) 
 
             await seed_demo_data(store)
         try:
-            yield
+            async with tasks.running(app):
+                yield
         finally:
             await store.close()
 
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    graphql = GraphQLRoute(store, settings, make_verifier(settings))
+    graphql = GraphQLRoute(store, settings, make_verifier(settings), tasks.tasks)
     routes: list[Any] = [
         Route("/graphql", graphql, methods=["GET", "POST"]),
         Route("/healthz", health),
+        tasks.mount,
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.settings = settings
     app.state.store = store
+    app.state.tasks = tasks
     return app
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime
 
-from resolvers import counters
+from resolvers import background, counters
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
@@ -61,7 +61,7 @@ async def add_comment(
         await counters.add(tx, comment_counter(photo), 1)
         return Outcome(key=comment.key)
 
-    return await run_mutation(
+    outcome = await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="addComment",
@@ -70,6 +70,12 @@ async def add_comment(
         reads=[models.user_key(viewer.user_id), photo],
         effect=effect,
     )
+    if outcome.key is not None and not outcome.errors:
+        owner = social_models.owner_id_of(photo)
+        await background.notify(
+            context, owner, "COMMENT", photo.encode(), viewer.user_id, outcome.key.name
+        )
+    return outcome
 
 
 async def delete_comment(

@@ -9,6 +9,7 @@ from errors import Unauthenticated
 from resolvers.cursors import CursorCodec
 from resolvers.loaders import Loaders
 from store.port import Store
+from tasks.enqueue import Tasks
 
 
 @dataclass
@@ -16,6 +17,7 @@ class RequestContext:
     store: Store
     cursors: CursorCodec
     viewer: Viewer | None = None
+    tasks: Tasks | None = None  # None only where no queue runs (some unit tests)
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from resolvers import counters
+from resolvers import background, counters
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
@@ -73,7 +73,7 @@ async def _change(
         )
         return Outcome(key=target)
 
-    return await run_mutation(
+    outcome = await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="follow" if following else "unfollow",
@@ -82,6 +82,10 @@ async def _change(
         reads=[models.user_key(viewer.user_id), target, edge],
         effect=effect,
     )
+    if not outcome.errors:
+        after = background.after_follow if following else background.after_unfollow
+        await after(context, viewer.user_id, target.name)
+    return outcome
 
 
 def _edge_query(kind: str, user_id: str) -> Query:

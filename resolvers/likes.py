@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from resolvers import counters
+from resolvers import background, counters
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from store import models, social_models
@@ -49,7 +49,7 @@ async def set_like(
         await counters.add(tx, like_counter(photo), 1 if liked else -1)
         return Outcome(key=photo)
 
-    return await run_mutation(
+    outcome = await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="likePhoto" if liked else "unlikePhoto",
@@ -58,6 +58,10 @@ async def set_like(
         reads=[models.user_key(viewer.user_id), photo, like],
         effect=effect,
     )
+    if liked and not outcome.errors:
+        owner = social_models.owner_id_of(photo)
+        await background.notify(context, owner, "LIKE", photo.encode(), viewer.user_id)
+    return outcome
 
 
 async def viewer_has_liked(context: RequestContext, photo: Key) -> bool:

@@ -11,6 +11,7 @@ from strawberry.extensions.query_depth_limiter import create_validator
 
 from schema.comment import Comment
 from schema.mutation import Mutation
+from schema.notification import Notification
 from schema.photo import Photo
 from schema.query import Query
 from schema.user import User
@@ -31,7 +32,7 @@ def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
     return TimelineSchema(
         query=Query,
         mutation=Mutation,
-        types=[User, Photo, Comment],
+        types=[User, Photo, Comment, Notification],
         extensions=[
             lambda: AddValidationRules([depth_rule]),
             # Mobile apps send the same few documents over and over (Apollo codegen),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from schema import profile, social_mutations
+from schema import notification_mutations, profile, social_mutations
 
 
 @strawberry.type
@@ -35,4 +35,10 @@ class Mutation:
     delete_comment: social_mutations.DeleteCommentPayload = strawberry.mutation(
         resolver=social_mutations.delete_comment,
         description="Delete a comment (its author or the photo's owner).",
+    )
+    mark_notifications_read: notification_mutations.MarkNotificationsReadPayload = (
+        strawberry.mutation(
+            resolver=notification_mutations.mark_notifications_read,
+            description="Mark notifications read, up to one of them or all.",
+        )
     )

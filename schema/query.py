@@ -14,9 +14,11 @@ from schema.comment import Comment
 from schema.connection import Connection, to_connection
 from schema.info import Info
 from schema.node import Node
+from schema.notification import Notification
 from schema.photo import Photo
 from schema.user import User
 from store import models, social_models
+from store.notification_models import NOTIFICATION, notification_from_entity
 
 MAX_NODES = 100
 
@@ -36,6 +38,12 @@ async def _resolve_node(info: Info, global_id: str) -> Node:
         entity = await loaders.entity(key)
         if entity is not None:
             return Comment.from_model(social_models.comment_from_entity(entity))
+    elif type_name == "Notification" and key.kind == NOTIFICATION and key.parent:
+        viewer = info.context.viewer
+        entity = await loaders.entity(key)
+        # Only its recipient may refetch a notification; to others it does not exist.
+        if entity is not None and viewer is not None and key.parent.name == viewer.user_id:
+            return Notification.from_model(notification_from_entity(entity))
     raise NotFound("Nothing has this id.", argument="id")
 
 

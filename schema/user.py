@@ -8,6 +8,7 @@ import strawberry
 
 from errors import Forbidden
 from resolvers import feed, follows, photos
+from resolvers import notifications as notification_reads
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import Edge, Page, PageArgs
 from schema.connection import Connection, to_connection
@@ -16,6 +17,7 @@ from schema.node import Node
 from store import models
 
 if TYPE_CHECKING:
+    from schema.notification import Notification
     from schema.photo import Photo
 
 
@@ -108,6 +110,31 @@ class User(Node):
         _require_self(info, self.model.id)
         page = await feed.home_feed(info.context, PageArgs(first, after, last, before))
         return to_connection(page, Photo.from_model)
+
+    @strawberry.field(description="The viewer's notifications, newest first (viewer only).")
+    async def notifications(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Annotated[Notification, strawberry.lazy("schema.notification")]]:
+        from schema.notification import Notification
+
+        _require_self(info, self.model.id)
+        page = await notification_reads.notifications(
+            info.context, PageArgs(first, after, last, before)
+        )
+        return to_connection(page, Notification.from_model)
+
+    @strawberry.field(
+        description=f"Unread notifications, counted up to {notification_reads.UNREAD_COUNT_CAP} "
+        f"(show {notification_reads.UNREAD_COUNT_CAP} as '99+'). Viewer only."
+    )
+    async def unread_notification_count(self, info: Info) -> int:
+        _require_self(info, self.model.id)
+        return await notification_reads.unread_count(info.context)
 
 
 def _require_self(info: Info, user_id: str) -> None:

@@ -9,16 +9,19 @@ get-then-put on one key rather than a query.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from store.keys import Key
-from store.port import Entity
+from store.port import Entity, Query
 
 USER = "User"
 USERNAME = "Username"
 PHOTO = "Photo"
 IDEMPOTENCY_RECORD = "IdempotencyRecord"
+STRAY_BLOB = "StrayBlob"
+_IMAGE_PREFIX = "image_"
 
 
 def new_id() -> str:
@@ -50,6 +53,12 @@ class Photo:
     id: str
     caption: str
     created_at: datetime
+    # From the upload pipeline; photos stored before uploads existed have none.
+    width: int | None = None
+    height: int | None = None
+    blurhash: str | None = None
+    dominant_color: str | None = None
+    images: Mapping[str, str] = field(default_factory=dict)  # variant -> blob name
 
     @property
     def key(self) -> Key:
@@ -122,10 +131,20 @@ def username_claim(user: User) -> Entity:
 
 
 def photo_to_entity(photo: Photo) -> Entity:
+    images = {_IMAGE_PREFIX + variant: name for variant, name in photo.images.items()}
     return Entity(
         photo.key,
-        {"caption": photo.caption, "created_at": photo.created_at, "sort_key": photo.sort_key},
-        unindexed=frozenset({"caption"}),
+        {
+            "caption": photo.caption,
+            "created_at": photo.created_at,
+            "sort_key": photo.sort_key,
+            "width": photo.width,
+            "height": photo.height,
+            "blurhash": photo.blurhash,
+            "dominant_color": photo.dominant_color,
+            **images,
+        },
+        unindexed=frozenset({"caption", "width", "height", "blurhash", "dominant_color", *images}),
     )
 
 
@@ -139,7 +158,74 @@ def photo_from_entity(entity: Entity) -> Photo:
         id=entity.key.name,
         caption=str(p.get("caption") or ""),
         created_at=_datetime(p["created_at"]),
+        width=_optional_int(p.get("width")),
+        height=_optional_int(p.get("height")),
+        blurhash=_optional_str(p.get("blurhash")),
+        dominant_color=_optional_str(p.get("dominant_color")),
+        images={
+            name.removeprefix(_IMAGE_PREFIX): str(value)
+            for name, value in p.items()
+            if name.startswith(_IMAGE_PREFIX) and isinstance(value, str)
+        },
     )
+
+
+@dataclass(frozen=True)
+class StrayBlob:
+    """Blob names that no committed Photo may be using, kept in the owner's entity
+    group. createPhoto writes one before its first blob and deletes it in the same
+    transaction that commits the Photo; deletePhoto writes one in the transaction
+    that deletes the Photo. Whatever is left after a day is garbage: a cleanup job
+    pages `stray_blobs_oldest_first()`, calls `BlobStore.delete(names)`, then
+    deletes the record."""
+
+    owner_id: str
+    id: str
+    names: tuple[str, ...]
+    created_at: datetime
+
+    @property
+    def key(self) -> Key:
+        return user_key(self.owner_id).child(STRAY_BLOB, self.id)
+
+
+def stray_blob_to_entity(stray: StrayBlob) -> Entity:
+    return Entity(
+        stray.key,
+        {
+            "names": list(stray.names),
+            "created_at": stray.created_at,
+            "sort_key": sort_key(stray.created_at, stray.id),
+        },
+        unindexed=frozenset({"names"}),
+    )
+
+
+def stray_blob_from_entity(entity: Entity) -> StrayBlob:
+    owner = entity.key.parent
+    if owner is None:
+        raise ValueError(f"a StrayBlob must have an owner: {entity.key}")
+    names = entity.properties.get("names")
+    return StrayBlob(
+        owner_id=owner.name,
+        id=entity.key.name,
+        names=tuple(str(name) for name in names) if isinstance(names, list) else (),
+        created_at=_datetime(entity.properties["created_at"]),
+    )
+
+
+def stray_blobs_oldest_first() -> Query:
+    """Every user's stray blob records, oldest first (a global query: a record may
+    show up late on Datastore, which a job that waits a day does not mind)."""
+    return Query(kind=STRAY_BLOB, order_by="sort_key", descending=False)
+
+
+def _optional_int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _datetime(value: object) -> datetime:

@@ -215,7 +215,7 @@ async def test_a_feed_page_with_likes_counts_and_owners_costs_three_round_trips(
     size: int,
 ) -> None:
     alice = people["alice"]
-    photos = []
+    photos: list[models.Photo] = []
     for name in ("bob", "carol"):
         await mutate(client, FOLLOW, bearer(settings, alice.id), userId=uid(people[name]))
         photos += await make_photos(store, people[name], 30, start=len(photos))

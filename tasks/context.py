@@ -1,0 +1,60 @@
+"""What a task handler or a cron job is handed: ports and the delivery's facts.
+
+Handlers see only ports (the store, the task queue facade, a blob deleter), never
+an adapter class or a Starlette request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Protocol
+
+from store.port import Store
+
+if TYPE_CHECKING:
+    from tasks.enqueue import Tasks
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+class BlobDeleter(Protocol):
+    """The part of the blob store port (media.BlobStore) that cleanup jobs need."""
+
+    async def delete(self, names: Sequence[str]) -> None:
+        """Delete what exists of `names`; a missing name is not an error."""
+        ...
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The delivery, as App Engine's (or Cloud Tasks') headers describe it."""
+
+    handler: str
+    queue: str
+    name: str
+    retry_count: int = 0  # earlier attempts of this task
+    execution_count: int = 0  # earlier attempts that reached a handler and failed
+    eta: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    store: Store
+    tasks: Tasks
+    info: TaskInfo
+    clock: Clock = system_clock
+
+
+@dataclass(frozen=True)
+class JobContext:
+    store: Store
+    tasks: Tasks
+    job: str
+    blobs: BlobDeleter | None = None
+    clock: Clock = system_clock

@@ -1,0 +1,43 @@
+"""Writing a notification into its recipient's entity group, coalesced.
+
+    notify {recipient, kind, subject, actor}
+
+No one is notified of their own actions. The actor set makes a duplicate
+delivery a no-op, so the handler needs no idempotency record.
+"""
+
+from __future__ import annotations
+
+from store.notification_models import (
+    KINDS,
+    Notification,
+    notification_from_entity,
+    notification_key,
+    notification_to_entity,
+)
+from store.port import Transaction
+from store.transactions import run_in_transaction
+from tasks.context import TaskContext
+from tasks.registry import Payload, task_handler
+
+
+@task_handler("notify")
+async def notify(payload: Payload, ctx: TaskContext) -> None:
+    recipient, actor = str(payload["recipient"]), str(payload["actor"])
+    kind, subject = str(payload["kind"]), str(payload.get("subject") or "")
+    if kind not in KINDS:
+        raise ValueError(f"unknown notification kind {kind!r}")
+    if recipient == actor:
+        return
+    key = notification_key(recipient, kind, subject)
+    now = ctx.clock()
+
+    async def record(tx: Transaction) -> None:
+        [found] = await tx.get_many([key])
+        notice = (
+            notification_from_entity(found) if found else Notification(recipient, kind, subject)
+        )
+        if notice.add_actor(actor, now):
+            tx.put_many([notification_to_entity(notice)])
+
+    await run_in_transaction(ctx.store, record)

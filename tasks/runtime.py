@@ -1,0 +1,141 @@
+"""Background work wired from settings, in one place: which queue, the internal
+routes and their guard, the run log, and the embedded workers' lifetime.
+
+    runtime = TaskRuntime.from_settings(settings, store)
+    routes.append(runtime.mount)                 # /_internal/..., guarded
+    async with runtime.running(app): ...         # in the app's lifespan
+    runtime.tasks                                # what resolvers enqueue through
+
+Handler and job modules register themselves on import; a new one is imported here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.routing import Mount
+from starlette.types import ASGIApp
+
+from settings import Settings, SettingsError
+from store.port import Store
+from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
+    deferred,
+    feed_tasks,
+    jobs,
+    notification_tasks,
+)
+from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
+from tasks.context import BlobDeleter
+from tasks.embedded_queue import EmbeddedQueue
+from tasks.enqueue import Tasks
+from tasks.guard import InternalGuard
+from tasks.oidc import OidcVerifier
+from tasks.port import TaskQueue
+from tasks.queue_config import load_queue_yaml
+from tasks.registry import cron_jobs, handlers
+from tasks.routes import InternalServices, internal_mount
+from tasks.runlog import LoggedRunLog, RunLog, SQLiteRunLog
+from tasks.task_db import TaskDatabase
+from tasks.workers import EmbeddedWorkers
+
+
+@dataclass
+class TaskRuntime:
+    tasks: Tasks
+    runs: RunLog
+    mount: Mount
+    dispatch_secret: str  # for the embedded scheduler, which calls the same routes
+    workers: EmbeddedWorkers | None = None
+    db: TaskDatabase | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, store: Store, *, blobs: BlobDeleter | None = None
+    ) -> TaskRuntime:
+        config = settings.tasks
+        queues = load_queue_yaml(config.queue_yaml)
+        secret = secrets.token_urlsafe(32)
+        db: TaskDatabase | None = None
+        workers: EmbeddedWorkers | None = None
+        runs: RunLog
+        queue: TaskQueue
+        if settings.is_production:
+            runs = LoggedRunLog()
+        else:
+            db = TaskDatabase(settings.sqlite_path)
+            runs = SQLiteRunLog(db)
+        if config.backend == "embedded":
+            db = db or TaskDatabase(settings.sqlite_path)
+            workers = EmbeddedWorkers(
+                db, queues, secret=secret, runs=runs, lease_seconds=config.lease_seconds
+            )
+            queue = EmbeddedQueue(db, wake=workers.wake)
+        else:
+            queue = _cloud_tasks_queue(settings)
+        facade = Tasks(queue, queues=queues.keys(), handlers=handlers)
+        services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs)
+        oidc = _oidc_verifier(settings)
+
+        def guard(app: ASGIApp) -> InternalGuard:
+            return InternalGuard(
+                app, secret=secret, on_app_engine=settings.is_production, oidc=oidc
+            )
+
+        mount = internal_mount(services, guard)
+        return cls(facade, runs, mount, secret, workers, db)
+
+    @contextlib.asynccontextmanager
+    async def running(self, app: ASGIApp) -> AsyncIterator[None]:
+        if self.workers is not None:
+            await self.workers.start(app)
+        try:
+            yield
+        finally:
+            if self.workers is not None:
+                await self.workers.stop()
+            if self.db is not None:
+                await asyncio.to_thread(self.db.close)
+
+
+def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:
+    config = settings.tasks
+    if not config.cloud_location:
+        raise SettingsError(
+            "TIMELINE_CLOUD_TASKS_LOCATION must name the queues' region (e.g. us-central1)"
+        )
+    target: AppEngineTarget | HttpTarget
+    if settings.is_production:
+        target = AppEngineTarget()
+    else:
+        if not config.target_url or not config.service_account:
+            raise SettingsError(
+                "off App Engine, Cloud Tasks delivers over HTTP: set TIMELINE_TASKS_TARGET_URL "
+                "and TIMELINE_TASKS_SERVICE_ACCOUNT"
+            )
+        target = HttpTarget(
+            config.target_url, config.service_account, config.audience or config.target_url
+        )
+    return CloudTasksQueue(
+        cloud_tasks_client(config.emulator_host),
+        project=config.cloud_project,
+        location=config.cloud_location,
+        target=target,
+    )
+
+
+def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    config = settings.tasks
+    if config.service_account is None:
+        return None
+    audience = config.audience or config.target_url
+    if not audience:
+        raise SettingsError(
+            "TIMELINE_TASKS_SERVICE_ACCOUNT needs TIMELINE_TASKS_AUDIENCE or _TARGET_URL"
+        )
+    return OidcVerifier(
+        audience=audience, service_account=config.service_account, certs_url=config.oidc_certs_url
+    )

@@ -1,0 +1,214 @@
+"""The Cloud Tasks adapter against gcloud-tasks-emulator, delivering to the real app.
+
+The app runs under uvicorn on 127.0.0.1 as App Engine runs it (GAE_ENV=standard, so
+the guard trusts App Engine's task headers, which the emulator sends for App Engine
+targets), with the SQLite store so that the test can read the handlers' effects.
+It also accepts Cloud Tasks' OIDC tokens for HTTP targets, checked against a local
+certificate server; the emulator's launcher signs them as Cloud Tasks would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from google.api_core.exceptions import AlreadyExists
+from google.cloud import tasks_v2
+
+from store.sqlite import SQLiteStore
+from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
+from tasks.enqueue import Tasks
+from tasks.port import TaskRequest
+from tests.utils.processes import ManagedServer, free_port
+from tests.utils.tasks_app import deliveries, effect_count, eventually
+from tests.utils.tasks_emulator import LOCATION, PROJECT, TasksEmulator, queue_name
+from tests.utils.tokens import make_rsa_signing_key, serving_certificates
+
+ROOT = Path(__file__).resolve().parents[1]
+ACCOUNT = "cloud-tasks@photo-timeline-test.iam.gserviceaccount.com"
+AUDIENCE = "photo-timeline-tasks"
+SERVE = "from tests.utils.tasks_app import main; main()"
+LOOPBACK_LISTEN = {
+    "0100007F",
+    "0000000000000000FFFF00000100007F",
+    "00000000000000000000000001000000",
+}
+
+
+@dataclass
+class CloudStack:
+    emulator: TasksEmulator
+    app_port: int
+    db_path: Path
+
+    def client(self) -> Any:
+        return cloud_tasks_client(self.emulator.host)
+
+    def tasks(self, target: AppEngineTarget | HttpTarget | None = None) -> Tasks:
+        queue = CloudTasksQueue(
+            self.client(), project=PROJECT, location=LOCATION, target=target or AppEngineTarget()
+        )
+        return Tasks(queue, queues=["default", "inspect"])
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudStack]:
+    workdir = tmp_path_factory.mktemp("cloud-tasks")
+    app_port = free_port()
+    google = make_rsa_signing_key("google-oidc")
+    key_file = workdir / "oidc-key.pem"
+    key_file.write_bytes(
+        google.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    with ExitStack() as running:
+        certs = running.enter_context(serving_certificates({"test-key": google.certificate_pem}))
+        emulator = TasksEmulator(
+            workdir, target_port=app_port, queues=["default"], oidc_key=key_file
+        )
+        running.callback(emulator.stop)
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "GAE_ENV": "standard",
+            "GOOGLE_CLOUD_PROJECT": PROJECT,
+            "TIMELINE_SECRET_KEY": "s" * 40,
+            "TIMELINE_STORE": "sqlite",
+            "TIMELINE_VAR_DIR": str(workdir),
+            "TIMELINE_CLOUD_TASKS_LOCATION": LOCATION,
+            "TIMELINE_CLOUD_TASKS_EMULATOR_HOST": emulator.host,
+            "TIMELINE_TASKS_SERVICE_ACCOUNT": ACCOUNT,
+            "TIMELINE_TASKS_AUDIENCE": AUDIENCE,
+            "TIMELINE_TASKS_OIDC_CERTS_URL": certs.url,
+            # Production serves images from Cloud Storage; nothing here uploads, so a
+            # client pointed at a closed local port (anonymous, never called) will do.
+            "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9",
+        }
+        app = ManagedServer(
+            [sys.executable, "-c", SERVE, "--port", str(app_port)],
+            health_url=f"http://127.0.0.1:{app_port}/healthz",
+            log_path=workdir / "app.log",
+            env=env,
+        )
+        running.callback(app.stop)
+        app.start()
+        yield CloudStack(emulator, app_port, workdir / "timeline.db")
+
+
+@pytest.fixture
+async def store(stack: CloudStack) -> AsyncIterator[SQLiteStore]:
+    instance = SQLiteStore(stack.db_path)
+    yield instance
+    await instance.close()
+
+
+def test_the_emulator_listens_on_loopback_only(stack: CloudStack) -> None:
+    addresses = stack.emulator.listening_addresses()
+    assert addresses, "the emulator should be listening"
+    assert {address.split(":")[0] for address in addresses} <= LOOPBACK_LISTEN
+
+
+async def test_a_task_travels_through_cloud_tasks_to_the_app(
+    stack: CloudStack, store: SQLiteStore
+) -> None:
+    result = await stack.tasks().enqueue("test_effect", {"key": "cloud-1"})
+    assert result.created
+
+    async def done() -> bool:
+        return await effect_count(store, "cloud-1") == 1
+
+    await eventually(done, within=20, what="the emulator to deliver to the app")
+    (delivery,) = await deliveries(store, "cloud-1")
+    assert delivery["task"] == result.name
+
+
+async def test_a_duplicate_delivery_through_the_queue_takes_effect_once(
+    stack: CloudStack, store: SQLiteStore
+) -> None:
+    # Unlike Cloud Tasks the emulator does not refuse a taken name, so both copies
+    # are delivered: exactly the duplicate delivery that at-least-once allows.
+    tasks = stack.tasks()
+    await tasks.enqueue("test_effect", {"key": "cloud-dup"}, name="cloud-dup")
+    await tasks.enqueue("test_effect", {"key": "cloud-dup"}, name="cloud-dup")
+
+    async def both_delivered() -> bool:
+        return len(await deliveries(store, "cloud-dup")) == 2
+
+    await eventually(both_delivered, within=20, what="both copies to arrive")
+    assert await effect_count(store, "cloud-dup") == 1
+
+
+async def test_a_delayed_task_is_scheduled_for_its_eta(
+    stack: CloudStack, store: SQLiteStore
+) -> None:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await stack.tasks().enqueue("test_effect", {"key": "cloud-later"}, countdown=1.5)
+
+    async def done() -> bool:
+        return await effect_count(store, "cloud-later") == 1
+
+    await eventually(done, within=20, what="the delayed task")
+    assert loop.time() - started >= 1.4
+
+
+async def test_an_http_target_task_reaches_the_app_with_an_oidc_token(
+    stack: CloudStack, store: SQLiteStore
+) -> None:
+    target = HttpTarget(f"http://127.0.0.1:{stack.app_port}", ACCOUNT, AUDIENCE)
+    await stack.tasks(target).enqueue("test_effect", {"key": "cloud-oidc"})
+
+    async def done() -> bool:
+        return await effect_count(store, "cloud-oidc") == 1
+
+    await eventually(done, within=20, what="the HTTP-target task to pass the OIDC check")
+
+
+def test_http_targets_carry_an_oidc_token_request(stack: CloudStack) -> None:
+    client = stack.client()
+    parent = f"projects/{PROJECT}/locations/{LOCATION}"
+    client.create_queue(parent=parent, queue=tasks_v2.Queue(name=queue_name("inspect")))
+    client.pause_queue(name=queue_name("inspect"))
+    target = HttpTarget("https://timeline.example.com/", "tasks@p.iam.gserviceaccount.com", "aud-1")
+    queue = CloudTasksQueue(client, project=PROJECT, location=LOCATION, target=target)
+    request = TaskRequest("test_noop", b'{"a":1}', queue="inspect", name="inspect-1")
+    asyncio.run(queue.add(request))
+    (task,) = client.list_tasks(parent=queue_name("inspect")).tasks
+    assert task.name == queue_name("inspect") + "/tasks/inspect-1"
+    http = task.http_request
+    assert http.url == "https://timeline.example.com/_internal/tasks/test_noop"
+    assert http.http_method == tasks_v2.HttpMethod.POST
+    assert http.body == b'{"a":1}'
+    assert http.headers["Content-Type"] == "application/json"
+    assert http.oidc_token.service_account_email == "tasks@p.iam.gserviceaccount.com"
+    assert http.oidc_token.audience == "aud-1"
+
+
+class RefusingClient:
+    """A Cloud Tasks client that answers as the service does for a taken name."""
+
+    def queue_path(self, project: str, location: str, queue: str) -> str:
+        return f"projects/{project}/locations/{location}/queues/{queue}"
+
+    def create_task(self, parent: str, task: tasks_v2.Task) -> tasks_v2.Task:
+        raise AlreadyExists(  # type: ignore[no-untyped-call]
+            "The task cannot be created because a task with this name existed too recently."
+        )
+
+
+async def test_a_taken_name_is_reported_as_already_existing() -> None:
+    queue = CloudTasksQueue(RefusingClient(), project="p", location="l", target=AppEngineTarget())
+    result = await Tasks(queue).enqueue("test_noop", {}, name="taken")
+    assert result.already_exists
+    assert result.name == "taken"
