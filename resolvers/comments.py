@@ -9,11 +9,11 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime
 
-from resolvers import background, counters
+from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
-from store import models, social_models
+from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query, Transaction
 
@@ -128,4 +128,4 @@ async def photo_comments(
 
 
 async def comment_count(context: RequestContext, photo: Key) -> int:
-    return await counters.read(context.loaders, comment_counter(photo))
+    return await counts.read(context.loaders, comment_counter(photo))

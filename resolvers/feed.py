@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 
-from resolvers import comments, counters, likes
+from resolvers import comments, likes
 from resolvers.context import RequestContext
 from resolvers.pagination import Edge, Page, PageArgs, paginate
-from store import models, social_models
+from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from resolvers import background, counters
+from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
-from store import models, social_models
+from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query, Transaction
 
@@ -127,12 +127,12 @@ async def viewer_follows(context: RequestContext, user_id: str) -> bool:
 
 
 async def follower_count(context: RequestContext, user_id: str) -> int:
-    return await counters.read(
+    return await counts.read(
         context.loaders, counters.counter_name(FOLLOWERS, models.user_key(user_id))
     )
 
 
 async def following_count(context: RequestContext, user_id: str) -> int:
-    return await counters.read(
+    return await counts.read(
         context.loaders, counters.counter_name(FOLLOWING, models.user_key(user_id))
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from resolvers import background, counters
+from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
-from store import models, social_models
+from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Transaction
 
@@ -72,4 +72,4 @@ async def viewer_has_liked(context: RequestContext, photo: Key) -> bool:
 
 
 async def like_count(context: RequestContext, photo: Key) -> int:
-    return await counters.read(context.loaders, like_counter(photo))
+    return await counts.read(context.loaders, like_counter(photo))

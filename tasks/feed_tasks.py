@@ -111,9 +111,13 @@ async def unfanout_photo(payload: Payload, ctx: TaskContext) -> None:
     batch = await _follower_batch(ctx.store, owner_id, decode_position(payload.get("after")))
     batch = await _chain(ctx, "unfanout_photo", payload, batch, photo)
     followers = [str(r.entity.properties["user_id"]) for r in batch]
-    doomed = [social_models.feed_item_key(f, photo) for f in [*followers, owner_id]]
-    doomed += [notification_key(f, "NEW_PHOTO", photo.encode()) for f in followers]
-    await ctx.store.delete_many(doomed)
+    # Two commits, each within the 500-entity limit: feed items, then notices.
+    await ctx.store.delete_many(
+        [social_models.feed_item_key(f, photo) for f in [*followers, owner_id]]
+    )
+    await ctx.store.delete_many(
+        [notification_key(f, "NEW_PHOTO", photo.encode()) for f in followers]
+    )
 
 
 @task_handler("backfill_feed")

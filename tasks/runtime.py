@@ -23,6 +23,7 @@ from starlette.types import ASGIApp
 from settings import Settings, SettingsError
 from store.port import Store
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
+    counter_jobs,
     deferred,
     feed_tasks,
     jobs,
