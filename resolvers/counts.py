@@ -8,4 +8,4 @@ from store import counters
 
 
 async def read(loaders: Loaders, name: str) -> int:
-    return counters.total(await loaders.entities.load_many(counters.shard_keys(name)))
+    return counters.total(await loaders.many(counters.shard_keys(name)))

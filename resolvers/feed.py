@@ -10,8 +10,6 @@ fewer edges than asked; the cursors stay right.
 
 from __future__ import annotations
 
-import asyncio
-
 from resolvers import comments, likes
 from resolvers.context import RequestContext
 from resolvers.pagination import Edge, Page, PageArgs, paginate
@@ -52,18 +50,18 @@ async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Phot
     )
     photo_keys = [edge.node for edge in items.edges]
     owners = {social_models.owner_id_of(key) for key in photo_keys} - {viewer.user_id}
-    # Everything a feed page shows, asked for in one tick so that the DataLoader
-    # makes it one get: the photos, the follow edges that may hide some, and what
-    # the Photo fields will ask for next (owners, counter shards, the viewer's
-    # likes), which those fields then find in the loader's cache.
-    photos, edges, _ = await asyncio.gather(
-        context.loaders.entities.load_many(photo_keys),
-        context.loaders.entities.load_many(
-            [social_models.following_key(viewer.user_id, owner) for owner in sorted(owners)]
-        ),
-        context.loaders.entities.load_many(photo_extras(viewer.user_id, photo_keys)),
+    # Everything a feed page shows in one batched get: the photos, the follow
+    # edges that may hide some, and what the Photo fields ask for next (owners,
+    # counter shards, the viewer's likes). The results are primed into the
+    # DataLoader, where those fields find them without another round trip.
+    followees = sorted(owners)
+    edge_keys = [social_models.following_key(viewer.user_id, owner) for owner in followees]
+    found = await context.loaders.fetch_and_prime(
+        [*photo_keys, *edge_keys, *photo_extras(viewer.user_id, photo_keys)]
     )
-    followed = {owner for owner, edge in zip(sorted(owners), edges, strict=True) if edge}
+    photos = [found.get(key) for key in photo_keys]
+    edges = [found.get(key) for key in edge_keys]
+    followed = {owner for owner, edge in zip(followees, edges, strict=True) if edge}
     followed.add(viewer.user_id)
     kept = [
         Edge(models.photo_from_entity(photo), edge.cursor)

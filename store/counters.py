@@ -12,6 +12,7 @@ reads stay exact while shards stay few.
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -37,9 +38,15 @@ def _shards(name: str) -> int:
     return SHARDS.get(name.partition(":")[0], DEFAULT_SHARDS)
 
 
-def shard_keys(name: str) -> list[Key]:
+@functools.lru_cache(maxsize=4096)
+def _shard_keys(name: str) -> tuple[Key, ...]:
     parts = [TOTAL, *map(str, range(_shards(name)))]
-    return [Key.of(SHARD_KIND, f"{name}#{part}") for part in parts]
+    return tuple(Key.of(SHARD_KIND, f"{name}#{part}") for part in parts)
+
+
+def shard_keys(name: str) -> list[Key]:
+    """The total's key first, then the shards' (cached: every page asks for them)."""
+    return list(_shard_keys(name))
 
 
 async def add(tx: Transaction, name: str, delta: int, now: datetime | None = None) -> None:
