@@ -87,6 +87,23 @@ async def fanout_photo(payload: Payload, ctx: TaskContext) -> None:
     items = [social_models.feed_item(f, photo, str(payload["sort_key"])) for f in followers]
     notices = await _missing_new_photo_notices(ctx.store, followers, owner_id, photo, ctx.clock())
     await ctx.store.put_many([*items, *notices])
+    await _undo_for_unfollowers(ctx.store, owner_id, followers, photo)
+
+
+async def _undo_for_unfollowers(
+    store: Store, owner_id: str, followers: list[str], photo: Key
+) -> None:
+    """An unfollow that committed while this batch ran may have pruned the feed
+    before our write landed. Checking the edges after writing closes the race:
+    an unfollow either committed before this check (we see it and undo) or after
+    it, and then its prune task runs after our write."""
+    edges = await store.get_many([social_models.follower_key(owner_id, f) for f in followers])
+    gone = [f for f, edge in zip(followers, edges, strict=True) if edge is None]
+    if gone:
+        await store.delete_many(
+            [social_models.feed_item_key(f, photo) for f in gone]
+            + [notification_key(f, "NEW_PHOTO", photo.encode()) for f in gone]
+        )
 
 
 async def _missing_new_photo_notices(
