@@ -18,6 +18,9 @@ from typing import Literal
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
 TaskBackend = Literal["embedded", "cloudtasks"]
+BlobBackend = Literal["local", "gcs"]
+PushBackend = Literal["outbox", "fcm"]
+FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 
 
@@ -39,6 +42,9 @@ class TaskSettings:
     service_account: str | None = None  # HTTP targets: whom Cloud Tasks' OIDC token names
     audience: str | None = None  # OIDC audience; the target URL when unset
     oidc_certs_url: str = GOOGLE_OIDC_CERTS_URL
+    # The embedded cron scheduler (tasks/scheduler.py); App Engine's cron service on App Engine.
+    cron_scheduler: bool = True
+    cron_yaml: Path | None = None  # None: the project's own cron.yaml
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,29 @@ class AuthSettings:
     dev_tokens: bool = True
     firebase_project: str | None = None
     firebase_certs_url: str | None = None  # None: Google's securetoken certificates
+
+
+@dataclass(frozen=True)
+class MediaSettings:
+    """Uploads (media/): where images are kept and what an upload may be."""
+
+    backend: BlobBackend = "local"
+    media_dir: Path | None = None  # local: None means <var_dir>/media
+    gcs_bucket: str | None = None
+    gcs_public_url: str | None = None  # None: https://storage.googleapis.com/<bucket>
+    max_upload_bytes: int = 25 * 1024 * 1024
+    max_image_pixels: int = 50_000_000
+    image_workers: int = 2  # images processed at once; each holds its decoded pixels
+
+
+@dataclass(frozen=True)
+class PushSettings:
+    """Push notifications (push/): a local outbox, or Firebase Cloud Messaging."""
+
+    backend: PushBackend = "outbox"
+    fcm_project: str | None = None  # the Firebase project the apps are registered with
+    fcm_endpoint: str = FCM_ENDPOINT
+    fcm_credentials: Path | None = None  # service-account JSON; None: default credentials
 
 
 @dataclass(frozen=True)
@@ -64,6 +93,8 @@ class Settings:
     max_query_depth: int = 12
     tasks: TaskSettings = field(default_factory=TaskSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
+    media: MediaSettings = field(default_factory=MediaSettings)
+    push: PushSettings = field(default_factory=PushSettings)
 
     @property
     def is_production(self) -> bool:
@@ -95,6 +126,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         max_query_depth=_int(get("MAX_QUERY_DEPTH", "12"), "MAX_QUERY_DEPTH"),
         tasks=_task_settings(get, project, production),
         auth=_auth_settings(get, env, production),
+        media=_media_settings(get, project, production),
+        push=_push_settings(get, env, production),
     )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
@@ -135,6 +168,13 @@ def _task_settings(
     if lease <= 0:
         raise SettingsError(f"{PREFIX}TASK_LEASE_SECONDS must be positive, not {lease}")
     queue_yaml = get("QUEUE_YAML", None)
+    cron_scheduler = _flag(get("CRON_SCHEDULER", "0" if production else "1"), "CRON_SCHEDULER")
+    if production and cron_scheduler:
+        raise SettingsError(
+            f"{PREFIX}CRON_SCHEDULER would run cron.yaml on every instance; "
+            "App Engine's cron service runs it (gcloud app deploy cron.yaml)"
+        )
+    cron_yaml = get("CRON_YAML", None)
     return TaskSettings(
         backend=backend,  # type: ignore[arg-type]
         queue_yaml=Path(queue_yaml) if queue_yaml else None,
@@ -146,6 +186,64 @@ def _task_settings(
         service_account=get("TASKS_SERVICE_ACCOUNT", None) or None,
         audience=get("TASKS_AUDIENCE", None) or None,
         oidc_certs_url=get("TASKS_OIDC_CERTS_URL", None) or GOOGLE_OIDC_CERTS_URL,
+        cron_scheduler=cron_scheduler,
+        cron_yaml=Path(cron_yaml) if cron_yaml else None,
+    )
+
+
+def _media_settings(
+    get: Callable[[str, str | None], str | None], project: str, production: bool
+) -> MediaSettings:
+    backend = get("MEDIA", "gcs" if production else "local")
+    if backend not in ("local", "gcs"):
+        raise SettingsError(f"{PREFIX}MEDIA must be 'local' or 'gcs', not {backend!r}")
+    if production and backend == "local":
+        raise SettingsError(f"{PREFIX}MEDIA=local keeps images on one machine; use gcs")
+    # App Engine's default bucket, unless another is named.
+    bucket = get("GCS_BUCKET", None) or (f"{project}.appspot.com" if backend == "gcs" else None)
+    limits = {
+        name: _int(get(name, str(default)), name)
+        for name, default in (
+            ("MAX_UPLOAD_BYTES", MediaSettings.max_upload_bytes),
+            ("MAX_IMAGE_PIXELS", MediaSettings.max_image_pixels),
+            ("IMAGE_WORKERS", MediaSettings.image_workers),
+        )
+    }
+    for name, value in limits.items():
+        if value <= 0:
+            raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
+    media_dir = get("MEDIA_DIR", None)
+    return MediaSettings(
+        backend=backend,  # type: ignore[arg-type]
+        media_dir=Path(media_dir) if media_dir else None,
+        gcs_bucket=bucket,
+        gcs_public_url=get("GCS_PUBLIC_URL", None) or None,
+        max_upload_bytes=limits["MAX_UPLOAD_BYTES"],
+        max_image_pixels=limits["MAX_IMAGE_PIXELS"],
+        image_workers=limits["IMAGE_WORKERS"],
+    )
+
+
+def _push_settings(
+    get: Callable[[str, str | None], str | None], env: Mapping[str, str], production: bool
+) -> PushSettings:
+    backend = get("PUSH", "fcm" if production else "outbox")
+    if backend not in ("outbox", "fcm"):
+        raise SettingsError(f"{PREFIX}PUSH must be 'outbox' or 'fcm', not {backend!r}")
+    if production and backend == "outbox":
+        raise SettingsError(f"{PREFIX}PUSH=outbox only records pushes on one machine; use fcm")
+    # The apps' Firebase project, which is normally the one that signs users in.
+    project = (
+        get("FCM_PROJECT", None) or get("FIREBASE_PROJECT", None) or env.get("GOOGLE_CLOUD_PROJECT")
+    )
+    if backend == "fcm" and not project:
+        raise SettingsError(f"{PREFIX}PUSH=fcm needs {PREFIX}FCM_PROJECT (the Firebase project)")
+    credentials = get("FCM_CREDENTIALS", None)
+    return PushSettings(
+        backend=backend,  # type: ignore[arg-type]
+        fcm_project=project or None,
+        fcm_endpoint=get("FCM_ENDPOINT", None) or FCM_ENDPOINT,
+        fcm_credentials=Path(credentials) if credentials else None,
     )
 
 

@@ -6,10 +6,12 @@ from dataclasses import dataclass, field
 
 from auth.viewer import Viewer
 from errors import Unauthenticated
+from media.services import Media
 from resolvers.cursors import CursorCodec
 from resolvers.loaders import Loaders
 from store.port import Store
 from tasks.enqueue import Tasks
+from tasks.runlog import RunLog
 
 
 @dataclass
@@ -18,6 +20,8 @@ class RequestContext:
     cursors: CursorCodec
     viewer: Viewer | None = None
     tasks: Tasks | None = None  # None only where no queue runs (some unit tests)
+    media: Media | None = None  # None only where nothing reads or writes images
+    runs: RunLog | None = None  # the task and cron run log, for admin-only fields
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from schema import notification_mutations, profile, social_mutations
+from schema import (
+    device_mutations,
+    notification_mutations,
+    photo_mutations,
+    profile,
+    social_mutations,
+)
 
 
 @strawberry.type
@@ -36,9 +42,31 @@ class Mutation:
         resolver=social_mutations.delete_comment,
         description="Delete a comment (its author or the photo's owner).",
     )
+    create_photo: photo_mutations.PhotoPayload = strawberry.mutation(
+        resolver=photo_mutations.create_photo,
+        description="Post a photo (a GraphQL multipart request); it comes back with its "
+        "image URLs, size and placeholder.",
+    )
+    update_caption: photo_mutations.PhotoPayload = strawberry.mutation(
+        resolver=photo_mutations.update_caption,
+        description="Change the caption of one of the signed-in user's photos.",
+    )
+    delete_photo: photo_mutations.DeletePhotoPayload = strawberry.mutation(
+        resolver=photo_mutations.delete_photo,
+        description="Delete one of the signed-in user's photos and its images.",
+    )
     mark_notifications_read: notification_mutations.MarkNotificationsReadPayload = (
         strawberry.mutation(
             resolver=notification_mutations.mark_notifications_read,
             description="Mark notifications read, up to one of them or all.",
         )
+    )
+    register_device: device_mutations.RegisterDevicePayload = strawberry.mutation(
+        resolver=device_mutations.register_device,
+        description="Send the viewer's push notifications to this app install (registering "
+        "again is fine; a token registered by someone else moves to the viewer).",
+    )
+    unregister_device: device_mutations.UnregisterDevicePayload = strawberry.mutation(
+        resolver=device_mutations.unregister_device,
+        description="Stop sending the viewer's push notifications to this app install.",
     )

@@ -15,17 +15,11 @@ from store import models
 from store.keys import Key
 from store.notification_models import RECENT_ACTORS
 from store.notification_models import Notification as NotificationModel
+from store.notification_text import notification_message
 
 if TYPE_CHECKING:
     from schema.photo import Photo
     from schema.user import User
-
-_VERBS = {
-    "FOLLOW": "started following you",
-    "LIKE": "liked your photo",
-    "COMMENT": "commented on your photo",
-    "NEW_PHOTO": "posted a photo",
-}
 
 
 @strawberry.enum
@@ -76,7 +70,5 @@ class Notification(Node):
     @strawberry.field(description='Ready to show, e.g. "alice and 4 others liked your photo".')
     async def message(self, info: Info) -> str:
         actors = await self.actors(info)
-        first = actors[0].username if actors else "Someone"
-        others = self.model.actor_count - 1
-        who = first if others <= 0 else f"{first} and {others} other{'s' if others > 1 else ''}"
-        return f"{who} {_VERBS[self.model.kind]}"
+        first = actors[0].username if actors else None
+        return notification_message(self.model.kind, first, self.model.actor_count)

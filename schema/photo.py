@@ -11,6 +11,7 @@ from resolvers import comments, likes
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import PageArgs
 from schema.connection import Connection, to_connection
+from schema.image_size import ImageSize
 from schema.info import Info
 from schema.node import Node
 from store import models
@@ -62,6 +63,28 @@ class Photo(Node):
             info.context, self.model.key, PageArgs(first, after, last, before)
         )
         return to_connection(page, Comment.from_model)
+
+    @strawberry.field(description="Width in pixels of the original, as displayed.")
+    def width(self) -> int | None:
+        return self.model.width
+
+    @strawberry.field(description="Height in pixels of the original, as displayed.")
+    def height(self) -> int | None:
+        return self.model.height
+
+    @strawberry.field(description="A BlurHash to paint while the image loads (blurha.sh).")
+    def blurhash(self) -> str | None:
+        return self.model.blurhash
+
+    @strawberry.field(description="The image's most common colour, as #rrggbb.")
+    def dominant_color(self) -> str | None:
+        return self.model.dominant_color
+
+    @strawberry.field(description="The URL of the image in a size; it never changes content.")
+    def image(self, info: Info, size: ImageSize = ImageSize.LARGE) -> str | None:
+        name = self.model.images.get(size.value)
+        media = info.context.media
+        return media.url(name) if name is not None and media is not None else None
 
     @strawberry.field(description="Who posted it.")
     async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")]:

@@ -10,6 +10,8 @@ from errors import BadUserInput, NotFound
 from resolvers import photos, users
 from resolvers.node_ids import from_global_id
 from resolvers.pagination import PageArgs
+from schema import admin
+from schema.admin import TaskRun
 from schema.comment import Comment
 from schema.connection import Connection, to_connection
 from schema.info import Info
@@ -90,3 +92,9 @@ class Query:
     ) -> Connection[Photo]:
         page = await photos.all_photos(info.context, PageArgs(first, after, last, before))
         return to_connection(page, Photo.from_model)
+
+    @strawberry.field(description="Recent task and cron runs, newest first. Admins only.")
+    async def task_runs(
+        self, info: Info, failed_only: bool | None = False, first: int | None = 50
+    ) -> list[TaskRun]:
+        return await admin.task_runs(info, failed_only, first)

@@ -19,6 +19,12 @@ class UserErrorCode(Enum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     NOT_ALLOWED = "NOT_ALLOWED"
     NOT_FOUND = "NOT_FOUND"
+    # createPhoto's image (media/errors.py says when each applies).
+    EMPTY_IMAGE = "EMPTY_IMAGE"
+    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
+    UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE"
+    TOO_MANY_PIXELS = "TOO_MANY_PIXELS"
+    CORRUPT_IMAGE = "CORRUPT_IMAGE"
 
 
 @strawberry.type(description="Why a mutation did nothing; `field` names the input at fault.")

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from store.errors import TransactionConflict, TransactionTooLarge
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Position, Query, Result, Transaction
+from store.sqlite_files import open_wal
 from store.sqlite_values import dump_properties, load_properties, sql_scalar
 
 T = TypeVar("T")
@@ -33,17 +34,10 @@ CREATE TABLE IF NOT EXISTS entities (
     props TEXT NOT NULL
 ) WITHOUT ROWID;
 """
-_BUSY_TIMEOUT_MS = 10_000
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-    )
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
-    return conn
+    return open_wal(path)
 
 
 class _ConnectionPool:

@@ -28,12 +28,15 @@ class Answer:
         return self.body.decode("utf-8", "replace")
 
 
-async def post(app: ASGIApp, path: str, headers: Mapping[str, str], body: bytes) -> Answer:
+async def post(
+    app: ASGIApp, path: str, headers: Mapping[str, str], body: bytes, *, method: str = "POST"
+) -> Answer:
+    """`method` is POST for tasks; the cron scheduler sends GET, as App Engine's cron does."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "POST",
+        "method": method,
         "scheme": "http",
         "path": path,
         "raw_path": path.encode("ascii"),
@@ -78,5 +81,5 @@ async def post(app: ASGIApp, path: str, headers: Mapping[str, str], body: bytes)
     finally:
         finished.set()
     if status is None:
-        raise RuntimeError(f"the app sent no response to POST {path}")
+        raise RuntimeError(f"the app sent no response to {method} {path}")
     return Answer(status, b"".join(chunks))

@@ -1,7 +1,7 @@
 """What a task handler or a cron job is handed: ports and the delivery's facts.
 
-Handlers see only ports (the store, the task queue facade, a blob deleter), never
-an adapter class or a Starlette request.
+Handlers see only ports (the store, the task queue facade, a blob deleter, the
+push sender), never an adapter class or a Starlette request.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from push.port import PushSender
 from store.port import Store
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class TaskContext:
     tasks: Tasks
     info: TaskInfo
     clock: Clock = system_clock
+    push: PushSender | None = None  # None where no push adapter is wired (some tests)
 
 
 @dataclass(frozen=True)
@@ -58,3 +60,4 @@ class JobContext:
     job: str
     blobs: BlobDeleter | None = None
     clock: Clock = system_clock
+    push: PushSender | None = None

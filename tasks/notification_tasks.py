@@ -4,6 +4,11 @@
 
 No one is notified of their own actions. The actor set makes a duplicate
 delivery a no-op, so the handler needs no idempotency record.
+
+Then the recipient's devices get a push (tasks/push_tasks.py). It is enqueued even
+when this delivery changed nothing: the first may have committed and died before
+enqueueing, and the push task's name (the notification's version) makes the
+second enqueue of one version a no-op.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from store.notification_models import (
 from store.port import Transaction
 from store.transactions import run_in_transaction
 from tasks.context import TaskContext
+from tasks.push_tasks import enqueue_push
 from tasks.registry import Payload, task_handler
 
 
@@ -32,12 +38,13 @@ async def notify(payload: Payload, ctx: TaskContext) -> None:
     key = notification_key(recipient, kind, subject)
     now = ctx.clock()
 
-    async def record(tx: Transaction) -> None:
+    async def record(tx: Transaction) -> Notification:
         [found] = await tx.get_many([key])
         notice = (
             notification_from_entity(found) if found else Notification(recipient, kind, subject)
         )
         if notice.add_actor(actor, now):
             tx.put_many([notification_to_entity(notice)])
+        return notice
 
-    await run_in_transaction(ctx.store, record)
+    await enqueue_push(ctx.tasks, await run_in_transaction(ctx.store, record))

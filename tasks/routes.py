@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, Router
 
+from push.port import PushSender
 from store.port import Store
 from tasks.context import BlobDeleter, Clock, JobContext, TaskContext, system_clock
 from tasks.enqueue import Tasks
@@ -39,6 +40,7 @@ class InternalServices:
     jobs: Registry[CronJob]
     blobs: BlobDeleter | None = None
     clock: Clock = system_clock
+    push: PushSender | None = None
 
 
 def internal_mount(services: InternalServices, guard: Callable[..., InternalGuard]) -> Mount:
@@ -64,7 +66,9 @@ def _task_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
             return JSONResponse({"error": error_text(error)}, status_code=400)
         if not isinstance(payload, dict):
             return JSONResponse({"error": "the payload must be a JSON object"}, status_code=400)
-        context = TaskContext(services.store, services.tasks, info, services.clock)
+        context = TaskContext(
+            services.store, services.tasks, info, services.clock, push=services.push
+        )
         run = _Run(services.runs, "task", name, info.queue, info.name, info.retry_count + 1)
         return await run(lambda: handler(payload, context))
 
@@ -77,7 +81,9 @@ def _cron_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
         job = services.jobs.get(name)
         if job is None:
             return JSONResponse({"error": f"no cron job named {name!r}"}, status_code=404)
-        context = JobContext(services.store, services.tasks, name, services.blobs, services.clock)
+        context = JobContext(
+            services.store, services.tasks, name, services.blobs, services.clock, push=services.push
+        )
         attempt = _count(request.headers.get("x-appengine-taskretrycount")) + 1
         return await _Run(services.runs, "cron", name, None, None, attempt)(lambda: job(context))
 

@@ -1,5 +1,6 @@
 """Background work wired from settings, in one place: which queue, the internal
-routes and their guard, the run log, and the embedded workers' lifetime.
+routes and their guard, the run log, and the embedded workers' and cron
+scheduler's lifetime.
 
     runtime = TaskRuntime.from_settings(settings, store)
     routes.append(runtime.mount)                 # /_internal/..., guarded
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from push.port import PushSender
 from settings import Settings, SettingsError
 from store.port import Store
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
@@ -28,9 +30,11 @@ from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     feed_tasks,
     jobs,
     notification_tasks,
+    push_tasks,
 )
 from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
 from tasks.context import BlobDeleter
+from tasks.cron_config import load_cron_yaml
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.guard import InternalGuard
@@ -40,6 +44,7 @@ from tasks.queue_config import load_queue_yaml
 from tasks.registry import cron_jobs, handlers
 from tasks.routes import InternalServices, internal_mount
 from tasks.runlog import LoggedRunLog, RunLog, SQLiteRunLog
+from tasks.scheduler import CronScheduler, runnable
 from tasks.task_db import TaskDatabase
 from tasks.workers import EmbeddedWorkers
 
@@ -52,10 +57,16 @@ class TaskRuntime:
     dispatch_secret: str  # for the embedded scheduler, which calls the same routes
     workers: EmbeddedWorkers | None = None
     db: TaskDatabase | None = None
+    scheduler: CronScheduler | None = None
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, store: Store, *, blobs: BlobDeleter | None = None
+        cls,
+        settings: Settings,
+        store: Store,
+        *,
+        blobs: BlobDeleter | None = None,
+        push: PushSender | None = None,
     ) -> TaskRuntime:
         config = settings.tasks
         queues = load_queue_yaml(config.queue_yaml)
@@ -78,7 +89,7 @@ class TaskRuntime:
         else:
             queue = _cloud_tasks_queue(settings)
         facade = Tasks(queue, queues=queues.keys(), handlers=handlers)
-        services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs)
+        services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs, push=push)
         oidc = _oidc_verifier(settings)
 
         def guard(app: ASGIApp) -> InternalGuard:
@@ -87,15 +98,27 @@ class TaskRuntime:
             )
 
         mount = internal_mount(services, guard)
-        return cls(facade, runs, mount, secret, workers, db)
+        scheduler: CronScheduler | None = None
+        # Never on App Engine, whose cron service calls the same routes from cron.yaml.
+        if config.cron_scheduler and not settings.is_production:
+            db = db or TaskDatabase(settings.sqlite_path)
+            entries = runnable(load_cron_yaml(config.cron_yaml), cron_jobs)
+            scheduler = CronScheduler(
+                db, entries, secret=secret, runs=runs, lease_seconds=config.lease_seconds
+            )
+        return cls(facade, runs, mount, secret, workers, db, scheduler)
 
     @contextlib.asynccontextmanager
     async def running(self, app: ASGIApp) -> AsyncIterator[None]:
         if self.workers is not None:
             await self.workers.start(app)
+        if self.scheduler is not None:
+            await self.scheduler.start(app)
         try:
             yield
         finally:
+            if self.scheduler is not None:
+                await self.scheduler.stop()  # first: a cron job may still enqueue tasks
             if self.workers is not None:
                 await self.workers.stop()
             if self.db is not None:

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from store.sqlite_files import open_wal
+
 T = TypeVar("T")
 
 _SCHEMA = """
@@ -54,7 +56,6 @@ CREATE TABLE IF NOT EXISTS task_runs (
 );
 CREATE INDEX IF NOT EXISTS task_runs_by_status ON task_runs(status, id);
 """
-_BUSY_TIMEOUT_MS = 10_000
 
 
 class TaskDatabase:
@@ -100,13 +101,7 @@ class TaskDatabase:
 
 
 def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(
-        path, timeout=_BUSY_TIMEOUT_MS / 1000, check_same_thread=False, isolation_level=None
-    )
-    conn.execute("PRAGMA journal_mode=WAL")
-    # Commits survive a killed process without an fsync each; as in store/sqlite.py.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+    conn = open_wal(path)
     conn.executescript(_SCHEMA)
     return conn
 

@@ -19,6 +19,7 @@ from store.datastore import DatastoreStore
 from store.port import Store
 from store.sqlite import SQLiteStore
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
+from tests.utils.storage_emulator import StorageEmulator
 
 STORE_KINDS = ["sqlite", "datastore"]
 
@@ -36,6 +37,14 @@ def eventual_datastore_emulator(
 ) -> Iterator[DatastoreEmulator]:
     """Global queries see a write only now and then, as on legacy Datastore."""
     emulator = DatastoreEmulator(tmp_path_factory.mktemp("eventual"), consistency=0.05)
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
+    """Cloud Storage (gcp-storage-emulator); each test makes its own bucket."""
+    emulator = StorageEmulator(tmp_path_factory.mktemp("storage"))
     yield emulator
     emulator.stop()
 

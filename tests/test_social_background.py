@@ -160,3 +160,26 @@ async def test_fanout_reaches_every_follower_in_batches(
     found = await store.get_many(keys)
     assert all(found), f"{sum(1 for f in found if f is None)} followers missed the photo"
     assert to_global_id("Photo", photo.key)
+
+
+async def test_a_posted_photo_reaches_its_owner_at_once_and_followers_after_the_queue(
+    client: httpx.AsyncClient, settings: Settings, store: Store
+) -> None:
+    """The issue's "done when": two users follow each other, one posts, the
+    other's feed and notifications show it after the queue drains."""
+    from tests.utils.images import png
+    from tests.utils.uploads import create_photo
+
+    alice, bob = await make_user(store, "alice"), await make_user(store, "bob")
+    as_alice, as_bob = bearer(settings, alice.id), bearer(settings, bob.id)
+    await mutate(client, FOLLOW, as_alice, userId=uid(bob))
+    await mutate(client, FOLLOW, as_bob, userId=uid(alice))
+    await drain(client)
+    payload = await create_photo(client, as_bob, png(), caption="sunset")
+    assert payload["errors"] == []
+    assert await _feed(client, as_bob) == ["sunset"]  # before any task ran
+    await drain(client)
+    assert await _feed(client, as_alice) == ["sunset"]
+    body = await call(client, NOTIFICATIONS, headers=as_alice)
+    kinds = [e["node"]["kind"] for e in body["data"]["viewer"]["notifications"]["edges"]]
+    assert "NEW_PHOTO" in kinds

@@ -1,0 +1,28 @@
+"""Images: the upload pipeline (Pillow) and the blob store port with its adapters.
+
+pipeline.py     sniff, bound, decode, orient, strip, derivatives, blurhash
+blobs.py        the BlobStore port, content-derived names, ETags
+local_blobs.py  files under var/media, served by the app
+gcs_blobs.py    Cloud Storage, public URLs
+errors.py       why an image is refused (typed, expected)
+"""
+
+from media.blobs import BlobStore, blob_name
+from media.derivatives import VARIANTS, Rendition, Variant
+from media.errors import ImageRejected
+from media.pipeline import ImageLimits, ImagePipeline, ProcessedImage, process_image
+from media.services import Media
+
+__all__ = [
+    "VARIANTS",
+    "BlobStore",
+    "ImageLimits",
+    "ImagePipeline",
+    "ImageRejected",
+    "Media",
+    "ProcessedImage",
+    "Rendition",
+    "Variant",
+    "blob_name",
+    "process_image",
+]

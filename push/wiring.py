@@ -1,0 +1,25 @@
+"""Choosing the push adapter from settings, in one place (called by the app factory)."""
+
+from __future__ import annotations
+
+from push.port import PushSender
+from settings import Settings
+
+
+def push_from_settings(settings: Settings) -> PushSender:
+    config = settings.push
+    if config.backend == "fcm":
+        from google.oauth2 import service_account
+
+        from push.fcm import FCM_SCOPE, FcmPush
+
+        assert config.fcm_project is not None  # settings refuse fcm without a project
+        credentials = None
+        if config.fcm_credentials is not None:
+            credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
+                str(config.fcm_credentials), scopes=[FCM_SCOPE]
+            )
+        return FcmPush(config.fcm_project, credentials=credentials, endpoint=config.fcm_endpoint)
+    from push.outbox import OutboxPush
+
+    return OutboxPush(settings.sqlite_path)

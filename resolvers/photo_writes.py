@@ -1,0 +1,242 @@
+"""Posting, re-captioning and deleting photos.
+
+createPhoto never lets a Photo exist without its images, nor images exist
+without a record that lets them be reclaimed:
+
+1. the image is processed; a refused file is answered before anything is written;
+2. a StrayBlob record naming the blobs-to-be is written in the owner's group;
+3. the blobs are written;
+4. one transaction in the owner's group commits the Photo (with the idempotency
+   record) and deletes the StrayBlob record.
+
+A failure before 4 leaves the record, so the cleanup job reclaims the blobs after
+a day; when we know the Photo was not committed (a typed failure, a replayed
+retry) the blobs and the record go at once. A commit that fails in an ambiguous
+way (it may have applied) deletes nothing: if it did apply, the record is gone
+with it; if not, the record is still there for the cleanup job.
+deletePhoto is the mirror image: the Photo goes and a StrayBlob record with its
+blob names comes in one transaction; then the blobs and the record go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import unicodedata
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import BinaryIO
+
+from errors import BadUserInput
+from media import ImageRejected, Media, ProcessedImage, blob_name
+from resolvers import background
+from resolvers.context import RequestContext
+from resolvers.mutations import Outcome, run_mutation
+from store import models, social_models
+from store.keys import Key
+from store.port import Entity, Transaction
+
+log = logging.getLogger("timeline.photos")
+
+CAPTION_MAX = 2200  # Instagram's limit, which people already write to
+BAD_CAPTION = (
+    f"Captions are at most {CAPTION_MAX} characters, without control characters "
+    "other than line breaks."
+)
+_FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cs"})  # control characters, lone surrogates
+
+
+def clean_caption(caption: str) -> str | None:
+    """The caption as stored, or None when it breaks a rule (docs/UPLOADS.md)."""
+    text = caption.replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text).strip()
+    if len(text) > CAPTION_MAX:
+        return None
+    if any(ch != "\n" and unicodedata.category(ch) in _FORBIDDEN_CATEGORIES for ch in text):
+        return None
+    return text
+
+
+def _media(context: RequestContext) -> Media:
+    if context.media is None:
+        raise RuntimeError("this request context has no media services")
+    return context.media
+
+
+async def create_photo(
+    context: RequestContext, image: BinaryIO, caption: str, idempotency_key: str | None
+) -> Outcome:
+    viewer = context.require_viewer()
+    cleaned = clean_caption(caption)
+    if cleaned is None:
+        return Outcome.failed("INVALID_INPUT", BAD_CAPTION, "caption")
+    if await context.loaders.user(viewer.user_id) is None:
+        return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+    media = _media(context)
+    try:
+        processed = await media.pipeline.process(image)
+    except ImageRejected as refusal:
+        return Outcome.failed(refusal.code, refusal.message, "image")
+
+    now = datetime.now(UTC)
+    photo, blobs = _photo_with_blobs(viewer.user_id, cleaned, now, processed)
+    stray = models.StrayBlob(viewer.user_id, photo.id, tuple(blobs), now)
+    await context.store.put_many([models.stray_blob_to_entity(stray)])
+    # Every write is waited for, failed or not, so none can land after the cleanup.
+    written = await asyncio.gather(
+        *(media.blobs.put(name, data, kind) for name, (data, kind) in blobs.items()),
+        return_exceptions=True,
+    )
+    failure = next((result for result in written if isinstance(result, BaseException)), None)
+    if failure is not None:
+        await _reclaim(context, stray)  # nothing refers to them: no Photo was committed
+        raise failure
+
+    async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
+        (owner,) = found
+        if owner is None:
+            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+        # The owner's own feed item is in the same entity group: they see their
+        # post at once; followers get theirs from the fan-out task.
+        tx.put_many(
+            [
+                models.photo_to_entity(photo),
+                social_models.feed_item(viewer.user_id, photo.key, photo.sort_key),
+            ]
+        )
+        tx.delete_many([stray.key])
+        return Outcome(key=photo.key)
+
+    try:
+        outcome = await run_mutation(
+            context.store,
+            viewer_id=viewer.user_id,
+            name="createPhoto",
+            # The image by its hash: a retry sends the same bytes, another photo does not.
+            arguments={"caption": caption, "image": processed.source_sha256},
+            idempotency_key=idempotency_key,
+            reads=[models.user_key(viewer.user_id)],
+            effect=effect,
+            now=now,
+        )
+    except BadUserInput:
+        await _reclaim(context, stray)  # a malformed idempotency key: refused before any commit
+        raise
+    if outcome.key != photo.key:
+        # Refused, or a retry that replayed an earlier outcome: these blobs are unused.
+        await _reclaim(context, stray)
+    if outcome.key is not None and not outcome.errors:
+        # Enqueued on replays too: a retry repairs a lost enqueue; the queue drops duplicates.
+        posted = photo if outcome.key == photo.key else await _photo(context, outcome.key)
+        if posted is not None:
+            await background.after_photo_created(context, posted)
+    return outcome
+
+
+async def _photo(context: RequestContext, key: Key) -> models.Photo | None:
+    entity = await context.loaders.entity(key)
+    return models.photo_from_entity(entity) if entity is not None else None
+
+
+def _photo_with_blobs(
+    owner_id: str, caption: str, now: datetime, processed: ProcessedImage
+) -> tuple[models.Photo, dict[str, tuple[bytes, str]]]:
+    photo_id = models.new_id()
+    names = {r.variant: blob_name(photo_id, r) for r in processed.renditions}
+    blobs = {names[r.variant]: (r.data, r.content_type) for r in processed.renditions}
+    photo = models.Photo(
+        owner_id=owner_id,
+        id=photo_id,
+        caption=caption,
+        created_at=now,
+        width=processed.width,
+        height=processed.height,
+        blurhash=processed.blurhash,
+        dominant_color=processed.dominant_color,
+        images=names,
+    )
+    return photo, blobs
+
+
+async def update_caption(
+    context: RequestContext, photo_key: Key, caption: str, idempotency_key: str | None
+) -> Outcome:
+    viewer = context.require_viewer()
+    cleaned = clean_caption(caption)
+    if cleaned is None:
+        return Outcome.failed("INVALID_INPUT", BAD_CAPTION, "caption")
+
+    async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
+        photo_or_error = _owned_photo(found[0], viewer.user_id)
+        if isinstance(photo_or_error, Outcome):
+            return photo_or_error
+        tx.put_many([models.photo_to_entity(replace(photo_or_error, caption=cleaned))])
+        return Outcome(key=photo_key)
+
+    return await run_mutation(
+        context.store,
+        viewer_id=viewer.user_id,
+        name="updateCaption",
+        arguments={"photoId": photo_key.encode(), "caption": caption},
+        idempotency_key=idempotency_key,
+        reads=[photo_key],
+        effect=effect,
+    )
+
+
+async def delete_photo(
+    context: RequestContext, photo_key: Key, idempotency_key: str | None
+) -> Outcome:
+    viewer = context.require_viewer()
+    now = datetime.now(UTC)
+    # Filled by the attempt that commits. A replay leaves it empty, unless an attempt
+    # lost a race to a retry of itself first: reclaiming that retry's blobs is harmless.
+    deleted: list[models.StrayBlob] = []
+
+    async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
+        deleted.clear()
+        photo_or_error = _owned_photo(found[0], viewer.user_id)
+        if isinstance(photo_or_error, Outcome):
+            return photo_or_error
+        photo = photo_or_error
+        tx.delete_many([photo_key])
+        if photo.images:
+            stray = models.StrayBlob(photo.owner_id, photo.id, tuple(photo.images.values()), now)
+            tx.put_many([models.stray_blob_to_entity(stray)])
+            deleted.append(stray)
+        return Outcome(key=photo_key)
+
+    outcome = await run_mutation(
+        context.store,
+        viewer_id=viewer.user_id,
+        name="deletePhoto",
+        arguments={"photoId": photo_key.encode()},
+        idempotency_key=idempotency_key,
+        reads=[photo_key],
+        effect=effect,
+        now=now,
+    )
+    if not outcome.errors:
+        for stray in deleted:
+            await _reclaim(context, stray)
+        await background.after_photo_deleted(context, photo_key)
+    return outcome
+
+
+def _owned_photo(entity: Entity | None, viewer_id: str) -> models.Photo | Outcome:
+    if entity is None:
+        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+    photo = models.photo_from_entity(entity)
+    if photo.owner_id != viewer_id:
+        return Outcome.failed("NOT_ALLOWED", "Only the photo's owner can change it.", "photoId")
+    return photo
+
+
+async def _reclaim(context: RequestContext, stray: models.StrayBlob) -> None:
+    """Deletes the blobs, then their record. Best effort: if either step fails, the
+    record stays and the cleanup job finishes the work."""
+    try:
+        await _media(context).blobs.delete(stray.names)
+        await context.store.delete_many([stray.key])
+    except Exception:
+        log.warning("left stray blobs %s for the cleanup job", stray.key, exc_info=True)

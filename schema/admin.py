@@ -1,0 +1,82 @@
+"""What only admins see: the TaskRun type and the run log behind Query.taskRuns."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from errors import AppError, BadUserInput, Forbidden
+from schema.info import Info
+from tasks.runlog import Run, recent_runs
+
+MAX_RUNS = 500  # the run log's own bound (tasks.runlog.recent_runs)
+DEFAULT_RUNS = 50
+
+
+class RunLogUnavailable(AppError):
+    """This deployment cannot list runs (on App Engine they are log lines in Cloud
+    Logging). A sibling of errors.py's tree: expected, so typed, never masked."""
+
+    code = "RUN_LOG_UNAVAILABLE"
+
+
+@strawberry.enum(description="What ran: a task delivery or a cron job.")
+class TaskRunKind(Enum):
+    TASK = "task"
+    CRON = "cron"
+
+
+@strawberry.enum
+class TaskRunStatus(Enum):
+    DONE = "done"
+    ERROR = "error"
+
+
+@strawberry.type(description="One delivery of a task or one run of a cron job.")
+class TaskRun:
+    kind: TaskRunKind
+    name: str = strawberry.field(description="The task handler or the cron job.")
+    queue: str | None = strawberry.field(description="The task's queue; null for cron.")
+    task_name: str | None = strawberry.field(description="The task's name; null for cron.")
+    attempt: int = strawberry.field(description="1 for the first attempt, 2 for the first retry.")
+    status: TaskRunStatus
+    started_at: datetime
+    duration_ms: float
+    error: str | None = strawberry.field(description="Why it failed: the first 2000 characters.")
+
+    @classmethod
+    def from_model(cls, run: Run) -> TaskRun:
+        return cls(
+            kind=TaskRunKind(run.kind),
+            name=run.name,
+            queue=run.queue,
+            task_name=run.task_name,
+            attempt=run.attempt,
+            status=TaskRunStatus(run.status),
+            started_at=run.started_at,
+            duration_ms=run.duration_ms,
+            error=run.error,
+        )
+
+
+async def task_runs(info: Info, failed_only: bool | None, first: int | None) -> list[TaskRun]:
+    """Query.taskRuns: newest first; for a signed-in admin only."""
+    viewer = info.context.require_viewer()
+    if not viewer.is_admin:
+        raise Forbidden("Only an admin may read the run log.")
+    limit = DEFAULT_RUNS if first is None else first
+    if not 1 <= limit <= MAX_RUNS:
+        raise BadUserInput(f"`first` must be within 1..{MAX_RUNS}.", argument="first")
+    runs = info.context.runs
+    if runs is None:
+        raise RunLogUnavailable("This server keeps no run log.")
+    try:
+        found = await recent_runs(runs, limit=limit, failed_only=bool(failed_only))
+    except NotImplementedError:
+        raise RunLogUnavailable(
+            "Runs are not listed here: on App Engine each run is a log line in Cloud Logging "
+            "(logger timeline.tasks.runs)."
+        ) from None
+    return [TaskRun.from_model(run) for run in found]

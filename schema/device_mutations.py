@@ -1,0 +1,90 @@
+"""registerDevice / unregisterDevice: where the viewer's push notifications go."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from resolvers import devices
+from resolvers.mutations import Outcome
+from schema.info import Info
+from schema.profile import IDEMPOTENCY_HELP
+from schema.user_error import UserError
+from store.device_models import Platform, device_from_entity
+
+_TOKEN_HELP = (
+    "The FCM registration token of this app install: "
+    f"{devices.TOKEN_MIN} to {devices.TOKEN_MAX} characters of letters, digits, '_', ':', "
+    "'.' and '-'."
+)
+
+
+@strawberry.enum(description="Which push service a device is reached through.")
+class DevicePlatform(Enum):
+    IOS = "IOS"
+    ANDROID = "ANDROID"
+    WEB = "WEB"
+
+
+_PLATFORMS: dict[DevicePlatform, Platform] = {
+    DevicePlatform.IOS: "IOS",
+    DevicePlatform.ANDROID: "ANDROID",
+    DevicePlatform.WEB: "WEB",
+}
+
+
+@strawberry.input
+class RegisterDeviceInput:
+    token: str = strawberry.field(description=_TOKEN_HELP)
+    platform: DevicePlatform
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.input
+class UnregisterDeviceInput:
+    token: str = strawberry.field(description=_TOKEN_HELP)
+    idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
+
+
+@strawberry.type(description="An app install that receives the viewer's pushes.")
+class Device:
+    platform: DevicePlatform
+    registered_at: datetime
+
+
+@strawberry.type
+class RegisterDevicePayload:
+    device: Device | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class UnregisterDevicePayload:
+    removed: bool = strawberry.field(
+        description="Whether the viewer had this device (false when it was already gone)."
+    )
+    errors: list[UserError]
+
+
+def _errors(outcome: Outcome) -> list[UserError]:
+    return [UserError.from_model(error) for error in outcome.errors]
+
+
+async def register_device(info: Info, input: RegisterDeviceInput) -> RegisterDevicePayload:
+    outcome = await devices.register_device(
+        info.context, input.token, _PLATFORMS[input.platform], input.idempotency_key
+    )
+    # Read after the commit: a replayed outcome shows the device as it is now.
+    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
+    device = None
+    if entity is not None:
+        model = device_from_entity(entity)
+        device = Device(platform=DevicePlatform(model.platform), registered_at=model.registered_at)
+    return RegisterDevicePayload(device=device, errors=_errors(outcome))
+
+
+async def unregister_device(info: Info, input: UnregisterDeviceInput) -> UnregisterDevicePayload:
+    outcome = await devices.unregister_device(info.context, input.token, input.idempotency_key)
+    return UnregisterDevicePayload(removed=outcome.key is not None, errors=_errors(outcome))

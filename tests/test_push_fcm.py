@@ -1,0 +1,182 @@
+"""The FCM HTTP v1 adapter against a local stub that checks every request: the
+OAuth token exchange, the message's shape per platform, and what each answer
+means. Then the same adapter wired into the app, on both stores: dead tokens are
+removed and busy answers make the push task retry."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from push.fcm import FcmPush, retry_after
+from push.port import PushMessage
+from settings import PushSettings, Settings, TaskSettings
+from store.port import Store
+from tests.test_social import FOLLOW, mutate, uid
+from tests.utils.accounts import bearer
+from tests.utils.builders import make_user
+from tests.utils.devices import device_token, devices_of, register
+from tests.utils.draining import app_of, drain
+from tests.utils.fcm_stub import (
+    Answer,
+    FcmStub,
+    bad_payload,
+    busy,
+    invalid_token,
+    serving_fcm,
+    unregistered,
+)
+
+MESSAGE = PushMessage("Photo Timeline", "alice liked your photo", {"kind": "LIKE"}, "c0ffee")
+# The default queue, retrying at once: the retry is what is tested, not the wait.
+FAST_RETRIES = """
+queue:
+- name: default
+  rate: 500/s
+  bucket_size: 500
+  retry_parameters:
+    task_retry_limit: 5
+    min_backoff_seconds: 0.05
+    max_backoff_seconds: 0.1
+"""
+
+
+@pytest.fixture
+def fcm() -> Iterator[FcmStub]:
+    with serving_fcm("demo-timeline") as stub:
+        yield stub
+        assert stub.problems == []
+
+
+@pytest.fixture
+def sender(fcm: FcmStub) -> FcmPush:
+    return FcmPush(fcm.project, credentials=fcm.credentials(), endpoint=fcm.url)
+
+
+async def test_each_platform_gets_a_well_formed_message_with_one_access_token(
+    fcm: FcmStub, sender: FcmPush
+) -> None:
+    for platform in ("IOS", "ANDROID", "WEB"):
+        result = await sender.send(device_token(platform), platform, MESSAGE)
+        assert result.status == "delivered", result
+    await sender.close()
+    assert fcm.token_requests == 1
+    ios, android, web = (
+        fcm.sent_to(device_token(p))[0].message["message"] for p in ("IOS", "ANDROID", "WEB")
+    )
+    assert ios["notification"] == {"title": "Photo Timeline", "body": "alice liked your photo"}
+    assert ios["data"] == {"kind": "LIKE"}
+    assert ios["apns"]["headers"]["apns-collapse-id"] == "c0ffee"
+    assert ios["apns"]["payload"] == {"aps": {"sound": "default"}}
+    assert android["android"] == {
+        "priority": "HIGH",
+        "ttl": "86400s",
+        "collapse_key": "c0ffee",
+        "notification": {"tag": "c0ffee"},
+    }
+    assert web["webpush"]["notification"] == {"tag": "c0ffee"}
+    assert not {"apns", "webpush"} & set(android)
+
+
+@pytest.mark.parametrize(
+    ("answer", "status", "wait"),
+    [
+        (unregistered(), "unregistered", None),
+        (invalid_token(), "unregistered", None),
+        (bad_payload(), "rejected", None),
+        (busy(503, "7"), "retry", 7.0),
+        (busy(429, "2"), "retry", 2.0),
+        (busy(503, None), "retry", None),
+        (Answer(500, {"error": {"code": 500, "status": "INTERNAL"}}), "retry", None),
+        (Answer(403, {"error": {"code": 403, "status": "PERMISSION_DENIED"}}), "rejected", None),
+    ],
+    ids=["unregistered", "invalid-token", "bad-payload", "503", "429", "503-no-wait", "500", "403"],
+)
+async def test_answers_mean_what_fcm_documents(
+    fcm: FcmStub, sender: FcmPush, answer: Answer, status: str, wait: float | None
+) -> None:
+    token = device_token("scenario")
+    fcm.answer(token, answer)
+    result = await sender.send(token, "ANDROID", MESSAGE)
+    assert (result.status, result.retry_after) == (status, wait), result.detail
+    assert (await sender.send(token, "ANDROID", MESSAGE)).status == "delivered"
+    await sender.close()
+
+
+async def test_a_revoked_access_token_is_replaced_once(fcm: FcmStub, sender: FcmPush) -> None:
+    assert (await sender.send(device_token("a"), "IOS", MESSAGE)).status == "delivered"
+    fcm.revoke_access_tokens()
+    assert (await sender.send(device_token("b"), "IOS", MESSAGE)).status == "delivered"
+    assert fcm.token_requests == 2
+    await sender.close()
+
+
+async def test_no_answer_means_retry(fcm: FcmStub) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    sender = FcmPush(
+        fcm.project, credentials=fcm.credentials(), endpoint=f"http://127.0.0.1:{port}"
+    )
+    result = await sender.send(device_token("x"), "IOS", MESSAGE)
+    assert result.status == "retry"
+    assert "no answer" in result.detail
+    await sender.close()
+
+
+def test_retry_after_is_seconds_or_an_http_date() -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    assert retry_after("30", now=now) == 30.0
+    assert retry_after("Mon, 01 Jun 2026 12:01:30 GMT", now=now) == 90.0
+    assert retry_after("Mon, 01 Jun 2026 11:00:00 GMT", now=now) == 0.0
+    assert retry_after("soon", now=now) is None
+    assert retry_after(None) is None
+
+
+@pytest.fixture
+def settings(tmp_path: Path, fcm: FcmStub) -> Settings:
+    """The app with TIMELINE_PUSH=fcm, its endpoint and service account pointing at the stub."""
+    (tmp_path / "queue.yaml").write_text(FAST_RETRIES)
+    return Settings(
+        var_dir=tmp_path,
+        sqlite_path=tmp_path / "timeline.db",
+        secret_key=b"test-secret-" * 4,
+        tasks=TaskSettings(queue_yaml=tmp_path / "queue.yaml"),
+        push=PushSettings(
+            backend="fcm",
+            fcm_project=fcm.project,
+            fcm_endpoint=fcm.url,
+            fcm_credentials=fcm.write_service_account(tmp_path / "service-account.json"),
+        ),
+    )
+
+
+async def test_through_the_queue_dead_tokens_go_and_busy_ones_retry(
+    client: httpx.AsyncClient, settings: Settings, store: Store, fcm: FcmStub
+) -> None:
+    alice, bob = await make_user(store, "alice"), await make_user(store, "bob")
+    as_bob = bearer(settings, bob.id)
+    fine, dead, wrong, busy_one = (device_token(n) for n in ("fine", "dead", "wrong", "busy"))
+    for token, platform in ((fine, "IOS"), (dead, "ANDROID"), (wrong, "WEB"), (busy_one, "IOS")):
+        await register(client, as_bob, token, platform)
+    fcm.answer(dead, unregistered())
+    fcm.answer(wrong, invalid_token())
+    fcm.answer(busy_one, busy(503, "1"), busy(429, "1"))
+
+    await mutate(client, FOLLOW, bearer(settings, alice.id), userId=uid(bob))
+    await drain(client)
+
+    counts = {token: len(fcm.sent_to(token)) for token in (fine, dead, wrong, busy_one)}
+    assert counts == {fine: 1, dead: 1, wrong: 1, busy_one: 3}  # only the busy one again
+    assert {d.token for d in await devices_of(store, bob.id)} == {fine, busy_one}
+    runs = await app_of(client).state.tasks.runs.recent(limit=100)
+    attempts = sorted((r.attempt, r.status) for r in runs if r.name == "push")
+    assert attempts == [(1, "error"), (2, "error"), (3, "done")]
+    errors = sorted(str(r.error) for r in runs if r.status == "error")
+    assert "1 of 1 push(es) must be retried; the service asked for 1 s: HTTP 429" in errors[0]
+    assert "1 of 4 push(es) must be retried; the service asked for 1 s: HTTP 503" in errors[1]
