@@ -1,9 +1,16 @@
-"""Runs every benchmark in turn."""
+"""Runs every benchmark in turn (`make bench`); each also runs alone with
+`python -m benchmarks.<name>`."""
 
-from benchmarks import bench_feed, bench_upload
+from benchmarks import bench_feed, bench_queue, bench_social, bench_upload
 
 print("== feed pages (embedded store)")
 bench_feed.main()
 
 print("== a 12 MP photo upload, end to end against bare Pillow")
 bench_upload.main()
+
+print("== the embedded task queue")
+bench_queue.main([])
+
+print("== fan-out, home feed against profile page, round trips")
+bench_social.main()
