@@ -15,8 +15,6 @@ and `auth_time`, and reports failures only as free text.
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -27,6 +25,7 @@ import google.auth.exceptions
 import google.auth.transport.requests
 
 from auth._jws import check_lifetime, parse_compact
+from auth.certificates import fetch_certificates
 from auth.errors import InvalidToken, VerifierUnavailable
 from auth.viewer import Clock, Viewer, system_clock
 
@@ -38,10 +37,7 @@ FIREBASE_CERTS_URL = (
 _ISSUER_PREFIX = "https://securetoken.google.com/"
 _MAX_TOKEN_LENGTH = 8192
 _MAX_SUBJECT_LENGTH = 128
-_DEFAULT_CERTS_MAX_AGE = 300.0
-_LONGEST_CERTS_MAX_AGE = 86400.0
 _RETRY_FETCH_AFTER = 5.0
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?", re.IGNORECASE)
 
 
 class _SignatureCheck(Protocol):
@@ -151,36 +147,14 @@ class FirebaseTokenVerifier:
             return certs.verifiers
 
     def _fetch(self, now: float) -> _Certificates:
-        request = google.auth.transport.requests.Request()
+        fetched = fetch_certificates(self._certs_url, timeout=self._fetch_timeout)
         try:
-            response = request(self._certs_url, method="GET", timeout=self._fetch_timeout)
-        except google.auth.exceptions.TransportError as exc:
-            raise VerifierUnavailable(f"cannot fetch {self._certs_url}: {exc}") from exc
-        finally:
-            request.session.close()
-        if response.status != 200:
-            raise VerifierUnavailable(f"{self._certs_url} answered HTTP {response.status}")
-        try:
-            body = json.loads(response.data)
-            if not isinstance(body, dict) or not all(
-                isinstance(key_id, str) and isinstance(pem, str) for key_id, pem in body.items()
-            ):
-                raise ValueError("expected an object of key id to PEM certificate")
-            verifiers = {key_id: _rsa_verifier(pem) for key_id, pem in body.items()}
+            verifiers = {key_id: _rsa_verifier(pem) for key_id, pem in fetched.pems.items()}
         except ValueError as exc:
             raise VerifierUnavailable(f"unusable certificates at {self._certs_url}: {exc}") from exc
-        return _Certificates(verifiers, now + _freshness(response.headers))
+        return _Certificates(verifiers, now + fetched.fresh_for)
 
 
 def _rsa_verifier(certificate_pem: str) -> _SignatureCheck:
     verifier: _SignatureCheck = google.auth.crypt.RSAVerifier.from_string(certificate_pem)  # type: ignore[no-untyped-call]
     return verifier
-
-
-def _freshness(headers: Mapping[str, str]) -> float:
-    match = _MAX_AGE.search(headers.get("Cache-Control", ""))
-    if match is None:
-        return _DEFAULT_CERTS_MAX_AGE
-    age = headers.get("Age", "0")
-    fresh_for = float(match.group(1)) - (float(age) if age.isdigit() else 0.0)
-    return min(max(0.0, fresh_for), _LONGEST_CERTS_MAX_AGE)

@@ -12,8 +12,6 @@ in a thread and cached for their Cache-Control max-age, instead of on every call
 from __future__ import annotations
 
 import asyncio
-import json
-import re
 import threading
 import time
 from collections.abc import Mapping
@@ -21,12 +19,11 @@ from typing import Any
 
 import google.auth.exceptions
 import google.auth.jwt
-import google.auth.transport.requests
+
+from auth.certificates import fetch_certificates
+from auth.errors import VerifierUnavailable
 
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
-_DEFAULT_MAX_AGE = 300.0
-_LONGEST_MAX_AGE = 86400.0
-_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 
 class TokenRejected(Exception):
@@ -88,21 +85,8 @@ class OidcVerifier:
             return self._certs
 
     def _fetch(self) -> tuple[Mapping[str, str], float]:
-        request = google.auth.transport.requests.Request()
         try:
-            response = request(self._certs_url, method="GET", timeout=self._timeout)
-        except google.auth.exceptions.TransportError as error:
-            raise CertificatesUnavailable(f"cannot fetch {self._certs_url}: {error}") from error
-        finally:
-            request.session.close()
-        if response.status != 200:
-            raise CertificatesUnavailable(f"{self._certs_url} answered HTTP {response.status}")
-        try:
-            certs = json.loads(response.data)
-        except ValueError as error:
-            raise CertificatesUnavailable(f"{self._certs_url} sent no JSON") from error
-        if not isinstance(certs, dict) or not all(isinstance(v, str) for v in certs.values()):
-            raise CertificatesUnavailable(f"{self._certs_url} sent no certificates")
-        match = _MAX_AGE.search(response.headers.get("Cache-Control", ""))
-        max_age = float(match.group(1)) if match else _DEFAULT_MAX_AGE
-        return certs, min(max_age, _LONGEST_MAX_AGE)
+            fetched = fetch_certificates(self._certs_url, timeout=self._timeout)
+        except VerifierUnavailable as error:
+            raise CertificatesUnavailable(str(error)) from error
+        return fetched.pems, fetched.fresh_for
