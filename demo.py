@@ -16,13 +16,21 @@ from datetime import UTC, datetime, timedelta
 from PIL import Image
 
 from media import Media, blob_name
-from store import models
+from store import counters, models, social_models
 from store.port import MAX_BATCH, Entity, Store
 
 DEMO_USERS = [
     ("demo-alice", "alice", "Alice Liddell", 60),
     ("demo-bob", "bob", "Bob Ross", 5),
     ("demo-carol", "carol", "Carol Danvers", 3),
+]
+# Who follows whom among the demo users, so that their home feeds and follower
+# lists have something in them (sign in as one: make token USER=demo-alice).
+DEMO_FOLLOWS = [
+    ("demo-alice", "demo-bob"),
+    ("demo-alice", "demo-carol"),
+    ("demo-bob", "demo-alice"),
+    ("demo-carol", "demo-alice"),
 ]
 _EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -40,7 +48,38 @@ def demo_entities() -> list[Entity]:
                 created_at=_EPOCH + timedelta(days=10 + n, minutes=index),
             )
             entities.append(models.photo_to_entity(photo))
-    return entities
+    return entities + demo_social_entities(entities)
+
+
+def demo_social_entities(entities: list[Entity]) -> list[Entity]:
+    """Both halves of each follow, the follow counts, and the home feeds the
+    fan-out would have written (each user's own photos and their followees')."""
+    photos = [models.photo_from_entity(e) for e in entities if e.key.kind == models.PHOTO]
+    social: list[Entity] = []
+    readers: dict[str, set[str]] = {user_id: {user_id} for user_id, *_ in DEMO_USERS}
+    for follower, followee in DEMO_FOLLOWS:
+        social.append(
+            social_models.edge_entity(
+                social_models.following_key(follower, followee), followee, _EPOCH
+            )
+        )
+        social.append(
+            social_models.edge_entity(
+                social_models.follower_key(followee, follower), follower, _EPOCH
+            )
+        )
+        readers[followee].add(follower)
+    for kind, side in (("followers", 1), ("following", 0)):
+        for user_id, *_ in DEMO_USERS:
+            count = sum(1 for edge in DEMO_FOLLOWS if edge[side] == user_id)
+            name = counters.counter_name(kind, models.user_key(user_id))
+            social.append(counters.total_entity(name, count, _EPOCH))
+    for photo in photos:
+        social += [
+            social_models.feed_item(reader, photo.key, photo.sort_key)
+            for reader in sorted(readers[photo.owner_id])
+        ]
+    return social
 
 
 async def seed_demo_data(store: Store, media: Media | None = None) -> int:

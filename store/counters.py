@@ -86,6 +86,11 @@ async def fold(tx: Transaction, *, name: str, now: datetime) -> None:
     )
 
 
+def total_entity(name: str, count: int, when: datetime) -> Entity:
+    """A counter's folded total, for writing a known value (demo data)."""
+    return _shard(shard_keys(name)[0], name, count, pending=False, when=when)
+
+
 def _shard(key: Key, name: str, count: int, *, pending: bool, when: datetime) -> Entity:
     return Entity(
         key,
