@@ -48,6 +48,7 @@ from tasks.registry import Payload, cron_job, task_handler
 APP_TITLE = "Photo Timeline"
 DIGEST_WINDOW = timedelta(hours=24)
 DIGEST_SCAN_PAGE = 500
+PUSH_QUEUE = "push"  # queue.yaml: FCM's minimum backoff of 10 s
 
 
 def notification_version(notice: Notification) -> str:
@@ -60,6 +61,7 @@ async def enqueue_push(tasks: Tasks, notice: Notification) -> None:
     await tasks.enqueue(
         "push",
         {"recipient": notice.recipient_id, "notification": notice.key.encode(), "version": version},
+        queue=PUSH_QUEUE,
         name=task_name("push", notice.key.encode(), version),
     )
 

@@ -19,7 +19,7 @@ from tests.test_social import UNFOLLOW, mutate, uid
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import BASE_TIME, make_user, photo_at
 from tests.utils.draining import app_of, drain
-from tests.utils.tasks_app import running_app
+from tests.utils.tasks_app import eventually, running_app
 
 
 async def _followers(store: Store, star: models.User, count: int) -> list[str]:
@@ -88,9 +88,12 @@ async def test_a_fanout_interrupted_by_a_restart_finishes_after_it(tmp_path: Pat
         star = await make_user(first.store, "star")
         fans = await _followers(first.store, star, 700)
         photo = await _post(first.store, first.http, star)
+
         # Stop as soon as the first batch is written: later batches are still queued.
-        while await _feed_items(first.store, fans, photo) == 0:
-            await __import__("asyncio").sleep(0.01)
+        async def first_batch_written() -> bool:
+            return await _feed_items(first.store, fans, photo) > 0
+
+        await eventually(first_batch_written, within=30, what="the first fan-out batch")
     async with running_app(tmp_path) as second:
         await drain(second.http, within=60)
         assert await _feed_items(second.store, fans, photo) == 700

@@ -43,6 +43,13 @@ queue:
     task_retry_limit: 5
     min_backoff_seconds: 0.05
     max_backoff_seconds: 0.1
+- name: push
+  rate: 500/s
+  bucket_size: 500
+  retry_parameters:
+    task_retry_limit: 5
+    min_backoff_seconds: 0.05
+    max_backoff_seconds: 0.1
 """
 
 

@@ -143,6 +143,9 @@ queue:
   rate: 500/s
   bucket_size: 100
   max_concurrent_requests: 2
+- name: push
+  rate: 500/s
+  bucket_size: 500
 """
 
 
