@@ -18,10 +18,15 @@ from settings import Settings
 from store.datastore import DatastoreStore
 from store.port import Store
 from store.sqlite import SQLiteStore
+from tests.utils import schedule_oracle
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
 from tests.utils.storage_emulator import StorageEmulator
 
 STORE_KINDS = ["sqlite", "datastore"]
+
+# Google's cron schedule parser (the SDK's googlecron, given pytz) as a fixture for
+# every module that compares against it.
+groc = schedule_oracle.groc
 
 
 @pytest.fixture(scope="session")

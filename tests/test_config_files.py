@@ -21,13 +21,11 @@ from hypothesis import strategies as st
 
 from tasks.cron_config import PROJECT_CRON_YAML, load_cron_yaml
 from tasks.queue_config import PROJECT_QUEUE_YAML, load_queue_yaml
-from tests import test_schedule
 from tests.gcloud_sdk import load_sdk_module
+from tests.utils import schedule_oracle
 
 ROOT = PROJECT_CRON_YAML.parent
 CRON_ENTRIES = load_cron_yaml()
-# Google's schedule parser, given pytz, as tests/test_schedule.py prepares it.
-groc = test_schedule.groc
 
 
 @pytest.fixture(scope="module")
@@ -153,4 +151,4 @@ START_TIMES = st.datetimes(
 def test_cron_yaml_schedules_run_when_googles_would(
     groc: ModuleType, entry: Any, start: datetime
 ) -> None:
-    test_schedule.assert_same_as_google(groc, entry.schedule.text, entry.schedule.zone.key, start)
+    schedule_oracle.assert_same_as_google(groc, entry.schedule.text, entry.schedule.zone.key, start)
