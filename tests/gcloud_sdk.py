@@ -14,7 +14,6 @@ import functools
 import importlib
 import importlib.abc
 import importlib.machinery
-import os
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import NoReturn
 
-import pytest
+from tests.utils.processes import missing_tool
 
 FALLBACK_SDK_ROOT = Path("/usr/lib/google-cloud-sdk")
 
@@ -61,9 +60,7 @@ def sdk_root() -> Path | None:
 
 
 def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (required when CI=true)", pytrace=False)
-    pytest.skip(reason)
+    missing_tool(reason)
 
 
 @functools.cache

@@ -19,14 +19,15 @@ from google.api_core.client_options import ClientOptions
 from google.auth.credentials import AnonymousCredentials
 from google.cloud import datastore
 
-from tests.utils.processes import ManagedServer, free_port, gcloud_sdk_root, missing_tool
+from tests.gcloud_sdk import sdk_root
+from tests.utils.processes import ManagedServer, free_port, missing_tool
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 PROJECT_ID = "photo-timeline-test"
 
 
 def _emulator_jar() -> Path:
-    root = gcloud_sdk_root()
+    root = sdk_root()
     jar = root / "platform/cloud-datastore-emulator/CloudDatastore.jar" if root else None
     if jar is None or not jar.is_file():
         missing_tool(
@@ -34,7 +35,6 @@ def _emulator_jar() -> Path:
         )
     if shutil.which("java") is None:
         missing_tool("Java is not installed; the Cloud Datastore emulator needs it")
-    assert jar is not None
     return jar
 
 
