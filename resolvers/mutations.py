@@ -102,14 +102,21 @@ async def run_mutation(
     return await run_in_transaction(store, work)
 
 
-def _record_key(viewer_id: str, name: str, idempotency_key: str | None) -> Key | None:
+def check_idempotency_key(idempotency_key: str | None) -> None:
+    """The rule every mutation's `idempotencyKey` follows (BAD_USER_INPUT otherwise)."""
     if idempotency_key is None:
-        return None
+        return
     if not 1 <= len(idempotency_key) <= IDEMPOTENCY_KEY_MAX or not idempotency_key.isprintable():
         raise BadUserInput(
             f"idempotencyKey must be 1 to {IDEMPOTENCY_KEY_MAX} printable characters.",
             argument="idempotencyKey",
         )
+
+
+def _record_key(viewer_id: str, name: str, idempotency_key: str | None) -> Key | None:
+    if idempotency_key is None:
+        return None
+    check_idempotency_key(idempotency_key)
     digest = hashlib.sha256(f"{name}\0{idempotency_key}".encode()).hexdigest()[:32]
     return models.idempotency_key(viewer_id, digest)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import notifications
+from resolvers.mutations import check_idempotency_key
 from resolvers.node_ids import expect_global_id
 from schema.info import Info
 from schema.profile import IDEMPOTENCY_HELP
@@ -31,6 +32,7 @@ async def mark_notifications_read(
     info: Info, input: MarkNotificationsReadInput
 ) -> MarkNotificationsReadPayload:
     info.context.require_viewer()
+    check_idempotency_key(input.idempotency_key)  # validated like every mutation's
     up_to = None
     if input.up_to is not None:
         key = expect_global_id(input.up_to, NOTIFICATION, "upTo")

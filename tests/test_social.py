@@ -230,3 +230,15 @@ async def test_a_feed_page_with_likes_counts_and_owners_costs_three_round_trips(
     body = await call(client, query, {"id": uid(alice), "n": size}, bearer(settings, alice.id))
     assert len(body["data"]["node"]["feed"]["edges"]) == size
     assert store.round_trips - before <= 3
+
+
+async def test_mark_read_checks_its_idempotency_key_like_every_mutation(
+    client: httpx.AsyncClient, settings: Settings, people: dict[str, models.User]
+) -> None:
+    query = """mutation($i: MarkNotificationsReadInput!) { markNotificationsRead(input: $i) {
+      unreadNotificationCount } }"""
+    as_alice = bearer(settings, people["alice"].id)
+    body = await call(client, query, {"i": {"idempotencyKey": "k" * 129}}, as_alice)
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+    body = await call(client, query, {"i": {"idempotencyKey": "k1"}}, as_alice)
+    assert body["data"]["markNotificationsRead"] == {"unreadNotificationCount": 0}
