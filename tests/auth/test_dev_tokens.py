@@ -17,7 +17,7 @@ from auth import DevTokenVerifier, InvalidToken, Reason, Viewer, key_path_in, mi
 from auth.dev_tokens import ISSUER, load_or_create_key
 from tests.utils.tokens import FakeClock, b64url, compact, json_segment, sign_hs256
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 

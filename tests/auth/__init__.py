@@ -1,0 +1,1 @@
+"""Token verification: dev tokens and Firebase ID tokens."""
