@@ -109,9 +109,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         return env.get(PREFIX + name, default)
 
     var_dir = Path(get("VAR_DIR", "var") or "var")
-    store = get("STORE", "datastore" if production else "sqlite")
-    if store not in ("sqlite", "datastore"):
-        raise SettingsError(f"{PREFIX}STORE must be 'sqlite' or 'datastore', not {store!r}")
+    store = _backend(get, "STORE", local="sqlite", cloud="datastore", production=production)
     project = get("DATASTORE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or "photo-timeline-local"
     settings = Settings(
         environment="production" if production else "local",
@@ -159,11 +157,14 @@ def _auth_settings(
 def _task_settings(
     get: Callable[[str, str | None], str | None], project: str, production: bool
 ) -> TaskSettings:
-    backend = get("TASKS", "cloudtasks" if production else "embedded")
-    if backend not in ("embedded", "cloudtasks"):
-        raise SettingsError(f"{PREFIX}TASKS must be 'embedded' or 'cloudtasks', not {backend!r}")
-    if production and backend == "embedded":
-        raise SettingsError(f"{PREFIX}TASKS=embedded is for one machine; use cloudtasks")
+    backend = _backend(
+        get,
+        "TASKS",
+        local="embedded",
+        cloud="cloudtasks",
+        production=production,
+        refused_in_production="is for one machine",
+    )
     lease = _float(get("TASK_LEASE_SECONDS", "30"), "TASK_LEASE_SECONDS")
     if lease <= 0:
         raise SettingsError(f"{PREFIX}TASK_LEASE_SECONDS must be positive, not {lease}")
@@ -194,11 +195,14 @@ def _task_settings(
 def _media_settings(
     get: Callable[[str, str | None], str | None], project: str, production: bool
 ) -> MediaSettings:
-    backend = get("MEDIA", "gcs" if production else "local")
-    if backend not in ("local", "gcs"):
-        raise SettingsError(f"{PREFIX}MEDIA must be 'local' or 'gcs', not {backend!r}")
-    if production and backend == "local":
-        raise SettingsError(f"{PREFIX}MEDIA=local keeps images on one machine; use gcs")
+    backend = _backend(
+        get,
+        "MEDIA",
+        local="local",
+        cloud="gcs",
+        production=production,
+        refused_in_production="keeps images on one machine",
+    )
     # App Engine's default bucket, unless another is named.
     bucket = get("GCS_BUCKET", None) or (f"{project}.appspot.com" if backend == "gcs" else None)
     limits = {
@@ -227,11 +231,14 @@ def _media_settings(
 def _push_settings(
     get: Callable[[str, str | None], str | None], env: Mapping[str, str], production: bool
 ) -> PushSettings:
-    backend = get("PUSH", "fcm" if production else "outbox")
-    if backend not in ("outbox", "fcm"):
-        raise SettingsError(f"{PREFIX}PUSH must be 'outbox' or 'fcm', not {backend!r}")
-    if production and backend == "outbox":
-        raise SettingsError(f"{PREFIX}PUSH=outbox only records pushes on one machine; use fcm")
+    backend = _backend(
+        get,
+        "PUSH",
+        local="outbox",
+        cloud="fcm",
+        production=production,
+        refused_in_production="only records pushes on one machine",
+    )
     # The apps' Firebase project, which is normally the one that signs users in.
     project = (
         get("FCM_PROJECT", None) or get("FIREBASE_PROJECT", None) or env.get("GOOGLE_CLOUD_PROJECT")
@@ -245,6 +252,25 @@ def _push_settings(
         fcm_endpoint=get("FCM_ENDPOINT", None) or FCM_ENDPOINT,
         fcm_credentials=Path(credentials) if credentials else None,
     )
+
+
+def _backend(
+    get: Callable[[str, str | None], str | None],
+    name: str,
+    *,
+    local: str,
+    cloud: str,
+    production: bool,
+    refused_in_production: str | None = None,
+) -> str:
+    """Which adapter `name` chooses: `local` by default on one machine, `cloud` on
+    App Engine, where the local one is refused when it cannot work there."""
+    value = get(name, cloud if production else local)
+    if value not in (local, cloud):
+        raise SettingsError(f"{PREFIX}{name} must be '{local}' or '{cloud}', not {value!r}")
+    if production and value == local and refused_in_production:
+        raise SettingsError(f"{PREFIX}{name}={local} {refused_in_production}; use {cloud}")
+    return value
 
 
 def _float(value: str | None, name: str) -> float:

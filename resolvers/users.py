@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from resolvers.context import RequestContext
-from store.models import User, user_from_entity, username_key
+from store.models import User, username_key
 
 
 async def user_by_username(context: RequestContext, username: str) -> User | None:
@@ -20,6 +20,3 @@ async def user_by_username(context: RequestContext, username: str) -> User | Non
 
 async def user_by_id(context: RequestContext, user_id: str) -> User | None:
     return await context.loaders.user(user_id)
-
-
-__all__ = ["User", "user_by_id", "user_by_username", "user_from_entity"]
