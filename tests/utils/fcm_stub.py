@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from google.oauth2 import service_account
 
 from tests.utils.fcm_messages import message_problems
+from tests.utils.loopback import LoopbackServer
 
 FCM_SCOPE = "https://www.googleapis.com/auth/firebase.messaging"
 JWT_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -116,16 +117,11 @@ class FcmStub:
         self._issued: set[str] = set()
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
-        )
+        self._http = LoopbackServer(self._handler_class())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self._http.base_url
 
     @property
     def token_uri(self) -> str:
@@ -173,12 +169,10 @@ class FcmStub:
             return [s for s in self.sent if s.token == token]
 
     def start(self) -> None:
-        self._thread.start()
+        self._http.start()
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join()
+        self._http.stop()
 
     # Request handling, on the server's threads.
 
