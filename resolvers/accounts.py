@@ -73,7 +73,7 @@ async def update_profile(
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         current_entity, new_claim = found[0], found[1] if new_claim_key else None
         if current_entity is None:
-            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+            return Outcome.profile_missing()
         current = models.user_from_entity(current_entity)
         updated = models.User(
             current.id,

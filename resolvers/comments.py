@@ -52,7 +52,7 @@ async def add_comment(
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, target = found
         if me is None:
-            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+            return Outcome.profile_missing()
         if target is None:
             return Outcome.failed(
                 "NOT_FOUND", "No such photo; it may have been deleted.", "photoId"

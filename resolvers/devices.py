@@ -71,7 +71,7 @@ async def register_device(
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, claim, *evicted_claims = found
         if me is None:
-            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+            return Outcome.profile_missing()
         holder = claim_holder(claim)
         if holder is not None and holder != viewer.user_id:
             tx.delete_many([device_key(holder, token)])  # the install changed hands

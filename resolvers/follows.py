@@ -52,7 +52,7 @@ async def _change(
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, them, existing = found
         if me is None:
-            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+            return Outcome.profile_missing()
         if them is None:
             return Outcome.failed("NOT_FOUND", "No such user.", "userId")
         if (existing is not None) == following:

@@ -33,7 +33,7 @@ async def set_like(
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, target, existing = found
         if me is None:
-            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+            return Outcome.profile_missing()
         if target is None:
             return Outcome.failed(
                 "NOT_FOUND", "No such photo; it may have been deleted.", "photoId"

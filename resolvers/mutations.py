@@ -45,6 +45,11 @@ class Outcome:
     def failed(cls, code: str, message: str, field: str | None = None) -> Outcome:
         return cls(errors=[UserError(code, message, field)])
 
+    @classmethod
+    def profile_missing(cls) -> Outcome:
+        """The viewer has signed in but not yet called createProfile."""
+        return cls.failed("PROFILE_MISSING", "Create your profile first.", None)
+
     def to_json(self) -> str:
         return json.dumps(
             {

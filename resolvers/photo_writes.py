@@ -71,7 +71,7 @@ async def create_photo(
     if cleaned is None:
         return Outcome.failed("INVALID_INPUT", BAD_CAPTION, "caption")
     if await context.loaders.user(viewer.user_id) is None:
-        return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+        return Outcome.profile_missing()
     media = _media(context)
     try:
         processed = await media.pipeline.process(image)
@@ -95,7 +95,7 @@ async def create_photo(
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         (owner,) = found
         if owner is None:
-            return Outcome.failed("PROFILE_MISSING", "Create your profile first.", None)
+            return Outcome.profile_missing()
         # The owner's own feed item is in the same entity group: they see their
         # post at once; followers get theirs from the fan-out task.
         tx.put_many(
