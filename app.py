@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -28,20 +29,37 @@ from media.wiring import blob_store_from_settings, media_from_settings
 from push import PushSender
 from push.wiring import push_from_settings
 from settings import Settings, load_settings
+from store.health import store_problem
 from store.port import Store
+from store.sqlite import SQLiteStore
+from store.sqlite_integrity import check_store_file, mark_store_file
+from store.sqlite_lock import exclusive_use
 from tasks.runtime import TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
 
-def make_store(settings: Settings) -> Store:
+def make_store(settings: Settings) -> tuple[Store, bool]:
+    """The store chosen by settings, and whether it is brand new (never held data).
+    An embedded file that held data and is now missing, empty or damaged is refused
+    (StoreFileDamaged), never made again."""
     if settings.store == "datastore":
         from store.datastore import DatastoreStore
 
-        return DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
-    from store.sqlite import SQLiteStore
+        store = DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
+        return store, False
+    file = check_store_file(settings.sqlite_path)
+    sqlite = SQLiteStore(settings.sqlite_path)
+    mark_store_file(settings.sqlite_path, is_new=file.is_new)
+    return sqlite, file.is_new
 
-    return SQLiteStore(settings.sqlite_path)
+
+def embedded_files(settings: Settings, store: Store, tasks: TaskRuntime) -> list[Path]:
+    """The SQLite files this process runs on, which no other process may share."""
+    files = {Path(store.path).resolve()} if isinstance(store, SQLiteStore) else set()
+    if tasks.workers is not None or tasks.scheduler is not None:
+        files.add(settings.sqlite_path.resolve())
+    return sorted(path for path in files if path.name != ":memory:")
 
 
 def make_verifier(settings: Settings) -> TokenVerifier:
@@ -60,7 +78,12 @@ def create_app(
     push: PushSender | None = None,
 ) -> Starlette:
     settings = settings or load_settings()
-    store = store or make_store(settings)
+    seed_demo = settings.demo_data  # into a given store: the caller asked for it
+    if store is None:
+        store, is_new = make_store(settings)
+        # Never over an embedded store that held data; on Datastore (the emulator, as
+        # production refuses demo data) seeding only adds what is missing.
+        seed_demo = seed_demo and (is_new or settings.store == "datastore")
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
     push = push or push_from_settings(settings)
@@ -69,18 +92,24 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.demo_data:
-            from demo import seed_demo_data
-
-            await seed_demo_data(store, media)
         try:
-            async with tasks.running(app):
-                yield
+            with contextlib.ExitStack() as held:
+                for path in embedded_files(settings, store, tasks):
+                    held.enter_context(exclusive_use(path))
+                if seed_demo:
+                    from demo import seed_demo_data
+
+                    await seed_demo_data(store, media)
+                async with tasks.running(app):
+                    yield
         finally:
             await push.close()
             await store.close()
 
     async def health(request: Request) -> Response:
+        problem = await store_problem(store)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "cause": problem}, status_code=503)
         return JSONResponse({"status": "ok"})
 
     graphql = GraphQLRoute(

@@ -5,9 +5,12 @@
      ├── BadCursor               BAD_CURSOR         a cursor we did not issue for this list
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
-     └── Forbidden               FORBIDDEN          the viewer may not act on this
+     ├── Forbidden               FORBIDDEN          the viewer may not act on this
+     └── Unavailable             UNAVAILABLE        not now (full or read-only disk, store
+                                                    down); retryable, with retryAfterSeconds
 
-Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
+A StoreUnavailable from the store becomes an Unavailable. Anything else that
+escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
 translation happens in one place, `schema/errors.py`.
 """
@@ -44,3 +47,11 @@ class Unauthenticated(AppError):
 
 class Forbidden(AppError):
     code = "FORBIDDEN"
+
+
+class Unavailable(AppError):
+    code = "UNAVAILABLE"
+    RETRY_AFTER_SECONDS = 5
+
+    def __init__(self, message: str, *, retry_after_seconds: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(message, retryable=True, retryAfterSeconds=retry_after_seconds)

@@ -1,7 +1,8 @@
 """The one place where errors become what clients see (the GraphQL route calls
 `client_error` on every error of every response: parse, validation, execution).
 
-Our own AppErrors keep their message and gain `extensions.code`. GraphQL's own
+Our own AppErrors keep their message and gain `extensions.code`; a store that
+cannot serve (full or read-only disk, I/O error) answers UNAVAILABLE, retryable. GraphQL's own
 parse and validation errors get the codes Apollo clients know. Anything else is a
 bug: the client gets a generic message and an error id, the log gets the
 traceback under the same id, and no exception text leaves the server.
@@ -14,15 +15,22 @@ import uuid
 
 from graphql import GraphQLError
 
-from errors import AppError
+from errors import AppError, Unavailable
+from store.errors import StoreUnavailable
 
 log = logging.getLogger("timeline.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
+_UNAVAILABLE = Unavailable("The service cannot read or save data right now; try again shortly.")
 
 
 def client_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    if isinstance(original, StoreUnavailable):
+        # Not a bug but the disk or the store: the operator needs the cause, the
+        # client only that it may try again.
+        log.error("store unavailable at %s: %s", error.path, original)
+        original = _UNAVAILABLE
     if isinstance(original, AppError):
         return _with_code(error, original.code, original.message, original.extensions)
     if original is None or isinstance(original, GraphQLError):

@@ -18,9 +18,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from store.errors import TransactionConflict, TransactionTooLarge
+from store.errors import TransactionTooLarge
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Position, Query, Result, Transaction
+from store.sqlite_faults import sqlite_errors
 from store.sqlite_files import open_wal
 from store.sqlite_values import dump_properties, load_properties, sql_scalar
 
@@ -86,7 +87,8 @@ class SQLiteStore:
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         self.round_trips += 1
         async with self._pool.connection() as conn:
-            return await asyncio.to_thread(work, conn)
+            with sqlite_errors(self.path):
+                return await asyncio.to_thread(work, conn)
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         if not keys:
@@ -135,17 +137,19 @@ class SQLiteStore:
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._pool.connection() as conn:
             self.round_trips += 1
-            try:
+            # Still locked after the busy timeout: a TransactionConflict; a full or
+            # read-only disk: StoreUnavailable, which no retry loop takes for a conflict.
+            with sqlite_errors(self.path):
                 await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:  # still locked after the busy timeout
-                raise TransactionConflict(str(error)) from error
             tx = _SQLiteTransaction(self, conn)
             try:
                 yield tx
                 self.round_trips += 1
                 await asyncio.to_thread(tx.commit)
             except BaseException:
-                await asyncio.to_thread(conn.execute, "ROLLBACK")
+                # A failed COMMIT (I/O error, full disk) may have rolled back already.
+                if conn.in_transaction:
+                    await asyncio.to_thread(conn.execute, "ROLLBACK")
                 raise
 
     async def close(self) -> None:
@@ -161,7 +165,8 @@ class _SQLiteTransaction:
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         self._store.round_trips += 1
-        return await asyncio.to_thread(_select_keys, self._conn, keys)
+        with sqlite_errors(self._store.path):
+            return await asyncio.to_thread(_select_keys, self._conn, keys)
 
     def put_many(self, entities: Sequence[Entity]) -> None:
         for entity in entities:
@@ -175,12 +180,10 @@ class _SQLiteTransaction:
 
     def commit(self) -> None:
         _check_batch(len(self._puts) + len(self._deletes))
-        try:
+        with sqlite_errors(self._store.path):
             _upsert(self._conn, list(self._puts.values()))
             _delete(self._conn, list(self._deletes))
             self._conn.execute("COMMIT")
-        except sqlite3.OperationalError as error:
-            raise TransactionConflict(str(error)) from error
 
 
 def _check_batch(size: int) -> None:

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+from store.sqlite_faults import sqlite_errors
 from store.sqlite_files import open_wal
 
 T = TypeVar("T")
@@ -81,9 +82,11 @@ class TaskDatabase:
         return self._thread.submit(self._call, work).result()
 
     def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._conn is None:
-            self._conn = _connect(self.path)
-        return work(self._conn)
+        # A full or read-only disk is StoreUnavailable here too, never a bare OperationalError.
+        with sqlite_errors(self.path):
+            if self._conn is None:
+                self._conn = _connect(self.path)
+            return work(self._conn)
 
     def close(self) -> None:
         """Close the connection and its thread; a later call opens them again."""
