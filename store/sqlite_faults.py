@@ -26,7 +26,7 @@ _CONTENTION = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 _CAUSES = {
     sqlite3.SQLITE_FULL: "the disk is full (or the file reached its size limit)",
     sqlite3.SQLITE_READONLY: "the file or its directory is read-only",
-    sqlite3.SQLITE_IOERR: "the disk failed a read or a write",
+    sqlite3.SQLITE_IOERR: "the disk failed a read or a write (full, read-only or failing)",
     sqlite3.SQLITE_CORRUPT: "the file is corrupt",
     sqlite3.SQLITE_NOTADB: "the file is not a SQLite database",
     sqlite3.SQLITE_CANTOPEN: "the file cannot be opened",
