@@ -10,43 +10,33 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from types import TracebackType
 
+from tests.utils.processes import ManagedServer, free_port
+
 ROOT = Path(__file__).resolve().parents[1]
-READY_WITHIN_SECONDS = 60.0
 
 
 class LoadServer:
     def __init__(self) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-load-")
         self.var = Path(self._tmp.name)
-        self.port = _free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = self.var / "server.log"
-        self._process: subprocess.Popen[bytes] | None = None
-
-    def __enter__(self) -> LoadServer:
+        port = free_port()
+        self.url = f"http://127.0.0.1:{port}"
         env = {**os.environ, "PYTHONPATH": str(ROOT), "TIMELINE_VAR_DIR": str(self.var)}
         for name in ("GAE_ENV", "TIMELINE_STORE", "TIMELINE_TASKS", "TIMELINE_DEMO_DATA"):
             env.pop(name, None)
         argv = [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1"]
-        argv += ["--port", str(self.port), "--timeout-graceful-shutdown", "3"]
-        argv += ["--no-access-log"]
-        with self.log_path.open("wb") as log:
-            self._process = subprocess.Popen(
-                argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-            )
-        self._wait_ready()
+        argv += ["--port", str(port), "--timeout-graceful-shutdown", "3", "--no-access-log"]
+        self._server = ManagedServer(argv, f"{self.url}/healthz", self.var / "server.log", env)
+
+    def __enter__(self) -> LoadServer:
+        self._server.start()
         return self
 
     def __exit__(
@@ -55,13 +45,7 @@ class LoadServer:
         error: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        if self._process is not None and self._process.poll() is None:
-            os.kill(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.kill(self._process.pid, signal.SIGKILL)
-                self._process.wait(timeout=10)
+        self._server.stop()
         self._tmp.cleanup()
 
     async def wait_for_idle_queue(self, *, within: float) -> float | None:
@@ -88,25 +72,5 @@ class LoadServer:
 
     def error_lines(self) -> list[str]:
         """What the server logged at ERROR or worse (tracebacks not included)."""
-        text = self.log_path.read_text(errors="replace")
+        text = self._server.log_path.read_text(errors="replace")
         return [line for line in text.splitlines() if line.startswith(("ERROR", "CRITICAL"))]
-
-    def _wait_ready(self) -> None:
-        assert self._process is not None
-        deadline = time.monotonic() + READY_WITHIN_SECONDS
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"the server exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/healthz", timeout=1):
-                    return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
-        raise RuntimeError(f"the server was not ready within {READY_WITHIN_SECONDS}s")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
