@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from benchmarks import bench_feed
 
 
@@ -23,6 +25,7 @@ async def test_social_benchmark_runs_and_a_home_page_costs_three_round_trips() -
         assert results[f"round_trips_home_page_{size}"] == 3
 
 
+@pytest.mark.slow  # a server in a subprocess
 async def test_load_benchmark_runs_its_windows_against_a_real_server() -> None:
     from benchmarks import bench_load, load_clients
 

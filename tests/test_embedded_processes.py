@@ -30,6 +30,9 @@ from tests.utils.accounts import CREATE_PROFILE, UPDATE_PROFILE, VIEWER
 from tests.utils.app_server import TEST_HANDLERS_APP, AppServer, entrypoint_flag
 from tests.utils.tasks_app import deliveries, eventually
 
+# Starts servers in subprocesses: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 STARTUP_FAILURE = 3  # uvicorn's exit code for an app that failed to start
 QUEUE_YAML = """
 queue:

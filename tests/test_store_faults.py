@@ -89,6 +89,7 @@ async def test_the_embedded_queue_on_a_full_file_raises_store_unavailable(
     db.close()
 
 
+@pytest.mark.slow  # servers in subprocesses
 async def test_writes_on_a_full_disk_answer_unavailable_and_reads_go_on(tmp_path: Path) -> None:
     """A real server whose files cannot grow past a limit, as on a disk that filled
     up: every write is refused with a retryable UNAVAILABLE (before, each was retried
