@@ -82,6 +82,8 @@ async def run(
         "windows": [window_figures(mixed, a, b) for a, b in bounds],
         "read_only": window_figures(reads, read_start, read_end),
         "mixed": window_figures(mixed, bounds[0][0], bounds[-1][1]),
+        # Every reply, also those that came after the last window had closed.
+        "replies": {"mixed": len(mixed), "read_only": len(reads)},
         "ok_by_kind": Counter(r.kind for r in mixed if r.ok),
         "errors_by_kind": Counter(r.kind for r in mixed if not r.ok),
         "server_error_lines": server_errors,
