@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,6 +29,8 @@ from media.routes import media_route
 from media.wiring import blob_store_from_settings, media_from_settings
 from push import PushSender
 from push.wiring import push_from_settings
+from request_limits import RequestLimits
+from security_headers import SecurityHeaders
 from settings import Settings, load_settings
 from store.port import Store
 from tasks.runtime import TaskRuntime
@@ -87,19 +91,52 @@ def create_app(
         store, settings, make_verifier(settings), media, tasks.tasks, runs=tasks.runs
     )
     routes: list[Any] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the route, which refuses the others with a GraphQL body.
+        Route("/graphql", graphql),
         Route("/healthz", health),
         tasks.mount,
     ]
     if isinstance(blobs, LocalBlobStore):
         routes.append(media_route(blobs))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))
     app.state.settings = settings
     app.state.store = store
     app.state.tasks = tasks
     app.state.blobs = blobs
     app.state.push = push
     return app
+
+
+# Apollo's web client sends these; the preflight ones prove a request is not a form (CSRF).
+CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+]
+
+
+def web_middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: every answer gets the security headers, CORS preflights too."""
+    middleware = [Middleware(SecurityHeaders, hsts=settings.is_production)]
+    if settings.web.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.web.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                max_age=600,
+            )
+        )
+    middleware.append(
+        Middleware(
+            RequestLimits,
+            max_header_bytes=settings.web.max_header_bytes,
+            body_seconds=settings.web.body_timeout_seconds,
+        )
+    )
+    return middleware
 
 
 def __getattr__(name: str) -> Starlette:

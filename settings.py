@@ -1,9 +1,10 @@
 """One typed settings object, read from the environment once at start-up.
 
-Every variable carries the TIMELINE_ prefix. Local development is the default and
-needs no variables at all; on App Engine (GAE_ENV is set) production defaults
-apply and dev-only settings are refused, so a misconfigured deploy fails at start
-rather than serving with a guessable secret.
+Every variable carries the TIMELINE_ prefix. Production is the default wherever
+the app runs (App Engine, Cloud Run, a VM): cloud adapters, no dev tokens, no
+GraphiQL, and dev-only settings are refused, so a misconfigured deploy fails at
+start rather than serving with a guessable secret. Local development is asked for
+with TIMELINE_ENV=local (`make run` sets it) and then needs no other variable.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
@@ -22,6 +24,10 @@ BlobBackend = Literal["local", "gcs"]
 PushBackend = Literal["outbox", "fcm"]
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+LOCAL_ORIGIN = "http://127.0.0.1:8080"
+PLACEHOLDER_SECRET = "replace-with-at-least-32-random-characters"  # secret.yaml.example
+# Set by the platforms that cannot be local: App Engine, and Cloud Run.
+_HOSTED_MARKERS = ("GAE_ENV", "K_SERVICE")
 
 
 class SettingsError(ValueError):
@@ -80,8 +86,24 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """What browsers and slow clients meet (web.py, serve.py)."""
+
+    # Where absolute URLs the API hands out point; never taken from the Host header.
+    # None: URLs relative to the API stay relative (production's images are on GCS).
+    public_origin: str | None = LOCAL_ORIGIN
+    cors_origins: tuple[str, ...] = ()  # web apps allowed to call the API; () sends no CORS
+    body_timeout_seconds: float = 60.0  # a request body must have arrived by then: 408
+    # The request line and headers; a Firebase ID token is about 1 KB.
+    max_header_bytes: int = 16 * 1024
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: Literal["local", "production"] = "local"
+    # Only App Engine strips X-AppEngine-* headers from outside requests, so only
+    # there do they prove a call came from its queues or its cron service.
+    app_engine: bool = False
     store: StoreKind = "sqlite"
     var_dir: Path = Path("var")
     sqlite_path: Path = Path("var/timeline.db")
@@ -95,6 +117,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def is_production(self) -> bool:
@@ -103,41 +126,50 @@ class Settings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    production = bool(env.get("GAE_ENV", "").startswith("standard"))
 
     def get(name: str, default: str | None = None) -> str | None:
         return env.get(PREFIX + name, default)
+
+    production = _is_production(get("ENV", "production"), env)
 
     var_dir = Path(get("VAR_DIR", "var") or "var")
     store = _backend(get, "STORE", local="sqlite", cloud="datastore", production=production)
     project = get("DATASTORE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or "photo-timeline-local"
     settings = Settings(
         environment="production" if production else "local",
+        app_engine=env.get("GAE_ENV", "").startswith("standard"),
         store=store,  # type: ignore[arg-type]
         var_dir=var_dir,
-        sqlite_path=Path(get("SQLITE_PATH") or var_dir / "timeline.db"),
+        sqlite_path=local_sqlite_path(env),
         datastore_project=project,
         datastore_namespace=get("DATASTORE_NAMESPACE") or None,
         secret_key=_secret_key(get("SECRET_KEY"), var_dir, production),
         demo_data=_flag(get("DEMO_DATA", "0"), "DEMO_DATA"),
-        graphiql=_flag(get("GRAPHIQL", "0" if production else "1"), "GRAPHIQL"),
+        graphiql=_local_only(get, "GRAPHIQL", production, "serves GraphiQL to anyone"),
         max_query_depth=_int(get("MAX_QUERY_DEPTH", "12"), "MAX_QUERY_DEPTH"),
         tasks=_task_settings(get, project, production),
         auth=_auth_settings(get, env, production),
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
+        web=_web_settings(get, production),
     )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
     return settings
 
 
+def local_sqlite_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The embedded store's file, for the command-line tools that read it on this
+    machine (python -m tasks.runs, python -m push.outbox); no other setting is checked."""
+    env = os.environ if environ is None else environ
+    var_dir = Path(env.get(PREFIX + "VAR_DIR") or "var")
+    return Path(env.get(PREFIX + "SQLITE_PATH") or var_dir / "timeline.db")
+
+
 def _auth_settings(
     get: Callable[[str, str | None], str | None], env: Mapping[str, str], production: bool
 ) -> AuthSettings:
-    dev_tokens = _flag(get("DEV_TOKENS", "0" if production else "1"), "DEV_TOKENS")
-    if production and dev_tokens:
-        raise SettingsError(f"{PREFIX}DEV_TOKENS lets anyone mint a token; never in production")
+    dev_tokens = _local_only(get, "DEV_TOKENS", production, "lets anyone mint a token")
     if production and env.get("FIREBASE_AUTH_EMULATOR_HOST"):
         raise SettingsError(
             "FIREBASE_AUTH_EMULATOR_HOST is set: production would trust unsigned emulator tokens"
@@ -152,6 +184,59 @@ def _auth_settings(
         firebase_project=firebase_project,
         firebase_certs_url=get("FIREBASE_CERTS_URL", None) or None,
     )
+
+
+def _is_production(value: str | None, env: Mapping[str, str]) -> bool:
+    if value not in ("local", "production"):
+        raise SettingsError(f"{PREFIX}ENV must be 'local' or 'production', not {value!r}")
+    hosted = [name for name in _HOSTED_MARKERS if env.get(name)]
+    if value == "local" and hosted:
+        raise SettingsError(
+            f"{PREFIX}ENV=local where {hosted[0]} is set: a hosted app always runs as production"
+        )
+    return value == "production"
+
+
+def _local_only(
+    get: Callable[[str, str | None], str | None], name: str, production: bool, danger: str
+) -> bool:
+    """A switch that is on locally and refused in production."""
+    enabled = _flag(get(name, "0" if production else "1"), name)
+    if production and enabled:
+        raise SettingsError(f"{PREFIX}{name} {danger}; never in production")
+    return enabled
+
+
+def _web_settings(get: Callable[[str, str | None], str | None], production: bool) -> WebSettings:
+    origin = get("PUBLIC_ORIGIN", None) or (None if production else LOCAL_ORIGIN)
+    if origin is not None:
+        origin = _origin(origin, "PUBLIC_ORIGIN", https=production)
+    cors = tuple(
+        _origin(value.strip(), "CORS_ORIGINS", https=production)
+        for value in (get("CORS_ORIGINS", "") or "").split(",")
+        if value.strip()
+    )
+    body_timeout = _float(get("BODY_TIMEOUT_SECONDS", "60"), "BODY_TIMEOUT_SECONDS")
+    if body_timeout <= 0:
+        raise SettingsError(f"{PREFIX}BODY_TIMEOUT_SECONDS must be positive, not {body_timeout}")
+    return WebSettings(public_origin=origin, cors_origins=cors, body_timeout_seconds=body_timeout)
+
+
+def _origin(value: str, name: str, *, https: bool) -> str:
+    """`scheme://host[:port]` and nothing more, as browsers compare origins."""
+    parts = urlsplit(value)
+    schemes = ("https",) if https else ("http", "https")
+    if (
+        parts.scheme not in schemes
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        expected = " or ".join(f"{scheme}://host[:port]" for scheme in schemes)
+        raise SettingsError(f"{PREFIX}{name} must be origins like {expected}, not {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _task_settings(
@@ -284,9 +369,16 @@ def _secret_key(value: str | None, var_dir: Path, production: bool) -> bytes:
     if value:
         if len(value) < 32:
             raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters")
+        if value == PLACEHOLDER_SECRET:
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY is still the placeholder from secret.yaml.example"
+            )
         return value.encode()
     if production:
-        raise SettingsError(f"{PREFIX}SECRET_KEY must be set in production")
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY must be set in production "
+            f"(for local development set {PREFIX}ENV=local)"
+        )
     # Locally, a key generated once and kept under var/ keeps cursors valid
     # across restarts without anyone having to invent a secret.
     path = var_dir / "secret.key"

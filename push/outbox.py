@@ -183,9 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _default_path() -> Path:
-    from settings import load_settings
+    from settings import local_sqlite_path
 
-    return load_settings().sqlite_path
+    return local_sqlite_path()
 
 
 if __name__ == "__main__":

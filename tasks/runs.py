@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from settings import load_settings
+from settings import local_sqlite_path
 from tasks.embedded_queue import TaskRow, list_tasks
 from tasks.runlog import Run, select_runs
 from tasks.task_db import TaskDatabase
@@ -62,7 +62,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.limit <= 10_000:
         parser.error("--limit must be within 1..10000")
-    path = args.db or load_settings().sqlite_path
+    path = args.db or local_sqlite_path()
     if not path.exists():
         parser.error(f"{path} does not exist; has the app run here?")
     db = TaskDatabase(path)

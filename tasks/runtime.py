@@ -93,9 +93,7 @@ class TaskRuntime:
         oidc = _oidc_verifier(settings)
 
         def guard(app: ASGIApp) -> InternalGuard:
-            return InternalGuard(
-                app, secret=secret, on_app_engine=settings.is_production, oidc=oidc
-            )
+            return InternalGuard(app, secret=secret, on_app_engine=settings.app_engine, oidc=oidc)
 
         mount = internal_mount(services, guard)
         scheduler: CronScheduler | None = None
@@ -132,7 +130,7 @@ def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:
             "TIMELINE_CLOUD_TASKS_LOCATION must name the queues' region (e.g. us-central1)"
         )
     target: AppEngineTarget | HttpTarget
-    if settings.is_production:
+    if settings.app_engine:
         target = AppEngineTarget()
     else:
         if not config.target_url or not config.service_account:

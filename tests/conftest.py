@@ -71,8 +71,12 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # Local mode (dev tokens, GraphiQL, introspection), as `make run` serves it.
     return Settings(
-        var_dir=tmp_path, sqlite_path=tmp_path / "timeline.db", secret_key=b"test-secret-" * 4
+        environment="local",
+        var_dir=tmp_path,
+        sqlite_path=tmp_path / "timeline.db",
+        secret_key=b"test-secret-" * 4,
     )
 
 

@@ -16,7 +16,7 @@ PRODUCTION = {
 
 
 def test_local_defaults(tmp_path: Path) -> None:
-    media = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)}).media
+    media = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)}).media
     assert media.backend == "local"
     assert media.media_dir is None  # <var_dir>/media
     assert media.max_upload_bytes == 25 * 1024 * 1024
@@ -37,6 +37,7 @@ def test_production_refuses_local_files() -> None:
 def test_limits_can_be_set(tmp_path: Path) -> None:
     media = load_settings(
         {
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(tmp_path),
             "TIMELINE_MAX_UPLOAD_BYTES": "1000000",
             "TIMELINE_MAX_IMAGE_PIXELS": "24000000",
@@ -65,4 +66,4 @@ def test_malformed_values_name_the_variable(
     tmp_path: Path, name: str, value: str, message: str
 ) -> None:
     with pytest.raises(SettingsError, match=message):
-        load_settings({"TIMELINE_VAR_DIR": str(tmp_path), name: value})
+        load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path), name: value})

@@ -16,7 +16,7 @@ PRODUCTION = {
 
 
 def test_local_defaults_need_no_variables(tmp_path: Path) -> None:
-    settings = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)})
+    settings = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)})
     assert settings.environment == "local"
     assert settings.store == "sqlite"
     assert settings.sqlite_path == tmp_path / "timeline.db"
@@ -24,8 +24,8 @@ def test_local_defaults_need_no_variables(tmp_path: Path) -> None:
 
 
 def test_local_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
-    first = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
-    second = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
+    first = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
+    second = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
     assert first == second
     assert len(first) >= 32
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
@@ -62,7 +62,7 @@ def test_malformed_values_name_the_variable(
     tmp_path: Path, name: str, value: str, message: str
 ) -> None:
     with pytest.raises(SettingsError, match=message):
-        load_settings({"TIMELINE_VAR_DIR": str(tmp_path), name: value})
+        load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path), name: value})
 
 
 def test_production_verifies_firebase_tokens_for_its_own_project() -> None:

@@ -65,7 +65,9 @@ async def on_app_engine(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     tasks = TaskSettings(
         backend="cloudtasks", cloud_location="us-central1", emulator_host="127.0.0.1:9"
     )
-    async with app_client(base_settings(tmp_path, environment="production", tasks=tasks)) as http:
+    async with app_client(
+        base_settings(tmp_path, environment="production", app_engine=True, tasks=tasks)
+    ) as http:
         yield http
 
 

@@ -46,6 +46,7 @@ class AppProcess:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(var),
             "TIMELINE_QUEUE_YAML": str(var / "queue.yaml"),
             "TIMELINE_TASK_LEASE_SECONDS": str(LEASE_SECONDS),
@@ -135,5 +136,7 @@ def test_the_runs_command_explains_a_missing_file(tmp_path: Path) -> None:
 def test_lease_settings_are_read_from_the_environment() -> None:
     from settings import load_settings
 
-    settings = load_settings({"TIMELINE_TASK_LEASE_SECONDS": "2.5", "TIMELINE_VAR_DIR": "var"})
+    settings = load_settings(
+        {"TIMELINE_ENV": "local", "TIMELINE_TASK_LEASE_SECONDS": "2.5", "TIMELINE_VAR_DIR": "var"}
+    )
     assert settings.tasks == TaskSettings(lease_seconds=2.5)
