@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from app import create_app
 from settings import Settings, TaskSettings
-from store.sqlite import SQLiteStore
 from tasks.headers import EMBEDDED_SECRET, app_engine_task_headers
+from tests.utils.clients import app_client
 from tests.utils.tasks_app import TaskHarness, running_app
 from tests.utils.tokens import (
     CertServer,
@@ -39,18 +37,6 @@ CLOUD_TASKS_HEADERS = {
 async def local(tmp_path: Path) -> AsyncIterator[TaskHarness]:
     async with running_app(tmp_path) as harness:
         yield harness
-
-
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=SQLiteStore(settings.sqlite_path))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield http
 
 
 def base_settings(tmp_path: Path, **overrides: Any) -> Settings:
