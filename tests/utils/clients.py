@@ -1,5 +1,6 @@
-"""The real app in process over the embedded store, for tests whose settings differ
-from the `client` fixture's (production, a certificate endpoint, CORS)."""
+"""The real app in process, through httpx: the `client` fixture's, and for tests
+whose settings differ from it (production, a certificate endpoint, CORS), over the
+embedded store."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ import httpx
 
 from app import create_app
 from settings import Settings
+from store.port import Store
 from store.sqlite import SQLiteStore
 
 
 @asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=SQLiteStore(settings.sqlite_path))
+async def app_client(
+    settings: Settings, store: Store | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, store=store or SQLiteStore(settings.sqlite_path))
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
