@@ -54,7 +54,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             build_schema(
                 max_depth=settings.max_query_depth, introspection=not settings.is_production
             ),
-            graphql_ide="graphiql" if settings.graphiql else None,
+            graphql_ide="graphiql" if settings.graphiql and not settings.is_production else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
         )
