@@ -71,8 +71,8 @@ class MediaSettings:
 
 @dataclass(frozen=True)
 class QueryLimits:
-    """What one GraphQL document may ask for, checked before it runs
-    (schema/query_limits.py). Why these defaults: docs/SECURITY.md."""
+    """What one GraphQL document may ask for, checked before it runs; why these
+    defaults: schema/query_limits.py."""
 
     max_bytes: int = 16 * 1024
     max_tokens: int = 2_000

@@ -19,6 +19,30 @@ answered with HTTP 400 (`refused_before_execution`). A document that passes is
 cached by its text, within a byte budget (schema/document_cache.py); one that is
 refused is not. Parsing and validating a document not yet cached run in a worker
 thread, so the event loop goes on serving other requests meanwhile.
+
+The defaults (settings.QueryLimits) against what others ship and what this app's
+own documents need (tests/utils/app_documents.py: Apollo-style screens, with
+`__typename` everywhere and the largest pages the screens ask for):
+
+    limit        default  graphql-armor  GitHub              the app's largest
+    bytes        16 KiB   -              -                   1.1 KB
+    tokens       2,000    1,000          -                   163 (GraphiQL's introspection 183)
+    operations   10       -              -                   1
+    fields       150      -              -                   49
+    aliases      30       15             -                   4
+    directives   50       50             -                   1
+    depth        12       6              -                   8
+    cost         10,000   5,000 (its     500,000 nodes,      3,258 (home feed of 50
+                          own model)     pages of 1-100      photos, 3 comments each)
+
+So each limit is at least 1.5 times the largest real need, most ten times.
+graphql-armor's depth of 6 would refuse a Relay feed (viewer, feed, edges, node,
+comments, nodes, author, username is 8). GitHub counts only nodes and runs on a
+fleet; here a query of cost 7,851 (50 photos with 30 comments each, over SQLite)
+takes about 0.5 s of one instance's CPU, so 10,000 is kept near 3 times the
+app's largest screen rather than raised. The fields limit
+bounds graphql-core's pairwise overlapping-fields check (a document of 150
+duplicate fields validates in about 30 ms; of 400, 0.4 s).
 """
 
 from __future__ import annotations
