@@ -34,6 +34,7 @@ from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from schema import build_schema
 from schema.errors import client_error
+from schema.query_limits import refused_before_execution
 from settings import Settings
 from store.port import Store
 from tasks.enqueue import Tasks
@@ -51,9 +52,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         runs: RunLog | None = None,
     ) -> None:
         super().__init__(
-            build_schema(
-                max_depth=settings.max_query_depth, introspection=not settings.is_production
-            ),
+            build_schema(settings.query_limits, introspection=not settings.is_production),
             graphql_ide="graphiql" if settings.graphiql and not settings.is_production else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
@@ -147,6 +146,14 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
                     405, "A GET request may only read; send mutations by POST."
                 ) from error
             raise
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and refused_before_execution(response_data):
+            response.status_code = 400
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

@@ -61,6 +61,7 @@ def check(response: httpx.Response) -> None:
         assert error["extensions"]["code"] != "INTERNAL_SERVER_ERROR", (body, error)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "bearer"])
 async def test_fuzzed_operations_never_meet_a_server_error(tmp_path: Path, signed_in: bool) -> None:
     app_settings = Settings(

@@ -97,6 +97,7 @@ def answer(sock: socket.socket) -> bytes:
     return received
 
 
+@pytest.mark.slow
 def test_serve_closes_a_connection_whose_headers_never_finish(server: int) -> None:
     with socket.create_connection(("127.0.0.1", server)) as sock:
         sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
@@ -105,6 +106,7 @@ def test_serve_closes_a_connection_whose_headers_never_finish(server: int) -> No
         assert answer(sock) == b""
 
 
+@pytest.mark.slow
 def test_serve_refuses_headers_past_the_limit_while_they_arrive(server: int) -> None:
     received = b""
     with socket.create_connection(("127.0.0.1", server)) as sock:
@@ -118,6 +120,7 @@ def test_serve_refuses_headers_past_the_limit_while_they_arrive(server: int) -> 
     assert received == b"" or received.startswith(b"HTTP/1.1 400"), received[:100]
 
 
+@pytest.mark.slow
 def test_serve_answers_a_trickling_body_with_408(server: int) -> None:
     with socket.create_connection(("127.0.0.1", server)) as sock:
         sock.sendall(
@@ -129,6 +132,7 @@ def test_serve_answers_a_trickling_body_with_408(server: int) -> None:
     assert json.loads(body)["errors"][0]["extensions"]["code"] == "REQUEST_TIMEOUT"
 
 
+@pytest.mark.slow
 def test_serve_serves_requests_as_usual(server: int) -> None:
     response = httpx.post(f"http://127.0.0.1:{server}/graphql", json={"query": "{ __typename }"})
     assert response.json() == {"data": {"__typename": "Query"}}
