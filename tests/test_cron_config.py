@@ -29,6 +29,7 @@ PROJECT_JOBS = {
     "reclaim_stray_blobs",
     "fold_counters",
     "daily_digest",
+    "relay_outbox",
 }
 
 
@@ -47,6 +48,7 @@ def test_the_project_schedules() -> None:
     assert entries["fold_counters"].retry == NO_RETRIES
     assert entries["daily_digest"].schedule.text == "every day 09:00"
     assert entries["daily_digest"].url == "/_internal/cron/daily_digest"
+    assert entries["relay_outbox"].schedule.text == "every 1 minutes"
 
 
 def one(**item: Any) -> dict[str, Any]:
