@@ -5,7 +5,10 @@
      ├── BadCursor               BAD_CURSOR         a cursor we did not issue for this list
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
-     └── Forbidden               FORBIDDEN          the viewer may not act on this
+     ├── Forbidden               FORBIDDEN          the viewer may not act on this
+     └── Unavailable             UNAVAILABLE        busy right now: retry after
+                                                    extensions.retryAfterSeconds
+                                                    (the response is HTTP 503)
 
 Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
@@ -44,3 +47,11 @@ class Unauthenticated(AppError):
 
 class Forbidden(AppError):
     code = "FORBIDDEN"
+
+
+class Unavailable(AppError):
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds

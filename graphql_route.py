@@ -3,7 +3,8 @@
 Before strawberry reads a byte: the declared size of an upload (413), CSRF for
 multipart requests a browser form could send (400), and the bearer token (401,
 or a Viewer in the request's state). While the body streams: the size limit
-again. After execution: every error through `schema.errors.client_error`.
+again. After execution: every error through `schema.errors.client_error`, and
+HTTP 503 with Retry-After when one says the server is busy (UNAVAILABLE).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from strawberry.types import ExecutionResult
 
 from auth.errors import InvalidToken, VerifierUnavailable
 from auth.viewer import TokenVerifier, Viewer
+from errors import Unavailable
 from media import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
@@ -89,6 +91,17 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             result.errors = [client_error(error) for error in result.errors]
         return await super().process_result(request, result)
 
+    def create_response(
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
+    ) -> Response:
+        retry_after = busy_retry_after(response_data)
+        if retry_after is not None:
+            sub_response.status_code = 503
+            sub_response.headers["Retry-After"] = str(retry_after)
+        return super().create_response(response_data, sub_response)
+
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
@@ -101,6 +114,18 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             runs=self._runs,
             media=self._media.for_origin(str(request.base_url)),
         )
+
+
+def busy_retry_after(response: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
+    """When an error says the server is busy (errors.Unavailable), the longest wait
+    any of them asks for: the answer is then HTTP 503 with that Retry-After."""
+    waits: list[int] = []
+    for single in response if isinstance(response, list) else [response]:
+        for error in single.get("errors") or []:
+            extensions = error.get("extensions") if isinstance(error, dict) else None
+            if isinstance(extensions, dict) and extensions.get("code") == Unavailable.code:
+                waits.append(int(extensions.get("retryAfterSeconds", RETRY_AFTER_SECONDS)))
+    return max(waits, default=None)
 
 
 # The operations and map fields of a multipart request travel with the file.
