@@ -1,13 +1,16 @@
 """From an uploaded file to stored-ready derivatives, refusing what is unsafe.
 
-    sniff -> bound (bytes, then pixels from the header) -> decode (JPEG in draft
-    mode) -> apply EXIF orientation -> sRGB -> derivatives -> blurhash, colour
+    inspect: sniff -> bound (bytes, then pixels from the header) -> estimate cost
+    (admission against the memory budget)
+    render:  decode (JPEG in draft mode) -> reduced working frame -> apply EXIF
+             orientation -> sRGB -> derivatives -> blurhash, colour
 
 Every step before decoding reads only the header, so a decompression bomb is
-refused without allocating its pixels. The stored derivatives are re-encoded
-from pixels alone: no EXIF (so no GPS), no XMP, no ICC profile. The work is CPU
-bound and runs in a worker thread (Pillow releases the GIL while it decodes,
-resizes and encodes), a few uploads at a time, so the event loop keeps serving.
+refused without allocating its pixels, and an upload is admitted only when its
+estimated peak fits the budget. The stored derivatives are re-encoded from
+pixels alone: no EXIF (so no GPS), no XMP, no ICC profile. The work is CPU bound
+and runs in a pool of its own (Pillow releases the GIL while it decodes,
+resizes and encodes), so the event loop and store I/O keep being served.
 """
 
 from __future__ import annotations
