@@ -6,6 +6,9 @@
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
+     ├── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
+     │    ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
+     │    └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
      └── Unavailable             UNAVAILABLE        busy right now: retry after
                                                     extensions.retryAfterSeconds
                                                     (the response is HTTP 503)
@@ -47,6 +50,22 @@ class Unauthenticated(AppError):
 
 class Forbidden(AppError):
     code = "FORBIDDEN"
+
+
+class QueryRefused(AppError):
+    """A document over one of the limits in schema/query_limits.py, refused before it
+    runs. `rule` names the limit, `limit` is its value and `measured` the document's."""
+
+    def __init__(self, message: str, *, rule: str, limit: int, measured: int) -> None:
+        super().__init__(message, rule=rule, limit=limit, measured=measured)
+
+
+class DocumentTooLarge(QueryRefused):
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class QueryTooComplex(QueryRefused):
+    code = "QUERY_TOO_COMPLEX"
 
 
 class Unavailable(AppError):

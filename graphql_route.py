@@ -27,6 +27,7 @@ from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from schema import build_schema
 from schema.errors import client_error
+from schema.query_limits import refused_before_execution
 from settings import Settings
 from store.port import Store
 from tasks.enqueue import Tasks
@@ -44,7 +45,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         runs: RunLog | None = None,
     ) -> None:
         super().__init__(
-            build_schema(max_depth=settings.max_query_depth),
+            build_schema(settings.query_limits),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
@@ -100,7 +101,10 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         if retry_after is not None:
             sub_response.status_code = 503
             sub_response.headers["Retry-After"] = str(retry_after)
-        return super().create_response(response_data, sub_response)
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and refused_before_execution(response_data):
+            response.status_code = 400
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
