@@ -73,6 +73,7 @@ def test_pixel_bytes_are_what_pillow_allocates(mode: str) -> None:
     assert pixel_bytes(mode) in (1, 2, 4)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="needs Linux /proc")
 @pytest.mark.parametrize(
     ("kind", "width", "height"),
