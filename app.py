@@ -106,6 +106,7 @@ def create_app(
     app.state.store = store
     app.state.tasks = tasks
     app.state.blobs = blobs
+    app.state.media = media
     app.state.push = push
     return app
 

@@ -6,9 +6,12 @@
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
-     └── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
-          ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
-          └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
+     ├── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
+     │    ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
+     │    └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
+     └── Unavailable             UNAVAILABLE        busy right now: retry after
+                                                    extensions.retryAfterSeconds
+                                                    (the response is HTTP 503)
 
 Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
@@ -63,3 +66,11 @@ class DocumentTooLarge(QueryRefused):
 
 class QueryTooComplex(QueryRefused):
     code = "QUERY_TOO_COMPLEX"
+
+
+class Unavailable(AppError):
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds

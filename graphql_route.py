@@ -4,8 +4,9 @@ Before strawberry reads a byte: the declared size of an upload (413), CSRF for
 multipart requests a browser form could send (400), and the bearer token (401,
 or a Viewer in the request's state). While the body streams: the size limit
 again, and the request's shape (`graphql_request`). After execution: every error
-through `schema.errors.client_error`. Whatever is refused is answered with a
-GraphQL error body, never plain text.
+through `schema.errors.client_error`, and HTTP 503 with Retry-After when one says
+the server is busy (UNAVAILABLE). Whatever is refused is answered with a GraphQL
+error body, never plain text.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from strawberry.types import ExecutionResult
 
 from auth.errors import InvalidToken, VerifierUnavailable
 from auth.viewer import TokenVerifier, Viewer
+from errors import Unavailable
 from graphiql_page import content_security_policy
 from graphql_request import JSON_TYPES, decode_json, decode_request, place_files
 from media import Media
@@ -148,8 +150,14 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             raise
 
     def create_response(
-        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+        self,
+        response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
+        sub_response: Response,
     ) -> Response:
+        retry_after = busy_retry_after(response_data)
+        if retry_after is not None:
+            sub_response.status_code = 503
+            sub_response.headers["Retry-After"] = str(retry_after)
         response = super().create_response(response_data, sub_response)
         if isinstance(response_data, dict) and refused_before_execution(response_data):
             response.status_code = 400
@@ -167,6 +175,18 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             runs=self._runs,
             media=self._media,
         )
+
+
+def busy_retry_after(response: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
+    """When an error says the server is busy (errors.Unavailable), the longest wait
+    any of them asks for: the answer is then HTTP 503 with that Retry-After."""
+    waits: list[int] = []
+    for single in response if isinstance(response, list) else [response]:
+        for error in single.get("errors") or []:
+            extensions = error.get("extensions") if isinstance(error, dict) else None
+            if isinstance(extensions, dict) and extensions.get("code") == Unavailable.code:
+                waits.append(int(extensions.get("retryAfterSeconds", RETRY_AFTER_SECONDS)))
+    return max(waits, default=None)
 
 
 # The operations and map fields of a multipart request travel with the file.

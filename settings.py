@@ -72,7 +72,11 @@ class MediaSettings:
     gcs_public_url: str | None = None  # None: https://storage.googleapis.com/<bucket>
     max_upload_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
-    image_workers: int = 2  # images processed at once; each holds its decoded pixels
+    image_workers: int = 2  # threads of the image pool: images decoded at once
+    # Bytes of image work in memory at once; None: half the instance's memory,
+    # at most 2 GiB (media/budget.py).
+    image_memory_budget: int | None = None
+    image_budget_wait_seconds: float = 5.0  # then 503 with Retry-After
 
 
 @dataclass(frozen=True)
@@ -313,9 +317,15 @@ def _media_settings(
             ("IMAGE_WORKERS", MediaSettings.image_workers),
         )
     }
+    budget = get("IMAGE_MEMORY_BUDGET", None)
+    if budget:
+        limits["IMAGE_MEMORY_BUDGET"] = _int(budget, "IMAGE_MEMORY_BUDGET")
     for name, value in limits.items():
         if value <= 0:
             raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
+    wait = _float(get("IMAGE_BUDGET_WAIT_SECONDS", "5"), "IMAGE_BUDGET_WAIT_SECONDS")
+    if not 0 <= wait <= 60:
+        raise SettingsError(f"{PREFIX}IMAGE_BUDGET_WAIT_SECONDS must be 0 to 60, not {wait}")
     media_dir = get("MEDIA_DIR", None)
     return MediaSettings(
         backend=backend,  # type: ignore[arg-type]
@@ -325,6 +335,8 @@ def _media_settings(
         max_upload_bytes=limits["MAX_UPLOAD_BYTES"],
         max_image_pixels=limits["MAX_IMAGE_PIXELS"],
         image_workers=limits["IMAGE_WORKERS"],
+        image_memory_budget=limits.get("IMAGE_MEMORY_BUDGET"),
+        image_budget_wait_seconds=wait,
     )
 
 
