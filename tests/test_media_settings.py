@@ -58,6 +58,7 @@ def test_limits_can_be_set(tmp_path: Path) -> None:
 def test_the_image_memory_budget_can_be_set(tmp_path: Path) -> None:
     media = load_settings(
         {
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(tmp_path),
             "TIMELINE_IMAGE_MEMORY_BUDGET": str(300 * 1024 * 1024),
             "TIMELINE_IMAGE_BUDGET_WAIT_SECONDS": "0.5",
