@@ -29,19 +29,20 @@ from push import PushSender
 from push.wiring import push_from_settings
 from settings import Settings, load_settings
 from store.port import Store
+from store.sqlite_db import SQLiteDatabase, shared_database
 from tasks.runtime import TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
 
-def make_store(settings: Settings) -> Store:
+def make_store(settings: Settings, database: SQLiteDatabase) -> Store:
     if settings.store == "datastore":
         from store.datastore import DatastoreStore
 
         return DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
     from store.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.sqlite_path)
+    return SQLiteStore(database)
 
 
 def make_verifier(settings: Settings) -> TokenVerifier:
@@ -60,12 +61,15 @@ def create_app(
     push: PushSender | None = None,
 ) -> Starlette:
     settings = settings or load_settings()
-    store = store or make_store(settings)
+    # The embedded file's one access layer (a single writer thread, a reader pool),
+    # shared by the store, the task queue and the push outbox; opened on first use.
+    database = shared_database(settings.sqlite_path)
+    store = store or make_store(settings, database)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
-    push = push or push_from_settings(settings)
+    push = push or push_from_settings(settings, database)
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
-    tasks = TaskRuntime.from_settings(settings, store, blobs=blobs, push=push)
+    tasks = TaskRuntime.from_settings(settings, store, blobs=blobs, push=push, database=database)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
