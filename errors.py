@@ -5,11 +5,14 @@
      ├── BadCursor               BAD_CURSOR         a cursor we did not issue for this list
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
-     └── Forbidden               FORBIDDEN          the viewer may not act on this
+     ├── Forbidden               FORBIDDEN          the viewer may not act on this
+     └── Unavailable             UNAVAILABLE        the store cannot serve now; retry after
+                                                    extensions.retryAfterSeconds
 
 Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
-translation happens in one place, `schema/errors.py`.
+translation happens in one place, `schema/errors.py`, which also turns the store's
+StoreUnavailable into Unavailable.
 """
 
 from __future__ import annotations
@@ -44,3 +47,14 @@ class Unauthenticated(AppError):
 
 class Forbidden(AppError):
     code = "FORBIDDEN"
+
+
+class Unavailable(AppError):
+    """Nothing is wrong with the request; the store could not serve it now."""
+
+    code = "UNAVAILABLE"
+
+    def __init__(self, retry_after_seconds: int) -> None:
+        super().__init__(
+            "The service is busy; try again shortly.", retryAfterSeconds=retry_after_seconds
+        )

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from store.errors import StoreUnavailable
-from store.sqlite_files import open_wal
+from store.sqlite_files import BUSY_TIMEOUT_MS, open_wal
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
@@ -69,9 +69,15 @@ _STOP = None
 
 class SQLiteDatabase:
     def __init__(
-        self, path: Path | str, *, readers: int = READERS, max_group: int = MAX_GROUP
+        self,
+        path: Path | str,
+        *,
+        readers: int = READERS,
+        max_group: int = MAX_GROUP,
+        busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         self.path = str(path)  # nothing is opened (nor created) before the first call
+        self._busy_timeout_ms = busy_timeout_ms
         self._readers = readers
         self._max_group = max_group
         self._lock = threading.Lock()
@@ -221,7 +227,7 @@ class SQLiteDatabase:
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        return open_wal(self.path)
+        return open_wal(self.path, busy_timeout_ms=self._busy_timeout_ms)
 
     def close(self) -> None:
         """Finish what was submitted, then close the threads and connections."""
