@@ -5,9 +5,9 @@ their tables in one file. Every write in the process is a short synchronous
 function handed to the one writer thread, which runs it inside BEGIN IMMEDIATE ..
 COMMIT on the only write connection. The write lock is therefore held only while
 such functions run, never across an await and never while waiting for a thread:
-no lock convoy can form. Writes that queue up while one commits are grouped into
-the next SQLite transaction, each in a savepoint so that one failing job leaves
-the others alone.
+no lock convoy can form. Each job is its own SQLite transaction: grouping queued
+jobs into one commit was measured and gained nothing (with synchronous=NORMAL a
+WAL commit does not wait for the disk), so a failing job can only undo itself.
 
 Reads run on a bounded pool of reader threads of its own (not asyncio's default
 executor), each in one read transaction so that its statements agree. WAL lets
@@ -39,7 +39,6 @@ T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
 
 READERS = 4
-MAX_GROUP = 64  # jobs committed together at most
 BEGIN_ATTEMPTS = 3  # each waits out the busy timeout (only another process holds the lock)
 RETRY_AFTER_SECONDS = 1
 
@@ -73,13 +72,11 @@ class SQLiteDatabase:
         path: Path | str,
         *,
         readers: int = READERS,
-        max_group: int = MAX_GROUP,
         busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     ) -> None:
         self.path = str(path)  # nothing is opened (nor created) before the first call
         self._busy_timeout_ms = busy_timeout_ms
         self._readers = readers
-        self._max_group = max_group
         self._lock = threading.Lock()
         self._jobs: queue.SimpleQueue[_Job | None] | None = None
         self._writer: threading.Thread | None = None
@@ -87,7 +84,6 @@ class SQLiteDatabase:
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
         self._schemas: set[str] = set()
-        self.commits = 0  # SQLite transactions the writer committed (jobs may share one)
 
     # -- writes ------------------------------------------------------------------
 
@@ -120,71 +116,19 @@ class SQLiteDatabase:
 
     def _write_loop(self, jobs: queue.SimpleQueue[_Job | None]) -> None:
         conn: sqlite3.Connection | None = None
-        stopping = False
-        while not stopping:
-            first = jobs.get()
-            if first is _STOP:
-                break
-            group = [first]
-            while len(group) < self._max_group:
-                try:
-                    more = jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if more is _STOP:
-                    stopping = True
-                    break
-                group.append(more)
-            live = [job for job in group if job.future.set_running_or_notify_cancel()]
-            if not live:
-                continue
+        while (job := jobs.get()) is not _STOP:
+            if not job.future.set_running_or_notify_cancel():
+                continue  # its caller was cancelled before it started
             try:
                 if conn is None:
                     conn = self._connect()
-            except sqlite3.Error as error:
-                for job in live:
-                    job.future.set_exception(translate(error))
-                continue
-            self._serve(conn, live)
+                result = _in_write_transaction(conn, job.work)
+            except BaseException as error:
+                job.future.set_exception(translate(error))
+            else:
+                job.future.set_result(result)
         if conn is not None:
             conn.close()
-
-    def _serve(self, conn: sqlite3.Connection, jobs: list[_Job]) -> None:
-        try:
-            outcomes = self._commit_together(conn, jobs)
-        except StoreUnavailable as error:
-            for job in jobs:
-                job.future.set_exception(error)
-            return
-        except Exception as error:
-            if len(jobs) == 1:
-                jobs[0].future.set_exception(translate(error))
-                return
-            for job in jobs:  # the group could not commit: each alone, with its own outcome
-                self._serve(conn, [job])
-            return
-        for job, (result, failure) in zip(jobs, outcomes, strict=True):
-            if failure is None:
-                job.future.set_result(result)
-            else:
-                job.future.set_exception(translate(failure))
-
-    def _commit_together(
-        self, conn: sqlite3.Connection, jobs: list[_Job]
-    ) -> list[tuple[Any, Exception | None]]:
-        _begin_immediate(conn)
-        try:
-            if len(jobs) == 1:
-                outcomes: list[tuple[Any, Exception | None]] = [(jobs[0].work(conn), None)]
-            else:
-                outcomes = [_in_savepoint(conn, job.work) for job in jobs]
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        self.commits += 1
-        return outcomes
 
     # -- reads -------------------------------------------------------------------
 
@@ -218,10 +162,7 @@ class SQLiteDatabase:
             finally:
                 conn.execute("COMMIT")
         except sqlite3.Error as error:
-            unavailable = translate(error)
-            if unavailable is error:
-                raise
-            raise unavailable from error
+            raise translate(error)  # noqa: B904 (translate sets the cause, or is the error)
 
     # -- lifetime ----------------------------------------------------------------
 
@@ -266,6 +207,18 @@ def translate(error: BaseException) -> BaseException:
     return error
 
 
+def _in_write_transaction(conn: sqlite3.Connection, work: Work[T]) -> T:
+    _begin_immediate(conn)
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
 def _begin_immediate(conn: sqlite3.Connection) -> None:
     for attempt in range(BEGIN_ATTEMPTS):
         try:
@@ -273,26 +226,9 @@ def _begin_immediate(conn: sqlite3.Connection) -> None:
             return
         except sqlite3.OperationalError as error:
             busy = (error.sqlite_errorcode or 0) & 0xFF in _BUSY_CODES
-            if busy and attempt < BEGIN_ATTEMPTS - 1:
-                continue  # the busy timeout has already waited; wait it out again
-            unavailable = translate(error)
-            if unavailable is error:
+            if not busy or attempt == BEGIN_ATTEMPTS - 1:
                 raise
-            raise unavailable from error
-
-
-def _in_savepoint(conn: sqlite3.Connection, work: Work[Any]) -> tuple[Any, Exception | None]:
-    conn.execute("SAVEPOINT job")
-    try:
-        result = work(conn)
-    except Exception as error:
-        # If SQLite already rolled the whole transaction back, this raises and the
-        # group is run again job by job.
-        conn.execute("ROLLBACK TO job")
-        conn.execute("RELEASE job")
-        return None, error
-    conn.execute("RELEASE job")
-    return result, None
+            # The busy timeout has already waited once; wait it out again.
 
 
 _shared: weakref.WeakValueDictionary[str, SQLiteDatabase] = weakref.WeakValueDictionary()

@@ -198,15 +198,16 @@ async def test_a_lock_held_by_another_process_is_unavailable_not_locked(tmp_path
     database.close()
 
 
-async def test_a_failing_job_leaves_the_jobs_committed_with_it_alone(
-    database: SQLiteDatabase,
-) -> None:
+async def test_a_failing_write_undoes_itself_and_nothing_else(database: SQLiteDatabase) -> None:
     store = SQLiteStore(database)
 
     def broken(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO task_runs(kind, name, attempt, status, started_at, duration_ms) "
+            "VALUES ('task', 'whole', 1, 'done', 0, 0)"
+        )
         conn.execute("INSERT INTO task_runs(kind) VALUES ('half a row')")  # NOT NULL fails
 
-    # Submitted together, so the writer may group them into one SQLite transaction.
     outcomes = await asyncio.gather(
         store.put_many([Entity(A, {"n": 1})]),
         database.write(broken),
