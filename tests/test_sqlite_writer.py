@@ -23,6 +23,7 @@ from tasks import embedded_queue as rows
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.port import TaskRequest
 from tasks.task_db import task_database
+from tests.utils.tasks_app import effect_count, eventually, running_app
 
 A = Key.of("User", "a")
 B = Key.of("User", "b")
@@ -235,3 +236,33 @@ async def test_twenty_racing_increments_lose_no_update_on_either_store(store: St
     await asyncio.gather(*(run_in_transaction(store, increment, attempts=50) for _ in range(20)))
 
     assert await _value(store, A) == 20
+
+
+async def test_a_live_task_keeps_its_lease_while_transactions_wait_on_awaits(
+    tmp_path: Path,
+) -> None:
+    # Leases of 0.6 s, renewed every 0.2 s; the task runs for 2 s, through ten renewals,
+    # while store transactions sit suspended mid-way (they once held the write lock).
+    async with running_app(tmp_path, lease_seconds=0.6) as harness:
+        release = asyncio.Event()
+
+        async def suspended(n: int) -> None:
+            async with harness.store.transaction() as tx:
+                await tx.get_many([Key.of("User", f"held{n}")])
+                tx.put_many([Entity(Key.of("User", f"held{n}"), {"n": n})])
+                await release.wait()
+
+        held = [asyncio.create_task(suspended(n)) for n in range(5)]
+        await harness.tasks.enqueue("test_effect", {"key": "long", "seconds": 2.0}, name="long")
+
+        async def finished() -> bool:
+            return await effect_count(harness.store, "long") == 1
+
+        await eventually(finished, within=30, what="the long task to finish")
+        release.set()
+        await asyncio.gather(*held)
+        [row] = await harness.task_rows()
+        runs = await harness.runs()
+
+    assert [(run.attempt, run.status) for run in runs if run.task_name == "long"] == [(1, "done")]
+    assert (row.state, row.retry_count) == ("done", 0)
