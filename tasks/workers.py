@@ -10,7 +10,10 @@ Leases: a claimed task is leased for `lease_seconds` and the lease is renewed wh
 the handler runs. If the process dies the lease simply runs out, and any process
 using the file puts the task back; so a task killed mid-run runs again within about
 one lease after a restart. A short lease therefore means a fast recovery; its cost
-is one small UPDATE per lease/3 for all in-flight tasks.
+is one small UPDATE per lease/3 for all in-flight tasks. Renewing this process's
+leases and putting back expired ones are one write on the file's single writer
+(store/sqlite_db.py), so a task whose handler still runs here is never taken for
+dead here, and a renewal never waits for a SQLite lock held across an await.
 
 Shutdown: stop claiming, give in-flight deliveries `shutdown_grace_seconds` to
 finish, then cancel the rest and hand their leases back so they run again at once.
