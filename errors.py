@@ -6,8 +6,11 @@
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
-     └── Unavailable             UNAVAILABLE        the store cannot serve now; retry after
-                                                    extensions.retryAfterSeconds
+     ├── Unavailable             UNAVAILABLE        the store cannot serve now; retry after
+     │                                              extensions.retryAfterSeconds
+     └── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
+          ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
+          └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
 
 Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
@@ -58,3 +61,19 @@ class Unavailable(AppError):
         super().__init__(
             "The service is busy; try again shortly.", retryAfterSeconds=retry_after_seconds
         )
+
+
+class QueryRefused(AppError):
+    """A document over one of the limits in schema/query_limits.py, refused before it
+    runs. `rule` names the limit, `limit` is its value and `measured` the document's."""
+
+    def __init__(self, message: str, *, rule: str, limit: int, measured: int) -> None:
+        super().__init__(message, rule=rule, limit=limit, measured=measured)
+
+
+class DocumentTooLarge(QueryRefused):
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class QueryTooComplex(QueryRefused):
+    code = "QUERY_TOO_COMPLEX"

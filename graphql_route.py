@@ -25,6 +25,7 @@ from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from schema import build_schema
 from schema.errors import client_error
+from schema.query_limits import refused_before_execution
 from settings import Settings
 from store.port import Store
 from tasks.enqueue import Tasks
@@ -42,7 +43,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         runs: RunLog | None = None,
     ) -> None:
         super().__init__(
-            build_schema(max_depth=settings.max_query_depth),
+            build_schema(settings.query_limits),
             graphql_ide="graphiql" if settings.graphiql else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
@@ -88,6 +89,14 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         if result.errors:
             result.errors = [client_error(error) for error in result.errors]
         return await super().process_result(request, result)
+
+    def create_response(
+        self, response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse], sub_response: Response
+    ) -> Response:
+        response = super().create_response(response_data, sub_response)
+        if isinstance(response_data, dict) and refused_before_execution(response_data):
+            response.status_code = 400
+        return response
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

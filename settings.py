@@ -70,6 +70,21 @@ class MediaSettings:
 
 
 @dataclass(frozen=True)
+class QueryLimits:
+    """What one GraphQL document may ask for, checked before it runs; why these
+    defaults: schema/query_limits.py."""
+
+    max_bytes: int = 16 * 1024
+    max_tokens: int = 2_000
+    max_operations: int = 10
+    max_fields: int = 150
+    max_aliases: int = 30
+    max_directives: int = 50
+    max_depth: int = 12
+    max_cost: int = 10_000
+
+
+@dataclass(frozen=True)
 class PushSettings:
     """Push notifications (push/): a local outbox, or Firebase Cloud Messaging."""
 
@@ -90,7 +105,7 @@ class Settings:
     secret_key: bytes = field(default=b"", repr=False)
     demo_data: bool = False
     graphiql: bool = True
-    max_query_depth: int = 12
+    query_limits: QueryLimits = field(default_factory=QueryLimits)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
@@ -121,7 +136,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         secret_key=_secret_key(get("SECRET_KEY"), var_dir, production),
         demo_data=_flag(get("DEMO_DATA", "0"), "DEMO_DATA"),
         graphiql=_flag(get("GRAPHIQL", "0" if production else "1"), "GRAPHIQL"),
-        max_query_depth=_int(get("MAX_QUERY_DEPTH", "12"), "MAX_QUERY_DEPTH"),
+        query_limits=_query_limits(get),
         tasks=_task_settings(get, project, production),
         auth=_auth_settings(get, env, production),
         media=_media_settings(get, project, production),
@@ -226,6 +241,28 @@ def _media_settings(
         max_image_pixels=limits["MAX_IMAGE_PIXELS"],
         image_workers=limits["IMAGE_WORKERS"],
     )
+
+
+_QUERY_LIMITS = {  # variable name -> field
+    "MAX_QUERY_BYTES": "max_bytes",
+    "MAX_QUERY_TOKENS": "max_tokens",
+    "MAX_QUERY_OPERATIONS": "max_operations",
+    "MAX_QUERY_FIELDS": "max_fields",
+    "MAX_QUERY_ALIASES": "max_aliases",
+    "MAX_QUERY_DIRECTIVES": "max_directives",
+    "MAX_QUERY_DEPTH": "max_depth",
+    "MAX_QUERY_COST": "max_cost",
+}
+
+
+def _query_limits(get: Callable[[str, str | None], str | None]) -> QueryLimits:
+    limits: dict[str, int] = {}
+    for name, attribute in _QUERY_LIMITS.items():
+        value = _int(get(name, str(getattr(QueryLimits, attribute))), name)
+        if value <= 0:
+            raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
+        limits[attribute] = value
+    return QueryLimits(**limits)
 
 
 def _push_settings(
