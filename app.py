@@ -33,19 +33,20 @@ from request_limits import RequestLimits
 from security_headers import SecurityHeaders
 from settings import Settings, load_settings
 from store.port import Store
+from store.sqlite_db import SQLiteDatabase, shared_database
 from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
 
-def make_store(settings: Settings) -> Store:
+def make_store(settings: Settings, database: SQLiteDatabase) -> Store:
     if settings.store == "datastore":
         from store.datastore import DatastoreStore
 
         return DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
     from store.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.sqlite_path)
+    return SQLiteStore(database)
 
 
 def make_verifier(settings: Settings) -> TokenVerifier:
@@ -65,13 +66,16 @@ def create_app(
     queue_layer: QueueLayer | None = None,
 ) -> Starlette:
     settings = settings or load_settings()
-    store = store or make_store(settings)
+    # The embedded file's one access layer (a single writer thread, a reader pool),
+    # shared by the store, the task queue and the push outbox; opened on first use.
+    database = shared_database(settings.sqlite_path)
+    store = store or make_store(settings, database)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
-    push = push or push_from_settings(settings)
+    push = push or push_from_settings(settings, database)
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
-        settings, store, blobs=blobs, push=push, queue_layer=queue_layer
+        settings, store, blobs=blobs, push=push, database=database, queue_layer=queue_layer
     )
 
     @contextlib.asynccontextmanager

@@ -15,7 +15,8 @@
 
 Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
-translation happens in one place, `schema/errors.py`.
+translation happens in one place, `schema/errors.py`, which also turns the store's
+StoreUnavailable into Unavailable.
 """
 
 from __future__ import annotations
@@ -52,6 +53,19 @@ class Forbidden(AppError):
     code = "FORBIDDEN"
 
 
+class Unavailable(AppError):
+    """Nothing is wrong with the request; the server could not serve it now (the
+    store, or the image budget). The route answers HTTP 503 with Retry-After."""
+
+    code = "UNAVAILABLE"
+
+    def __init__(
+        self, message: str = "The service is busy; try again shortly.", *, retry_after_seconds: int
+    ) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class QueryRefused(AppError):
     """A document over one of the limits in schema/query_limits.py, refused before it
     runs. `rule` names the limit, `limit` is its value and `measured` the document's."""
@@ -66,11 +80,3 @@ class DocumentTooLarge(QueryRefused):
 
 class QueryTooComplex(QueryRefused):
     code = "QUERY_TOO_COMPLEX"
-
-
-class Unavailable(AppError):
-    code = "UNAVAILABLE"
-
-    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
-        super().__init__(message, retryAfterSeconds=retry_after_seconds)
-        self.retry_after_seconds = retry_after_seconds

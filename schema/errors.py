@@ -1,7 +1,9 @@
 """The one place where errors become what clients see (the GraphQL route calls
 `client_error` on every error of every response: parse, validation, execution).
 
-Our own AppErrors keep their message and gain `extensions.code`. GraphQL's own
+Our own AppErrors keep their message and gain `extensions.code`; the store's
+StoreUnavailable (the file is locked by another process, the disk is full) is
+UNAVAILABLE with `extensions.retryAfterSeconds`. GraphQL's own
 parse and validation errors get the codes Apollo clients know. Anything else is a
 bug: the client gets a generic message and an error id, the log gets the
 traceback under the same id, and no exception text leaves the server. Without
@@ -16,7 +18,8 @@ import uuid
 
 from graphql import GraphQLError
 
-from errors import AppError
+from errors import AppError, Unavailable
+from store.errors import StoreUnavailable
 
 log = logging.getLogger("timeline.errors")
 
@@ -26,6 +29,9 @@ _SUGGESTION = " Did you mean "
 
 def client_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
     original = error.original_error
+    if isinstance(original, StoreUnavailable):
+        log.warning("store unavailable at %s: %s", error.path, original)
+        original = Unavailable(retry_after_seconds=original.retry_after_seconds)
     if isinstance(original, AppError):
         return _with_code(error, original.code, original.message, original.extensions)
     if original is None or isinstance(original, GraphQLError):

@@ -2,7 +2,9 @@
 
 StoreError
  ├── TransactionConflict   another writer touched the entity group; retry
- └── TransactionTooLarge   more entity groups or entities than one commit takes
+ ├── TransactionTooLarge   more entity groups or entities than one commit takes
+ └── StoreUnavailable      the store cannot serve now (locked by another process,
+                           disk full, read-only); the client may retry later
 """
 
 
@@ -16,3 +18,11 @@ class TransactionConflict(StoreError):
 
 class TransactionTooLarge(StoreError):
     """The transaction touched more than the store allows in one commit."""
+
+
+class StoreUnavailable(StoreError):
+    """The store could not serve the call now; trying again later may succeed."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

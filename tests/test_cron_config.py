@@ -148,14 +148,14 @@ async def test_the_app_runs_the_scheduler_with_registered_jobs_only(tmp_path: Pa
         assert scheduler.jobs == ["test_cron_a"]
 
         async def noted() -> bool:
-            rows = await db.run(
+            rows = await db.read(
                 lambda conn: conn.execute(
                     "SELECT name FROM sqlite_master WHERE name = 'cron_slots'"
                 ).fetchall()
             )
             if not rows:
                 return False
-            jobs = await db.run(lambda conn: conn.execute("SELECT job FROM cron_slots").fetchall())
+            jobs = await db.read(lambda conn: conn.execute("SELECT job FROM cron_slots").fetchall())
             return jobs == [("test_cron_a",)]
 
         await eventually(noted, what="the lifespan's scheduler to note its job")

@@ -17,7 +17,7 @@ from store.sqlite import SQLiteStore
 from tasks.embedded_queue import EmbeddedQueue, list_tasks
 from tasks.enqueue import Tasks
 from tasks.queue_config import load_queue_yaml
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.utils.processes import ManagedServer, free_port
 from tests.utils.tasks_app import deliveries, effect_count, eventually
 
@@ -83,7 +83,7 @@ def runs_command(*args: str) -> subprocess.CompletedProcess[str]:
 async def test_a_killed_server_runs_its_tasks_again_and_each_takes_effect_once(
     var: Path,
 ) -> None:
-    db = TaskDatabase(var / "timeline.db")
+    db = task_database(var / "timeline.db")
     store = SQLiteStore(var / "timeline.db")
     first = AppProcess(var, "first")
     await asyncio.to_thread(first.server.start)
@@ -101,7 +101,7 @@ async def test_a_killed_server_runs_its_tasks_again_and_each_takes_effect_once(
         first.kill()
     finally:
         first.server.stop()
-    leased = db.run_blocking(lambda conn: list_tasks(conn, "leased", 100))
+    leased = db.read_blocking(lambda conn: list_tasks(conn, "leased", 100))
     assert len(leased) >= 1, "the kill should have caught tasks mid-run"
 
     second = AppProcess(var, "second")
@@ -109,7 +109,7 @@ async def test_a_killed_server_runs_its_tasks_again_and_each_takes_effect_once(
     try:
 
         async def all_done() -> bool:
-            rows = await db.run(lambda conn: list_tasks(conn, None, 100))
+            rows = await db.read(lambda conn: list_tasks(conn, None, 100))
             return [row.state for row in rows] == ["done"] * SLOW_TASKS
 
         await eventually(all_done, within=30, what="every task to finish after the restart")
