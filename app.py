@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,18 +30,25 @@ from media.routes import media_route
 from media.wiring import blob_store_from_settings, media_from_settings
 from push import PushSender
 from push.wiring import push_from_settings
+from request_limits import RequestLimits
+from security_headers import SecurityHeaders
 from settings import Settings, load_settings
 from store.health import store_problem
 from store.port import Store
 from store.sqlite import SQLiteStore
+from store.sqlite_db import SQLiteDatabase, shared_database
 from store.sqlite_integrity import check_store_file, mark_store_file
 from store.sqlite_lock import exclusive_use
-from tasks.runtime import TaskRuntime
+from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
 
-def make_store(settings: Settings) -> tuple[Store, bool]:
+def make_store(settings: Settings, database: SQLiteDatabase) -> Store:
+    return open_store(settings, database)[0]
+
+
+def open_store(settings: Settings, database: SQLiteDatabase) -> tuple[Store, bool]:
     """The store chosen by settings, and whether it is brand new (never held data).
     An embedded file that held data and is now missing, empty or damaged is refused
     (StoreFileDamaged), never made again."""
@@ -48,8 +57,8 @@ def make_store(settings: Settings) -> tuple[Store, bool]:
 
         store = DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
         return store, False
-    file = check_store_file(settings.sqlite_path)
-    sqlite = SQLiteStore(settings.sqlite_path)
+    file = check_store_file(settings.sqlite_path)  # before the file is opened (or made)
+    sqlite = SQLiteStore(database)
     mark_store_file(settings.sqlite_path, is_new=file.is_new)
     return sqlite, file.is_new
 
@@ -76,19 +85,25 @@ def create_app(
     store: Store | None = None,
     blobs: BlobStore | None = None,
     push: PushSender | None = None,
+    queue_layer: QueueLayer | None = None,
 ) -> Starlette:
     settings = settings or load_settings()
+    # The embedded file's one access layer (a single writer thread, a reader pool),
+    # shared by the store, the task queue and the push outbox; opened on first use.
+    database = shared_database(settings.sqlite_path)
     seed_demo = settings.demo_data  # into a given store: the caller asked for it
     if store is None:
-        store, is_new = make_store(settings)
+        store, is_new = open_store(settings, database)
         # Never over an embedded store that held data; on Datastore (the emulator, as
         # production refuses demo data) seeding only adds what is missing.
         seed_demo = seed_demo and (is_new or settings.store == "datastore")
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
-    push = push or push_from_settings(settings)
+    push = push or push_from_settings(settings, database)
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
-    tasks = TaskRuntime.from_settings(settings, store, blobs=blobs, push=push)
+    tasks = TaskRuntime.from_settings(
+        settings, store, blobs=blobs, push=push, database=database, queue_layer=queue_layer
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -116,19 +131,53 @@ def create_app(
         store, settings, make_verifier(settings), media, tasks.tasks, runs=tasks.runs
     )
     routes: list[Any] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the route, which refuses the others with a GraphQL body.
+        Route("/graphql", graphql),
         Route("/healthz", health),
         tasks.mount,
     ]
     if isinstance(blobs, LocalBlobStore):
         routes.append(media_route(blobs))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))
     app.state.settings = settings
     app.state.store = store
     app.state.tasks = tasks
     app.state.blobs = blobs
+    app.state.media = media
     app.state.push = push
     return app
+
+
+# Apollo's web client sends these; the preflight ones prove a request is not a form (CSRF).
+CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+]
+
+
+def web_middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: every answer gets the security headers, CORS preflights too."""
+    middleware = [Middleware(SecurityHeaders, hsts=settings.is_production)]
+    if settings.web.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.web.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                max_age=600,
+            )
+        )
+    middleware.append(
+        Middleware(
+            RequestLimits,
+            max_header_bytes=settings.web.max_header_bytes,
+            body_seconds=settings.web.body_timeout_seconds,
+        )
+    )
+    return middleware
 
 
 def __getattr__(name: str) -> Starlette:

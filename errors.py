@@ -6,13 +6,17 @@
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
-     └── Unavailable             UNAVAILABLE        not now (full or read-only disk, store
-                                                    down); retryable, with retryAfterSeconds
+     ├── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
+     │    ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
+     │    └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
+     └── Unavailable             UNAVAILABLE        busy right now: retry after
+                                                    extensions.retryAfterSeconds
+                                                    (the response is HTTP 503)
 
-A StoreUnavailable from the store becomes an Unavailable. Anything else that
-escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
+Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
-translation happens in one place, `schema/errors.py`.
+translation happens in one place, `schema/errors.py`, which also turns the store's
+StoreUnavailable into Unavailable.
 """
 
 from __future__ import annotations
@@ -50,8 +54,29 @@ class Forbidden(AppError):
 
 
 class Unavailable(AppError):
-    code = "UNAVAILABLE"
-    RETRY_AFTER_SECONDS = 5
+    """Nothing is wrong with the request; the server could not serve it now (the
+    store, or the image budget). The route answers HTTP 503 with Retry-After."""
 
-    def __init__(self, message: str, *, retry_after_seconds: int = RETRY_AFTER_SECONDS) -> None:
-        super().__init__(message, retryable=True, retryAfterSeconds=retry_after_seconds)
+    code = "UNAVAILABLE"
+
+    def __init__(
+        self, message: str = "The service is busy; try again shortly.", *, retry_after_seconds: int
+    ) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class QueryRefused(AppError):
+    """A document over one of the limits in schema/query_limits.py, refused before it
+    runs. `rule` names the limit, `limit` is its value and `measured` the document's."""
+
+    def __init__(self, message: str, *, rule: str, limit: int, measured: int) -> None:
+        super().__init__(message, rule=rule, limit=limit, measured=measured)
+
+
+class DocumentTooLarge(QueryRefused):
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class QueryTooComplex(QueryRefused):
+    code = "QUERY_TOO_COMPLEX"

@@ -2,7 +2,7 @@
 
     python -m benchmarks.bench_load [--window-seconds 30] [--clients 20]
 
-Starts the server as `make run` does (uvicorn on 127.0.0.1, embedded store, a
+Starts the server as `make run` does (serve.py on 127.0.0.1, embedded store, a
 fresh var dir), makes one user per client, each with a registered push device, a
 photo and a few follows. Then `clients` clients, each signed in as its own user,
 send requests back to back for three consecutive windows: reads (home feed,

@@ -1,4 +1,4 @@
-"""The real server for a load benchmark: uvicorn on 127.0.0.1, as `make run` starts
+"""The real server for a load benchmark: serve.py on 127.0.0.1, as `make run` starts
 it (embedded store, local mode, no demo data), in a fresh var dir, stopped by its
 process id.
 
@@ -28,11 +28,15 @@ class LoadServer:
         self.var = Path(self._tmp.name)
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TIMELINE_VAR_DIR": str(self.var)}
+        env = {
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "TIMELINE_ENV": "local",
+            "TIMELINE_VAR_DIR": str(self.var),
+        }
         for name in ("GAE_ENV", "TIMELINE_STORE", "TIMELINE_TASKS", "TIMELINE_DEMO_DATA"):
             env.pop(name, None)
-        argv = [sys.executable, "-m", "uvicorn", "app:app", "--host", "127.0.0.1"]
-        argv += ["--port", str(port), "--timeout-graceful-shutdown", "3", "--no-access-log"]
+        argv = [sys.executable, "-m", "serve", "--host", "127.0.0.1", "--port", str(port)]
         self._server = ManagedServer(argv, f"{self.url}/healthz", self.var / "server.log", env)
 
     def __enter__(self) -> LoadServer:

@@ -1,72 +1,67 @@
-"""What a mutation leaves for the task queue once its transaction has committed.
+"""The follow-up work each mutation leaves for the task queue, as outbox items.
 
-There are no transactional enqueues on Cloud Tasks, so each mutation enqueues
-after its commit, under a task name made from what happened. A client's retry
-(same idempotency key) replays the outcome and enqueues again; the queue's
-deduplication drops the second task, so a lost enqueue is repaired by a retry
-and a duplicate costs nothing. Handlers are idempotent besides (tasks/).
+An effect adds these to its transaction's `Outbox` (tasks/outbox.py), so they
+commit with the effect and are relayed to the queue after it. Each task is named
+after what happened, so a relay repeated by the sweeper collapses into one task;
+handlers are idempotent besides (tasks/).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from resolvers.context import RequestContext
-from store import models, social_models
+from store import models
 from store.keys import Key
 from tasks.naming import task_name
+from tasks.outbox import FollowUp
 
 
-def _micros(when: object) -> str:
-    return str(int(when.timestamp() * 1_000_000)) if isinstance(when, datetime) else "0"
+def _micros(when: datetime) -> str:
+    return str(int(when.timestamp() * 1_000_000))
 
 
-async def after_follow(context: RequestContext, follower_id: str, followee_id: str) -> None:
-    edge = await context.loaders.entity(social_models.following_key(follower_id, followee_id))
-    if edge is None or context.tasks is None:
-        return
-    # Named by this edge's creation, so following again after an unfollow backfills again.
-    since = _micros(edge.properties.get("created_at"))
-    await context.tasks.enqueue(
+def after_follow(follower_id: str, followee_id: str, since: datetime) -> list[FollowUp]:
+    """`since`: the edge's creation, so following again after an unfollow backfills again."""
+    stamp = _micros(since)
+    backfill = FollowUp(
         "backfill_feed",
         {"follower": follower_id, "followee": followee_id},
-        name=task_name("backfill", follower_id, followee_id, since),
+        name=task_name("backfill", follower_id, followee_id, stamp),
     )
-    await notify(context, followee_id, "FOLLOW", "", follower_id, since)
+    return [backfill, *notify(followee_id, "FOLLOW", "", follower_id, stamp)]
 
 
-async def after_unfollow(context: RequestContext, follower_id: str, followee_id: str) -> None:
-    if context.tasks is not None:
-        await context.tasks.enqueue(
-            "prune_feed", {"follower": follower_id, "followee": followee_id}
+def after_unfollow(follower_id: str, followee_id: str) -> list[FollowUp]:
+    return [FollowUp("prune_feed", {"follower": follower_id, "followee": followee_id})]
+
+
+def notify(recipient: str, kind: str, subject: str, actor: str, *salt: str) -> list[FollowUp]:
+    if recipient == actor:
+        return []
+    return [
+        FollowUp(
+            "notify",
+            {"recipient": recipient, "kind": kind, "subject": subject, "actor": actor},
+            name=task_name("notify", recipient, kind, subject, actor, *salt),
         )
+    ]
 
 
-async def notify(
-    context: RequestContext, recipient: str, kind: str, subject: str, actor: str, *salt: str
-) -> None:
-    if context.tasks is None or recipient == actor:
-        return
-    await context.tasks.enqueue(
-        "notify",
-        {"recipient": recipient, "kind": kind, "subject": subject, "actor": actor},
-        name=task_name("notify", recipient, kind, subject, actor, *salt),
-    )
-
-
-async def after_photo_created(context: RequestContext, photo: models.Photo) -> None:
-    if context.tasks is not None:
-        await context.tasks.enqueue(
+def after_photo_created(photo: models.Photo) -> list[FollowUp]:
+    return [
+        FollowUp(
             "fanout_photo",
             {"photo": photo.key.encode(), "sort_key": photo.sort_key, "batch": 0},
             name=task_name("fanout_photo", photo.key.encode(), "0"),
         )
+    ]
 
 
-async def after_photo_deleted(context: RequestContext, photo: Key) -> None:
-    if context.tasks is not None:
-        await context.tasks.enqueue(
+def after_photo_deleted(photo: Key) -> list[FollowUp]:
+    return [
+        FollowUp(
             "unfanout_photo",
             {"photo": photo.encode(), "batch": 0},
             name=task_name("unfanout_photo", photo.encode(), "0"),
         )
+    ]

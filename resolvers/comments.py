@@ -16,6 +16,7 @@ from resolvers.pagination import Page, PageArgs, paginate
 from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query, Transaction
+from tasks.outbox import Outbox
 
 COMMENTS = "comments"
 COMMENT_MAX = 1000
@@ -48,6 +49,7 @@ async def add_comment(
     comment = social_models.Comment(
         photo, models.new_id(), viewer.user_id, cleaned, datetime.now(UTC)
     )
+    outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, target = found
@@ -59,9 +61,13 @@ async def add_comment(
             )
         tx.put_many([social_models.comment_to_entity(comment)])
         await counters.add(tx, comment_counter(photo), 1)
+        owner = social_models.owner_id_of(photo)
+        outbox.add(
+            *background.notify(owner, "COMMENT", photo.encode(), viewer.user_id, comment.key.name)
+        )
         return Outcome(key=comment.key)
 
-    outcome = await run_mutation(
+    return await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="addComment",
@@ -69,13 +75,9 @@ async def add_comment(
         idempotency_key=idempotency_key,
         reads=[models.user_key(viewer.user_id), photo],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
-    if outcome.key is not None and not outcome.errors:
-        owner = social_models.owner_id_of(photo)
-        await background.notify(
-            context, owner, "COMMENT", photo.encode(), viewer.user_id, outcome.key.name
-        )
-    return outcome
 
 
 async def delete_comment(

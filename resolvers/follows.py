@@ -5,7 +5,7 @@ written together (two entity groups, well within Datastore's 25), so each user's
 list is one ancestor query that never disagrees with the other side. Counts are
 sharded counters, changed in the same transaction. Work that reaches beyond the
 two users (backfilling the follower's feed, the followee's notification) goes to
-tasks named after the edge, so a retried request enqueues nothing twice.
+tasks named after the edge, through the transaction's outbox.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from resolvers.pagination import Page, PageArgs, paginate
 from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query, Transaction
+from tasks.outbox import Outbox
 
 FOLLOWERS = "followers"
 FOLLOWING = "following"
@@ -48,6 +49,7 @@ async def _change(
     edge = social_models.following_key(viewer.user_id, target.name)
     mirror = social_models.follower_key(target.name, viewer.user_id)
     now = datetime.now(UTC)
+    outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, them, existing = found
@@ -71,9 +73,13 @@ async def _change(
         await counters.add(
             tx, counters.counter_name(FOLLOWING, models.user_key(viewer.user_id)), delta
         )
+        if following:
+            outbox.add(*background.after_follow(viewer.user_id, target.name, now))
+        else:
+            outbox.add(*background.after_unfollow(viewer.user_id, target.name))
         return Outcome(key=target)
 
-    outcome = await run_mutation(
+    return await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="follow" if following else "unfollow",
@@ -81,11 +87,9 @@ async def _change(
         idempotency_key=idempotency_key,
         reads=[models.user_key(viewer.user_id), target, edge],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
-    if not outcome.errors:
-        after = background.after_follow if following else background.after_unfollow
-        await after(context, viewer.user_id, target.name)
-    return outcome
 
 
 def _edge_query(kind: str, user_id: str) -> Query:

@@ -15,6 +15,7 @@ from resolvers.mutations import Outcome, run_mutation
 from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Transaction
+from tasks.outbox import Outbox
 
 LIKES = "likes"
 
@@ -29,6 +30,7 @@ async def set_like(
     viewer = context.require_viewer()
     like = social_models.like_key(viewer.user_id, photo)
     now = datetime.now(UTC)
+    outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, target, existing = found
@@ -44,12 +46,14 @@ async def set_like(
             tx.put_many(
                 [Entity(like, {"created_at": now, "sort_key": models.sort_key(now, like.name)})]
             )
+            owner = social_models.owner_id_of(photo)
+            outbox.add(*background.notify(owner, "LIKE", photo.encode(), viewer.user_id))
         else:
             tx.delete_many([like])
         await counters.add(tx, like_counter(photo), 1 if liked else -1)
         return Outcome(key=photo)
 
-    outcome = await run_mutation(
+    return await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="likePhoto" if liked else "unlikePhoto",
@@ -57,11 +61,9 @@ async def set_like(
         idempotency_key=idempotency_key,
         reads=[models.user_key(viewer.user_id), photo, like],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
-    if liked and not outcome.errors:
-        owner = social_models.owner_id_of(photo)
-        await background.notify(context, owner, "LIKE", photo.encode(), viewer.user_id)
-    return outcome
 
 
 async def viewer_has_liked(context: RequestContext, photo: Key) -> bool:

@@ -1,11 +1,14 @@
 """The one place where errors become what clients see (the GraphQL route calls
 `client_error` on every error of every response: parse, validation, execution).
 
-Our own AppErrors keep their message and gain `extensions.code`; a store that
-cannot serve (full or read-only disk, I/O error) answers UNAVAILABLE, retryable. GraphQL's own
+Our own AppErrors keep their message and gain `extensions.code`; the store's
+StoreUnavailable (the file is locked by another process, the disk is full) is
+UNAVAILABLE with `extensions.retryAfterSeconds`. GraphQL's own
 parse and validation errors get the codes Apollo clients know. Anything else is a
 bug: the client gets a generic message and an error id, the log gets the
-traceback under the same id, and no exception text leaves the server.
+traceback under the same id, and no exception text leaves the server. Without
+`suggestions` (production), GraphQL's "Did you mean ...?" hints are cut, so that
+guessing at field names teaches an outsider nothing about the schema.
 """
 
 from __future__ import annotations
@@ -21,21 +24,20 @@ from store.errors import StoreUnavailable
 log = logging.getLogger("timeline.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
-_UNAVAILABLE = Unavailable("The service cannot read or save data right now; try again shortly.")
+_SUGGESTION = " Did you mean "
 
 
-def client_error(error: GraphQLError) -> GraphQLError:
+def client_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
     original = error.original_error
     if isinstance(original, StoreUnavailable):
-        # Not a bug but the disk or the store: the operator needs the cause, the
-        # client only that it may try again.
-        log.error("store unavailable at %s: %s", error.path, original)
-        original = _UNAVAILABLE
+        log.warning("store unavailable at %s: %s", error.path, original)
+        original = Unavailable(retry_after_seconds=original.retry_after_seconds)
     if isinstance(original, AppError):
         return _with_code(error, original.code, original.message, original.extensions)
     if original is None or isinstance(original, GraphQLError):
         # GraphQL's own parse, validation and variable coercion errors.
-        return _with_code(error, _graphql_code(error), error.message, {})
+        message = error.message if suggestions else _without_suggestions(error.message)
+        return _with_code(error, _graphql_code(error), message, {})
     error_id = uuid.uuid4().hex
     log.error(
         "internal error %s at %s",
@@ -49,6 +51,13 @@ def client_error(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={"code": INTERNAL, "errorId": error_id},
     )
+
+
+def _without_suggestions(message: str) -> str:
+    # graphql-core appends its hint last (pyutils.did_you_mean); strawberry's
+    # validation passes no hide_suggestions flag.
+    kept, hint, _ = message.rpartition(_SUGGESTION)
+    return kept if hint else message
 
 
 def _graphql_code(error: GraphQLError) -> str:

@@ -3,8 +3,8 @@
 StoreError
  ├── TransactionConflict   another writer touched the entity group; retry
  ├── TransactionTooLarge   more entity groups or entities than one commit takes
- ├── StoreUnavailable      the store cannot read or write now (disk full, read-only,
- │                         I/O error, corrupt file); retrying at once will not help
+ ├── StoreUnavailable      the store cannot serve now (locked by another process,
+ │                         disk full, read-only, I/O error, corrupt); retry later
  ├── StoreFileDamaged      at start: the embedded store's file held data and is now
  │                         missing, empty, truncated or corrupt; refused, never re-made
  └── StoreInUse            at start: another process already runs on the embedded file
@@ -24,9 +24,11 @@ class TransactionTooLarge(StoreError):
 
 
 class StoreUnavailable(StoreError):
-    """The store cannot serve reads or writes for a reason outside the request: a full
-    or read-only disk, an I/O error, a corrupt file. Not a conflict: it is not retried
-    in a transaction loop, and clients are told to come back later."""
+    """The store could not serve the call now; trying again later may succeed."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class StoreFileDamaged(StoreError):

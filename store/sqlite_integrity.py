@@ -26,8 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from store.errors import StoreFileDamaged, TransactionConflict
-from store.sqlite_faults import classify
+from store.errors import StoreFileDamaged
 
 log = logging.getLogger("timeline.store")
 
@@ -36,6 +35,7 @@ FULL_CHECK_BELOW_BYTES = 64 * 1024 * 1024
 _MAGIC = b"SQLite format 3\x00"
 _HEADER_BYTES = 100
 _PROBLEMS_SHOWN = 5
+_BUSY_CODES = {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED}
 
 
 @dataclass(frozen=True)
@@ -120,10 +120,10 @@ def _integrity_problems(path: Path, size: int) -> str | None:
         finally:
             conn.close()
     except sqlite3.Error as error:
-        if isinstance(classify(error, str(path)), TransactionConflict):
+        if (getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF in _BUSY_CODES:
             return None  # another process is busy with it: the process lock will say so
         unreadable = getattr(error, "sqlite_errorname", type(error).__name__)
-        return f"cannot be read: {error} ({unreadable})"
+        return f"is corrupt: {pragma} could not read it ({unreadable}: {error})"
     problems = [str(row[0]) for row in rows]
     if problems == ["ok"]:
         return None

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp
@@ -24,12 +26,14 @@ from starlette.types import ASGIApp
 from push.port import PushSender
 from settings import Settings, SettingsError
 from store.port import Store
+from store.sqlite_db import SQLiteDatabase
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     counter_jobs,
     deferred,
     feed_tasks,
     jobs,
     notification_tasks,
+    outbox,
     push_tasks,
 )
 from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
@@ -39,14 +43,19 @@ from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.guard import InternalGuard
 from tasks.oidc import OidcVerifier
+from tasks.outbox import sweep
 from tasks.port import TaskQueue
 from tasks.queue_config import load_queue_yaml
 from tasks.registry import cron_jobs, handlers
 from tasks.routes import InternalServices, internal_mount
 from tasks.runlog import LoggedRunLog, RunLog, SQLiteRunLog
 from tasks.scheduler import CronScheduler, runnable
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tasks.workers import EmbeddedWorkers
+
+log = logging.getLogger("timeline.tasks.runtime")
+# A layer around the queue port (a metrics or fault-injecting wrapper, say).
+QueueLayer = Callable[[TaskQueue], TaskQueue]
 
 
 @dataclass
@@ -55,8 +64,9 @@ class TaskRuntime:
     runs: RunLog
     mount: Mount
     dispatch_secret: str  # for the embedded scheduler, which calls the same routes
+    store: Store
     workers: EmbeddedWorkers | None = None
-    db: TaskDatabase | None = None
+    db: SQLiteDatabase | None = None
     scheduler: CronScheduler | None = None
 
     @classmethod
@@ -67,51 +77,56 @@ class TaskRuntime:
         *,
         blobs: BlobDeleter | None = None,
         push: PushSender | None = None,
+        queue_layer: QueueLayer | None = None,
+        database: SQLiteDatabase | None = None,
     ) -> TaskRuntime:
+        """`database` is the embedded file's access layer, shared with the store and
+        the push outbox (default: the process's one for settings.sqlite_path)."""
         config = settings.tasks
         queues = load_queue_yaml(config.queue_yaml)
         secret = secrets.token_urlsafe(32)
-        db: TaskDatabase | None = None
+        db: SQLiteDatabase | None = None
         workers: EmbeddedWorkers | None = None
         runs: RunLog
         queue: TaskQueue
         if settings.is_production:
             runs = LoggedRunLog()
         else:
-            db = TaskDatabase(settings.sqlite_path)
+            db = task_database(database or settings.sqlite_path)
             runs = SQLiteRunLog(db)
         if config.backend == "embedded":
-            db = db or TaskDatabase(settings.sqlite_path)
+            db = db or task_database(database or settings.sqlite_path)
             workers = EmbeddedWorkers(
                 db, queues, secret=secret, runs=runs, lease_seconds=config.lease_seconds
             )
             queue = EmbeddedQueue(db, wake=workers.wake)
         else:
             queue = _cloud_tasks_queue(settings)
+        if queue_layer is not None:
+            queue = queue_layer(queue)
         facade = Tasks(queue, queues=queues.keys(), handlers=handlers)
         services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs, push=push)
         oidc = _oidc_verifier(settings)
 
         def guard(app: ASGIApp) -> InternalGuard:
-            return InternalGuard(
-                app, secret=secret, on_app_engine=settings.is_production, oidc=oidc
-            )
+            return InternalGuard(app, secret=secret, on_app_engine=settings.app_engine, oidc=oidc)
 
         mount = internal_mount(services, guard)
         scheduler: CronScheduler | None = None
         # Never on App Engine, whose cron service calls the same routes from cron.yaml.
         if config.cron_scheduler and not settings.is_production:
-            db = db or TaskDatabase(settings.sqlite_path)
+            db = db or task_database(database or settings.sqlite_path)
             entries = runnable(load_cron_yaml(config.cron_yaml), cron_jobs)
             scheduler = CronScheduler(
                 db, entries, secret=secret, runs=runs, lease_seconds=config.lease_seconds
             )
-        return cls(facade, runs, mount, secret, workers, db, scheduler)
+        return cls(facade, runs, mount, secret, store, workers, db, scheduler)
 
     @contextlib.asynccontextmanager
     async def running(self, app: ASGIApp) -> AsyncIterator[None]:
         if self.workers is not None:
             await self.workers.start(app)
+            await self._sweep_outbox()
         if self.scheduler is not None:
             await self.scheduler.start(app)
         try:
@@ -123,7 +138,16 @@ class TaskRuntime:
             stopping = [part.stop() for part in (self.scheduler, self.workers) if part is not None]
             await asyncio.gather(*stopping)
             if self.db is not None:
-                await asyncio.to_thread(self.db.close)
+                self.db.close()  # finishes the writes already submitted
+
+    async def _sweep_outbox(self) -> None:
+        """Relay what a crash left in the outbox now, rather than at the next cron
+        slot. Everything counts: a record written before this process started has
+        no relay of its own in flight (and a repeated relay collapses anyway)."""
+        try:
+            await sweep(self.store, self.tasks, datetime.now(UTC))
+        except Exception:
+            log.warning("the start-up outbox sweep failed; relay_outbox will retry", exc_info=True)
 
 
 def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:
@@ -133,7 +157,7 @@ def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:
             "TIMELINE_CLOUD_TASKS_LOCATION must name the queues' region (e.g. us-central1)"
         )
     target: AppEngineTarget | HttpTarget
-    if settings.is_production:
+    if settings.app_engine:
         target = AppEngineTarget()
     else:
         if not config.target_url or not config.service_account:

@@ -20,7 +20,7 @@ from tasks.context import JobContext
 from tasks.counter_jobs import fold_counters
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 _names = itertools.count()
@@ -28,7 +28,7 @@ _names = itertools.count()
 
 @pytest.fixture
 def job(store: Store, tmp_path: Path) -> JobContext:
-    tasks = Tasks(EmbeddedQueue(TaskDatabase(tmp_path / "tasks.db")))
+    tasks = Tasks(EmbeddedQueue(task_database(tmp_path / "tasks.db")))
     return JobContext(store=store, tasks=tasks, job="fold_counters", clock=lambda: NOW)
 
 

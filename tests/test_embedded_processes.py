@@ -2,7 +2,7 @@
 
 A second process on the same embedded file (a second server, or `uvicorn --workers
 2`) is refused at start with a message that says why and what to do. SIGTERM under
-load stops the server: open requests get the entrypoint's graceful timeout, a task
+load stops the server: open requests get serve.py's graceful timeout, a task
 that is still running is handed back to the queue (runnable again at once), and the
 process exits.
 """
@@ -25,9 +25,9 @@ from store.sqlite import SQLiteStore
 from tasks.embedded_queue import EmbeddedQueue, list_tasks
 from tasks.enqueue import Tasks
 from tasks.queue_config import load_queue_yaml
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.utils.accounts import CREATE_PROFILE, UPDATE_PROFILE, VIEWER
-from tests.utils.app_server import TEST_HANDLERS_APP, AppServer, entrypoint_flag
+from tests.utils.app_server import AppServer
 from tests.utils.tasks_app import deliveries, eventually
 
 # Starts servers in subprocesses: left out of `make test-fast`.
@@ -79,7 +79,7 @@ def test_a_second_server_on_the_same_embedded_file_is_refused_and_says_why(
 def test_uvicorn_with_two_workers_on_the_embedded_store_stops_with_the_reason(
     tmp_path: Path,
 ) -> None:
-    server = AppServer(tmp_path, "workers", "--workers", "2")
+    server = AppServer(tmp_path, "workers", uvicorn=("--workers", "2"))
     try:
         # One worker may answer before the other is refused; either way the server stops.
         with contextlib.suppress(RuntimeError):
@@ -99,13 +99,11 @@ async def test_sigterm_under_load_hands_back_the_running_task_and_exits(
     server = AppServer(
         tmp_path,
         "sigterm",
-        "--timeout-graceful-shutdown",
-        entrypoint_flag("--timeout-graceful-shutdown"),
-        app=TEST_HANDLERS_APP,
+        test_handlers=True,
         env={"TIMELINE_QUEUE_YAML": str(tmp_path / "queue.yaml")},
     )
     path = tmp_path / "timeline.db"
-    db, store = TaskDatabase(path), SQLiteStore(path)
+    db, store = task_database(path), SQLiteStore(path)
     await asyncio.to_thread(server.start)
     try:
         tasks = Tasks(EmbeddedQueue(db), queues=load_queue_yaml(tmp_path / "queue.yaml").keys())
@@ -120,7 +118,7 @@ async def test_sigterm_under_load_hands_back_the_running_task_and_exits(
         server.stop()
     assert exit_code == -signal.SIGTERM, server.log()  # uvicorn re-raises it once done
     assert "Application shutdown complete" in server.log()
-    rows = await db.run(lambda conn: list_tasks(conn, None, 10))
+    rows = await db.read(lambda conn: list_tasks(conn, None, 10))
     (long,) = [row for row in rows if row.name == "long"]
     assert long.state == "queued", "the lease was handed back"
     assert long.retry_count == 0, "handing back is not a failed try"

@@ -1,27 +1,25 @@
-"""The real app under the uvicorn command line, as `make run` and App Engine start it,
-on 127.0.0.1 in a var dir of its own.
+"""The real app in a server process on 127.0.0.1, in local mode and a var dir of
+its own: by default through serve.py, as `make run` and App Engine start it; with
+`uvicorn=(...)` under the uvicorn command line instead (for `--workers`).
 
-    server = AppServer(var, "first", "--workers", "2")
+    server = AppServer(var, "first")
     server.start()            # RuntimeError (with the log) if it exits before serving
     server.log()              # what it printed
 
-`app` defaults to the module-level app; `TEST_HANDLERS_APP` is the same app with the
-test task handlers of tests/utils/tasks_app.py registered.
+`test_handlers=True` registers the task handlers of tests/utils/tasks_app.py first.
 """
 
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from pathlib import Path
-
-import yaml
 
 from tests.utils.processes import ManagedServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-TEST_HANDLERS_APP = ("--factory", "tests.utils.tasks_app:app_from_environment")
+_SERVE = "import serve; serve.main()"
+_SERVE_WITH_HANDLERS = "import tests.utils.tasks_app; import serve; serve.main()"
 # A process whose file-size limit is set before it becomes uvicorn (a disk that fills).
 _LIMITED = (
     "import os, resource, sys; n = int(sys.argv[1]); "
@@ -30,36 +28,24 @@ _LIMITED = (
 )
 
 
-def entrypoint_flag(name: str) -> str:
-    """The value app.yaml's entrypoint gives uvicorn's `name` option."""
-    entrypoint = yaml.safe_load((ROOT / "app.yaml").read_text())["entrypoint"]
-    words = shlex.split(entrypoint)
-    assert name in words, f"app.yaml's entrypoint sets no {name}: {entrypoint}"
-    return words[words.index(name) + 1]
-
-
 class AppServer(ManagedServer):
     def __init__(
         self,
         var: Path,
         name: str,
-        *uvicorn_args: str,
-        app: tuple[str, ...] = ("app:app",),
+        *,
+        uvicorn: tuple[str, ...] | None = None,
+        test_handlers: bool = False,
         env: dict[str, str] | None = None,
         file_size_limit: int | None = None,
     ) -> None:
         self.var = var
         self.port = free_port()
-        command = [
-            "-m",
-            "uvicorn",
-            *app,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            *uvicorn_args,
-        ]
+        address = ["--host", "127.0.0.1", "--port", str(self.port)]
+        if uvicorn is not None:
+            command = ["-m", "uvicorn", "app:app", *address, *uvicorn]
+        else:
+            command = ["-c", _SERVE_WITH_HANDLERS if test_handlers else _SERVE, *address]
         if file_size_limit is None:
             argv = [sys.executable, *command]
         else:
@@ -67,6 +53,7 @@ class AppServer(ManagedServer):
         environment = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(var),
             **(env or {}),
         }
