@@ -46,6 +46,7 @@ class Server:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(var),
             "TIMELINE_TASK_LEASE_SECONDS": "1",
             # No cron: what the restart delivers is the start-up sweep's doing.

@@ -138,12 +138,17 @@ async def test_a_file_locked_by_another_process_answers_unavailable(
         other = sqlite3.connect(store_file, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
         try:
-            body = await call(http, UPDATE_PROFILE, {"i": {"displayName": "During"}}, me)
+            busy = await http.post(
+                "/graphql",
+                json={"query": UPDATE_PROFILE, "variables": {"i": {"displayName": "During"}}},
+                headers=me,
+            )
             viewer = await call(http, "{ viewer { displayName } }", headers=me)
         finally:
             other.execute("ROLLBACK")
             other.close()
-        [error] = body["errors"]
+        assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
+        [error] = busy.json()["errors"]
         assert error["extensions"] == {"code": "UNAVAILABLE", "retryAfterSeconds": 1}
         assert viewer == {"data": {"viewer": {"displayName": "Before"}}}  # reads go on
         await ok(http, UPDATE_PROFILE, me, displayName="After")
