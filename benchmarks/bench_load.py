@@ -86,6 +86,7 @@ async def run(
         "replies": {"mixed": len(mixed), "read_only": len(reads)},
         "ok_by_kind": Counter(r.kind for r in mixed if r.ok),
         "errors_by_kind": Counter(r.kind for r in mixed if not r.ok),
+        "errors_by_code": Counter(r.error for r in [*mixed, *reads] if r.error),
         "server_error_lines": server_errors,
         "queue_drained_after_seconds": drained_after,
     }
@@ -120,6 +121,7 @@ def report(results: dict[str, Any]) -> None:
         else "background tasks still due when the read-only run began"
     )
     print(f"errors by kind: {dict(results['errors_by_kind'])}")
+    print(f"errors by code: {dict(results['errors_by_code'])}")
     print(f"server error lines logged: {len(results['server_error_lines'])}")
     for line in results["server_error_lines"][:5]:
         print(f"  {line[:200]}")

@@ -54,7 +54,11 @@ class Reply:
     kind: str
     finished: float
     seconds: float
-    ok: bool
+    error: str | None  # None, or the error's code (or the exception's name)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
 
 
 @dataclass
@@ -118,13 +122,13 @@ class Client:
             started = time.perf_counter()
             try:
                 async with asyncio.timeout(REQUEST_TIMEOUT):
-                    ok = await self.one(kind)
-            except (httpx.HTTPError, TimeoutError, ValueError):
-                ok = False
+                    error = await self.one(kind)
+            except (httpx.HTTPError, TimeoutError, ValueError) as failure:
+                error = type(failure).__name__
             finished = time.perf_counter()
-            self.replies.append(Reply(kind, finished, finished - started, ok))
+            self.replies.append(Reply(kind, finished, finished - started, error))
 
-    async def one(self, kind: str) -> bool:
+    async def one(self, kind: str) -> str | None:
         other = self.random.choice([u for u in self.everyone if u is not self.me])
         if kind == "home":
             body = await self.graphql(HOME, {})
@@ -134,7 +138,9 @@ class Client:
             body = await self.create_photo(f"photo {self.random.randrange(10**6)}")
         else:
             body = await self.write(kind, other)
-        return "errors" not in body and body.get("data") is not None
+        if "errors" in body:
+            return str((body["errors"][0].get("extensions") or {}).get("code", "NO_CODE"))
+        return None if body.get("data") is not None else "NO_DATA"
 
     async def write(self, kind: str, other: User) -> dict[str, Any]:
         if kind == "like" and other.photos:
@@ -160,9 +166,12 @@ class Client:
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
-    if response.status_code != 200:
-        return {"errors": [{"message": f"HTTP {response.status_code}"}]}
-    body: dict[str, Any] = response.json()
+    try:
+        body: dict[str, Any] = response.json()
+    except ValueError:
+        body = {}
+    if response.status_code != 200 and "errors" not in body:
+        return {"errors": [{"extensions": {"code": f"HTTP_{response.status_code}"}}]}
     return body
 
 
