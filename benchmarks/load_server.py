@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from types import TracebackType
 from tests.utils.processes import ManagedServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+_ERROR_LINE = re.compile(r"(ERROR|CRITICAL)\b|internal error|[\w.]+(Error|Exception|Conflict)\b")
 
 
 class LoadServer:
@@ -75,6 +77,6 @@ class LoadServer:
         return int(count)
 
     def error_lines(self) -> list[str]:
-        """What the server logged at ERROR or worse (tracebacks not included)."""
-        text = self._server.log_path.read_text(errors="replace")
-        return [line for line in text.splitlines() if line.startswith(("ERROR", "CRITICAL"))]
+        """What the server logged at ERROR or worse, and each traceback's exception line."""
+        lines = self._server.log_path.read_text(errors="replace").splitlines()
+        return [line for line in lines if _ERROR_LINE.match(line)]
