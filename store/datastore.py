@@ -37,12 +37,14 @@ class DatastoreStore:
     ) -> None:
         self._client = client or datastore.Client(project=project, namespace=namespace)
         self.round_trips = 0
+        self.aborted_calls = 0  # calls Datastore refused for contention (benchmarks read it)
 
     async def _call(self, work: Callable[[], T]) -> T:
         self.round_trips += 1
         try:
             return await asyncio.to_thread(work)
         except (google_errors.Aborted, google_errors.Conflict) as error:
+            self.aborted_calls += 1
             raise TransactionConflict(str(error)) from error
         except google_errors.GoogleAPICallError as error:
             raise StoreError(str(error)) from error
