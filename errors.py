@@ -5,11 +5,15 @@
      ├── BadCursor               BAD_CURSOR         a cursor we did not issue for this list
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
-     └── Forbidden               FORBIDDEN          the viewer may not act on this
+     ├── Forbidden               FORBIDDEN          the viewer may not act on this
+     └── Unavailable             UNAVAILABLE        busy for now: retry after
+                                                    extensions.retryAfterSeconds
 
 Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
-translation happens in one place, `schema/errors.py`.
+translation happens in one place, `schema/errors.py`, which also turns the store's
+"not now" errors (contention that outlasted the retries, an overloaded store) into
+Unavailable.
 """
 
 from __future__ import annotations
@@ -44,3 +48,10 @@ class Unauthenticated(AppError):
 
 class Forbidden(AppError):
     code = "FORBIDDEN"
+
+
+class Unavailable(AppError):
+    code = "UNAVAILABLE"
+
+    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+        super().__init__(message, retryAfterSeconds=retry_after_seconds)

@@ -25,7 +25,7 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -128,12 +128,14 @@ async def _post(
     return body, None
 
 
-async def _paced(rate: float, seconds: float, request: Callable[[int], Awaitable[None]]) -> float:
+async def _paced(
+    rate: float, seconds: float, request: Callable[[int], Coroutine[Any, Any, None]]
+) -> float:
     """Starts request(n) every 1/rate seconds whether earlier ones finished or not
     (open loop, as independent clients do); returns the time until all finished."""
     loop = asyncio.get_running_loop()
     start = loop.time()
-    running = []
+    running: list[asyncio.Task[None]] = []
     for n in range(round(rate * seconds)):
         await asyncio.sleep(max(0.0, start + n / rate - loop.time()))
         running.append(asyncio.create_task(request(n)))

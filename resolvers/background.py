@@ -5,34 +5,34 @@ after its commit, under a task name made from what happened. A client's retry
 (same idempotency key) replays the outcome and enqueues again; the queue's
 deduplication drops the second task, so a lost enqueue is repaired by a retry
 and a duplicate costs nothing. Handlers are idempotent besides (tasks/).
+
+Likes, comments and follows ask for batched tasks instead (`after_fan_in`): one
+per counter and per owner a time bucket, so that fifty actions a second on one
+photo or user become about one write a second to any entity group.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from resolvers.context import RequestContext
-from store import models, social_models
+from store import models
 from store.keys import Key
+from tasks.batching import enqueue_batched
 from tasks.naming import task_name
 
 
-def _micros(when: object) -> str:
-    return str(int(when.timestamp() * 1_000_000)) if isinstance(when, datetime) else "0"
-
-
-async def after_follow(context: RequestContext, follower_id: str, followee_id: str) -> None:
-    edge = await context.loaders.entity(social_models.following_key(follower_id, followee_id))
-    if edge is None or context.tasks is None:
+async def after_fan_in(
+    context: RequestContext, *, owner: str | None = None, counters: tuple[str, ...] = ()
+) -> None:
+    """A like, comment or follow left records in its actor's group: a delta for
+    each counter it changed, and an Activity for the owner it concerns. This asks
+    for the tasks that fold them, one task per counter and per owner a time
+    bucket however many actions ask (tasks/batching.py)."""
+    if context.tasks is None:
         return
-    # Named by this edge's creation, so following again after an unfollow backfills again.
-    since = _micros(edge.properties.get("created_at"))
-    await context.tasks.enqueue(
-        "backfill_feed",
-        {"follower": follower_id, "followee": followee_id},
-        name=task_name("backfill", follower_id, followee_id, since),
-    )
-    await notify(context, followee_id, "FOLLOW", "", follower_id, since)
+    for name in counters:
+        await enqueue_batched(context.tasks, "fold_counter", {"counter": name}, name)
+    if owner is not None:
+        await enqueue_batched(context.tasks, "fan_in", {"owner": owner}, owner)
 
 
 async def after_unfollow(context: RequestContext, follower_id: str, followee_id: str) -> None:
@@ -40,18 +40,6 @@ async def after_unfollow(context: RequestContext, follower_id: str, followee_id:
         await context.tasks.enqueue(
             "prune_feed", {"follower": follower_id, "followee": followee_id}
         )
-
-
-async def notify(
-    context: RequestContext, recipient: str, kind: str, subject: str, actor: str, *salt: str
-) -> None:
-    if context.tasks is None or recipient == actor:
-        return
-    await context.tasks.enqueue(
-        "notify",
-        {"recipient": recipient, "kind": kind, "subject": subject, "actor": actor},
-        name=task_name("notify", recipient, kind, subject, actor, *salt),
-    )
 
 
 async def after_photo_created(context: RequestContext, photo: models.Photo) -> None:

@@ -1,6 +1,9 @@
-"""Comments: children of the photo, so a photo's comments are one ancestor query.
+"""Comments: kept in their author's entity group, listed by a query on the photo.
 
-Text is 1 to 1,000 characters after trimming; newlines are kept, other control
+A comment is written where its author's other writes go, with a delta of the
+photo's comment count and an Activity for the owner's notification, so a busy
+thread never writes into the photo owner's group (store/social_models.py). Text
+is 1 to 1,000 characters after trimming; newlines are kept, other control
 characters refused. The author or the photo's owner may delete a comment.
 """
 
@@ -14,8 +17,9 @@ from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
 from store import counters, models, social_models
+from store.activity_models import COMMENT, activity
 from store.keys import Key
-from store.port import Entity, Query, Transaction
+from store.port import Entity, Transaction
 
 COMMENTS = "comments"
 COMMENT_MAX = 1000
@@ -48,17 +52,20 @@ async def add_comment(
     comment = social_models.Comment(
         photo, models.new_id(), viewer.user_id, cleaned, datetime.now(UTC)
     )
+    owner = social_models.owner_id_of(photo)
+    if await context.loaders.entity(photo) is None:
+        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
-        me, target = found
+        [me] = found
         if me is None:
             return Outcome.profile_missing()
-        if target is None:
-            return Outcome.failed(
-                "NOT_FOUND", "No such photo; it may have been deleted.", "photoId"
-            )
         tx.put_many([social_models.comment_to_entity(comment)])
-        await counters.add(tx, comment_counter(photo), 1)
+        if owner != viewer.user_id:
+            tx.put_many(
+                [activity(viewer.user_id, owner, COMMENT, photo.encode(), comment.created_at)]
+            )
+        counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id)
         return Outcome(key=comment.key)
 
     outcome = await run_mutation(
@@ -67,14 +74,11 @@ async def add_comment(
         name="addComment",
         arguments={"photoId": photo.encode(), "text": text},
         idempotency_key=idempotency_key,
-        reads=[models.user_key(viewer.user_id), photo],
+        reads=[models.user_key(viewer.user_id)],
         effect=effect,
     )
-    if outcome.key is not None and not outcome.errors:
-        owner = social_models.owner_id_of(photo)
-        await background.notify(
-            context, owner, "COMMENT", photo.encode(), viewer.user_id, outcome.key.name
-        )
+    if not outcome.errors:
+        await background.after_fan_in(context, owner=owner, counters=(comment_counter(photo),))
     return outcome
 
 
@@ -82,26 +86,28 @@ async def delete_comment(
     context: RequestContext, comment: Key, idempotency_key: str | None
 ) -> Outcome:
     viewer = context.require_viewer()
-    photo = comment.parent
-    if photo is None:
+    if comment.kind != social_models.COMMENT or comment.parent is None:
         return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
+    photos: list[Key] = []
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         [existing] = found
+        photos.clear()
         if existing is None:
             return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
-        author = existing.properties.get("author_id")
-        if viewer.user_id not in (author, social_models.owner_id_of(photo)):
+        model = social_models.comment_from_entity(existing)
+        if viewer.user_id not in (model.author_id, social_models.owner_id_of(model.photo)):
             return Outcome.failed(
                 "NOT_ALLOWED",
                 "Only the author or the photo's owner may delete it.",
                 "commentId",
             )
         tx.delete_many([comment])
-        await counters.add(tx, comment_counter(photo), -1)
+        counters.add(tx, comment_counter(model.photo), -1, actor_id=viewer.user_id)
+        photos.append(model.photo)
         return Outcome(key=comment)
 
-    return await run_mutation(
+    outcome = await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="deleteComment",
@@ -110,17 +116,19 @@ async def delete_comment(
         reads=[comment],
         effect=effect,
     )
+    if photos:
+        await background.after_fan_in(context, counters=(comment_counter(photos[0]),))
+    return outcome
 
 
 async def photo_comments(
     context: RequestContext, photo: Key, args: PageArgs
 ) -> Page[social_models.Comment]:
     """Oldest first, as conversations read."""
-    query = Query(kind=social_models.COMMENT, order_by="sort_key", descending=False, ancestor=photo)
     return await paginate(
         context.store,
         context.cursors,
-        query,
+        social_models.comments_query(photo),
         f"comments:{photo.encode()}",
         args,
         social_models.comment_from_entity,

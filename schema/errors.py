@@ -14,15 +14,25 @@ import uuid
 
 from graphql import GraphQLError
 
-from errors import AppError
+from errors import AppError, Unavailable
+from store.errors import StoreUnavailable, TransactionConflict
 
 log = logging.getLogger("timeline.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
+# What a client is told to wait before trying again when the store is busy.
+RETRY_AFTER_SECONDS = 1
 
 
 def client_error(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    if isinstance(original, (TransactionConflict, StoreUnavailable)):
+        # Contention that outlasted run_in_transaction's retries, or a store that
+        # said "not now": the request may succeed as it is, a moment later.
+        log.warning("store busy at %s: %s", error.path, original)
+        original = Unavailable(
+            "The service is busy; try again shortly.", retry_after_seconds=RETRY_AFTER_SECONDS
+        )
     if isinstance(original, AppError):
         return _with_code(error, original.code, original.message, original.extensions)
     if original is None or isinstance(original, GraphQLError):

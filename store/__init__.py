@@ -1,6 +1,6 @@
 """Persistence: the store port, its models, and the SQLite and Datastore adapters."""
 
-from store.errors import StoreError, TransactionConflict, TransactionTooLarge
+from store.errors import StoreError, StoreUnavailable, TransactionConflict, TransactionTooLarge
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Position, Query, Result, Store, Transaction
 
@@ -13,6 +13,7 @@ __all__ = [
     "Result",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "Transaction",
     "TransactionConflict",
     "TransactionTooLarge",

@@ -27,6 +27,7 @@ from store.port import Store
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     counter_jobs,
     deferred,
+    fan_in_tasks,
     feed_tasks,
     jobs,
     notification_tasks,
