@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test install system-deps tasks-emulator lint typecheck unit bench token clean
+.PHONY: run test test-fast install system-deps tasks-emulator lint typecheck unit bench token clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ run: install
 
 ## Everything CI runs: lint, types, and the whole test suite on both stores.
 test: install system-deps tasks-emulator lint typecheck unit
+
+## The quick loop (under a minute): lint, and the tests that need no emulator and no subprocess server.
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -q -x -m "not datastore and not slow"
 
 # The Datastore emulator ships with the Google Cloud CLI and needs Java.
 system-deps:

@@ -29,7 +29,7 @@ from push import PushSender
 from push.wiring import push_from_settings
 from settings import Settings, load_settings
 from store.port import Store
-from tasks.runtime import TaskRuntime
+from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
@@ -58,6 +58,7 @@ def create_app(
     store: Store | None = None,
     blobs: BlobStore | None = None,
     push: PushSender | None = None,
+    queue_layer: QueueLayer | None = None,
 ) -> Starlette:
     settings = settings or load_settings()
     store = store or make_store(settings)
@@ -65,7 +66,9 @@ def create_app(
     media = media_from_settings(settings, blobs)
     push = push or push_from_settings(settings)
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
-    tasks = TaskRuntime.from_settings(settings, store, blobs=blobs, push=push)
+    tasks = TaskRuntime.from_settings(
+        settings, store, blobs=blobs, push=push, queue_layer=queue_layer
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

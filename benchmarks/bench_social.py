@@ -23,13 +23,13 @@ from app import create_app
 from auth.dev_tokens import key_path_in, mint_dev_token
 from benchmarks.harness import median_latency
 from resolvers import background
-from resolvers.context import RequestContext
 from resolvers.node_ids import to_global_id
 from settings import Settings
 from store import models, social_models
 from store.port import MAX_BATCH, Entity, Store
 from store.sqlite import SQLiteStore
 from tasks.embedded_queue import list_tasks
+from tasks.outbox import outbox_records, relay
 
 PAGE = 20
 FIELDS = "id caption likeCount commentCount viewerHasLiked owner { username displayName }"
@@ -83,9 +83,9 @@ async def fanout_rate(app: Any, store: Store, followers: int) -> float:
     )
     photo = _photo(star, 1)
     await store.put_many([models.photo_to_entity(photo)])
-    context = RequestContext(store, None, tasks=app.state.tasks.tasks)  # type: ignore[arg-type]
+    records = outbox_records(star.key, background.after_photo_created(photo), when)
     start = time.perf_counter()
-    await background.after_photo_created(context, photo)
+    await relay(store, app.state.tasks.tasks, records)
     await _drain(app)
     elapsed = time.perf_counter() - start
     found = await store.get_many([social_models.feed_item_key(f, photo.key) for f in fans[:500]])

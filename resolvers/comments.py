@@ -20,6 +20,7 @@ from store import counters, models, social_models
 from store.activity_models import COMMENT, activity
 from store.keys import Key
 from store.port import Entity, Transaction
+from tasks.outbox import Outbox
 
 COMMENTS = "comments"
 COMMENT_MAX = 1000
@@ -53,6 +54,7 @@ async def add_comment(
         photo, models.new_id(), viewer.user_id, cleaned, datetime.now(UTC)
     )
     owner = social_models.owner_id_of(photo)
+    outbox = Outbox()
     if await context.loaders.entity(photo) is None:
         return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
 
@@ -66,9 +68,13 @@ async def add_comment(
                 [activity(viewer.user_id, owner, COMMENT, photo.encode(), comment.created_at)]
             )
         counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id)
+        notified = owner if owner != viewer.user_id else None
+        outbox.add(
+            *background.after_fan_in(notified, (comment_counter(photo),), comment.created_at)
+        )
         return Outcome(key=comment.key)
 
-    outcome = await run_mutation(
+    return await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="addComment",
@@ -76,10 +82,9 @@ async def add_comment(
         idempotency_key=idempotency_key,
         reads=[models.user_key(viewer.user_id)],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
-    if not outcome.errors:
-        await background.after_fan_in(context, owner=owner, counters=(comment_counter(photo),))
-    return outcome
 
 
 async def delete_comment(
@@ -88,11 +93,10 @@ async def delete_comment(
     viewer = context.require_viewer()
     if comment.kind != social_models.COMMENT or comment.parent is None:
         return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
-    photos: list[Key] = []
+    outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         [existing] = found
-        photos.clear()
         if existing is None:
             return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
         model = social_models.comment_from_entity(existing)
@@ -104,10 +108,12 @@ async def delete_comment(
             )
         tx.delete_many([comment])
         counters.add(tx, comment_counter(model.photo), -1, actor_id=viewer.user_id)
-        photos.append(model.photo)
+        outbox.add(
+            *background.after_fan_in(None, (comment_counter(model.photo),), model.created_at)
+        )
         return Outcome(key=comment)
 
-    outcome = await run_mutation(
+    return await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="deleteComment",
@@ -115,10 +121,9 @@ async def delete_comment(
         idempotency_key=idempotency_key,
         reads=[comment],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
-    if photos:
-        await background.after_fan_in(context, counters=(comment_counter(photos[0]),))
-    return outcome
 
 
 async def photo_comments(

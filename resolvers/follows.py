@@ -24,6 +24,7 @@ from store import counters, models, social_models
 from store.activity_models import FOLLOW, UNFOLLOW, activity
 from store.keys import Key
 from store.port import Entity, Query, Transaction
+from tasks.outbox import Outbox
 
 FOLLOWERS = "followers"
 FOLLOWING = "following"
@@ -52,6 +53,7 @@ async def _change(
         return refused
     edge = social_models.following_key(viewer.user_id, target.name)
     now = datetime.now(UTC)
+    outbox = Outbox()
     if await context.loaders.entity(target) is None:
         return Outcome.failed("NOT_FOUND", "No such user.", "userId")
     counted = (
@@ -73,9 +75,12 @@ async def _change(
         tx.put_many([activity(viewer.user_id, target.name, kind, "", now)])
         for name in counted:
             counters.add(tx, name, 1 if following else -1, actor_id=viewer.user_id)
+        outbox.add(*background.after_fan_in(target.name, counted, now))
+        if not following:
+            outbox.add(*background.after_unfollow(viewer.user_id, target.name))
         return Outcome(key=target)
 
-    outcome = await run_mutation(
+    return await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="follow" if following else "unfollow",
@@ -83,12 +88,9 @@ async def _change(
         idempotency_key=idempotency_key,
         reads=[models.user_key(viewer.user_id), edge],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
-    if not outcome.errors:
-        await background.after_fan_in(context, owner=target.name, counters=counted)
-        if not following:
-            await background.after_unfollow(context, viewer.user_id, target.name)
-    return outcome
 
 
 def _edge_query(kind: str, user_id: str) -> Query:

@@ -23,6 +23,7 @@ from store import counters, models, social_models
 from store.activity_models import LIKE, activity
 from store.keys import Key
 from store.port import Entity, Transaction
+from tasks.outbox import Outbox
 
 LIKES = "likes"
 
@@ -38,6 +39,7 @@ async def set_like(
     like = social_models.like_key(viewer.user_id, photo)
     owner = social_models.owner_id_of(photo)
     now = datetime.now(UTC)
+    outbox = Outbox()
     if await context.loaders.entity(photo) is None:
         return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
 
@@ -56,9 +58,14 @@ async def set_like(
         else:
             tx.delete_many([like])
         counters.add(tx, like_counter(photo), 1 if liked else -1, actor_id=viewer.user_id)
+        outbox.add(
+            *background.after_fan_in(
+                owner if liked and owner != viewer.user_id else None, (like_counter(photo),), now
+            )
+        )
         return Outcome(key=photo)
 
-    outcome = await run_mutation(
+    return await run_mutation(
         context.store,
         viewer_id=viewer.user_id,
         name="likePhoto" if liked else "unlikePhoto",
@@ -66,12 +73,9 @@ async def set_like(
         idempotency_key=idempotency_key,
         reads=[models.user_key(viewer.user_id), like],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
-    if not outcome.errors:
-        await background.after_fan_in(
-            context, owner=owner if liked else None, counters=(like_counter(photo),)
-        )
-    return outcome
 
 
 async def viewer_has_liked(context: RequestContext, photo: Key) -> bool:

@@ -22,6 +22,8 @@ from store import models
 from store.keys import Key
 from store.port import Entity, Store, Transaction
 from store.transactions import run_in_transaction
+from tasks.enqueue import Tasks
+from tasks.outbox import Outbox, outbox_records, relay_after_commit
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IDEMPOTENCY_KEY_MAX = 128
@@ -79,21 +81,34 @@ async def run_mutation(
     idempotency_key: str | None,
     reads: Sequence[Key],
     effect: Effect,
+    outbox: Outbox | None = None,
+    tasks: Tasks | None = None,
     now: datetime | None = None,
 ) -> Outcome:
     """Runs `effect` in a transaction with the entities at `reads` (one batched
-    get), recording its outcome under the idempotency key if there is one."""
+    get), recording its outcome under the idempotency key if there is one.
+
+    What the effect adds to `outbox` is written in the same transaction (in the
+    viewer's group) and relayed to `tasks` after the commit (tasks/outbox.py). A
+    replay adds nothing: the first commit's records carry its follow-ups."""
     record_key = _record_key(viewer_id, name, idempotency_key)
     fingerprint = _fingerprint(name, arguments)
     moment = now or datetime.now(UTC)
+    committed: list[Entity] = []  # the outbox records of the attempt that commits
 
     async def work(tx: Transaction) -> Outcome:
+        committed.clear()
+        if outbox is not None:
+            outbox.clear()
         found = await tx.get_many([*reads, *([record_key] if record_key else [])])
         if record_key is not None:
             replay = _replay(found.pop(), fingerprint, moment)
             if replay is not None:
                 return replay
         outcome = await effect(tx, found)
+        if outbox is not None and outbox.items:
+            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, moment))
+            tx.put_many(committed)
         if record_key is not None:
             tx.put_many(
                 [
@@ -104,7 +119,9 @@ async def run_mutation(
             )
         return outcome
 
-    return await run_in_transaction(store, work)
+    outcome = await run_in_transaction(store, work)
+    await relay_after_commit(store, tasks, committed)
+    return outcome
 
 
 def check_idempotency_key(idempotency_key: str | None) -> None:

@@ -35,6 +35,7 @@ from resolvers.mutations import Outcome, run_mutation
 from store import models, social_models
 from store.keys import Key
 from store.port import Entity, Transaction
+from tasks.outbox import Outbox
 
 log = logging.getLogger("timeline.photos")
 
@@ -92,6 +93,8 @@ async def create_photo(
         await _reclaim(context, stray)  # nothing refers to them: no Photo was committed
         raise failure
 
+    outbox = Outbox()
+
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         (owner,) = found
         if owner is None:
@@ -105,6 +108,7 @@ async def create_photo(
             ]
         )
         tx.delete_many([stray.key])
+        outbox.add(*background.after_photo_created(photo))
         return Outcome(key=photo.key)
 
     try:
@@ -117,6 +121,8 @@ async def create_photo(
             idempotency_key=idempotency_key,
             reads=[models.user_key(viewer.user_id)],
             effect=effect,
+            outbox=outbox,
+            tasks=context.tasks,
             now=now,
         )
     except BadUserInput:
@@ -125,17 +131,7 @@ async def create_photo(
     if outcome.key != photo.key:
         # Refused, or a retry that replayed an earlier outcome: these blobs are unused.
         await _reclaim(context, stray)
-    if outcome.key is not None and not outcome.errors:
-        # Enqueued on replays too: a retry repairs a lost enqueue; the queue drops duplicates.
-        posted = photo if outcome.key == photo.key else await _photo(context, outcome.key)
-        if posted is not None:
-            await background.after_photo_created(context, posted)
     return outcome
-
-
-async def _photo(context: RequestContext, key: Key) -> models.Photo | None:
-    entity = await context.loaders.entity(key)
-    return models.photo_from_entity(entity) if entity is not None else None
 
 
 def _photo_with_blobs(
@@ -192,6 +188,7 @@ async def delete_photo(
     # Filled by the attempt that commits. A replay leaves it empty, unless an attempt
     # lost a race to a retry of itself first: reclaiming that retry's blobs is harmless.
     deleted: list[models.StrayBlob] = []
+    outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         deleted.clear()
@@ -204,6 +201,7 @@ async def delete_photo(
             stray = models.StrayBlob(photo.owner_id, photo.id, tuple(photo.images.values()), now)
             tx.put_many([models.stray_blob_to_entity(stray)])
             deleted.append(stray)
+        outbox.add(*background.after_photo_deleted(photo_key))
         return Outcome(key=photo_key)
 
     outcome = await run_mutation(
@@ -214,12 +212,13 @@ async def delete_photo(
         idempotency_key=idempotency_key,
         reads=[photo_key],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
         now=now,
     )
     if not outcome.errors:
         for stray in deleted:
             await _reclaim(context, stray)
-        await background.after_photo_deleted(context, photo_key)
     return outcome
 
 

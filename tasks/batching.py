@@ -7,11 +7,12 @@ bucket's end: every request in one bucket names the same task, the queue keeps
 the first and drops the rest, and the one run reads everything that happened
 (the records the actions left) when the bucket is over.
 
-A request enqueued while its bucket is open always lands on a task that has not
+A request relayed while its bucket is open always lands on a task that has not
 run yet (it is due when the bucket closes), so nothing an action left waits for
-the next action. What a lost enqueue (a crash between commit and enqueue) left
-behind is found by the sweeping cron jobs (tasks/counter_jobs.py,
-tasks/fan_in_tasks.py).
+the next action. One relayed late (the outbox sweeper relays what a crash left,
+tasks/outbox.py) may find its bucket's task run already and be dropped as a
+duplicate; what its action left is then found by the next action's task or by
+the sweeping cron jobs (tasks/counter_jobs.py, tasks/fan_in_tasks.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 
 from tasks.enqueue import Tasks
 from tasks.naming import task_name
+from tasks.outbox import FollowUp
 
 # About one write a second to any one entity group, Datastore's sustained rate.
 BUCKET_SECONDS = 1.0
@@ -31,6 +33,20 @@ def bucket_of(when: datetime) -> int:
     return int(when.timestamp() // BUCKET_SECONDS)
 
 
+def batched(
+    handler: str, payload: Mapping[str, Any], *parts: str, now: datetime | None = None
+) -> FollowUp:
+    """The task that does `handler` for `parts` in the current bucket, due at its
+    end: a mutation's follow-up, written to its outbox."""
+    bucket = bucket_of(now or datetime.now(UTC))
+    return FollowUp(
+        handler,
+        payload,
+        name=task_name(handler, *parts, str(bucket)),
+        eta=datetime.fromtimestamp((bucket + 1) * BUCKET_SECONDS, UTC),
+    )
+
+
 async def enqueue_batched(
     tasks: Tasks,
     handler: str,
@@ -38,11 +54,6 @@ async def enqueue_batched(
     *parts: str,
     now: datetime | None = None,
 ) -> None:
-    """Enqueues `handler` once for `parts` in the current bucket, due at its end."""
-    bucket = bucket_of(now or datetime.now(UTC))
-    await tasks.enqueue(
-        handler,
-        payload,
-        name=task_name(handler, *parts, str(bucket)),
-        eta=datetime.fromtimestamp((bucket + 1) * BUCKET_SECONDS, UTC),
-    )
+    """Enqueues `batched(...)` directly, from a task or a cron job."""
+    follow_up = batched(handler, payload, *parts, now=now)
+    await tasks.enqueue(handler, payload, name=follow_up.name, eta=follow_up.eta)

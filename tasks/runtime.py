@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp
@@ -31,6 +33,7 @@ from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     feed_tasks,
     jobs,
     notification_tasks,
+    outbox,
     push_tasks,
 )
 from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
@@ -40,6 +43,7 @@ from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.guard import InternalGuard
 from tasks.oidc import OidcVerifier
+from tasks.outbox import sweep
 from tasks.port import TaskQueue
 from tasks.queue_config import load_queue_yaml
 from tasks.registry import cron_jobs, handlers
@@ -49,6 +53,10 @@ from tasks.scheduler import CronScheduler, runnable
 from tasks.task_db import TaskDatabase
 from tasks.workers import EmbeddedWorkers
 
+log = logging.getLogger("timeline.tasks.runtime")
+# A layer around the queue port (a metrics or fault-injecting wrapper, say).
+QueueLayer = Callable[[TaskQueue], TaskQueue]
+
 
 @dataclass
 class TaskRuntime:
@@ -56,6 +64,7 @@ class TaskRuntime:
     runs: RunLog
     mount: Mount
     dispatch_secret: str  # for the embedded scheduler, which calls the same routes
+    store: Store
     workers: EmbeddedWorkers | None = None
     db: TaskDatabase | None = None
     scheduler: CronScheduler | None = None
@@ -68,6 +77,7 @@ class TaskRuntime:
         *,
         blobs: BlobDeleter | None = None,
         push: PushSender | None = None,
+        queue_layer: QueueLayer | None = None,
     ) -> TaskRuntime:
         config = settings.tasks
         queues = load_queue_yaml(config.queue_yaml)
@@ -89,6 +99,8 @@ class TaskRuntime:
             queue = EmbeddedQueue(db, wake=workers.wake)
         else:
             queue = _cloud_tasks_queue(settings)
+        if queue_layer is not None:
+            queue = queue_layer(queue)
         facade = Tasks(queue, queues=queues.keys(), handlers=handlers)
         services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs, push=push)
         oidc = _oidc_verifier(settings)
@@ -107,12 +119,13 @@ class TaskRuntime:
             scheduler = CronScheduler(
                 db, entries, secret=secret, runs=runs, lease_seconds=config.lease_seconds
             )
-        return cls(facade, runs, mount, secret, workers, db, scheduler)
+        return cls(facade, runs, mount, secret, store, workers, db, scheduler)
 
     @contextlib.asynccontextmanager
     async def running(self, app: ASGIApp) -> AsyncIterator[None]:
         if self.workers is not None:
             await self.workers.start(app)
+            await self._sweep_outbox()
         if self.scheduler is not None:
             await self.scheduler.start(app)
         try:
@@ -124,6 +137,15 @@ class TaskRuntime:
                 await self.workers.stop()
             if self.db is not None:
                 await asyncio.to_thread(self.db.close)
+
+    async def _sweep_outbox(self) -> None:
+        """Relay what a crash left in the outbox now, rather than at the next cron
+        slot. Everything counts: a record written before this process started has
+        no relay of its own in flight (and a repeated relay collapses anyway)."""
+        try:
+            await sweep(self.store, self.tasks, datetime.now(UTC))
+        except Exception:
+            log.warning("the start-up outbox sweep failed; relay_outbox will retry", exc_info=True)
 
 
 def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:

@@ -29,6 +29,19 @@ STORE_KINDS = ["sqlite", "datastore"]
 groc = schedule_oracle.groc
 
 
+_EMULATOR_FIXTURES = {"datastore_emulator", "eventual_datastore_emulator", "storage_emulator"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Marks what needs an emulator, so `make test-fast` (-m "not datastore") can
+    leave it out: the `store` fixture's Datastore half, and the emulator fixtures."""
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        uses_emulator = _EMULATOR_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if uses_emulator or (callspec is not None and callspec.params.get("store") == "datastore"):
+            item.add_marker(pytest.mark.datastore)
+
+
 @pytest.fixture(scope="session")
 def datastore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatastoreEmulator]:
     emulator = DatastoreEmulator(tmp_path_factory.mktemp("emulator"))

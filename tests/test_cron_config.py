@@ -30,6 +30,7 @@ PROJECT_JOBS = {
     "fold_counters",
     "daily_digest",
     "sweep_fan_in",
+    "relay_outbox",
 }
 
 
@@ -48,6 +49,7 @@ def test_the_project_schedules() -> None:
     assert entries["fold_counters"].retry == NO_RETRIES
     assert entries["daily_digest"].schedule.text == "every day 09:00"
     assert entries["daily_digest"].url == "/_internal/cron/daily_digest"
+    assert entries["relay_outbox"].schedule.text == "every 1 minutes"
 
 
 def one(**item: Any) -> dict[str, Any]:

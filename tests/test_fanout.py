@@ -8,13 +8,13 @@ from pathlib import Path
 import httpx
 
 from resolvers import background
-from resolvers.context import RequestContext
 from settings import Settings
 from store import models, social_models
 from store.notification_models import notification_key
 from store.port import Store
 from tasks.headers import EMBEDDED_SECRET
 from tasks.naming import task_name
+from tasks.outbox import outbox_records, relay
 from tests.test_social import UNFOLLOW, mutate, uid
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import BASE_TIME, make_user, photo_at
@@ -40,7 +40,8 @@ async def _post(store: Store, http: httpx.AsyncClient, star: models.User) -> mod
     photo = photo_at(star, 1)
     await store.put_many([models.photo_to_entity(photo)])
     tasks = app_of(http).state.tasks.tasks
-    await background.after_photo_created(RequestContext(store, None, tasks=tasks), photo)  # type: ignore[arg-type]
+    follow_ups = background.after_photo_created(photo)
+    await relay(store, tasks, outbox_records(star.key, follow_ups, photo.created_at))
     return photo
 
 
@@ -142,7 +143,8 @@ async def test_deleting_a_photo_that_is_in_1000_feeds(
     assert await _feed_items(store, fans, photo) == 1000
     await store.delete_many([photo.key])
     tasks = app_of(client).state.tasks.tasks
-    await background.after_photo_deleted(RequestContext(store, None, tasks=tasks), photo.key)  # type: ignore[arg-type]
+    follow_ups = background.after_photo_deleted(photo.key)
+    await relay(store, tasks, outbox_records(star.key, follow_ups, photo.created_at))
     await drain(client, within=90)
     assert await _feed_items(store, fans, photo) == 0
     notes = await store.get_many(

@@ -5,8 +5,11 @@ removed and busy answers make the push task retry."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
+import threading
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,21 +19,30 @@ import pytest
 from push.fcm import FcmPush, retry_after
 from push.port import PushMessage
 from settings import PushSettings, Settings, TaskSettings
-from store.port import Store
+from store.errors import StoreError
+from store.notification_models import notification_from_entity, notification_key
+from store.port import Store, Transaction
+from tasks.context import TaskContext, TaskInfo
+from tasks.push_delivery import CLAIM_LIFETIME, PushRetry
+from tasks.push_tasks import notification_version
+from tasks.push_tasks import push as push_task
 from tests.test_social import FOLLOW, mutate, uid
+from tests.test_uploads_atomicity import FlakyCommits
 from tests.utils.accounts import bearer
 from tests.utils.builders import make_user
-from tests.utils.devices import device_token, devices_of, register
+from tests.utils.devices import device_token, devices_of, post_task, register
 from tests.utils.draining import app_of, drain
 from tests.utils.fcm_stub import (
     Answer,
     FcmStub,
     bad_payload,
     busy,
+    held,
     invalid_token,
     serving_fcm,
     unregistered,
 )
+from tests.utils.tasks_app import eventually
 
 MESSAGE = PushMessage("Photo Timeline", "alice liked your photo", {"kind": "LIKE"}, "c0ffee")
 # The default queue, retrying at once: the retry is what is tested, not the wait.
@@ -187,3 +199,84 @@ async def test_through_the_queue_dead_tokens_go_and_busy_ones_retry(
     errors = sorted(str(r.error) for r in runs if r.status == "error")
     assert "1 of 1 push(es) must be retried; the service asked for 1 s: HTTP 429" in errors[0]
     assert "1 of 4 push(es) must be retried; the service asked for 1 s: HTTP 503" in errors[1]
+
+
+async def _a_follow_pushed_to(
+    client: httpx.AsyncClient, settings: Settings, store: Store, token: str
+) -> dict[str, str]:
+    """Bob's device has had the push of alice's follow; a push task's payload for it."""
+    alice, bob = await make_user(store, "alice"), await make_user(store, "bob")
+    await register(client, bearer(settings, bob.id), token, "IOS")
+    await mutate(client, FOLLOW, bearer(settings, alice.id), userId=uid(bob))
+    await drain(client)
+    [found] = await store.get_many([notification_key(bob.id, "FOLLOW", "")])
+    assert found is not None
+    notice = notification_from_entity(found)
+    version = notification_version(notice)
+    return {"recipient": bob.id, "notification": notice.key.encode(), "version": version}
+
+
+async def test_a_push_task_delivered_twice_at_once_sends_once(
+    client: httpx.AsyncClient, settings: Settings, store: Store, fcm: FcmStub
+) -> None:
+    """A queue that thinks a delivery lost (a lapsed lease, a dispatch deadline) sends
+    the task again while the first is still sending."""
+    phone = device_token("phone")
+    payload = await _a_follow_pushed_to(client, settings, store, phone)
+    release = threading.Event()
+    fcm.answer(phone, held(release))
+
+    first = asyncio.create_task(post_task(client, "push", payload, "again", 0, "push"))
+    await eventually(lambda: _sent(fcm, phone, 2), what="the first delivery's send")
+    second = await post_task(client, "push", payload, "again", 1, "push")
+    assert second.status_code == 500  # PushRetry: the first delivery holds the claim
+    release.set()
+    assert (await first).status_code == 200
+    third = await post_task(client, "push", payload, "again", 2, "push")
+    assert third.status_code == 200
+    assert len(fcm.sent_to(phone)) == 2  # the follow's own push, and this task's once
+
+
+async def _sent(fcm: FcmStub, token: str, count: int) -> bool:
+    return len(fcm.sent_to(token)) >= count
+
+
+class LosesTheReceipt(FlakyCommits):
+    """The store port, whose n-th transaction from now fails before its commit: the
+    push task's record step, as if the process had died after its sends."""
+
+    def __init__(self, inner: Store, fail_number: int) -> None:
+        super().__init__(inner)
+        self.fail_number = fail_number
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        self.fail_number -= 1
+        self.next_commit = "before" if self.fail_number == 0 else None
+        return super().transaction()
+
+
+async def test_a_push_whose_receipt_was_lost_goes_again_only_after_its_claim_with_its_collapse_key(
+    client: httpx.AsyncClient, settings: Settings, store: Store, fcm: FcmStub
+) -> None:
+    phone = device_token("phone")
+    payload = await _a_follow_pushed_to(client, settings, store, phone)
+    sender = app_of(client).state.push
+    now = datetime.now(UTC)
+
+    async def deliver(store: Store, retry: int, at: datetime) -> None:
+        info = TaskInfo("push", "push", "lost-receipt", retry, retry)
+        runtime = app_of(client).state.tasks
+        await push_task(payload, TaskContext(store, runtime.tasks, info, lambda: at, sender))
+
+    with pytest.raises(StoreError):
+        await deliver(LosesTheReceipt(store, fail_number=2), 0, now)  # claim ok, record lost
+    assert len(fcm.sent_to(phone)) == 2
+    with pytest.raises(PushRetry):
+        await deliver(store, 1, now + CLAIM_LIFETIME / 2)  # the claim may still be sending
+    assert len(fcm.sent_to(phone)) == 2
+    await deliver(store, 2, now + CLAIM_LIFETIME * 2)  # the claim lapsed: the window
+    await deliver(store, 3, now + CLAIM_LIFETIME * 3)
+    sent = fcm.sent_to(phone)
+    assert len(sent) == 3
+    collapse_ids = {s.message["message"]["apns"]["headers"]["apns-collapse-id"] for s in sent}
+    assert len(collapse_ids) == 1  # the repeat replaces the first alert on the phone

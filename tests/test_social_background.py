@@ -27,17 +27,17 @@ MARK_READ = """mutation($i: MarkNotificationsReadInput!) { markNotificationsRead
 async def _post_photo(
     store: Store, owner: models.User, http: httpx.AsyncClient, n: int
 ) -> models.Photo:
-    """What createPhoto does after its upload: the photo, then the fan-out."""
+    """What createPhoto does after its upload: the photo, then the fan-out's relay."""
     from resolvers import background
-    from resolvers.context import RequestContext
+    from tasks.outbox import outbox_records, relay
 
     photo = models.Photo(
         owner.id, f"{owner.username}-{n}", f"{owner.username} #{n}", models_time(n)
     )
     await store.put_many([models.photo_to_entity(photo)])
     runtime = http._transport.app.state.tasks  # type: ignore[attr-defined]
-    context = RequestContext(store=store, cursors=None, tasks=runtime.tasks)  # type: ignore[arg-type]
-    await background.after_photo_created(context, photo)
+    follow_ups = background.after_photo_created(photo)
+    await relay(store, runtime.tasks, outbox_records(owner.key, follow_ups, photo.created_at))
     return photo
 
 

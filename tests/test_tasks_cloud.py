@@ -32,6 +32,9 @@ from tests.utils.tasks_app import deliveries, effect_count, eventually
 from tests.utils.tasks_emulator import LOCATION, PROJECT, TasksEmulator, queue_name
 from tests.utils.tokens import make_rsa_signing_key, serving_certificates
 
+# Starts servers in subprocesses: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 ACCOUNT = "cloud-tasks@photo-timeline-test.iam.gserviceaccount.com"
 AUDIENCE = "photo-timeline-tasks"

@@ -21,6 +21,9 @@ from tasks.task_db import TaskDatabase
 from tests.utils.processes import ManagedServer, free_port
 from tests.utils.tasks_app import deliveries, effect_count, eventually
 
+# Starts servers in subprocesses: left out of `make test-fast`.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 # Imported, not run as __main__, so that the handlers live under their module's name.
 SERVE = "from tests.utils.tasks_app import main; main()"

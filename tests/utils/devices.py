@@ -51,9 +51,14 @@ async def devices_of(store: Store, user_id: str) -> list[Device]:
 
 
 async def post_task(
-    http: httpx.AsyncClient, handler: str, payload: dict[str, Any], name: str, retry: int = 0
+    http: httpx.AsyncClient,
+    handler: str,
+    payload: dict[str, Any],
+    name: str,
+    retry: int = 0,
+    queue: str = "default",
 ) -> httpx.Response:
     """One delivery of a task, with the headers and secret the embedded queue sends."""
-    headers = app_engine_task_headers("default", name, retry, retry, 0.0)
+    headers = app_engine_task_headers(queue, name, retry, retry, 0.0)
     headers[EMBEDDED_SECRET] = app_of(http).state.tasks.dispatch_secret
     return await http.post(f"/_internal/tasks/{handler}", json=payload, headers=headers)

@@ -55,6 +55,12 @@ class Answer:
     status: int
     body: dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    release: threading.Event | None = None  # the send is recorded, the answer waits for it
+
+
+def held(release: threading.Event) -> Answer:
+    """A 200 that is only sent once `release` is set: a send in flight."""
+    return Answer(200, {"name": "projects/held/messages/0:held"}, release=release)
 
 
 def _error(status: int, name: str, message: str, *details: dict[str, Any]) -> dict[str, Any]:
@@ -256,6 +262,8 @@ class FcmStub:
             answer = queued.popleft() if queued else None
             number = len(self.sent)
         name = f"projects/{self.project}/messages/0:{number}"
+        if answer is not None and answer.release is not None:
+            answer.release.wait(timeout=30)
         return answer or Answer(200, {"name": name})
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

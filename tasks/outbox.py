@@ -1,0 +1,172 @@
+"""The transactional outbox: follow-up tasks commit with the write that calls for them.
+
+    outbox = Outbox()
+    async def effect(tx, found):                       # inside run_mutation's transaction
+        ...
+        outbox.add(FollowUp("fanout_photo", {"photo": ...}, name=task_name(...)))
+    await run_mutation(..., effect=effect, outbox=outbox, tasks=context.tasks)
+
+1. Written: each follow-up becomes an `Outbox` entity in the transaction's entity
+   group (the viewer's), in the same commit as the effect. Committed means the
+   follow-up will happen; rolled back means it never existed.
+2. Relayed: right after the commit, `relay` enqueues each record under its task
+   name, then deletes the records. A follow-up without a name of its own is named
+   after its record, so every relay of one record is the same named task, and the
+   queue (both adapters answer an existing name with `created=False`) collapses a
+   repeat. A relay that fails leaves the records for the sweeper; the mutation's
+   answer does not depend on it.
+3. Swept: the `relay_outbox` cron job relays records older than SWEEP_AGE (a
+   crash's leftovers, a queue that was down), and the embedded runtime sweeps once
+   at start-up. It is a global query, eventually consistent on Datastore: a record
+   it does not see yet is caught by the next run. Relays may overlap (a request's
+   and the sweeper's): the names dedupe the tasks, and deleting a deleted record
+   is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from store import models
+from store.keys import Key
+from store.port import Entity, Store
+from tasks.context import JobContext
+from tasks.enqueue import Tasks
+from tasks.jobs import drain
+from tasks.naming import task_name
+from tasks.port import DEFAULT_QUEUE
+from tasks.registry import cron_job
+
+OUTBOX = "Outbox"
+# Older than any relay still in flight after its commit; younger ones are the request's.
+SWEEP_AGE = timedelta(seconds=10)
+_UNINDEXED = frozenset({"handler", "queue", "name", "payload", "created_at", "eta"})
+log = logging.getLogger("timeline.tasks.outbox")
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """One task to enqueue once the transaction commits."""
+
+    handler: str
+    payload: Mapping[str, Any]
+    name: str | None = None  # deterministic names let a retried request add nothing new
+    queue: str = DEFAULT_QUEUE
+    eta: datetime | None = None  # not before (batched tasks wait for their bucket's end)
+
+
+class Outbox:
+    """The follow-ups of one transaction. An effect calls `add`; `run_mutation`
+    empties it before each attempt, writes it with the commit and relays it after."""
+
+    def __init__(self) -> None:
+        self._items: list[FollowUp] = []
+
+    def add(self, *follow_ups: FollowUp) -> None:
+        for follow_up in follow_ups:
+            # Refused at the call rather than at relay time, after the commit.
+            json.dumps(follow_up.payload, allow_nan=False)
+        self._items.extend(follow_ups)
+
+    @property
+    def items(self) -> tuple[FollowUp, ...]:
+        return tuple(self._items)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+def outbox_records(group: Key, follow_ups: Sequence[FollowUp], now: datetime) -> list[Entity]:
+    """The entities that hold `follow_ups` in `group`, to be written in the transaction."""
+    records = []
+    for follow_up in follow_ups:
+        record_id = models.new_id()
+        key = group.child(OUTBOX, record_id)
+        records.append(
+            Entity(
+                key,
+                {
+                    "handler": follow_up.handler,
+                    "queue": follow_up.queue,
+                    "name": follow_up.name or task_name(follow_up.handler, key.encode()),
+                    "payload": json.dumps(follow_up.payload, separators=(",", ":")),
+                    "created_at": now,
+                    "sort_key": models.sort_key(now, record_id),
+                    **({"eta": follow_up.eta} if follow_up.eta else {}),
+                },
+                unindexed=_UNINDEXED,
+            )
+        )
+    return records
+
+
+class RelayIncomplete(Exception):
+    """Some records could not be enqueued; they stay for the sweeper."""
+
+
+async def relay(store: Store, tasks: Tasks, records: Sequence[Entity]) -> None:
+    """Enqueue each record's task, then delete the records that were enqueued.
+    Raises RelayIncomplete (after deleting the others) if any enqueue failed."""
+    results = await asyncio.gather(
+        *(_enqueue(tasks, record) for record in records), return_exceptions=True
+    )
+    relayed = [r.key for r, result in zip(records, results, strict=True) if result is None]
+    if relayed:
+        await store.delete_many(relayed)
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        raise RelayIncomplete(
+            f"{len(failures)} of {len(records)} outbox record(s) not enqueued: {failures[0]!r}"
+        ) from failures[0]
+
+
+async def _enqueue(tasks: Tasks, record: Entity) -> None:
+    props = record.properties
+    eta = props.get("eta")
+    await tasks.enqueue(
+        str(props["handler"]),
+        json.loads(str(props["payload"])),
+        queue=str(props["queue"]),
+        name=str(props["name"]),
+        eta=eta if isinstance(eta, datetime) else None,
+    )
+
+
+async def relay_after_commit(store: Store, tasks: Tasks | None, records: Sequence[Entity]) -> None:
+    """The request's relay: never raises, since the write it follows has committed."""
+    if tasks is None or not records:
+        return
+    try:
+        await relay(store, tasks, records)
+    except Exception:
+        log.warning("outbox relay failed; the relay_outbox sweeper will retry", exc_info=True)
+
+
+async def sweep(store: Store, tasks: Tasks, older_than: datetime) -> int:
+    """Relay every outbox record written before `older_than`; how many it found.
+    Raises RelayIncomplete once the pass is over if any could not be relayed."""
+    incomplete: list[RelayIncomplete] = []
+
+    async def relay_batch(records: Sequence[Entity]) -> None:
+        try:
+            await relay(store, tasks, records)
+        except RelayIncomplete as error:
+            incomplete.append(error)
+
+    seen = await drain(store, OUTBOX, "sort_key", older_than, relay_batch)
+    if incomplete:
+        raise incomplete[0]
+    return seen
+
+
+@cron_job("relay_outbox")
+async def relay_outbox(ctx: JobContext) -> None:
+    swept = await sweep(ctx.store, ctx.tasks, ctx.clock() - SWEEP_AGE)
+    if swept:
+        log.info("relayed %d outbox record(s) left behind", swept)
