@@ -69,9 +69,7 @@ async def add_comment(
             )
         counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id)
         notified = owner if owner != viewer.user_id else None
-        outbox.add(
-            *background.after_fan_in(notified, (comment_counter(photo),), comment.created_at)
-        )
+        outbox.add(*background.after_fan_in(notified, (comment_counter(photo),), datetime.now(UTC)))
         return Outcome(key=comment.key)
 
     return await run_mutation(
@@ -109,7 +107,7 @@ async def delete_comment(
         tx.delete_many([comment])
         counters.add(tx, comment_counter(model.photo), -1, actor_id=viewer.user_id)
         outbox.add(
-            *background.after_fan_in(None, (comment_counter(model.photo),), model.created_at)
+            *background.after_fan_in(None, (comment_counter(model.photo),), datetime.now(UTC))
         )
         return Outcome(key=comment)
 

@@ -75,7 +75,8 @@ async def _change(
         tx.put_many([activity(viewer.user_id, target.name, kind, "", now)])
         for name in counted:
             counters.add(tx, name, 1 if following else -1, actor_id=viewer.user_id)
-        outbox.add(*background.after_fan_in(target.name, counted, now))
+        # This attempt's time bucket: the commit and the relay follow at once.
+        outbox.add(*background.after_fan_in(target.name, counted, datetime.now(UTC)))
         if not following:
             outbox.add(*background.after_unfollow(viewer.user_id, target.name))
         return Outcome(key=target)

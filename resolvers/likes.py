@@ -60,7 +60,9 @@ async def set_like(
         counters.add(tx, like_counter(photo), 1 if liked else -1, actor_id=viewer.user_id)
         outbox.add(
             *background.after_fan_in(
-                owner if liked and owner != viewer.user_id else None, (like_counter(photo),), now
+                owner if liked and owner != viewer.user_id else None,
+                (like_counter(photo),),
+                datetime.now(UTC),  # this attempt's bucket: the commit follows at once
             )
         )
         return Outcome(key=photo)

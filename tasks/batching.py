@@ -3,12 +3,13 @@
 A like asks for "fold this photo's like count" and "tell the owner"; fifty likes
 a second must not become fifty writes to one entity group. Each such request is
 a task named after what it is for and the current time bucket, due at the
-bucket's end: every request in one bucket names the same task, the queue keeps
+bucket's end (and a grace period): every request in one bucket names the same task, the queue keeps
 the first and drops the rest, and the one run reads everything that happened
 (the records the actions left) when the bucket is over.
 
-A request relayed while its bucket is open always lands on a task that has not
-run yet (it is due when the bucket closes), so nothing an action left waits for
+A request relayed within the grace period after its bucket closed lands on a
+task that has not run yet (the mutation picks the bucket inside its transaction,
+just before the commit and the relay), so nothing an action left waits for
 the next action. One relayed late (the outbox sweeper relays what a crash left,
 tasks/outbox.py) may find its bucket's task run already and be dropped as a
 duplicate; what its action left is then found by the next action's task or by
@@ -27,6 +28,9 @@ from tasks.outbox import FollowUp
 
 # About one write a second to any one entity group, Datastore's sustained rate.
 BUCKET_SECONDS = 1.0
+# A bucket's task waits this long past the bucket's end, so that an action that
+# chose its bucket just before the end has committed and been relayed by then.
+GRACE_SECONDS = 2.0
 
 
 def bucket_of(when: datetime) -> int:
@@ -43,7 +47,7 @@ def batched(
         handler,
         payload,
         name=task_name(handler, *parts, str(bucket)),
-        eta=datetime.fromtimestamp((bucket + 1) * BUCKET_SECONDS, UTC),
+        eta=datetime.fromtimestamp((bucket + 1) * BUCKET_SECONDS + GRACE_SECONDS, UTC),
     )
 
 

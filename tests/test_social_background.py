@@ -43,11 +43,8 @@ async def _post_photo(
 
 def models_time(n: int) -> datetime:
     """Photo n's creation time: posted now, as createPhoto does (a follow made a
-    moment earlier precedes it), each a minute after the previous."""
-    return _POSTING_STARTS + timedelta(minutes=n)
-
-
-_POSTING_STARTS = datetime.now(UTC)
+    moment earlier precedes it), photo n a minute after photo n - 1."""
+    return datetime.now(UTC) + timedelta(minutes=n)
 
 
 async def _feed(http: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
