@@ -19,12 +19,13 @@ from settings import Settings
 from store.datastore import DatastoreStore
 from store.errors import TransactionConflict
 from store.keys import Key
-from store.port import Entity, Position, Query, Result, Store, Transaction
+from store.port import Entity, Store, Transaction
 from tests.test_social import ADD_COMMENT, FOLLOW, LIKE, mutate, pid, uid
 from tests.test_social_background import NOTIFICATIONS
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import make_photos, make_user
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
+from tests.utils.delegating_store import DelegatingStore
 from tests.utils.draining import drain
 
 
@@ -32,39 +33,13 @@ def _group(key: Key) -> str:
     return key.path[0][1]
 
 
-class GroupRecorder:
+class GroupRecorder(DelegatingStore):
     """The real store behind the port, noting the root of every key each
     transaction reads or writes (one set per transaction that commits)."""
 
     def __init__(self, inner: Store) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.transactions: list[set[str]] = []
-
-    @property
-    def round_trips(self) -> int:
-        return self.inner.round_trips
-
-    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        return await self.inner.get_many(keys)
-
-    async def put_many(self, entities: Sequence[Entity]) -> None:
-        await self.inner.put_many(entities)
-
-    async def delete_many(self, keys: Sequence[Key]) -> None:
-        await self.inner.delete_many(keys)
-
-    async def page(
-        self,
-        query: Query,
-        *,
-        limit: int,
-        after: Position | None = None,
-        before: Position | None = None,
-        from_end: bool = False,
-    ) -> list[Result]:
-        return await self.inner.page(
-            query, limit=limit, after=after, before=before, from_end=from_end
-        )
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
@@ -72,9 +47,6 @@ class GroupRecorder:
         async with self.inner.transaction() as tx:
             yield _RecordingTransaction(tx, groups)
         self.transactions.append(groups)
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 class _RecordingTransaction:
@@ -124,7 +96,7 @@ async def test_likes_comments_and_follows_commit_in_the_actors_group_only(
     [photo] = await make_photos(store, owner, 1)
     fans = [await make_user(store, f"fan{n}") for n in range(8)]
     recorder = GroupRecorder(store)
-    async with app_over(recorder, settings) as http:  # type: ignore[arg-type]
+    async with app_over(recorder, settings) as http:
         await asyncio.gather(
             *(
                 mutate(http, query, bearer(settings, fan.id), **args)
@@ -159,7 +131,7 @@ async def test_contention_that_outlasts_the_retries_is_unavailable_with_a_hint(
 ) -> None:
     owner, fan = await make_user(store, "owner"), await make_user(store, "fan")
     [photo] = await make_photos(store, owner, 1)
-    async with app_over(AlwaysConflicting(store), settings) as http:  # type: ignore[arg-type]
+    async with app_over(AlwaysConflicting(store), settings) as http:
         body = await call(http, LIKE, {"i": {"photoId": pid(photo)}}, bearer(settings, fan.id))
     [error] = body["errors"]
     assert error["extensions"]["code"] == "UNAVAILABLE"
