@@ -16,9 +16,10 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-## The server on $(HOST):$(PORT) with the embedded store and demo data; GraphiQL at /graphql.
+## The server on $(HOST):$(PORT) in local mode, with the embedded store and demo data; GraphiQL at /graphql.
 run: install
-	TIMELINE_DEMO_DATA=1 $(BIN)/uvicorn app:app --host $(HOST) --port $(PORT)
+	TIMELINE_ENV=local TIMELINE_DEMO_DATA=1 TIMELINE_PUBLIC_ORIGIN=http://$(HOST):$(PORT) \
+	  $(BIN)/python -m serve --host $(HOST) --port $(PORT)
 
 ## Everything CI runs: lint, types, and the whole test suite on both stores.
 test: install system-deps tasks-emulator lint typecheck unit
@@ -50,7 +51,7 @@ bench: install
 
 ## A dev token for GraphiQL or curl: make token USER=alice
 token: install
-	@$(BIN)/python -m auth.dev_tokens $(USER)
+	@TIMELINE_ENV=local $(BIN)/python -m auth.dev_tokens $(USER)
 
 clean:
 	rm -rf $(VENV) .venv-tasks-emulator .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -27,21 +29,24 @@ from media.routes import media_route
 from media.wiring import blob_store_from_settings, media_from_settings
 from push import PushSender
 from push.wiring import push_from_settings
+from request_limits import RequestLimits
+from security_headers import SecurityHeaders
 from settings import Settings, load_settings
 from store.port import Store
+from store.sqlite_db import SQLiteDatabase, shared_database
 from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
 
-def make_store(settings: Settings) -> Store:
+def make_store(settings: Settings, database: SQLiteDatabase) -> Store:
     if settings.store == "datastore":
         from store.datastore import DatastoreStore
 
         return DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
     from store.sqlite import SQLiteStore
 
-    return SQLiteStore(settings.sqlite_path)
+    return SQLiteStore(database)
 
 
 def make_verifier(settings: Settings) -> TokenVerifier:
@@ -61,13 +66,16 @@ def create_app(
     queue_layer: QueueLayer | None = None,
 ) -> Starlette:
     settings = settings or load_settings()
-    store = store or make_store(settings)
+    # The embedded file's one access layer (a single writer thread, a reader pool),
+    # shared by the store, the task queue and the push outbox; opened on first use.
+    database = shared_database(settings.sqlite_path)
+    store = store or make_store(settings, database)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
-    push = push or push_from_settings(settings)
+    push = push or push_from_settings(settings, database)
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
-        settings, store, blobs=blobs, push=push, queue_layer=queue_layer
+        settings, store, blobs=blobs, push=push, database=database, queue_layer=queue_layer
     )
 
     @contextlib.asynccontextmanager
@@ -90,19 +98,53 @@ def create_app(
         store, settings, make_verifier(settings), media, tasks.tasks, runs=tasks.runs
     )
     routes: list[Any] = [
-        Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Every method reaches the route, which refuses the others with a GraphQL body.
+        Route("/graphql", graphql),
         Route("/healthz", health),
         tasks.mount,
     ]
     if isinstance(blobs, LocalBlobStore):
         routes.append(media_route(blobs))
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))
     app.state.settings = settings
     app.state.store = store
     app.state.tasks = tasks
     app.state.blobs = blobs
+    app.state.media = media
     app.state.push = push
     return app
+
+
+# Apollo's web client sends these; the preflight ones prove a request is not a form (CSRF).
+CORS_HEADERS = [
+    "authorization",
+    "content-type",
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+]
+
+
+def web_middleware(settings: Settings) -> list[Middleware]:
+    """Outermost first: every answer gets the security headers, CORS preflights too."""
+    middleware = [Middleware(SecurityHeaders, hsts=settings.is_production)]
+    if settings.web.cors_origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=list(settings.web.cors_origins),
+                allow_methods=["GET", "POST"],
+                allow_headers=CORS_HEADERS,
+                max_age=600,
+            )
+        )
+    middleware.append(
+        Middleware(
+            RequestLimits,
+            max_header_bytes=settings.web.max_header_bytes,
+            body_seconds=settings.web.body_timeout_seconds,
+        )
+    )
+    return middleware
 
 
 def __getattr__(name: str) -> Starlette:

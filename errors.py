@@ -6,14 +6,17 @@
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
-     └── Unavailable             UNAVAILABLE        busy for now: retry after
+     ├── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
+     │    ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
+     │    └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
+     └── Unavailable             UNAVAILABLE        busy right now: retry after
                                                     extensions.retryAfterSeconds
+                                                    (the response is HTTP 503)
 
 Anything else that escapes a resolver is a bug: clients see INTERNAL_SERVER_ERROR
 and an error id, and the log holds the traceback under the same id. The
 translation happens in one place, `schema/errors.py`, which also turns the store's
-"not now" errors (contention that outlasted the retries, an overloaded store) into
-Unavailable.
+StoreUnavailable into Unavailable.
 """
 
 from __future__ import annotations
@@ -51,7 +54,29 @@ class Forbidden(AppError):
 
 
 class Unavailable(AppError):
+    """Nothing is wrong with the request; the server could not serve it now (the
+    store, or the image budget). The route answers HTTP 503 with Retry-After."""
+
     code = "UNAVAILABLE"
 
-    def __init__(self, message: str, *, retry_after_seconds: int) -> None:
+    def __init__(
+        self, message: str = "The service is busy; try again shortly.", *, retry_after_seconds: int
+    ) -> None:
         super().__init__(message, retryAfterSeconds=retry_after_seconds)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class QueryRefused(AppError):
+    """A document over one of the limits in schema/query_limits.py, refused before it
+    runs. `rule` names the limit, `limit` is its value and `measured` the document's."""
+
+    def __init__(self, message: str, *, rule: str, limit: int, measured: int) -> None:
+        super().__init__(message, rule=rule, limit=limit, measured=measured)
+
+
+class DocumentTooLarge(QueryRefused):
+    code = "DOCUMENT_TOO_LARGE"
+
+
+class QueryTooComplex(QueryRefused):
+    code = "QUERY_TOO_COMPLEX"

@@ -1,9 +1,10 @@
 """One typed settings object, read from the environment once at start-up.
 
-Every variable carries the TIMELINE_ prefix. Local development is the default and
-needs no variables at all; on App Engine (GAE_ENV is set) production defaults
-apply and dev-only settings are refused, so a misconfigured deploy fails at start
-rather than serving with a guessable secret.
+Every variable carries the TIMELINE_ prefix. Production is the default wherever
+the app runs (App Engine, Cloud Run, a VM): cloud adapters, no dev tokens, no
+GraphiQL, and dev-only settings are refused, so a misconfigured deploy fails at
+start rather than serving with a guessable secret. Local development is asked for
+with TIMELINE_ENV=local (`make run` sets it) and then needs no other variable.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
@@ -22,6 +24,10 @@ BlobBackend = Literal["local", "gcs"]
 PushBackend = Literal["outbox", "fcm"]
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+LOCAL_ORIGIN = "http://127.0.0.1:8080"
+PLACEHOLDER_SECRET = "replace-with-at-least-32-random-characters"  # secret.yaml.example
+# Set by the platforms that cannot be local: App Engine, and Cloud Run.
+_HOSTED_MARKERS = ("GAE_ENV", "K_SERVICE")
 
 
 class SettingsError(ValueError):
@@ -66,7 +72,26 @@ class MediaSettings:
     gcs_public_url: str | None = None  # None: https://storage.googleapis.com/<bucket>
     max_upload_bytes: int = 25 * 1024 * 1024
     max_image_pixels: int = 50_000_000
-    image_workers: int = 2  # images processed at once; each holds its decoded pixels
+    image_workers: int = 2  # threads of the image pool: images decoded at once
+    # Bytes of image work in memory at once; None: half the instance's memory,
+    # at most 2 GiB (media/budget.py).
+    image_memory_budget: int | None = None
+    image_budget_wait_seconds: float = 5.0  # then 503 with Retry-After
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    """What one GraphQL document may ask for, checked before it runs; why these
+    defaults: schema/query_limits.py."""
+
+    max_bytes: int = 16 * 1024
+    max_tokens: int = 2_000
+    max_operations: int = 10
+    max_fields: int = 150
+    max_aliases: int = 30
+    max_directives: int = 50
+    max_depth: int = 12
+    max_cost: int = 10_000
 
 
 @dataclass(frozen=True)
@@ -80,8 +105,24 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """What browsers and slow clients meet (web.py, serve.py)."""
+
+    # Where absolute URLs the API hands out point; never taken from the Host header.
+    # None: URLs relative to the API stay relative (production's images are on GCS).
+    public_origin: str | None = LOCAL_ORIGIN
+    cors_origins: tuple[str, ...] = ()  # web apps allowed to call the API; () sends no CORS
+    body_timeout_seconds: float = 60.0  # a request body must have arrived by then: 408
+    # The request line and headers; a Firebase ID token is about 1 KB.
+    max_header_bytes: int = 16 * 1024
+
+
+@dataclass(frozen=True)
 class Settings:
     environment: Literal["local", "production"] = "local"
+    # Only App Engine strips X-AppEngine-* headers from outside requests, so only
+    # there do they prove a call came from its queues or its cron service.
+    app_engine: bool = False
     store: StoreKind = "sqlite"
     var_dir: Path = Path("var")
     sqlite_path: Path = Path("var/timeline.db")
@@ -90,11 +131,12 @@ class Settings:
     secret_key: bytes = field(default=b"", repr=False)
     demo_data: bool = False
     graphiql: bool = True
-    max_query_depth: int = 12
+    query_limits: QueryLimits = field(default_factory=QueryLimits)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def is_production(self) -> bool:
@@ -103,41 +145,50 @@ class Settings:
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    production = bool(env.get("GAE_ENV", "").startswith("standard"))
 
     def get(name: str, default: str | None = None) -> str | None:
         return env.get(PREFIX + name, default)
+
+    production = _is_production(get("ENV", "production"), env)
 
     var_dir = Path(get("VAR_DIR", "var") or "var")
     store = _backend(get, "STORE", local="sqlite", cloud="datastore", production=production)
     project = get("DATASTORE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or "photo-timeline-local"
     settings = Settings(
         environment="production" if production else "local",
+        app_engine=env.get("GAE_ENV", "").startswith("standard"),
         store=store,  # type: ignore[arg-type]
         var_dir=var_dir,
-        sqlite_path=Path(get("SQLITE_PATH") or var_dir / "timeline.db"),
+        sqlite_path=local_sqlite_path(env),
         datastore_project=project,
         datastore_namespace=get("DATASTORE_NAMESPACE") or None,
         secret_key=_secret_key(get("SECRET_KEY"), var_dir, production),
         demo_data=_flag(get("DEMO_DATA", "0"), "DEMO_DATA"),
-        graphiql=_flag(get("GRAPHIQL", "0" if production else "1"), "GRAPHIQL"),
-        max_query_depth=_int(get("MAX_QUERY_DEPTH", "12"), "MAX_QUERY_DEPTH"),
+        graphiql=_local_only(get, "GRAPHIQL", production, "serves GraphiQL to anyone"),
+        query_limits=_query_limits(get),
         tasks=_task_settings(get, project, production),
         auth=_auth_settings(get, env, production),
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
+        web=_web_settings(get, production),
     )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
     return settings
 
 
+def local_sqlite_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The embedded store's file, for the command-line tools that read it on this
+    machine (python -m tasks.runs, python -m push.outbox); no other setting is checked."""
+    env = os.environ if environ is None else environ
+    var_dir = Path(env.get(PREFIX + "VAR_DIR") or "var")
+    return Path(env.get(PREFIX + "SQLITE_PATH") or var_dir / "timeline.db")
+
+
 def _auth_settings(
     get: Callable[[str, str | None], str | None], env: Mapping[str, str], production: bool
 ) -> AuthSettings:
-    dev_tokens = _flag(get("DEV_TOKENS", "0" if production else "1"), "DEV_TOKENS")
-    if production and dev_tokens:
-        raise SettingsError(f"{PREFIX}DEV_TOKENS lets anyone mint a token; never in production")
+    dev_tokens = _local_only(get, "DEV_TOKENS", production, "lets anyone mint a token")
     if production and env.get("FIREBASE_AUTH_EMULATOR_HOST"):
         raise SettingsError(
             "FIREBASE_AUTH_EMULATOR_HOST is set: production would trust unsigned emulator tokens"
@@ -152,6 +203,59 @@ def _auth_settings(
         firebase_project=firebase_project,
         firebase_certs_url=get("FIREBASE_CERTS_URL", None) or None,
     )
+
+
+def _is_production(value: str | None, env: Mapping[str, str]) -> bool:
+    if value not in ("local", "production"):
+        raise SettingsError(f"{PREFIX}ENV must be 'local' or 'production', not {value!r}")
+    hosted = [name for name in _HOSTED_MARKERS if env.get(name)]
+    if value == "local" and hosted:
+        raise SettingsError(
+            f"{PREFIX}ENV=local where {hosted[0]} is set: a hosted app always runs as production"
+        )
+    return value == "production"
+
+
+def _local_only(
+    get: Callable[[str, str | None], str | None], name: str, production: bool, danger: str
+) -> bool:
+    """A switch that is on locally and refused in production."""
+    enabled = _flag(get(name, "0" if production else "1"), name)
+    if production and enabled:
+        raise SettingsError(f"{PREFIX}{name} {danger}; never in production")
+    return enabled
+
+
+def _web_settings(get: Callable[[str, str | None], str | None], production: bool) -> WebSettings:
+    origin = get("PUBLIC_ORIGIN", None) or (None if production else LOCAL_ORIGIN)
+    if origin is not None:
+        origin = _origin(origin, "PUBLIC_ORIGIN", https=production)
+    cors = tuple(
+        _origin(value.strip(), "CORS_ORIGINS", https=production)
+        for value in (get("CORS_ORIGINS", "") or "").split(",")
+        if value.strip()
+    )
+    body_timeout = _float(get("BODY_TIMEOUT_SECONDS", "60"), "BODY_TIMEOUT_SECONDS")
+    if body_timeout <= 0:
+        raise SettingsError(f"{PREFIX}BODY_TIMEOUT_SECONDS must be positive, not {body_timeout}")
+    return WebSettings(public_origin=origin, cors_origins=cors, body_timeout_seconds=body_timeout)
+
+
+def _origin(value: str, name: str, *, https: bool) -> str:
+    """`scheme://host[:port]` and nothing more, as browsers compare origins."""
+    parts = urlsplit(value)
+    schemes = ("https",) if https else ("http", "https")
+    if (
+        parts.scheme not in schemes
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+    ):
+        expected = " or ".join(f"{scheme}://host[:port]" for scheme in schemes)
+        raise SettingsError(f"{PREFIX}{name} must be origins like {expected}, not {value!r}")
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _task_settings(
@@ -213,9 +317,15 @@ def _media_settings(
             ("IMAGE_WORKERS", MediaSettings.image_workers),
         )
     }
+    budget = get("IMAGE_MEMORY_BUDGET", None)
+    if budget:
+        limits["IMAGE_MEMORY_BUDGET"] = _int(budget, "IMAGE_MEMORY_BUDGET")
     for name, value in limits.items():
         if value <= 0:
             raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
+    wait = _float(get("IMAGE_BUDGET_WAIT_SECONDS", "5"), "IMAGE_BUDGET_WAIT_SECONDS")
+    if not 0 <= wait <= 60:
+        raise SettingsError(f"{PREFIX}IMAGE_BUDGET_WAIT_SECONDS must be 0 to 60, not {wait}")
     media_dir = get("MEDIA_DIR", None)
     return MediaSettings(
         backend=backend,  # type: ignore[arg-type]
@@ -225,7 +335,31 @@ def _media_settings(
         max_upload_bytes=limits["MAX_UPLOAD_BYTES"],
         max_image_pixels=limits["MAX_IMAGE_PIXELS"],
         image_workers=limits["IMAGE_WORKERS"],
+        image_memory_budget=limits.get("IMAGE_MEMORY_BUDGET"),
+        image_budget_wait_seconds=wait,
     )
+
+
+_QUERY_LIMITS = {  # variable name -> field
+    "MAX_QUERY_BYTES": "max_bytes",
+    "MAX_QUERY_TOKENS": "max_tokens",
+    "MAX_QUERY_OPERATIONS": "max_operations",
+    "MAX_QUERY_FIELDS": "max_fields",
+    "MAX_QUERY_ALIASES": "max_aliases",
+    "MAX_QUERY_DIRECTIVES": "max_directives",
+    "MAX_QUERY_DEPTH": "max_depth",
+    "MAX_QUERY_COST": "max_cost",
+}
+
+
+def _query_limits(get: Callable[[str, str | None], str | None]) -> QueryLimits:
+    limits: dict[str, int] = {}
+    for name, attribute in _QUERY_LIMITS.items():
+        value = _int(get(name, str(getattr(QueryLimits, attribute))), name)
+        if value <= 0:
+            raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
+        limits[attribute] = value
+    return QueryLimits(**limits)
 
 
 def _push_settings(
@@ -284,9 +418,16 @@ def _secret_key(value: str | None, var_dir: Path, production: bool) -> bytes:
     if value:
         if len(value) < 32:
             raise SettingsError(f"{PREFIX}SECRET_KEY must be at least 32 characters")
+        if value == PLACEHOLDER_SECRET:
+            raise SettingsError(
+                f"{PREFIX}SECRET_KEY is still the placeholder from secret.yaml.example"
+            )
         return value.encode()
     if production:
-        raise SettingsError(f"{PREFIX}SECRET_KEY must be set in production")
+        raise SettingsError(
+            f"{PREFIX}SECRET_KEY must be set in production "
+            f"(for local development set {PREFIX}ENV=local)"
+        )
     # Locally, a key generated once and kept under var/ keeps cursors valid
     # across restarts without anyone having to invent a secret.
     path = var_dir / "secret.key"

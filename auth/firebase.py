@@ -14,10 +14,7 @@ and `auth_time`, and reports failures only as free text.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Protocol
 
 import google.auth.crypt
@@ -25,8 +22,8 @@ import google.auth.exceptions
 import google.auth.transport.requests
 
 from auth._jws import check_lifetime, parse_compact
-from auth.certificates import fetch_certificates
-from auth.errors import InvalidToken, VerifierUnavailable
+from auth.certificates import FETCH_TIMEOUT, CertificateSource
+from auth.errors import InvalidToken
 from auth.viewer import Clock, Viewer, system_clock
 
 __all__ = ["FIREBASE_CERTS_URL", "FirebaseTokenVerifier"]
@@ -37,24 +34,17 @@ FIREBASE_CERTS_URL = (
 _ISSUER_PREFIX = "https://securetoken.google.com/"
 _MAX_TOKEN_LENGTH = 8192
 _MAX_SUBJECT_LENGTH = 128
-_RETRY_FETCH_AFTER = 5.0
 
 
 class _SignatureCheck(Protocol):
     def verify(self, message: bytes, signature: bytes) -> bool: ...
 
 
-@dataclass(frozen=True, slots=True)
-class _Certificates:
-    verifiers: Mapping[str, _SignatureCheck]
-    fresh_until: float
-
-
 class FirebaseTokenVerifier:
     """Verifies Firebase ID tokens for one project.
 
-    Certificates are cached for the response's Cache-Control max-age (less its Age);
-    concurrent verifications on a cold cache share one fetch, which runs in a thread.
+    Certificates come from a CertificateSource (auth/certificates.py): cached for
+    their max-age, one fetch at a time, none for a while after a failure.
     `email` is reported only when Firebase says it is verified.
     """
 
@@ -65,7 +55,7 @@ class FirebaseTokenVerifier:
         clock_skew_seconds: float = 10.0,
         *,
         clock: Clock = system_clock,
-        fetch_timeout_seconds: float = 10.0,
+        fetch_timeout_seconds: float = FETCH_TIMEOUT,
     ) -> None:
         if not project_id:
             raise ValueError("project_id is required to verify Firebase ID tokens")
@@ -73,13 +63,11 @@ class FirebaseTokenVerifier:
             raise ValueError(f"clock_skew_seconds must be within 0..300: {clock_skew_seconds}")
         self._project_id = project_id
         self._issuer = _ISSUER_PREFIX + project_id
-        self._certs_url = certs_url
         self._clock_skew = clock_skew_seconds
         self._clock = clock
-        self._fetch_timeout = fetch_timeout_seconds
-        self._certs: _Certificates | None = None
-        self._retry_fetch_at = 0.0
-        self._fetch_lock = threading.Lock()
+        self._certificates = CertificateSource(
+            certs_url, _rsa_verifiers, clock=self._now, timeout=fetch_timeout_seconds
+        )
 
     async def verify(self, token: str) -> Viewer:
         parsed = parse_compact(token, max_length=_MAX_TOKEN_LENGTH)
@@ -88,7 +76,7 @@ class FirebaseTokenVerifier:
         key_id = parsed.header.get("kid")
         if not isinstance(key_id, str) or not key_id:
             raise InvalidToken("malformed", "missing kid")
-        verifier = (await self._verifiers()).get(key_id)
+        verifier = (await self._certificates.current()).get(key_id)
         if verifier is None:
             raise InvalidToken("unknown_key")
         if not verifier.verify(parsed.signing_input, parsed.signature):
@@ -124,35 +112,9 @@ class FirebaseTokenVerifier:
     def _now(self) -> float:
         return self._clock().timestamp()
 
-    async def _verifiers(self) -> Mapping[str, _SignatureCheck]:
-        certs = self._certs
-        if certs is not None and self._now() < certs.fresh_until:
-            return certs.verifiers
-        return await asyncio.to_thread(self._refresh)
 
-    def _refresh(self) -> Mapping[str, _SignatureCheck]:
-        with self._fetch_lock:
-            certs = self._certs
-            now = self._now()
-            if certs is not None and now < certs.fresh_until:
-                return certs.verifiers
-            if now < self._retry_fetch_at:
-                raise VerifierUnavailable("signing certificates unavailable; retrying shortly")
-            try:
-                certs = self._fetch(now)
-            except VerifierUnavailable:
-                self._retry_fetch_at = now + _RETRY_FETCH_AFTER
-                raise
-            self._certs = certs
-            return certs.verifiers
-
-    def _fetch(self, now: float) -> _Certificates:
-        fetched = fetch_certificates(self._certs_url, timeout=self._fetch_timeout)
-        try:
-            verifiers = {key_id: _rsa_verifier(pem) for key_id, pem in fetched.pems.items()}
-        except ValueError as exc:
-            raise VerifierUnavailable(f"unusable certificates at {self._certs_url}: {exc}") from exc
-        return _Certificates(verifiers, now + fetched.fresh_for)
+def _rsa_verifiers(pems: Mapping[str, str]) -> Mapping[str, _SignatureCheck]:
+    return {key_id: _rsa_verifier(pem) for key_id, pem in pems.items()}
 
 
 def _rsa_verifier(certificate_pem: str) -> _SignatureCheck:

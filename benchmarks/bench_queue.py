@@ -59,7 +59,7 @@ class Results:
 async def _drained(queue: EmbeddedQueue, runtime: TaskRuntime) -> None:
     assert runtime.db is not None
     while True:
-        left = await runtime.db.run(
+        left = await runtime.db.read(
             lambda conn: conn.execute(
                 "SELECT COUNT(*) FROM task_queue WHERE queue = ?", (QUEUE,)
             ).fetchone()[0]

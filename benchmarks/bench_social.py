@@ -59,7 +59,7 @@ async def _put(store: Store, entities: list[Entity]) -> None:
 async def _drain(app: Any) -> None:
     db = app.state.tasks.db
     while True:
-        rows = await db.run(lambda conn: list_tasks(conn, None, 1_000_000))
+        rows = await db.read(lambda conn: list_tasks(conn, None, 1_000_000))
         if all(row.state in ("done", "failed") for row in rows):
             assert not [r for r in rows if r.state == "failed"], "a task failed"
             return

@@ -37,7 +37,7 @@ from PIL import Image
 from app import create_app
 from auth.dev_tokens import key_path_in, mint_dev_token
 from media.derivatives import LARGE, MEDIUM, THUMBNAIL, WEBP_METHOD, WEBP_QUALITY
-from settings import Settings
+from settings import MediaSettings, Settings
 from store.sqlite import SQLiteStore
 from tests.utils import images
 from tests.utils.uploads import APOLLO_HEADERS, FILE_MAP, operations
@@ -75,8 +75,9 @@ def bare_pipeline(path: Path) -> int:
 class Uploader:
     """The real app in process, with a signed-up user ready to post."""
 
-    def __init__(self, workdir: Path) -> None:
-        self.settings = Settings(var_dir=workdir, secret_key=b"bench-secret" * 4)
+    def __init__(self, workdir: Path, *, image_memory_budget: int | None = None) -> None:
+        media = MediaSettings(image_memory_budget=image_memory_budget)
+        self.settings = Settings(var_dir=workdir, secret_key=b"bench-secret" * 4, media=media)
         self.app = create_app(self.settings, store=SQLiteStore(workdir / "bench.db"))
         token = mint_dev_token(key_path_in(workdir), "bench-user")
         self.headers = {"Authorization": f"Bearer {token}", **APOLLO_HEADERS}

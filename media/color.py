@@ -16,12 +16,12 @@ from PIL import Image, ImageCms
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 # Modes an ICC transform can take as they are; anything else is normalised first.
-_PROFILED_MODES = frozenset({"RGB", "CMYK", "L"})
+PROFILED_MODES = frozenset({"RGB", "CMYK", "L"})
 
 
 def working_mode(image: Image.Image) -> Image.Image:
     """`image` in a mode that resizes well and that an ICC profile can apply to."""
-    if image.mode in _PROFILED_MODES:
+    if image.mode in PROFILED_MODES:
         return image
     if image.mode.startswith("I"):
         # 16-bit greyscale: scale to 8 bits instead of clipping everything to white.

@@ -6,16 +6,22 @@
      ├── UnsupportedImage         UNSUPPORTED_IMAGE   not JPEG, PNG, WebP or HEIC by content,
      │                                                or an extreme aspect ratio
      ├── TooManyPixels            TOO_MANY_PIXELS     the header declares more pixels than allowed
+     │    └── ImageOverBudget                         more than the whole image memory budget
+     │                                                (media/budget.py) would ever hold
      └── CorruptImage             CORRUPT_IMAGE       truncated or undecodable
 
 The pipeline raises them before it writes anything, so a refused upload leaves
-nothing behind. Anything else that escapes the pipeline is a bug, masked for
-clients like every other unexpected error.
+nothing behind. `ImageWorkBusy` (an errors.Unavailable) is no refusal: the
+budget had no room within the wait, and the same upload may be sent again (a
+top-level UNAVAILABLE error, HTTP 503 with Retry-After). Anything else that
+escapes the pipeline is a bug, masked for clients like every other unexpected error.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
+
+from errors import Unavailable
 
 
 class ImageRejected(Exception):
@@ -40,6 +46,14 @@ class UnsupportedImage(ImageRejected):
 
 class TooManyPixels(ImageRejected):
     code = "TOO_MANY_PIXELS"
+
+
+class ImageOverBudget(TooManyPixels):
+    pass
+
+
+class ImageWorkBusy(Unavailable):
+    pass
 
 
 class CorruptImage(ImageRejected):

@@ -1,22 +1,28 @@
 """From an uploaded file to stored-ready derivatives, refusing what is unsafe.
 
-    sniff -> bound (bytes, then pixels from the header) -> decode (JPEG in draft
-    mode) -> apply EXIF orientation -> sRGB -> derivatives -> blurhash, colour
+    inspect: sniff -> bound (bytes, then pixels from the header) -> estimate cost
+    (admission against the memory budget)
+    render:  decode (JPEG in draft mode) -> reduced working frame -> apply EXIF
+             orientation -> sRGB -> derivatives -> blurhash, colour
 
 Every step before decoding reads only the header, so a decompression bomb is
-refused without allocating its pixels. The stored derivatives are re-encoded
-from pixels alone: no EXIF (so no GPS), no XMP, no ICC profile. The work is CPU
-bound and runs in a worker thread (Pillow releases the GIL while it decodes,
-resizes and encodes), a few uploads at a time, so the event loop keeps serving.
+refused without allocating its pixels, and an upload is admitted only when its
+estimated peak fits the budget. The stored derivatives are re-encoded from
+pixels alone: no EXIF (so no GPS), no XMP, no ICC profile. The work is CPU bound
+and runs in a pool of its own (Pillow releases the GIL while it decodes,
+resizes and encodes), so the event loop and store I/O keep being served.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import math
 import os
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -24,15 +30,20 @@ import pillow_heif
 from PIL import Image
 
 from media import blurhash
-from media.color import dominant_color, to_srgb, working_mode
+from media.budget import BudgetExhausted, MemoryBudget, return_freed_memory
+from media.color import dominant_color, to_srgb
+from media.cost import estimate_cost
 from media.derivatives import LARGE, MEDIUM, THUMBNAIL, Rendition, centre_square, encode, fit_width
 from media.errors import (
     CorruptImage,
     EmptyImage,
+    ImageOverBudget,
     ImageTooLarge,
+    ImageWorkBusy,
     TooManyPixels,
     UnsupportedImage,
 )
+from media.frame import needed_scale, reduction_factor, working_frame
 from media.sniff import SNIFF_BYTES, ImageKind, sniff
 
 MIB = 1024 * 1024
@@ -48,6 +59,7 @@ _TRANSPOSE = {
 }
 _PLACEHOLDER_WIDTH = 32  # blurhash and dominant colour need only a few hundred pixels
 _UNREADABLE = "The image could not be read; it may be damaged or cut short."
+_MIN_RETRY_AFTER = 2  # seconds
 
 
 @dataclass(frozen=True)
@@ -77,8 +89,36 @@ def configure_pillow(max_pixels: int) -> None:
     warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 
+@dataclass
+class DecodePlan:
+    """An upload whose header has been read and bounded, its pixels not yet
+    decoded: what decoding it will cost in memory, and how it will be done."""
+
+    image: Image.Image  # open, header read (JPEG: draft requested)
+    kind: ImageKind
+    digest: str
+    width: int  # of the original, as stored (before orientation)
+    height: int
+    orientation: int | None  # None: not known before decoding (a PNG's eXIf may follow its pixels)
+    icc_profile: bytes | None
+    factor: int  # the working frame is this many times smaller than the decoded image
+    cost: int  # bytes at the peak (media/cost.py), an upper bound
+
+
 def process_image(source: BinaryIO, limits: ImageLimits) -> ProcessedImage:
     """Blocking: run it in a worker thread."""
+    return render(inspect(source, limits))
+
+
+def _render_and_release(plan: DecodePlan) -> ProcessedImage:
+    try:
+        return render(plan)
+    finally:
+        return_freed_memory()  # before the budget takes the next image in
+
+
+def inspect(source: BinaryIO, limits: ImageLimits) -> DecodePlan:
+    """Blocking, and cheap: reads the whole file once (its hash) and the header."""
     size = source.seek(0, os.SEEK_END)
     if size == 0:
         raise EmptyImage("The file is empty.")
@@ -90,22 +130,53 @@ def process_image(source: BinaryIO, limits: ImageLimits) -> ProcessedImage:
         raise UnsupportedImage("Send a JPEG, PNG, WebP or HEIC image.")
     digest = _sha256(source)
     source.seek(0)
-    with _open(source, kind, limits) as image:
-        width, height = image.size
-        _check_shape(width, height, limits)
-        icc_profile = image.info.get("icc_profile")
-        orientation = _orientation(image)
-        if kind is ImageKind.JPEG:
-            _request_draft(image, orientation, width, height)
+    image = _open(source, kind, limits)
+    try:
+        return _plan(image, kind, digest, limits)
+    except BaseException:
+        image.close()
+        raise
+
+
+def _plan(image: Image.Image, kind: ImageKind, digest: str, limits: ImageLimits) -> DecodePlan:
+    width, height = image.size
+    _check_shape(width, height, limits)
+    orientation = _orientation(image) if _exif_in_header(image, kind) else None
+    if kind is ImageKind.JPEG:
+        _request_draft(image, orientation or 1, width, height)
+    # An unknown orientation may turn the image: plan the larger frame of the two.
+    factor = min(reduction_factor(*image.size, turn) for turn in _possible(orientation))
+    turns = orientation is None or orientation != 1
+    cost = estimate_cost(kind, image, (width, height), factor, turns=turns)
+    icc_profile = image.info.get("icc_profile")
+    return DecodePlan(image, kind, digest, width, height, orientation, icc_profile, factor, cost)
+
+
+def _exif_in_header(image: Image.Image, kind: ImageKind) -> bool:
+    # Pillow decodes a whole PNG to look for an eXIf chunk after the pixels:
+    # that is for after admission, not before.
+    return kind is not ImageKind.PNG or "exif" in image.info
+
+
+def _possible(orientation: int | None) -> tuple[int, ...]:
+    return (1, 6) if orientation is None else (orientation,)
+
+
+def render(plan: DecodePlan) -> ProcessedImage:
+    """Blocking: decodes, then cuts the derivatives from a frame no larger than
+    they need, the full-size pixels freed as soon as that frame exists."""
+    with plan.image as image:
         _decode(image)
-        # Inside the `with`: closing an image frees its pixels, and `frame` may be it.
-        frame = working_mode(image)
+        orientation = _orientation(image) if plan.orientation is None else plan.orientation
+        frame = working_frame(image, plan.factor)
+        if frame is not image:
+            image.close()
         transpose = _TRANSPOSE.get(orientation)
         if transpose is not None:
             frame = frame.transpose(transpose)
-            if orientation >= 5:
-                width, height = height, width
-        return _render(frame, digest, width, height, icc_profile)
+        width, height = (plan.height, plan.width) if orientation >= 5 else (plan.width, plan.height)
+        # Inside the `with`: closing an image frees its pixels, and `frame` may be it.
+        return _render(frame, plan.digest, width, height, plan.icc_profile)
 
 
 def _render(
@@ -184,22 +255,61 @@ def _request_draft(image: Image.Image, orientation: int, width: int, height: int
     """Lets libjpeg decode at 1/2, 1/4 or 1/8 scale when the largest derivative
     (and the thumbnail's short side) still get at least the pixels they need:
     a 12 MP photo then decodes as 3 MP, in a quarter of the time and memory."""
-    displayed_width = height if orientation >= 5 else width
-    scale = max(
-        min(1.0, LARGE.width / displayed_width),
-        min(1.0, THUMBNAIL.width / min(width, height)),
-    )
+    scale = needed_scale(width, height, orientation)
     image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
 
 
 class ImagePipeline:
-    """The pipeline for the event loop: at most `workers` images at once, each in a thread."""
+    """The pipeline for the event loop. Image work runs in its own pool of
+    `workers` threads (so it never takes the threads store I/O runs in), and
+    only when the memory budget admits its estimated cost: an upload waits
+    for room at most `wait_seconds`, then is answered "busy, retry" (503)."""
 
-    def __init__(self, limits: ImageLimits, *, workers: int = 2) -> None:
+    def __init__(
+        self,
+        limits: ImageLimits,
+        *,
+        memory_budget: int,
+        workers: int = 2,
+        wait_seconds: float = 5.0,
+    ) -> None:
         self.limits = limits
-        self._slots = asyncio.Semaphore(workers)
+        self.budget = MemoryBudget(memory_budget)
+        self.wait_seconds = wait_seconds
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image-work")
         configure_pillow(limits.max_pixels)
 
     async def process(self, source: BinaryIO) -> ProcessedImage:
-        async with self._slots:
-            return await asyncio.to_thread(process_image, source, self.limits)
+        plan = await asyncio.wrap_future(self._pool.submit(inspect, source, self.limits))
+        try:
+            await self._admit(plan)
+        except BaseException:
+            plan.image.close()
+            raise
+        loop = asyncio.get_running_loop()
+        work = self._pool.submit(_render_and_release, plan)
+        # Given back when the thread is done with the pixels, even if this
+        # request was cancelled meanwhile.
+        work.add_done_callback(lambda _: _call_soon(loop, self.budget.release, plan.cost))
+        return await asyncio.wrap_future(work)
+
+    async def _admit(self, plan: DecodePlan) -> None:
+        if plan.cost > self.budget.capacity:
+            pixels = plan.width * plan.height
+            fits = pixels * self.budget.capacity // plan.cost
+            raise ImageOverBudget(
+                f"This server can process {plan.kind.value} images of this kind of at most "
+                f"about {fits / 1e6:.0f} megapixels; this one has {pixels / 1e6:.0f}."
+            )
+        try:
+            await self.budget.acquire(plan.cost, wait_seconds=self.wait_seconds)
+        except BudgetExhausted:
+            raise ImageWorkBusy(
+                "The server is busy with other images; send this one again shortly.",
+                retry_after_seconds=max(_MIN_RETRY_AFTER, math.ceil(self.wait_seconds)),
+            ) from None
+
+
+def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[int], None], arg: int) -> None:
+    with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+        loop.call_soon_threadsafe(callback, arg)

@@ -3,11 +3,17 @@ once, by the app factory; tests pass their own blob store instead)."""
 
 from __future__ import annotations
 
+import logging
+import os
+
 from media.blobs import BlobStore
+from media.budget import MIB, default_budget
 from media.local_blobs import LocalBlobStore
 from media.pipeline import ImageLimits, ImagePipeline
 from media.services import Media
 from settings import Settings
+
+log = logging.getLogger("timeline.media")
 
 
 def blob_store_from_settings(settings: Settings) -> BlobStore:
@@ -25,5 +31,14 @@ def blob_store_from_settings(settings: Settings) -> BlobStore:
 
 
 def media_from_settings(settings: Settings, blobs: BlobStore) -> Media:
-    limits = ImageLimits(settings.media.max_upload_bytes, settings.media.max_image_pixels)
-    return Media(ImagePipeline(limits, workers=settings.media.image_workers), blobs)
+    config = settings.media
+    limits = ImageLimits(config.max_upload_bytes, config.max_image_pixels)
+    budget = config.image_memory_budget or default_budget(os.environ)
+    log.info("image memory budget: %d MiB, %d image workers", budget // MIB, config.image_workers)
+    pipeline = ImagePipeline(
+        limits,
+        memory_budget=budget,
+        workers=config.image_workers,
+        wait_seconds=config.image_budget_wait_seconds,
+    )
+    return Media(pipeline, blobs)

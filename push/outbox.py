@@ -9,28 +9,25 @@ would have sent (push/message.py), so what you inspect is what a phone would get
                                                # an uninstalled app: the token is dead
 
 The table (`push_outbox`) lives beside the store's and the queue's tables in
-`var/timeline.db`, on a connection of its own.
+`var/timeline.db`, reached through the file's one access layer (store/sqlite_db.py):
+recording a push is one job on its single writer.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sqlite3
 import sys
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from push.message import fcm_message
 from push.port import DELIVERED, UNREGISTERED, Platform, PushMessage, PushResult
-from store.sqlite_files import open_wal
-
-T = TypeVar("T")
+from store.sqlite_db import SQLiteDatabase, shared_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS push_outbox (
@@ -68,11 +65,10 @@ class OutboxEntry:
 
 
 class OutboxPush:
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        self._conn: sqlite3.Connection | None = None
-        # One statement at a time on the shared connection; SQLite has one writer anyway.
-        self._lock = threading.Lock()
+    def __init__(self, file: Path | str | SQLiteDatabase) -> None:
+        self._db = file if isinstance(file, SQLiteDatabase) else shared_database(file)
+        self.path = self._db.path
+        self._db.ensure_schema(_SCHEMA)
 
     async def send(self, token: str, platform: Platform, message: PushMessage) -> PushResult:
         body = json.dumps(fcm_message(token, platform, message), separators=(",", ":"))
@@ -90,55 +86,44 @@ class OutboxPush:
             )
             return dead is None
 
-        delivered = await asyncio.to_thread(self._call, record)
+        delivered = await self._db.write(record)
         return DELIVERED if delivered else UNREGISTERED
 
     async def recent(self, limit: int = 20) -> list[OutboxEntry]:
         """The most recent pushes, newest first."""
-        return await asyncio.to_thread(self.recent_blocking, limit)
+        return _entries(await self._db.read(lambda conn: _select_recent(conn, limit)))
 
     def recent_blocking(self, limit: int = 20) -> list[OutboxEntry]:
-        rows = self._call(
-            lambda conn: conn.execute(
-                "SELECT id, sent_at, platform, token, status, message FROM push_outbox "
-                "ORDER BY id DESC LIMIT ?",
-                (limit,),
-            ).fetchall()
-        )
-        return [
-            OutboxEntry(
-                row[0], datetime.fromisoformat(row[1]), row[2], row[3], row[4], _json(row[5])
-            )
-            for row in rows
-        ]
+        return _entries(self._db.read_blocking(lambda conn: _select_recent(conn, limit)))
 
     def unregister_blocking(self, token: str) -> None:
         """Make `token` dead, as FCM does once its app is uninstalled."""
-        self._call(
+        self._db.write_blocking(
             lambda conn: conn.execute(
                 "INSERT OR IGNORE INTO push_outbox_dead_tokens (token) VALUES (?)", (token,)
             )
         )
 
     async def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
+        self._db.close()
 
-    def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        with self._lock:
-            conn = self._connection()
-            with conn:
-                return work(conn)
+    def close_blocking(self) -> None:
+        self._db.close()
 
-    def _connection(self) -> sqlite3.Connection:
-        if self._conn is None:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-            conn = open_wal(self.path, isolation_level="DEFERRED")
-            conn.executescript(_SCHEMA)
-            self._conn = conn
-        return self._conn
+
+def _select_recent(conn: sqlite3.Connection, limit: int) -> list[Any]:
+    return conn.execute(
+        "SELECT id, sent_at, platform, token, status, message FROM push_outbox "
+        "ORDER BY id DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+
+
+def _entries(rows: list[Any]) -> list[OutboxEntry]:
+    return [
+        OutboxEntry(row[0], datetime.fromisoformat(row[1]), row[2], row[3], row[4], _json(row[5]))
+        for row in rows
+    ]
 
 
 def _json(text: str) -> dict[str, Any]:
@@ -168,12 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.limit <= 0:
         parser.error("--limit must be positive")
-    outbox = OutboxPush(args.db or _default_path())
-    if args.unregister:
-        outbox.unregister_blocking(args.unregister)
-        sys.stdout.write("the outbox now answers 'unregistered' for that token\n")
-        return 0
-    entries = outbox.recent_blocking(args.limit)
+    outbox = OutboxPush(SQLiteDatabase(args.db or _default_path()))
+    try:
+        if args.unregister:
+            outbox.unregister_blocking(args.unregister)
+            sys.stdout.write("the outbox now answers 'unregistered' for that token\n")
+            return 0
+        entries = outbox.recent_blocking(args.limit)
+    finally:
+        outbox.close_blocking()
     for entry in entries:
         text = json.dumps(entry.message, indent=2) if args.json else _describe(entry)
         sys.stdout.write(text + "\n")
@@ -183,9 +171,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _default_path() -> Path:
-    from settings import load_settings
+    from settings import local_sqlite_path
 
-    return load_settings().sqlite_path
+    return local_sqlite_path()
 
 
 if __name__ == "__main__":

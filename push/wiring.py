@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from push.port import PushSender
 from settings import Settings
+from store.sqlite_db import SQLiteDatabase
 
 
-def push_from_settings(settings: Settings) -> PushSender:
+def push_from_settings(settings: Settings, database: SQLiteDatabase | None = None) -> PushSender:
+    """`database`: the embedded file's access layer, shared with the store and the
+    queue (default: the process's one for settings.sqlite_path)."""
     config = settings.push
     if config.backend == "fcm":
         from google.oauth2 import service_account
@@ -22,4 +25,4 @@ def push_from_settings(settings: Settings) -> PushSender:
         return FcmPush(config.fcm_project, credentials=credentials, endpoint=config.fcm_endpoint)
     from push.outbox import OutboxPush
 
-    return OutboxPush(settings.sqlite_path)
+    return OutboxPush(database or settings.sqlite_path)

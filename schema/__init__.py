@@ -5,42 +5,59 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
-from graphql import GraphQLError
-from strawberry.extensions import AddValidationRules, ParserCache, ValidationCache
-from strawberry.extensions.query_depth_limiter import create_validator
+from graphql import ASTValidationRule, DocumentNode, GraphQLError, NoSchemaIntrospectionCustomRule
+from graphql.validation import MaxIntrospectionDepthRule
+from strawberry.extensions import AddValidationRules
 
 from schema.comment import Comment
+from schema.document_cache import DocumentCache
 from schema.mutation import Mutation
 from schema.notification import Notification
 from schema.photo import Photo
 from schema.query import Query
+from schema.query_limits import QueryLimitsExtension
 from schema.user import User
+from settings import QueryLimits
 
-PARSED_DOCUMENTS = 512
+# Mobile apps send the same few documents over and over (Apollo codegen), so parsing
+# and validating each once is most of GraphQL's overhead gone. An app's documents
+# come to tens of KiB of text; parsed, a document takes 50-70 times its text, so
+# 1 MiB of text is at most about 70 MB kept (the count bound alone allowed 512
+# documents of any size: 95 MB for one 1.5 MB document before the byte limit).
+CACHED_DOCUMENTS = 512
+CACHED_DOCUMENT_BYTES = 1024 * 1024
 
 
 class TimelineSchema(strawberry.Schema):
+    documents: DocumentCache[DocumentNode]
+
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry would log every error with its traceback, expected ones too;
         the GraphQL route logs the unexpected ones, once, under their error id."""
 
 
-def build_schema(*, max_depth: int = 12) -> strawberry.Schema:
-    # One depth rule for the schema's life: the validation cache is keyed by the
-    # rule objects, so a fresh rule per request would never hit.
-    depth_rule = create_validator(max_depth, should_ignore=None)
-    return TimelineSchema(
+def build_schema(
+    limits: QueryLimits | None = None, *, introspection: bool = True
+) -> TimelineSchema:
+    limits = limits or QueryLimits()
+    # graphql-core recommends it, against introspection that nests `fields`
+    # in `type` in `fields`... (the query limits leave introspection to it).
+    rules: list[type[ASTValidationRule]] = [MaxIntrospectionDepthRule]
+    if not introspection:
+        # Production keeps the schema to itself: the apps are generated from it at build time.
+        rules.append(NoSchemaIntrospectionCustomRule)
+    cache: DocumentCache[DocumentNode] = DocumentCache(CACHED_DOCUMENTS, CACHED_DOCUMENT_BYTES)
+    schema = TimelineSchema(
         query=Query,
         mutation=Mutation,
         types=[User, Photo, Comment, Notification],
         extensions=[
-            lambda: AddValidationRules([depth_rule]),
-            # Mobile apps send the same few documents over and over (Apollo codegen),
-            # so parsing and validating each once is most of GraphQL's overhead gone.
-            lambda: ParserCache(maxsize=PARSED_DOCUMENTS),
-            lambda: ValidationCache(maxsize=PARSED_DOCUMENTS),
+            lambda: AddValidationRules(rules),
+            lambda: QueryLimitsExtension(limits, cache),
         ],
     )
+    schema.documents = cache
+    return schema
 
 
 __all__ = ["build_schema"]

@@ -1,10 +1,14 @@
 """The one place where errors become what clients see (the GraphQL route calls
 `client_error` on every error of every response: parse, validation, execution).
 
-Our own AppErrors keep their message and gain `extensions.code`. GraphQL's own
+Our own AppErrors keep their message and gain `extensions.code`; the store's
+StoreUnavailable (the file is locked by another process, the disk is full) is
+UNAVAILABLE with `extensions.retryAfterSeconds`. GraphQL's own
 parse and validation errors get the codes Apollo clients know. Anything else is a
 bug: the client gets a generic message and an error id, the log gets the
-traceback under the same id, and no exception text leaves the server.
+traceback under the same id, and no exception text leaves the server. Without
+`suggestions` (production), GraphQL's "Did you mean ...?" hints are cut, so that
+guessing at field names teaches an outsider nothing about the schema.
 """
 
 from __future__ import annotations
@@ -20,24 +24,26 @@ from store.errors import StoreUnavailable, TransactionConflict
 log = logging.getLogger("timeline.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
-# What a client is told to wait before trying again when the store is busy.
-RETRY_AFTER_SECONDS = 1
+CONTENTION_RETRY_AFTER_SECONDS = 1
+_SUGGESTION = " Did you mean "
 
 
-def client_error(error: GraphQLError) -> GraphQLError:
+def client_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLError:
     original = error.original_error
-    if isinstance(original, (TransactionConflict, StoreUnavailable)):
-        # Contention that outlasted run_in_transaction's retries, or a store that
-        # said "not now": the request may succeed as it is, a moment later.
-        log.warning("store busy at %s: %s", error.path, original)
-        original = Unavailable(
-            "The service is busy; try again shortly.", retry_after_seconds=RETRY_AFTER_SECONDS
-        )
+    if isinstance(original, StoreUnavailable):
+        log.warning("store unavailable at %s: %s", error.path, original)
+        original = Unavailable(retry_after_seconds=original.retry_after_seconds)
+    elif isinstance(original, TransactionConflict):
+        # Contention that outlasted run_in_transaction's retries: the same request
+        # may well succeed a moment later.
+        log.warning("contention outlasted the retries at %s: %s", error.path, original)
+        original = Unavailable(retry_after_seconds=CONTENTION_RETRY_AFTER_SECONDS)
     if isinstance(original, AppError):
         return _with_code(error, original.code, original.message, original.extensions)
     if original is None or isinstance(original, GraphQLError):
         # GraphQL's own parse, validation and variable coercion errors.
-        return _with_code(error, _graphql_code(error), error.message, {})
+        message = error.message if suggestions else _without_suggestions(error.message)
+        return _with_code(error, _graphql_code(error), message, {})
     error_id = uuid.uuid4().hex
     log.error(
         "internal error %s at %s",
@@ -51,6 +57,13 @@ def client_error(error: GraphQLError) -> GraphQLError:
         path=error.path,
         extensions={"code": INTERNAL, "errorId": error_id},
     )
+
+
+def _without_suggestions(message: str) -> str:
+    # graphql-core appends its hint last (pyutils.did_you_mean); strawberry's
+    # validation passes no hide_suggestions flag.
+    kept, hint, _ = message.rpartition(_SUGGESTION)
+    return kept if hint else message
 
 
 def _graphql_code(error: GraphQLError) -> str:

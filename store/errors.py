@@ -3,10 +3,11 @@
 StoreError
  ├── TransactionConflict   another writer touched the entity group; retry
  ├── TransactionTooLarge   more entity groups or entities than one commit takes
- └── StoreUnavailable      the store refused for now (contention, overload); retry later
+ └── StoreUnavailable      the store cannot serve now (locked by another process,
+                           disk full, read-only); the client may retry later
 
-Clients see TransactionConflict (once run_in_transaction's retries are spent) and
-StoreUnavailable as the retryable `UNAVAILABLE` (schema/errors.py).
+Clients see StoreUnavailable, and a TransactionConflict that outlasted
+run_in_transaction's retries, as the retryable `UNAVAILABLE` (schema/errors.py).
 """
 
 
@@ -23,4 +24,8 @@ class TransactionTooLarge(StoreError):
 
 
 class StoreUnavailable(StoreError):
-    """The store could not serve a call for now; the same call may succeed later."""
+    """The store could not serve the call now; trying again later may succeed."""
+
+    def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds

@@ -3,28 +3,34 @@
 Every entity is a row (encoded key, kind, entity group, JSON properties). Queries
 filter and sort with json_extract over expression indexes that are created the
 first time a query shape is seen, as Datastore builds its single-property indexes
-without being asked. SQLite calls block, so each one runs in a worker thread on a
-pooled connection and the event loop never waits on the disk.
+without being asked. All SQL runs through the file's one access layer
+(store/sqlite_db.py): reads on its reader pool, writes on its single writer.
+
+Transactions are optimistic, validated per entity group as Datastore does. Each
+group has a version in `entity_groups`, bumped by every write into the group. A
+transaction's reads run on a reader, without any lock, and note the version of
+each group they read (in the same read transaction as the entities, so the two
+agree); a later read also checks that the groups read before are unchanged, so a
+transaction never sees two moments at once. At exit the writes and the noted
+versions go to the writer in one job: if a version moved, TransactionConflict
+(run_in_transaction retries); otherwise the writes apply and their groups' versions
+are bumped. No SQLite lock is held while the transaction's code awaits.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from store.errors import TransactionConflict, TransactionTooLarge
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Position, Query, Result, Transaction
-from store.sqlite_files import open_wal
+from store.sqlite_db import SQLiteDatabase, shared_database
 from store.sqlite_values import dump_properties, load_properties, sql_scalar
-
-T = TypeVar("T")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS entities (
@@ -33,77 +39,41 @@ CREATE TABLE IF NOT EXISTS entities (
     grp TEXT NOT NULL,
     props TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS entity_groups (
+    grp TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+) WITHOUT ROWID;
 """
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    return open_wal(path)
-
-
-class _ConnectionPool:
-    def __init__(self, path: str, size: int) -> None:
-        self._path = path
-        self._idle: list[sqlite3.Connection] = []
-        self._all: list[sqlite3.Connection] = []
-        self._slots = asyncio.Semaphore(size)
-        self._lock = threading.Lock()
-
-    @asynccontextmanager
-    async def connection(self) -> AsyncIterator[sqlite3.Connection]:
-        async with self._slots:
-            with self._lock:
-                conn = self._idle.pop() if self._idle else None
-            if conn is None:
-                conn = await asyncio.to_thread(_connect, self._path)
-                self._all.append(conn)
-            try:
-                yield conn
-            finally:
-                with self._lock:
-                    self._idle.append(conn)
-
-    def close(self) -> None:
-        for conn in self._all:
-            conn.close()
-        self._all.clear()
-        self._idle.clear()
+Versions = dict[str, int]  # entity group -> version (0: never written)
 
 
 class SQLiteStore:
     """The store port over a local SQLite file."""
 
-    def __init__(self, path: Path | str, *, pool_size: int = 4) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        setup = _connect(self.path)
-        setup.executescript(_SCHEMA)
-        setup.close()
-        self._pool = _ConnectionPool(self.path, pool_size)
+    def __init__(self, file: Path | str | SQLiteDatabase) -> None:
+        self.database = file if isinstance(file, SQLiteDatabase) else shared_database(file)
+        self.path = self.database.path
+        self.database.ensure_schema(_SCHEMA)
         self._known_indexes: set[str] = set()
         self.round_trips = 0
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        self.round_trips += 1
-        async with self._pool.connection() as conn:
-            return await asyncio.to_thread(work, conn)
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         if not keys:
             return []
-        return await self._run(lambda conn: _select_keys(conn, keys))
+        self.round_trips += 1
+        return await self.database.read(lambda conn: _select_keys(conn, keys))
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
         if entities:
             _check_batch(len(entities))
-            await self._run(
-                lambda conn: _in_write_transaction(conn, lambda: _upsert(conn, entities))
-            )
+            self.round_trips += 1
+            await self.database.write(lambda conn: _apply(conn, entities, ()))
 
     async def delete_many(self, keys: Sequence[Key]) -> None:
         if keys:
             _check_batch(len(keys))
-            await self._run(lambda conn: _in_write_transaction(conn, lambda: _delete(conn, keys)))
+            self.round_trips += 1
+            await self.database.write(lambda conn: _apply(conn, (), keys))
 
     async def page(
         self,
@@ -120,82 +90,113 @@ class SQLiteStore:
         low, high = (before, after) if from_end else (after, before)
         sql, params = _select_page(scan, low, high, limit)
         index_sql = _index_for(query)
+        if index_sql not in self._known_indexes:
+            await self.database.write(lambda conn: conn.execute(index_sql))
+            self._known_indexes.add(index_sql)
 
         def work(conn: sqlite3.Connection) -> list[Result]:
-            if index_sql not in self._known_indexes:
-                conn.execute(index_sql)
-                self._known_indexes.add(index_sql)
             rows = conn.execute(sql, params).fetchall()
             return [_result(key, props, value) for key, props, value in rows]
 
-        results = await self._run(work)
+        self.round_trips += 1
+        results = await self.database.read(work)
         return results[::-1] if from_end else results
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        async with self._pool.connection() as conn:
-            self.round_trips += 1
-            try:
-                await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:  # still locked after the busy timeout
-                raise TransactionConflict(str(error)) from error
-            tx = _SQLiteTransaction(self, conn)
-            try:
-                yield tx
-                self.round_trips += 1
-                await asyncio.to_thread(tx.commit)
-            except BaseException:
-                await asyncio.to_thread(conn.execute, "ROLLBACK")
-                raise
+        tx = _SQLiteTransaction(self)
+        yield tx
+        puts, deletes = list(tx.puts.values()), list(tx.deletes)
+        if not puts and not deletes:
+            return  # nothing to commit; the reads were already consistent
+        _check_batch(len(puts) + len(deletes))
+        read = dict(tx.read_versions)
+        self.round_trips += 1
+        await self.database.write(lambda conn: _commit(conn, read, puts, deletes))
 
     async def close(self) -> None:
-        self._pool.close()
+        self.database.close()
 
 
 class _SQLiteTransaction:
-    def __init__(self, store: SQLiteStore, conn: sqlite3.Connection) -> None:
+    def __init__(self, store: SQLiteStore) -> None:
         self._store = store
-        self._conn = conn
-        self._puts: dict[Key, Entity] = {}
-        self._deletes: set[Key] = set()
+        self.read_versions: Versions = {}
+        self.puts: dict[Key, Entity] = {}
+        self.deletes: set[Key] = set()
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         self._store.round_trips += 1
-        return await asyncio.to_thread(_select_keys, self._conn, keys)
+        seen = dict(self.read_versions)
+        entities, versions = await self._store.database.read(
+            lambda conn: _snapshot(conn, keys, seen)
+        )
+        self.read_versions.update(versions)
+        return entities
 
     def put_many(self, entities: Sequence[Entity]) -> None:
         for entity in entities:
-            self._deletes.discard(entity.key)
-            self._puts[entity.key] = entity
+            self.deletes.discard(entity.key)
+            self.puts[entity.key] = entity
 
     def delete_many(self, keys: Sequence[Key]) -> None:
         for key in keys:
-            self._puts.pop(key, None)
-            self._deletes.add(key)
+            self.puts.pop(key, None)
+            self.deletes.add(key)
 
-    def commit(self) -> None:
-        _check_batch(len(self._puts) + len(self._deletes))
-        try:
-            _upsert(self._conn, list(self._puts.values()))
-            _delete(self._conn, list(self._deletes))
-            self._conn.execute("COMMIT")
-        except sqlite3.OperationalError as error:
-            raise TransactionConflict(str(error)) from error
+
+def _snapshot(
+    conn: sqlite3.Connection, keys: Sequence[Key], seen: Versions
+) -> tuple[list[Entity | None], Versions]:
+    """The entities and their groups' versions, read together; TransactionConflict
+    if a group the transaction read earlier has changed since."""
+    groups = {key.root.encode() for key in keys}
+    versions = _versions(conn, groups | seen.keys())
+    _check_unchanged(seen, versions)
+    return _select_keys(conn, keys), {grp: versions[grp] for grp in groups}
+
+
+def _commit(
+    conn: sqlite3.Connection, read: Versions, puts: Sequence[Entity], deletes: Sequence[Key]
+) -> None:
+    """On the writer: validate the groups read, then apply the writes."""
+    _check_unchanged(read, _versions(conn, read.keys()))
+    _apply(conn, puts, deletes)
+
+
+def _check_unchanged(expected: Versions, current: Versions) -> None:
+    for grp, version in expected.items():
+        if current[grp] != version:
+            raise TransactionConflict(f"entity group {grp} changed since the transaction read it")
+
+
+def _versions(conn: sqlite3.Connection, groups: Iterable[str]) -> Versions:
+    wanted = list(groups)
+    found: Versions = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            conn.execute(f"SELECT grp, version FROM entity_groups WHERE grp IN ({marks})", chunk)
+        )
+    return {grp: found.get(grp, 0) for grp in wanted}
+
+
+def _apply(conn: sqlite3.Connection, puts: Sequence[Entity], deletes: Sequence[Key]) -> None:
+    """Write and delete, and bump the version of every group written."""
+    _upsert(conn, puts)
+    _delete(conn, deletes)
+    groups = {e.key.root.encode() for e in puts} | {key.root.encode() for key in deletes}
+    conn.executemany(
+        "INSERT INTO entity_groups(grp, version) VALUES (?, 1) "
+        "ON CONFLICT(grp) DO UPDATE SET version = version + 1",
+        [(grp,) for grp in sorted(groups)],
+    )
 
 
 def _check_batch(size: int) -> None:
     if size > MAX_BATCH:
         raise TransactionTooLarge(f"{size} entities in one commit; the limit is {MAX_BATCH}")
-
-
-def _in_write_transaction(conn: sqlite3.Connection, work: Callable[[], None]) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        work()
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
 
 
 def _select_keys(conn: sqlite3.Connection, keys: Sequence[Key]) -> list[Entity | None]:

@@ -1,29 +1,27 @@
-"""Opening the embedded SQLite file: the store, the task queue and the push outbox
-share one file in WAL mode, so they open it the same way."""
+"""Opening the embedded SQLite file in WAL mode (store/sqlite_db.py opens every
+connection of the process through this)."""
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from typing import Literal
 
 BUSY_TIMEOUT_MS = 10_000
 _WAL_ATTEMPTS = 50
 
-IsolationLevel = Literal["DEFERRED", "IMMEDIATE", "EXCLUSIVE"] | None
 
-
-def open_wal(path: str, *, isolation_level: IsolationLevel = None) -> sqlite3.Connection:
-    """A connection in WAL mode with a busy timeout. Switching a brand-new file to
+def open_wal(path: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
+    """A connection in WAL mode with a busy timeout, in autocommit mode (callers
+    begin their transactions themselves). Switching a brand-new file to
     WAL can fail with "database is locked" when another connection does the same at
     that moment, without waiting on the busy timeout; it is retried briefly."""
     conn = sqlite3.connect(
         path,
-        timeout=BUSY_TIMEOUT_MS / 1000,
+        timeout=busy_timeout_ms / 1000,
         check_same_thread=False,
-        isolation_level=isolation_level,
+        isolation_level=None,
     )
-    conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     for attempt in range(_WAL_ATTEMPTS):
         try:
             conn.execute("PRAGMA journal_mode=WAL")

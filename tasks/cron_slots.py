@@ -4,7 +4,7 @@ One row per job in `cron_slots`, beside the embedded queue's tables. A job is
 `idle` (its next slot is `schedule.next_after(anchor)`), `running` (an attempt at
 `slot` is leased to one scheduler until `lease_until`) or `retrying` (the next
 attempt at `slot` is due at `next_attempt_at`). Every change is one write
-transaction (BEGIN IMMEDIATE), so two schedulers on one file, or one that restarts,
+transaction on the file's single writer, so two schedulers on one file, or one that restarts,
 never claim the same slot twice: a slot is claimed only while the row is idle and
 the slot lies after the anchor, and claiming it moves the row on.
 
@@ -29,7 +29,6 @@ from typing import Literal
 from tasks.backoff import RetryPolicy
 from tasks.runlog import error_text
 from tasks.schedule import Schedule, ScheduleError
-from tasks.task_db import write
 
 Outcome = Literal["done", "retrying", "failed", "lost"]
 INTERRUPTED = "the attempt ended without an answer: its process stopped (lease ran out)"
@@ -126,55 +125,47 @@ def claim(
     token: str,
 ) -> Due:
     """Claim the job's due attempt, if any, for the scheduler holding `token`."""
-
-    def work() -> Due:
+    row = read(conn, job)
+    if row is None:
+        # First sight: the first slot is the one after now, as after a deploy.
+        conn.execute(
+            "INSERT INTO cron_slots(job, state, anchor) VALUES (?, 'idle', ?)",
+            (job, micros(now)),
+        )
+        return _idle_due(schedule, now)
+    interrupted: Claim | None = None
+    if row.state == "running":
+        assert row.lease_until is not None
+        if row.lease_until > now:
+            return Due(wake_at=row.lease_until)
+        interrupted = _attempt_of(job, row)
+        _fail(conn, job, row, retry, now, INTERRUPTED)
         row = read(conn, job)
-        if row is None:
-            # First sight: the first slot is the one after now, as after a deploy.
-            conn.execute(
-                "INSERT INTO cron_slots(job, state, anchor) VALUES (?, 'idle', ?)",
-                (job, micros(now)),
-            )
-            return _idle_due(schedule, now)
-        interrupted: Claim | None = None
-        if row.state == "running":
-            assert row.lease_until is not None
-            if row.lease_until > now:
-                return Due(wake_at=row.lease_until)
-            interrupted = _attempt_of(job, row)
-            _fail(conn, job, row, retry, now, INTERRUPTED)
-            row = read(conn, job)
-            assert row is not None
-        if row.state == "retrying":
-            assert row.next_attempt_at is not None
-            assert row.slot is not None
-            if row.next_attempt_at > now:
-                return Due(wake_at=row.next_attempt_at, interrupted=interrupted)
-            attempt = _lease(conn, job, row.slot, row.attempts + 1, now, lease, token)
-            return Due(attempt, interrupted=interrupted)
-        due = _idle_due(schedule, row.anchor)
-        if due.wake_at is None or due.wake_at > now:
-            return Due(wake_at=due.wake_at, interrupted=interrupted)
-        return Due(_lease(conn, job, due.wake_at, 1, now, lease, token), interrupted=interrupted)
-
-    return write(conn, work)
+        assert row is not None
+    if row.state == "retrying":
+        assert row.next_attempt_at is not None
+        assert row.slot is not None
+        if row.next_attempt_at > now:
+            return Due(wake_at=row.next_attempt_at, interrupted=interrupted)
+        attempt = _lease(conn, job, row.slot, row.attempts + 1, now, lease, token)
+        return Due(attempt, interrupted=interrupted)
+    due = _idle_due(schedule, row.anchor)
+    if due.wake_at is None or due.wake_at > now:
+        return Due(wake_at=due.wake_at, interrupted=interrupted)
+    return Due(_lease(conn, job, due.wake_at, 1, now, lease, token), interrupted=interrupted)
 
 
 def settle(
     conn: sqlite3.Connection, attempt: Claim, retry: RetryPolicy, now: datetime, error: str | None
 ) -> Outcome:
     """Record how `attempt` ended: the slot done, retried later, or given up."""
-
-    def work() -> Outcome:
-        row = read(conn, attempt.job)
-        if row is None or row.state != "running" or row.lease_token != attempt.token:
-            return "lost"  # the lease ran out and another scheduler has moved the job on
-        if error is None:
-            _finish(conn, attempt.job, now, "done", None)
-            return "done"
-        return _fail(conn, attempt.job, row, retry, now, error)
-
-    return write(conn, work)
+    row = read(conn, attempt.job)
+    if row is None or row.state != "running" or row.lease_token != attempt.token:
+        return "lost"  # the lease ran out and another scheduler has moved the job on
+    if error is None:
+        _finish(conn, attempt.job, now, "done", None)
+        return "done"
+    return _fail(conn, attempt.job, row, retry, now, error)
 
 
 def renew(conn: sqlite3.Connection, attempt: Claim, lease_until: datetime) -> None:

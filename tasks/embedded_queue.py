@@ -22,8 +22,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from store.sqlite_db import SQLiteDatabase
 from tasks.port import EnqueueResult, TaskQueue, TaskRequest
-from tasks.task_db import TaskDatabase, write
 
 DEDUP_WINDOW = timedelta(days=9)
 Wake = Callable[[str], None]
@@ -62,7 +62,7 @@ class EmbeddedQueue(TaskQueue):
 
     def __init__(
         self,
-        db: TaskDatabase,
+        db: SQLiteDatabase,
         *,
         wake: Wake | None = None,
         clock: Callable[[], float] = time.time,
@@ -79,7 +79,7 @@ class EmbeddedQueue(TaskQueue):
         eta = request.eta.timestamp() if request.eta is not None else now
         row = (name, request.name is not None, request.queue, request.handler, request.payload)
         cutoff = now - self._dedup_seconds
-        created = await self._db.run(lambda conn: insert(conn, row, eta, now, cutoff))
+        created = await self._db.write(lambda conn: insert(conn, row, eta, now, cutoff))
         if created and self._wake is not None:
             self._wake(request.queue)
         return EnqueueResult(name, created)
@@ -112,18 +112,15 @@ def claim(
     conn: sqlite3.Connection, queue: str, limit: int, now: float, lease_until: float
 ) -> list[LeasedTask]:
     token = secrets.token_hex(8)
-    rows = write(
-        conn,
-        lambda: conn.execute(
-            "UPDATE task_queue SET state = 'leased', lease_token = ?, lease_until = ?, "
-            "first_attempt_at = COALESCE(first_attempt_at, ?) "
-            "WHERE rowid IN (SELECT rowid FROM task_queue WHERE queue = ? AND state = 'queued' "
-            "AND eta <= ? ORDER BY eta LIMIT ?) "
-            "RETURNING name, named, queue, handler, payload, eta, retry_count, "
-            "execution_count, first_attempt_at",
-            (token, lease_until, now, queue, now, limit),
-        ).fetchall(),
-    )
+    rows = conn.execute(
+        "UPDATE task_queue SET state = 'leased', lease_token = ?, lease_until = ?, "
+        "first_attempt_at = COALESCE(first_attempt_at, ?) "
+        "WHERE rowid IN (SELECT rowid FROM task_queue WHERE queue = ? AND state = 'queued' "
+        "AND eta <= ? ORDER BY eta LIMIT ?) "
+        "RETURNING name, named, queue, handler, payload, eta, retry_count, "
+        "execution_count, first_attempt_at",
+        (token, lease_until, now, queue, now, limit),
+    ).fetchall()
     tasks = [
         LeasedTask(
             name, bool(named), queue, handler, payload, eta, retries, executions, first, token
@@ -142,20 +139,16 @@ def renew(conn: sqlite3.Connection, tasks: Sequence[LeasedTask], lease_until: fl
 
 def finish(conn: sqlite3.Connection, done: Sequence[LeasedTask], now: float) -> None:
     """Mark delivered tasks done: named ones stay as dedup tombstones, others go."""
-
-    def work() -> None:
-        conn.executemany(
-            "UPDATE task_queue SET state = 'done', payload = x'', finished_at = ?, "
-            "lease_token = NULL, lease_until = NULL, last_status = 200, last_error = NULL "
-            "WHERE name = ? AND lease_token = ?",
-            [(now, task.name, task.lease_token) for task in done if task.named],
-        )
-        conn.executemany(
-            "DELETE FROM task_queue WHERE name = ? AND lease_token = ?",
-            [(task.name, task.lease_token) for task in done if not task.named],
-        )
-
-    write(conn, work)
+    conn.executemany(
+        "UPDATE task_queue SET state = 'done', payload = x'', finished_at = ?, "
+        "lease_token = NULL, lease_until = NULL, last_status = 200, last_error = NULL "
+        "WHERE name = ? AND lease_token = ?",
+        [(now, task.name, task.lease_token) for task in done if task.named],
+    )
+    conn.executemany(
+        "DELETE FROM task_queue WHERE name = ? AND lease_token = ?",
+        [(task.name, task.lease_token) for task in done if not task.named],
+    )
 
 
 def retry_later(
@@ -192,6 +185,15 @@ def release(conn: sqlite3.Connection, tasks: Sequence[LeasedTask]) -> None:
         "WHERE name = ? AND lease_token = ?",
         [(task.name, task.lease_token) for task in tasks],
     )
+
+
+def renew_and_reclaim(
+    conn: sqlite3.Connection, leased: Sequence[LeasedTask], now: float, lease_until: float
+) -> list[str]:
+    """Renew this process's leases, then put back the expired ones of others: in one
+    write, so a task whose worker still runs here is never taken for dead here."""
+    renew(conn, leased, lease_until)
+    return reclaim_expired(conn, now)
 
 
 def reclaim_expired(conn: sqlite3.Connection, now: float) -> list[str]:

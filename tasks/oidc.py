@@ -5,22 +5,20 @@ against Google's certificates, expiry, audience, a Google issuer), plus the one
 thing that makes the token mean "Cloud Tasks, for us": the `email` claim is the
 service account the queue signs as, and Google has verified it.
 
-The certificates are fetched from `certs_url` (injectable: tests serve their own)
-in a thread and cached for their Cache-Control max-age, instead of on every call.
+The certificates come from `certs_url` (injectable: tests serve their own) through
+a CertificateSource: cached for their max-age, one fetch at a time, none for a
+while after a failure (auth/certificates.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections.abc import Mapping
 from typing import Any
 
 import google.auth.exceptions
 import google.auth.jwt
 
-from auth.certificates import fetch_certificates
+from auth.certificates import FETCH_TIMEOUT, CertificateSource
 from auth.errors import VerifierUnavailable
 
 GOOGLE_ISSUERS = ("accounts.google.com", "https://accounts.google.com")
@@ -42,18 +40,14 @@ class OidcVerifier:
         service_account: str,
         certs_url: str,
         clock_skew_seconds: int = 10,
-        fetch_timeout_seconds: float = 10.0,
+        fetch_timeout_seconds: float = FETCH_TIMEOUT,
     ) -> None:
         if not audience or not service_account:
             raise ValueError("an OIDC verifier needs both an audience and a service account")
         self._audience = audience
         self._service_account = service_account
-        self._certs_url = certs_url
         self._skew = clock_skew_seconds
-        self._timeout = fetch_timeout_seconds
-        self._certs: Mapping[str, str] = {}
-        self._fresh_until = 0.0
-        self._lock = threading.Lock()
+        self._certificates = CertificateSource(certs_url, dict, timeout=fetch_timeout_seconds)
 
     async def verify(self, token: str) -> Mapping[str, Any]:
         if len(token) > 8192 or token.count(".") != 2:
@@ -64,7 +58,10 @@ class OidcVerifier:
             raise TokenRejected(f"malformed token: {error}") from error
         if header.get("alg") != "RS256":
             raise TokenRejected(f"unexpected algorithm {header.get('alg')!r}")
-        certs = await asyncio.to_thread(self._current_certs)
+        try:
+            certs = await self._certificates.current()
+        except VerifierUnavailable as error:
+            raise CertificatesUnavailable(str(error)) from error
         try:
             claims: Mapping[str, Any] = google.auth.jwt.decode(  # type: ignore[no-untyped-call]
                 token, certs=certs, audience=self._audience, clock_skew_in_seconds=self._skew
@@ -76,17 +73,3 @@ class OidcVerifier:
         if claims.get("email") != self._service_account or claims.get("email_verified") is not True:
             raise TokenRejected(f"token is for {claims.get('email')!r}, not the tasks account")
         return claims
-
-    def _current_certs(self) -> Mapping[str, str]:
-        with self._lock:
-            if time.monotonic() >= self._fresh_until:
-                self._certs, max_age = self._fetch()
-                self._fresh_until = time.monotonic() + max_age
-            return self._certs
-
-    def _fetch(self) -> tuple[Mapping[str, str], float]:
-        try:
-            fetched = fetch_certificates(self._certs_url, timeout=self._timeout)
-        except VerifierUnavailable as error:
-            raise CertificatesUnavailable(str(error)) from error
-        return fetched.pems, fetched.fresh_for

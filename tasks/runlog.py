@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-from tasks.task_db import TaskDatabase
+from store.sqlite_db import SQLiteDatabase
 
 MAX_ERROR_CHARS = 2000
 RunKind = Literal["task", "cron"]
@@ -59,14 +59,14 @@ async def recent_runs(runs: RunLog, *, limit: int = 50, failed_only: bool = Fals
 class SQLiteRunLog:
     """Runs in `task_runs`, beside the embedded queue."""
 
-    def __init__(self, db: TaskDatabase) -> None:
+    def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
 
     async def record(self, run: Run) -> None:
-        await self._db.run(lambda conn: insert_run(conn, run))
+        await self._db.write(lambda conn: insert_run(conn, run))
 
     async def recent(self, *, limit: int = 50, failed_only: bool = False) -> list[Run]:
-        return await self._db.run(lambda conn: select_runs(conn, limit, failed_only))
+        return await self._db.read(lambda conn: select_runs(conn, limit, failed_only))
 
 
 class LoggedRunLog:

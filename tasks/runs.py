@@ -15,10 +15,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from settings import load_settings
+from settings import local_sqlite_path
+from store.sqlite_db import SQLiteDatabase
 from tasks.embedded_queue import TaskRow, list_tasks
 from tasks.runlog import Run, select_runs
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 
 
 def format_runs(runs: Sequence[Run]) -> str:
@@ -62,16 +63,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not 1 <= args.limit <= 10_000:
         parser.error("--limit must be within 1..10000")
-    path = args.db or load_settings().sqlite_path
+    path = args.db or local_sqlite_path()
     if not path.exists():
         parser.error(f"{path} does not exist; has the app run here?")
-    db = TaskDatabase(path)
+    db = task_database(SQLiteDatabase(path))
     try:
         if args.tasks:
-            rows = db.run_blocking(lambda conn: list_tasks(conn, args.tasks, args.limit))
+            rows = db.read_blocking(lambda conn: list_tasks(conn, args.tasks, args.limit))
             output = format_tasks(rows) if rows else f"no {args.tasks} tasks"
         else:
-            runs = db.run_blocking(lambda conn: select_runs(conn, args.limit, args.failed))
+            runs = db.read_blocking(lambda conn: select_runs(conn, args.limit, args.failed))
             output = format_runs(runs) if runs else "no runs recorded"
     finally:
         db.close()

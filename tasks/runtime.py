@@ -12,7 +12,6 @@ Handler and job modules register themselves on import; a new one is imported her
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -26,6 +25,7 @@ from starlette.types import ASGIApp
 from push.port import PushSender
 from settings import Settings, SettingsError
 from store.port import Store
+from store.sqlite_db import SQLiteDatabase
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     counter_jobs,
     deferred,
@@ -50,7 +50,7 @@ from tasks.registry import cron_jobs, handlers
 from tasks.routes import InternalServices, internal_mount
 from tasks.runlog import LoggedRunLog, RunLog, SQLiteRunLog
 from tasks.scheduler import CronScheduler, runnable
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tasks.workers import EmbeddedWorkers
 
 log = logging.getLogger("timeline.tasks.runtime")
@@ -66,7 +66,7 @@ class TaskRuntime:
     dispatch_secret: str  # for the embedded scheduler, which calls the same routes
     store: Store
     workers: EmbeddedWorkers | None = None
-    db: TaskDatabase | None = None
+    db: SQLiteDatabase | None = None
     scheduler: CronScheduler | None = None
 
     @classmethod
@@ -78,21 +78,24 @@ class TaskRuntime:
         blobs: BlobDeleter | None = None,
         push: PushSender | None = None,
         queue_layer: QueueLayer | None = None,
+        database: SQLiteDatabase | None = None,
     ) -> TaskRuntime:
+        """`database` is the embedded file's access layer, shared with the store and
+        the push outbox (default: the process's one for settings.sqlite_path)."""
         config = settings.tasks
         queues = load_queue_yaml(config.queue_yaml)
         secret = secrets.token_urlsafe(32)
-        db: TaskDatabase | None = None
+        db: SQLiteDatabase | None = None
         workers: EmbeddedWorkers | None = None
         runs: RunLog
         queue: TaskQueue
         if settings.is_production:
             runs = LoggedRunLog()
         else:
-            db = TaskDatabase(settings.sqlite_path)
+            db = task_database(database or settings.sqlite_path)
             runs = SQLiteRunLog(db)
         if config.backend == "embedded":
-            db = db or TaskDatabase(settings.sqlite_path)
+            db = db or task_database(database or settings.sqlite_path)
             workers = EmbeddedWorkers(
                 db, queues, secret=secret, runs=runs, lease_seconds=config.lease_seconds
             )
@@ -106,15 +109,13 @@ class TaskRuntime:
         oidc = _oidc_verifier(settings)
 
         def guard(app: ASGIApp) -> InternalGuard:
-            return InternalGuard(
-                app, secret=secret, on_app_engine=settings.is_production, oidc=oidc
-            )
+            return InternalGuard(app, secret=secret, on_app_engine=settings.app_engine, oidc=oidc)
 
         mount = internal_mount(services, guard)
         scheduler: CronScheduler | None = None
         # Never on App Engine, whose cron service calls the same routes from cron.yaml.
         if config.cron_scheduler and not settings.is_production:
-            db = db or TaskDatabase(settings.sqlite_path)
+            db = db or task_database(database or settings.sqlite_path)
             entries = runnable(load_cron_yaml(config.cron_yaml), cron_jobs)
             scheduler = CronScheduler(
                 db, entries, secret=secret, runs=runs, lease_seconds=config.lease_seconds
@@ -136,7 +137,7 @@ class TaskRuntime:
             if self.workers is not None:
                 await self.workers.stop()
             if self.db is not None:
-                await asyncio.to_thread(self.db.close)
+                self.db.close()  # finishes the writes already submitted
 
     async def _sweep_outbox(self) -> None:
         """Relay what a crash left in the outbox now, rather than at the next cron
@@ -155,7 +156,7 @@ def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:
             "TIMELINE_CLOUD_TASKS_LOCATION must name the queues' region (e.g. us-central1)"
         )
     target: AppEngineTarget | HttpTarget
-    if settings.is_production:
+    if settings.app_engine:
         target = AppEngineTarget()
     else:
         if not config.target_url or not config.service_account:

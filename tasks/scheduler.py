@@ -37,6 +37,7 @@ from functools import partial
 
 from starlette.types import ASGIApp
 
+from store.sqlite_db import SQLiteDatabase
 from tasks import cron_slots
 from tasks.asgi_call import post
 from tasks.context import Clock, system_clock
@@ -45,7 +46,6 @@ from tasks.cron_slots import Claim, Due, Outcome
 from tasks.headers import APP_ENGINE_CRON, EMBEDDED_SECRET
 from tasks.registry import CronJob, Registry
 from tasks.runlog import Run, RunLog, error_text
-from tasks.task_db import TaskDatabase
 
 log = logging.getLogger("timeline.tasks.scheduler")
 DISPATCH_DEADLINE_SECONDS = 600.0  # App Engine's limit for a cron request
@@ -81,7 +81,7 @@ def runnable(entries: Iterable[CronEntry], jobs: Registry[CronJob]) -> list[Cron
 class CronScheduler:
     def __init__(
         self,
-        db: TaskDatabase,
+        db: SQLiteDatabase,
         entries: Sequence[CronEntry],
         *,
         secret: str,
@@ -187,16 +187,22 @@ class CronScheduler:
         now = self._clock()
         entries = list(self._entries.values())
 
+        running = list(self._in_flight.values())
+
         def claim_all(conn: sqlite3.Connection) -> list[Due]:
             if not self._table_ready:
                 cron_slots.ensure_table(conn)
                 self._table_ready = True
+            # Our own running attempts first, in the same write: one whose renewal
+            # came late is still alive, never taken for an interrupted one.
+            for claim in running:
+                cron_slots.renew(conn, claim, now + self._lease)
             return [
                 cron_slots.claim(conn, e.job, e.schedule, e.retry, now, self._lease, self._token)
                 for e in entries
             ]
 
-        dues = await self._db.run(claim_all)
+        dues = await self._db.write(claim_all)
         for entry, due in zip(entries, dues, strict=True):
             if due.interrupted is not None:
                 # How long it ran before its process stopped is not known.
@@ -247,7 +253,7 @@ class CronScheduler:
     async def _settle(self, claim: Claim, error: str | None) -> Outcome:
         entry = self._entries[claim.job]
         now = self._clock()
-        outcome = await self._db.run(
+        outcome = await self._db.write(
             lambda conn: cron_slots.settle(conn, claim, entry.retry, now, error)
         )
         if outcome == "failed":
@@ -262,7 +268,7 @@ class CronScheduler:
                 cron_slots.renew, attempt=claim, lease_until=self._clock() + self._lease
             )
             try:
-                await self._db.run(renewal)
+                await self._db.write(renewal)
             except Exception:
                 log.exception("renewing the lease of cron job %s failed", claim.job)
 

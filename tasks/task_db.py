@@ -1,24 +1,19 @@
-"""The embedded queue's own connection to the embedded store's SQLite file.
+"""The embedded queue's tables in the embedded store's SQLite file.
 
-The queue keeps its tables (`task_queue`, `task_runs`) in the same WAL file as the
-store, so one file holds all local state, but on a connection of its own. Every
-statement runs on one dedicated thread: SQLite admits one writer at a time anyway,
-the event loop never waits on the disk, and no two statements interleave on the
-connection.
+The queue keeps its tables (`task_queue`, `task_runs`, and the scheduler's
+`cron_slots`) in the same WAL file as the store, so one file holds all local
+state, and reaches them through the file's one access layer
+(store/sqlite_db.py): every write runs on its single writer thread inside one
+write transaction, every read on its reader pool. A lease renewal therefore never
+waits behind a store transaction's awaits, and never meets `database is locked`
+from this process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
 
-from store.sqlite_files import open_wal
-
-T = TypeVar("T")
+from store.sqlite_db import SQLiteDatabase, shared_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS task_queue (
@@ -58,61 +53,9 @@ CREATE INDEX IF NOT EXISTS task_runs_by_status ON task_runs(status, id);
 """
 
 
-class TaskDatabase:
-    def __init__(self, path: Path | str) -> None:
-        self.path = str(path)
-        if self.path != ":memory:":
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        self._executor: ThreadPoolExecutor | None = None
-        self._conn: sqlite3.Connection | None = None
-
-    @property
-    def _thread(self) -> ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-db")
-        return self._executor
-
-    async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._thread, self._call, work)
-
-    def run_blocking(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        """For command-line tools and tests, which have no event loop to keep free."""
-        return self._thread.submit(self._call, work).result()
-
-    def _call(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        if self._conn is None:
-            self._conn = _connect(self.path)
-        return work(self._conn)
-
-    def close(self) -> None:
-        """Close the connection and its thread; a later call opens them again."""
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
-
-        def shut() -> None:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-        executor.submit(shut).result()
-        executor.shutdown(wait=True)
-
-
-def _connect(path: str) -> sqlite3.Connection:
-    conn = open_wal(path)
-    conn.executescript(_SCHEMA)
-    return conn
-
-
-def write(conn: sqlite3.Connection, work: Callable[[], T]) -> T:
-    """Run `work` in one write transaction (taken at once, so it never upgrades)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        result = work()
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return result
+def task_database(file: Path | str | SQLiteDatabase) -> SQLiteDatabase:
+    """The file's access layer (the process's shared one for a path), with the
+    queue's tables in place."""
+    database = file if isinstance(file, SQLiteDatabase) else shared_database(file)
+    database.ensure_schema(_SCHEMA)
+    return database

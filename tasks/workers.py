@@ -10,7 +10,10 @@ Leases: a claimed task is leased for `lease_seconds` and the lease is renewed wh
 the handler runs. If the process dies the lease simply runs out, and any process
 using the file puts the task back; so a task killed mid-run runs again within about
 one lease after a restart. A short lease therefore means a fast recovery; its cost
-is one small UPDATE per lease/3 for all in-flight tasks.
+is one small UPDATE per lease/3 for all in-flight tasks. Renewing this process's
+leases and putting back expired ones are one write on the file's single writer
+(store/sqlite_db.py), so a task whose handler still runs here is never taken for
+dead here, and a renewal never waits for a SQLite lock held across an await.
 
 Shutdown: stop claiming, give in-flight deliveries `shutdown_grace_seconds` to
 finish, then cancel the rest and hand their leases back so they run again at once.
@@ -27,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.types import ASGIApp
 
+from store.sqlite_db import SQLiteDatabase
 from tasks import embedded_queue as rows
 from tasks.asgi_call import post
 from tasks.embedded_queue import DEDUP_WINDOW, LeasedTask
@@ -34,7 +38,6 @@ from tasks.headers import EMBEDDED_SECRET, app_engine_task_headers
 from tasks.queue_config import QueueConfig
 from tasks.rate import TokenBucket
 from tasks.runlog import Run, RunLog, error_text
-from tasks.task_db import TaskDatabase
 
 log = logging.getLogger("timeline.tasks.workers")
 CLAIM_BATCH = 100
@@ -45,7 +48,7 @@ PURGE_EVERY_SECONDS = 3600.0
 class EmbeddedWorkers:
     def __init__(
         self,
-        db: TaskDatabase,
+        db: SQLiteDatabase,
         queues: Mapping[str, QueueConfig],
         *,
         secret: str,
@@ -103,7 +106,7 @@ class EmbeddedWorkers:
         leftover = [task for tasks in self._in_flight.values() for task in tasks.values()]
         if leftover:
             log.info("handing back %d unfinished task(s) at shutdown", len(leftover))
-            await self._db.run(lambda conn: rows.release(conn, leftover))
+            await self._db.write(lambda conn: rows.release(conn, leftover))
         for tasks in self._in_flight.values():
             tasks.clear()
         self._app = None
@@ -139,13 +142,13 @@ class EmbeddedWorkers:
 
     async def _claim(self, queue: str, limit: int) -> list[LeasedTask]:
         now = self._clock()
-        return await self._db.run(
+        return await self._db.write(
             lambda conn: rows.claim(conn, queue, limit, now, now + self._lease)
         )
 
     async def _idle_wait(self, queue: str) -> float:
         """Sleep until the next eta, but poll for other processes' tasks and leases."""
-        eta = await self._db.run(lambda conn: rows.next_eta(conn, queue))
+        eta = await self._db.read(lambda conn: rows.next_eta(conn, queue))
         if eta is None:
             return self._poll
         return min(max(eta - self._clock(), 0.0), self._poll)
@@ -189,17 +192,19 @@ class EmbeddedWorkers:
     ) -> None:
         now = self._clock()
         if status is not None and 200 <= status < 300:
-            await self._db.run(lambda conn: rows.finish(conn, [task], now))
+            await self._db.write(lambda conn: rows.finish(conn, [task], now))
             return
         age = timedelta(seconds=now - task.first_attempt_at)
         if config.retry.gives_up(task.retry_count, age):
             log.warning("task %s failed for good after %d retries", task.name, task.retry_count)
-            await self._db.run(lambda conn: rows.give_up(conn, task, now, status, error))
+            await self._db.write(lambda conn: rows.give_up(conn, task, now, status, error))
             return
         eta = now + config.retry.backoff(task.retry_count + 1)
         # App Engine does not count a 503 ("no instance free") as an execution.
         executed = status != 503
-        await self._db.run(lambda conn: rows.retry_later(conn, task, eta, status, error, executed))
+        await self._db.write(
+            lambda conn: rows.retry_later(conn, task, eta, status, error, executed)
+        )
 
     async def _record_unanswered(self, task: LeasedTask, started: float, error: str) -> None:
         if self._runs is None:
@@ -234,14 +239,15 @@ class EmbeddedWorkers:
 
     async def _purge_tombstones(self) -> None:
         cutoff = self._clock() - self._dedup_seconds
-        await self._db.run(lambda conn: rows.purge_finished(conn, cutoff))
+        await self._db.write(lambda conn: rows.purge_finished(conn, cutoff))
 
     async def _renew_and_reclaim(self) -> None:
         now = self._clock()
         leased = [task for tasks in self._in_flight.values() for task in tasks.values()]
-        if leased:
-            await self._db.run(lambda conn: rows.renew(conn, leased, now + self._lease))
-        for queue in await self._db.run(lambda conn: rows.reclaim_expired(conn, now)):
+        expired = await self._db.write(
+            lambda conn: rows.renew_and_reclaim(conn, leased, now, now + self._lease)
+        )
+        for queue in expired:
             log.warning("tasks on queue %r outlived their lease; running them again", queue)
             self.wake(queue)
 

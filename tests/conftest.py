@@ -13,12 +13,12 @@ from typing import Any
 import httpx
 import pytest
 
-from app import create_app
 from settings import Settings
 from store.datastore import DatastoreStore
 from store.port import Store
 from store.sqlite import SQLiteStore
 from tests.utils import schedule_oracle
+from tests.utils.clients import app_client
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
 from tests.utils.storage_emulator import StorageEmulator
 
@@ -84,20 +84,18 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    # Local mode (dev tokens, GraphiQL, introspection), as `make run` serves it.
     return Settings(
-        var_dir=tmp_path, sqlite_path=tmp_path / "timeline.db", secret_key=b"test-secret-" * 4
+        environment="local",
+        var_dir=tmp_path,
+        sqlite_path=tmp_path / "timeline.db",
+        secret_key=b"test-secret-" * 4,
     )
 
 
 @pytest.fixture
 async def client(store: Store, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
+    async with app_client(settings, store) as http:
         yield http
 
 

@@ -166,9 +166,12 @@ async def test_queries_nested_past_the_depth_limit_are_refused(client: httpx.Asy
         "{ photos { edges { node { owner { photos { edges { node { owner { photos { edges {"
         " node { owner { photos { edges { node { id } } } } } } } } } } } } } } } }"
     )
-    body = await graphql(client, deep)
+    response = await client.post("/graphql", json={"query": deep})
+    assert response.status_code == 400
+    body = response.json()
     assert body["data"] is None
-    assert body["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
+    assert body["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
+    assert body["errors"][0]["extensions"]["rule"] == "depth"
 
 
 async def test_unknown_user_is_null_not_an_error(client: httpx.AsyncClient) -> None:

@@ -114,7 +114,7 @@ def test_app_yaml_loads_with_the_sdk_including_secret_yaml(tmp_path: Path) -> No
     with (tmp_path / "app.yaml").open() as app_yaml:
         parsed: Any = appinfo_includes.Parse(app_yaml)
     assert parsed.runtime == "python311"
-    assert "uvicorn app:app" in parsed.entrypoint  # the SDK prefixes `exec `
+    assert "python -m serve" in parsed.entrypoint  # the SDK prefixes `exec `
     assert parsed.env_variables["TIMELINE_STORE"] == "datastore"
     assert "TIMELINE_SECRET_KEY" in parsed.env_variables
 

@@ -22,7 +22,7 @@ from tasks.context import JobContext
 from tasks.counter_jobs import STALE_DELTA, fold_counters, fold_deltas
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 _names = itertools.count()
@@ -31,7 +31,7 @@ _actors = itertools.count()
 
 @pytest.fixture
 def job(store: Store, tmp_path: Path) -> JobContext:
-    tasks = Tasks(EmbeddedQueue(TaskDatabase(tmp_path / "tasks.db")))
+    tasks = Tasks(EmbeddedQueue(task_database(tmp_path / "tasks.db")))
     return JobContext(store=store, tasks=tasks, job="fold_counters", clock=lambda: NOW)
 
 

@@ -98,6 +98,7 @@ async def test_on_app_engine_the_answer_says_where_the_runs_are(tmp_path: Path) 
     # Production keeps runs as structured log lines; the run log cannot list them.
     settings = Settings(
         environment="production",
+        app_engine=True,
         var_dir=tmp_path,
         sqlite_path=tmp_path / "timeline.db",
         secret_key=b"k" * 48,

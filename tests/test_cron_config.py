@@ -112,11 +112,12 @@ def test_an_unreadable_cron_yaml_names_the_file(tmp_path: Path) -> None:
 
 
 def test_settings_for_the_scheduler(tmp_path: Path) -> None:
-    local = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)})
+    local = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)})
     assert local.tasks.cron_scheduler
     assert local.tasks.cron_yaml is None
     chosen = load_settings(
         {
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(tmp_path),
             "TIMELINE_CRON_SCHEDULER": "0",
             "TIMELINE_CRON_YAML": "ops/cron.yaml",
@@ -148,14 +149,14 @@ async def test_the_app_runs_the_scheduler_with_registered_jobs_only(tmp_path: Pa
         assert scheduler.jobs == ["test_cron_a"]
 
         async def noted() -> bool:
-            rows = await db.run(
+            rows = await db.read(
                 lambda conn: conn.execute(
                     "SELECT name FROM sqlite_master WHERE name = 'cron_slots'"
                 ).fetchall()
             )
             if not rows:
                 return False
-            jobs = await db.run(lambda conn: conn.execute("SELECT job FROM cron_slots").fetchall())
+            jobs = await db.read(lambda conn: conn.execute("SELECT job FROM cron_slots").fetchall())
             return jobs == [("test_cron_a",)]
 
         await eventually(noted, what="the lifespan's scheduler to note its job")
@@ -166,6 +167,7 @@ async def test_no_scheduler_on_app_engine_or_when_switched_off(tmp_path: Path) -
         assert harness.runtime.scheduler is None
     on_app_engine = Settings(
         environment="production",
+        app_engine=True,
         var_dir=tmp_path,
         sqlite_path=tmp_path / "unused.db",
         secret_key=b"k" * 48,

@@ -13,9 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from store.sqlite_db import SQLiteDatabase
 from tasks.cron_config import CronEntry
 from tasks.scheduler import Attempt, CronScheduler
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.utils.cron import T0, FakeClock, calls, close_databases, entry, reset_jobs, scheduler
 from tests.utils.tasks_app import TaskHarness, running_app
 
@@ -59,8 +60,7 @@ class Process:
         self.harness, self.entries, self.db = harness, entries, db
         # The file exists before any rival opens it, as the app's own start makes it:
         # two first connections racing to switch a new file to WAL may find it locked.
-        first = TaskDatabase(db)
-        first.run_blocking(lambda conn: None)
+        first = task_database(SQLiteDatabase(db))
         first.close()
         self.clock = FakeClock(T0)
         self.current = self.start()

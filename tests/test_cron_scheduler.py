@@ -270,7 +270,7 @@ async def test_the_loop_runs_due_slots_and_settles_a_run_cut_off_at_shutdown(
 async def _row_count(harness: TaskHarness, expected: int) -> bool:
     assert harness.runtime.db is not None
     try:
-        (count,) = await harness.runtime.db.run(
+        (count,) = await harness.runtime.db.read(
             lambda conn: conn.execute("SELECT count(*) FROM cron_slots").fetchone()
         )
     except sqlite3.OperationalError:  # the loop has not made its table yet

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks import bench_upload
+from benchmarks import bench_image_memory, bench_upload
 from tests.utils import images
 
 
@@ -28,3 +28,9 @@ def test_memory_is_measured_per_side(photo: Path) -> None:
         measured = bench_upload.measure_memory(side, str(photo))
         assert measured["rss_growth_mb"] >= 0
         assert 0 < measured["python_heap_peak_mb"] < 50
+
+
+def test_the_image_memory_benchmark_counts_outcomes() -> None:
+    figures = bench_image_memory.measure(side=800, concurrent=3, budget_mb=None)
+    assert figures["outcomes"] == {"ok": 3}
+    assert figures["rss_growth_mb"] >= 0

@@ -140,7 +140,7 @@ def test_the_same_upload_gives_the_same_bytes() -> None:
 
 
 async def test_processing_runs_off_the_event_loop() -> None:
-    pipeline = ImagePipeline(LIMITS, workers=1)
+    pipeline = ImagePipeline(LIMITS, memory_budget=512 * 1024 * 1024, workers=1)
     source = io.BytesIO(images.encode(images.marked_photo(2400, 1800), "JPEG"))
     ticks = 0
 

@@ -75,7 +75,7 @@ async def outbox_records(store: Store) -> list[Entity]:
 
 async def queued_names(runtime: TaskRuntime) -> list[str]:
     assert runtime.db is not None
-    rows = await runtime.db.run(lambda conn: list_tasks(conn, None, 10_000))
+    rows = await runtime.db.read(lambda conn: list_tasks(conn, None, 10_000))
     return sorted(row.name for row in rows)
 
 

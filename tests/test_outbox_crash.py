@@ -25,9 +25,10 @@ from settings import Settings
 from store import models, social_models
 from store.port import Query, Store
 from store.sqlite import SQLiteStore
+from store.sqlite_db import SQLiteDatabase
 from tasks.embedded_queue import TaskRow, list_tasks
 from tasks.outbox import OUTBOX
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.test_social import ADD_COMMENT, FOLLOW, LIKE, pid, uid
 from tests.test_social_background import FEED, NOTIFICATIONS
 from tests.utils.accounts import bearer
@@ -45,6 +46,7 @@ class Server:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(var),
             "TIMELINE_TASK_LEASE_SECONDS": "1",
             # No cron: what the restart delivers is the start-up sweep's doing.
@@ -95,8 +97,8 @@ async def outbox_count(store: Store) -> int:
     return len(await store.page(Query(OUTBOX, order_by="sort_key", descending=False), limit=500))
 
 
-async def task_rows(db: TaskDatabase) -> list[TaskRow]:
-    return await db.run(lambda conn: list_tasks(conn, None, 10_000))
+async def task_rows(db: SQLiteDatabase) -> list[TaskRow]:
+    return await db.read(lambda conn: list_tasks(conn, None, 10_000))
 
 
 async def notices(server: Server, user: models.User, var: Path) -> dict[str, int]:
@@ -110,7 +112,7 @@ async def feed(server: Server, user: models.User, var: Path) -> list[str]:
     return [edge["node"]["caption"] for edge in body["data"]["viewer"]["feed"]["edges"]]
 
 
-async def settle(store: Store, db: TaskDatabase) -> None:
+async def settle(store: Store, db: SQLiteDatabase) -> None:
     """Until the outbox is empty and every task has finished."""
 
     async def settled() -> bool:
@@ -123,7 +125,7 @@ async def settle(store: Store, db: TaskDatabase) -> None:
 @pytest.mark.parametrize("hang", ["relay", "after-add"])
 async def test_a_kill_between_commit_and_relay_loses_no_follow_up(var: Path, hang: str) -> None:
     store = SQLiteStore(var / "timeline.db")
-    db = TaskDatabase(var / "timeline.db")
+    db = task_database(var / "timeline.db")
     alice, bob = await make_user(store, "alice"), await make_user(store, "bob")
     photos = await make_photos(store, alice, 2)
     try:
@@ -166,7 +168,7 @@ async def test_a_kill_between_commit_and_relay_loses_no_follow_up(var: Path, han
 
 async def test_a_kill_inside_a_task_handler_runs_it_again_to_one_effect(var: Path) -> None:
     store = SQLiteStore(var / "timeline.db")
-    db = TaskDatabase(var / "timeline.db")
+    db = task_database(var / "timeline.db")
     alice, bob = await make_user(store, "alice"), await make_user(store, "bob")
     photos = await make_photos(store, alice, 3)
     try:

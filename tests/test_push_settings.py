@@ -22,7 +22,7 @@ PRODUCTION = {
 
 
 def test_locally_pushes_go_to_the_outbox(tmp_path: Path) -> None:
-    settings = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)})
+    settings = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)})
     assert settings.push.backend == "outbox"
     outbox = push_from_settings(settings)
     assert isinstance(outbox, OutboxPush)
@@ -40,7 +40,7 @@ def test_in_production_pushes_go_to_fcm_of_the_apps_project() -> None:
 
 
 def test_fcm_needs_a_project_and_the_backend_a_known_name(tmp_path: Path) -> None:
-    local = {"TIMELINE_VAR_DIR": str(tmp_path)}
+    local = {"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)}
     with pytest.raises(SettingsError, match="TIMELINE_FCM_PROJECT"):
         load_settings({**local, "TIMELINE_PUSH": "fcm"})
     with pytest.raises(SettingsError, match="'outbox' or 'fcm'"):
@@ -52,6 +52,7 @@ def test_fcm_settings_build_an_adapter_for_that_endpoint(tmp_path: Path) -> None
         account = fcm.write_service_account(tmp_path / "sa.json")
         settings = load_settings(
             {
+                "TIMELINE_ENV": "local",
                 "TIMELINE_VAR_DIR": str(tmp_path),
                 "TIMELINE_PUSH": "fcm",
                 "TIMELINE_FCM_PROJECT": "timeline-staging",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ PRODUCTION = {
 
 
 def test_local_defaults_need_no_variables(tmp_path: Path) -> None:
-    settings = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)})
+    settings = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)})
     assert settings.environment == "local"
     assert settings.store == "sqlite"
     assert settings.sqlite_path == tmp_path / "timeline.db"
@@ -24,8 +25,8 @@ def test_local_defaults_need_no_variables(tmp_path: Path) -> None:
 
 
 def test_local_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
-    first = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
-    second = load_settings({"TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
+    first = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
+    second = load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path)}).secret_key
     assert first == second
     assert len(first) >= 32
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
@@ -56,13 +57,23 @@ def test_production_refuses_demo_data() -> None:
         ("TIMELINE_STORE", "postgres", "must be 'sqlite' or 'datastore'"),
         ("TIMELINE_DEMO_DATA", "maybe", "must be a boolean"),
         ("TIMELINE_MAX_QUERY_DEPTH", "deep", "must be a whole number"),
+        ("TIMELINE_MAX_QUERY_COST", "0", "must be positive"),
     ],
 )
 def test_malformed_values_name_the_variable(
     tmp_path: Path, name: str, value: str, message: str
 ) -> None:
     with pytest.raises(SettingsError, match=message):
-        load_settings({"TIMELINE_VAR_DIR": str(tmp_path), name: value})
+        load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path), name: value})
+
+
+def test_query_limits_are_read_from_their_variables(tmp_path: Path) -> None:
+    names = ["BYTES", "TOKENS", "OPERATIONS", "FIELDS", "ALIASES", "DIRECTIVES", "DEPTH", "COST"]
+    environ = {f"TIMELINE_MAX_QUERY_{name}": str(n + 1) for n, name in enumerate(names)}
+    limits = load_settings(
+        {"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path), **environ}
+    ).query_limits
+    assert astuple(limits) == tuple(range(1, len(names) + 1))
 
 
 def test_production_verifies_firebase_tokens_for_its_own_project() -> None:

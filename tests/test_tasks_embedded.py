@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from store.sqlite_db import SQLiteDatabase
 from tasks.context import TaskContext
 from tasks.embedded_queue import list_tasks
 from tasks.registry import Payload, task_handler
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.utils.tasks_app import (
     TaskHarness,
     deliveries,
@@ -183,8 +184,8 @@ async def test_shutdown_hands_back_a_task_still_running(tmp_path: Path) -> None:
             return bool(await deliveries(harness.store, "cut"))
 
         await eventually(started, what="the slow task to start")
-    db = TaskDatabase(tmp_path / "timeline.db")
-    (row,) = db.run_blocking(lambda conn: list_tasks(conn, None, 10))
+    db = task_database(SQLiteDatabase(tmp_path / "timeline.db"))
+    (row,) = db.read_blocking(lambda conn: list_tasks(conn, None, 10))
     db.close()
     # Handed back untouched: no retry counted, runnable at once by the next process.
     assert (row.state, row.retry_count, row.name) == ("queued", 0, "cut")

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from app import create_app
 from settings import Settings, TaskSettings
-from store.sqlite import SQLiteStore
 from tasks.headers import EMBEDDED_SECRET, app_engine_task_headers
+from tests.utils.clients import app_client
 from tests.utils.tasks_app import TaskHarness, running_app
 from tests.utils.tokens import (
     CertServer,
@@ -41,18 +39,6 @@ async def local(tmp_path: Path) -> AsyncIterator[TaskHarness]:
         yield harness
 
 
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=SQLiteStore(settings.sqlite_path))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield http
-
-
 def base_settings(tmp_path: Path, **overrides: Any) -> Settings:
     return Settings(
         var_dir=tmp_path, sqlite_path=tmp_path / "timeline.db", secret_key=b"k" * 48, **overrides
@@ -65,7 +51,9 @@ async def on_app_engine(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     tasks = TaskSettings(
         backend="cloudtasks", cloud_location="us-central1", emulator_host="127.0.0.1:9"
     )
-    async with app_client(base_settings(tmp_path, environment="production", tasks=tasks)) as http:
+    async with app_client(
+        base_settings(tmp_path, environment="production", app_engine=True, tasks=tasks)
+    ) as http:
         yield http
 
 

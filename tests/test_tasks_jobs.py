@@ -15,7 +15,7 @@ from tasks.context import JobContext
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.jobs import prune_idempotency_records, reclaim_stray_blobs
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.utils.tasks_app import running_app
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
@@ -33,7 +33,7 @@ class RecordingBlobs:
 
 @pytest.fixture
 def tasks(tmp_path: Path) -> Tasks:
-    return Tasks(EmbeddedQueue(TaskDatabase(tmp_path / "tasks.db")))
+    return Tasks(EmbeddedQueue(task_database(tmp_path / "tasks.db")))
 
 
 def record(user: str, name: str, created: datetime) -> Entity:

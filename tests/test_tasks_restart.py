@@ -17,7 +17,7 @@ from store.sqlite import SQLiteStore
 from tasks.embedded_queue import EmbeddedQueue, list_tasks
 from tasks.enqueue import Tasks
 from tasks.queue_config import load_queue_yaml
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.utils.processes import ManagedServer, free_port
 from tests.utils.tasks_app import deliveries, effect_count, eventually
 
@@ -49,6 +49,7 @@ class AppProcess:
         env = {
             **os.environ,
             "PYTHONPATH": str(ROOT),
+            "TIMELINE_ENV": "local",
             "TIMELINE_VAR_DIR": str(var),
             "TIMELINE_QUEUE_YAML": str(var / "queue.yaml"),
             "TIMELINE_TASK_LEASE_SECONDS": str(LEASE_SECONDS),
@@ -82,7 +83,7 @@ def runs_command(*args: str) -> subprocess.CompletedProcess[str]:
 async def test_a_killed_server_runs_its_tasks_again_and_each_takes_effect_once(
     var: Path,
 ) -> None:
-    db = TaskDatabase(var / "timeline.db")
+    db = task_database(var / "timeline.db")
     store = SQLiteStore(var / "timeline.db")
     first = AppProcess(var, "first")
     await asyncio.to_thread(first.server.start)
@@ -100,7 +101,7 @@ async def test_a_killed_server_runs_its_tasks_again_and_each_takes_effect_once(
         first.kill()
     finally:
         first.server.stop()
-    leased = db.run_blocking(lambda conn: list_tasks(conn, "leased", 100))
+    leased = db.read_blocking(lambda conn: list_tasks(conn, "leased", 100))
     assert len(leased) >= 1, "the kill should have caught tasks mid-run"
 
     second = AppProcess(var, "second")
@@ -108,7 +109,7 @@ async def test_a_killed_server_runs_its_tasks_again_and_each_takes_effect_once(
     try:
 
         async def all_done() -> bool:
-            rows = await db.run(lambda conn: list_tasks(conn, None, 100))
+            rows = await db.read(lambda conn: list_tasks(conn, None, 100))
             return [row.state for row in rows] == ["done"] * SLOW_TASKS
 
         await eventually(all_done, within=30, what="every task to finish after the restart")
@@ -138,5 +139,7 @@ def test_the_runs_command_explains_a_missing_file(tmp_path: Path) -> None:
 def test_lease_settings_are_read_from_the_environment() -> None:
     from settings import load_settings
 
-    settings = load_settings({"TIMELINE_TASK_LEASE_SECONDS": "2.5", "TIMELINE_VAR_DIR": "var"})
+    settings = load_settings(
+        {"TIMELINE_ENV": "local", "TIMELINE_TASK_LEASE_SECONDS": "2.5", "TIMELINE_VAR_DIR": "var"}
+    )
     assert settings.tasks == TaskSettings(lease_seconds=2.5)

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from app import create_app, make_store
 from store.port import Entity, Store
+from store.sqlite_db import shared_database
 from tasks.port import EnqueueResult, TaskQueue, TaskRequest
 from tests.test_uploads_atomicity import FlakyCommits
 
@@ -67,7 +68,7 @@ def main() -> None:
     parser.add_argument("--hang", choices=HANGS, default="none")
     args = parser.parse_args()
     settings = load_settings()
-    store = make_store(settings)
+    store = make_store(settings, shared_database(settings.sqlite_path))
     if args.hang == "feed-write":
         store = HangingWrites(store, "FeedItem")
     elif args.hang == "push-receipt":

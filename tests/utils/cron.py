@@ -13,11 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from store.sqlite_db import SQLiteDatabase
 from tasks.context import JobContext
 from tasks.cron_config import CronEntry, parse_cron_yaml
 from tasks.registry import cron_job
 from tasks.scheduler import CronScheduler
-from tasks.task_db import TaskDatabase
+from tasks.task_db import task_database
 from tests.utils.tasks_app import TaskHarness
 
 T0 = datetime(2030, 1, 7, 0, 0, tzinfo=UTC)  # a Monday
@@ -35,7 +36,7 @@ class Blocker:
 
 
 blocker: list[Blocker] = []
-_opened: list[TaskDatabase] = []  # connections opened "as another process", to close
+_opened: list[SQLiteDatabase] = []  # connections opened "as another process", to close
 
 
 def reset_jobs() -> None:
@@ -117,7 +118,7 @@ def scheduler(
     its own on a task database, as another process would (default: the app's)."""
     db = harness.runtime.db
     if db_path is not None:
-        db = TaskDatabase(db_path)
+        db = task_database(SQLiteDatabase(db_path))
         _opened.append(db)
     assert db is not None
     options.setdefault("lease_seconds", LEASE_SECONDS)

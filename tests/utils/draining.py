@@ -26,7 +26,7 @@ async def drain(http: httpx.AsyncClient, within: float = 30.0) -> None:
     db = runtime.db
     deadline = asyncio.get_running_loop().time() + within
     while True:
-        rows = await db.run(lambda conn: list_tasks(conn, None, 100_000))
+        rows = await db.read(lambda conn: list_tasks(conn, None, 100_000))
         failed = [row for row in rows if row.state == "failed"]
         assert not failed, f"tasks failed: {failed}"
         if all(row.state == "done" for row in rows):

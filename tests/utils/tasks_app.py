@@ -168,7 +168,7 @@ class TaskHarness:
 
     async def task_rows(self, state: str | None = None) -> list[TaskRow]:
         assert self.runtime.db is not None
-        return await self.runtime.db.run(lambda conn: list_tasks(conn, state, 10_000))
+        return await self.runtime.db.read(lambda conn: list_tasks(conn, state, 10_000))
 
     async def runs(self, failed_only: bool = False) -> list[Run]:
         return await self.runtime.runs.recent(limit=500, failed_only=failed_only)

@@ -1,0 +1,76 @@
+"""Limits on how big a request's headers are and how slowly its body may come, as an
+ASGI middleware in front of every route.
+
+h11 bounds headers only while they are incomplete (a request whose headers arrive
+in one packet skips that check), and uvicorn bounds idle connections but not a
+body that trickles in a byte at a time: each such request would hold a connection
+and a worker slot for as long as its sender likes. Here:
+- headers over `max_header_bytes` in all are answered 431;
+- the whole body must have arrived within `body_seconds` of the request's start,
+  or the request is answered 408 (if nothing was sent yet) and dropped.
+Both answers are GraphQL error bodies, as every refusal of this API is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger("timeline.request_limits")
+
+
+class BodyTooSlow(Exception):
+    """The request body had not arrived by the deadline."""
+
+
+class RequestLimits:
+    def __init__(self, app: ASGIApp, *, max_header_bytes: int, body_seconds: float) -> None:
+        self._app = app
+        self._max_header_bytes = max_header_bytes
+        self._body_seconds = body_seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+        if header_bytes > self._max_header_bytes:
+            message = f"The request's headers are over {self._max_header_bytes} bytes."
+            await refusal(431, message, "HEADERS_TOO_LARGE")(scope, receive, send)
+            return
+        deadline = asyncio.get_running_loop().time() + self._body_seconds
+        body_complete = False
+        response_started = False
+
+        async def receive_by_deadline() -> Message:
+            nonlocal body_complete
+            if body_complete:  # afterwards only http.disconnect comes, whenever it does
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTooSlow from None
+            body_complete = message["type"] != "http.request" or not message.get("more_body")
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal response_started
+            response_started = response_started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._app(scope, receive_by_deadline, tracking_send)
+        except BodyTooSlow:
+            log.warning("dropped a request whose body took over %ss", self._body_seconds)
+            if not response_started:
+                message = f"The request body did not arrive within {self._body_seconds:g} seconds."
+                await refusal(408, message, "REQUEST_TIMEOUT")(scope, receive, send)
+
+
+def refusal(status: int, message: str, code: str) -> JSONResponse:
+    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status, headers={"Connection": "close"})

@@ -1,0 +1,177 @@
+"""The cost of an operation: how many fields it can resolve, at most.
+
+Each field costs 1 for every parent object it is resolved on, so a connection's
+page size multiplies the cost of everything selected under it: in
+`photos(first: 50) { edges { node { comments(first: 10) { nodes { id } } } } }`,
+`comments` costs 50 and `id` 500. This is GitHub's node count, with every field
+counted rather than only the nodes. A connection's size is its `first` or
+`last` (variables resolved), else the argument's default, else the default page
+size; a list field with a list argument (`nodes(ids:)`) is as long as that list.
+
+The model over-counts where execution merges: two spreads of one fragment in one
+selection set count twice. Only a hostile document does that at scale (30 fragments
+each spreading the next twice counts 2^30), and it is then refused, as it should be.
+Run on a validated document: fields and types are known to exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLList,
+    GraphQLNamedType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    ListValueNode,
+    OperationDefinitionNode,
+    SchemaMetaFieldDef,
+    SelectionSetNode,
+    TypeMetaFieldDef,
+    TypeNameMetaFieldDef,
+    ValueNode,
+    VariableNode,
+    get_named_type,
+    get_nullable_type,
+    value_from_ast_untyped,
+)
+from graphql.utilities import get_operation_ast
+
+from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from schema.admin import MAX_RUNS
+from schema.document_figures import Summary, fold_fragments
+from schema.query import MAX_NODES
+
+PAGE_ARGUMENTS = ("first", "last")
+# No list field returns more (connections stop at 50 items, nodes(ids:) at 100,
+# taskRuns at 500): a larger page is refused before anything under it runs, so
+# counting it as this many leaves the refusal to the resolver's BAD_USER_INPUT,
+# which says what the largest page is.
+LONGEST_LIST = max(MAX_PAGE_SIZE, MAX_NODES, MAX_RUNS)
+
+
+def operation_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> int | None:
+    """The cost of the operation that would run; None when there is no such
+    operation (strawberry refuses the request then)."""
+    operation = get_operation_ast(document, operation_name)
+    root = schema.get_root_type(operation.operation) if operation else None
+    if operation is None or root is None:
+        return None
+    values = _variable_values(operation, variables or {})
+    fragments: dict[str, Summary] = {}
+    for definition in document.definitions:
+        if isinstance(definition, FragmentDefinitionNode):
+            condition = schema.get_type(definition.type_condition.name.value)
+            fragments[definition.name.value] = _summary(
+                schema, definition.selection_set, condition, values
+            )
+    [cost] = fold_fragments(
+        fragments,
+        [_summary(schema, operation.selection_set, root, values)],
+        through=int.__mul__,
+        join=int.__add__,
+    )
+    return cost
+
+
+def _summary(
+    schema: GraphQLSchema,
+    selection_set: SelectionSetNode,
+    parent: GraphQLNamedType | None,
+    values: dict[str, Any],
+) -> Summary:
+    summary = Summary()
+    stack: list[tuple[SelectionSetNode, GraphQLNamedType | None, int]] = [
+        (selection_set, parent, 1)
+    ]
+    while stack:
+        current, parent_type, factor = stack.pop()
+        for node in current.selections:
+            if isinstance(node, FragmentSpreadNode):
+                summary.spreads.append((factor, node.name.value))
+            elif isinstance(node, InlineFragmentNode):
+                condition = node.type_condition
+                narrowed = schema.get_type(condition.name.value) if condition else parent_type
+                stack.append((node.selection_set, narrowed, factor))
+            elif isinstance(node, FieldNode):
+                summary.own += factor
+                definition = _field(schema, parent_type, node.name.value)
+                if definition is not None and node.selection_set is not None:
+                    size = _list_size(node, definition, values)
+                    stack.append(
+                        (node.selection_set, get_named_type(definition.type), factor * size)
+                    )
+    return summary
+
+
+def _field(
+    schema: GraphQLSchema, parent: GraphQLNamedType | None, name: str
+) -> GraphQLField | None:
+    if parent is schema.query_type and name == "__schema":
+        return SchemaMetaFieldDef
+    if parent is schema.query_type and name == "__type":
+        return TypeMetaFieldDef
+    if name == "__typename":
+        return TypeNameMetaFieldDef
+    fields: dict[str, GraphQLField] = getattr(parent, "fields", {})
+    return fields.get(name)
+
+
+def _list_size(node: FieldNode, definition: GraphQLField, values: dict[str, Any]) -> int:
+    """How many objects the field can return: a connection's page size, the length
+    of a list argument of a list field, else 1."""
+    given = {argument.name.value: argument.value for argument in node.arguments or ()}
+    if any(name in definition.args for name in PAGE_ARGUMENTS):
+        sizes = [
+            size
+            for name in PAGE_ARGUMENTS
+            if name in given
+            and (size := _size(value_from_ast_untyped(given[name], values))) is not None
+        ]
+        if sizes:
+            return max(sizes)
+        default = definition.args["first"].default_value if "first" in definition.args else None
+        return _size(default) or DEFAULT_PAGE_SIZE
+    if isinstance(get_nullable_type(definition.type), GraphQLList):
+        return min(
+            max((_length(value, values) for value in given.values()), default=1), LONGEST_LIST
+        )
+    return 1
+
+
+def _length(value: ValueNode, values: dict[str, Any]) -> int:
+    """A list argument's length, read without converting its items."""
+    if isinstance(value, ListValueNode):
+        return len(value.values)
+    if isinstance(value, VariableNode):
+        variable = values.get(value.name.value)
+        return len(variable) if isinstance(variable, list) else 1
+    return 1
+
+
+def _variable_values(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any]
+) -> dict[str, Any]:
+    values = dict(variables)
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    return values
+
+
+def _size(value: object) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return max(0, min(value, LONGEST_LIST))
+    return None
