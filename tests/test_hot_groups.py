@@ -132,8 +132,14 @@ async def test_contention_that_outlasts_the_retries_is_unavailable_with_a_hint(
     owner, fan = await make_user(store, "owner"), await make_user(store, "fan")
     [photo] = await make_photos(store, owner, 1)
     async with app_over(AlwaysConflicting(store), settings) as http:
-        body = await call(http, LIKE, {"i": {"photoId": pid(photo)}}, bearer(settings, fan.id))
-    [error] = body["errors"]
+        response = await http.post(
+            "/graphql",
+            json={"query": LIKE, "variables": {"i": {"photoId": pid(photo)}}},
+            headers=bearer(settings, fan.id),
+        )
+    assert response.status_code == 503
+    assert int(response.headers["Retry-After"]) > 0
+    [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "UNAVAILABLE"
     assert error["extensions"]["retryAfterSeconds"] > 0
     assert "contention" not in error["message"]
