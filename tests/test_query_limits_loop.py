@@ -48,10 +48,14 @@ async def seed(database: Path) -> None:
         comments: list[Entity] = [
             comment_to_entity(
                 Comment(
-                    models.photo_to_entity(photo).key, f"c{n}", alice.id, f"comment {n}", BASE_TIME
+                    models.photo_to_entity(photo).key,
+                    f"c{index}-{n}",  # comments are keyed under their author: ids unique per author
+                    alice.id,
+                    f"comment {n}",
+                    BASE_TIME,
                 )
             )
-            for photo in photos
+            for index, photo in enumerate(photos)
             for n in range(COMMENTS_PER_PHOTO)
         ]
         for offset in range(0, len(comments), MAX_BATCH):
