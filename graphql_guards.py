@@ -16,6 +16,8 @@ from graphql_media import RequestRefused
 
 # The operations and map fields of a multipart request travel with the file.
 _FORM_ALLOWANCE = 64 * 1024
+# A JSON (or GET) request: a document and its variables (captions, comments).
+_JSON_BODY_LIMIT = 256 * 1024
 # Browsers post multipart forms across sites without a CORS preflight. A header no
 # form can set proves the request went through CORS (Apollo iOS and Kotlin send
 # X-Apollo-Operation-Name by default; web clients add Apollo-Require-Preflight).
@@ -27,16 +29,26 @@ class BodyTooLarge(Exception):
     """The request body went past the limit while it was being read."""
 
 
-def body_limit(max_upload: int) -> int:
-    return max_upload + _FORM_ALLOWANCE
+def _is_multipart(headers: Headers) -> bool:
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media_type == "multipart/form-data"
 
 
-def too_large(max_upload: int) -> RequestRefused:
+def body_limit(headers: Headers, max_upload: int) -> int:
+    """Only an upload may be large: any other body is a document (at most
+    TIMELINE_MAX_QUERY_BYTES) and its variables, refused long before it could cost
+    the time and memory of decoding megabytes of JSON."""
+    return max_upload + _FORM_ALLOWANCE if _is_multipart(headers) else _JSON_BODY_LIMIT
+
+
+def too_large(headers: Headers, max_upload: int) -> RequestRefused:
+    limit = body_limit(headers, max_upload)
+    if _is_multipart(headers):
+        message = f"an image can be at most {max_upload // (1024 * 1024)} MiB"
+    else:
+        message = f"a request without a file can be at most {limit // 1024} KiB"
     return RequestRefused(
-        413,
-        f"The request is too large: an image can be at most {max_upload // (1024 * 1024)} MiB.",
-        "PAYLOAD_TOO_LARGE",
-        maxBytes=str(body_limit(max_upload)),
+        413, f"The request is too large: {message}.", "PAYLOAD_TOO_LARGE", maxBytes=str(limit)
     )
 
 
@@ -44,10 +56,9 @@ def upload_refusal(headers: Headers, max_upload: int) -> RequestRefused | None:
     """413 when the declared length is over the limit (before reading a byte), 400
     for a multipart request that a browser form could have sent (CSRF)."""
     declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > body_limit(max_upload):
-        return too_large(max_upload)
-    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "multipart/form-data":
+    if declared.isdigit() and int(declared) > body_limit(headers, max_upload):
+        return too_large(headers, max_upload)
+    if not _is_multipart(headers):
         return None
     if any(headers.get(name, "").strip() for name in _PREFLIGHT_HEADERS):
         return None

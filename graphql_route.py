@@ -113,7 +113,8 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             return
         headers = Headers(scope=scope)
         # As strawberry's own __call__, plus the body limit and closing the uploads.
-        request = Request(scope, receive=limit_body(receive, body_limit(self._max_upload)))
+        limit = body_limit(headers, self._max_upload)
+        request = Request(scope, receive=limit_body(receive, limit))
         media_type = negotiate(headers.get("accept"))
         if media_type is None and not self.should_render_graphql_ide(
             self.request_adapter_class(request)
@@ -132,7 +133,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         except StarletteHTTPException as error:  # the form parser's
             response = _bad_request(error.status_code, error.detail, request, exchange)
         except BodyTooLarge:
-            response = refused_response(too_large(self._max_upload), exchange.media_type)
+            response = refused_response(too_large(headers, self._max_upload), exchange.media_type)
         finally:
             await request.close()  # uploaded files are temporary files: delete them now
         response = with_cache_headers(
