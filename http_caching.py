@@ -111,9 +111,10 @@ def with_cache_headers(
         response.headers["Cache-Control"] = (
             cache_control if response.status_code == 200 else PRIVATE
         )
-    if response.status_code != 200:
+    body = getattr(response, "body", None)  # a streamed answer has none to hash
+    if response.status_code != 200 or not isinstance(body, bytes):
         return response
-    etag = '"' + hashlib.sha256(response.body).hexdigest()[:32] + '"'
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     response.headers["ETag"] = etag
     if if_none_match is not None and _holds(if_none_match, etag):
         kept = {name: response.headers[name] for name in ("ETag", "Cache-Control", "Vary")}

@@ -3,6 +3,7 @@ real app, on both stores: what a client sees, what is stored, and what it costs.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import replace
@@ -217,3 +218,20 @@ async def test_an_apq_get_with_accept_anything_is_a_query_not_the_ide(
         headers={"Accept": "*/*"},
     )
     assert response.json() == {"data": {"__typename": "Query"}}
+
+
+async def test_many_clients_registering_at_once_all_find_their_documents(
+    client: httpx.AsyncClient, store: Store
+) -> None:
+    """Twenty clients teach the server four documents at the same moment (five each):
+    the puts are idempotent, so every one of them is kept once and runs by hash."""
+    documents = [f"query Q{n} {{ __typename a{n}: __typename }}" for n in range(4)]
+    senders = [documents[n % 4] for n in range(20)]
+    registered = await asyncio.gather(
+        *(post(client, {"query": doc, "extensions": persisted(doc)}) for doc in senders)
+    )
+    assert {response.status_code for response in registered} == {200}
+    stored = await store.get_many([Key.of("PersistedQuery", sha(doc)) for doc in documents])
+    assert [entity.properties["document"] for entity in stored if entity] == documents
+    by_hash = await asyncio.gather(*(post(client, {"extensions": persisted(d)}) for d in senders))
+    assert all(response.json()["data"]["__typename"] == "Query" for response in by_hash)
