@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-fast install system-deps tasks-emulator lint typecheck unit bench token clean
+.PHONY: run test test-fast install system-deps tasks-emulator clients-deps lint typecheck unit bench token clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ run: install
 	  $(BIN)/python -m serve --host $(HOST) --port $(PORT)
 
 ## Everything CI runs: lint, types, and the whole test suite on both stores.
-test: install system-deps tasks-emulator lint typecheck unit
+test: install system-deps tasks-emulator clients-deps lint typecheck unit
 
 ## The quick loop (under a minute): lint, and the tests that need no emulator and no subprocess server.
 test-fast: install
@@ -34,6 +34,18 @@ system-deps:
 	@command -v java >/dev/null 2>&1 || { \
 	  echo "installing a Java runtime for the Cloud Datastore emulator"; \
 	  apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# Node tools the tests run against the server (clients/package.json): the
+# GraphQL-over-HTTP audit. Installed from the lock file, as CI does.
+CLIENTS_STAMP := clients/node_modules/.installed
+$(CLIENTS_STAMP): clients/package.json clients/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Node.js and npm for the client tests"; \
+	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+	npm ci --prefix clients --no-audit --no-fund --loglevel=error
+	touch $@
+
+clients-deps: $(CLIENTS_STAMP)
 
 lint: install
 	$(BIN)/ruff check .
@@ -54,7 +66,7 @@ token: install
 	@TIMELINE_ENV=local $(BIN)/python -m auth.dev_tokens $(USER)
 
 clean:
-	rm -rf $(VENV) .venv-tasks-emulator .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-tasks-emulator clients/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 # The Cloud Tasks emulator (PyPI) pins protobuf<5, so it lives in a venv of its own.
 TASKS_EMULATOR_VENV := .venv-tasks-emulator
