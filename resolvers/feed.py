@@ -53,23 +53,29 @@ async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Phot
         missing = size - len(page.edges)
         if missing <= 0 or not (page.has_previous_page if backward else page.has_next_page):
             break
+        # A whole page's worth each time: a run of hidden items is usually longer
+        # than what is missing.
         if backward:
-            more = await _visible(context, PageArgs(None, args.after, missing, page.start_cursor))
+            more = await _visible(context, PageArgs(None, args.after, size, page.start_cursor))
+            kept = more.edges[-missing:]
+            cut = len(kept) < len(more.edges)
             page = Page(
-                more.edges + page.edges,
+                kept + page.edges,
                 False,
-                more.has_previous_page,
-                more.start_cursor or page.start_cursor,
+                cut or more.has_previous_page,
+                kept[0].cursor if cut else more.start_cursor or page.start_cursor,
                 page.end_cursor,
             )
         else:
-            more = await _visible(context, PageArgs(missing, page.end_cursor, None, args.before))
+            more = await _visible(context, PageArgs(size, page.end_cursor, None, args.before))
+            kept = more.edges[:missing]
+            cut = len(kept) < len(more.edges)
             page = Page(
-                page.edges + more.edges,
-                more.has_next_page,
+                page.edges + kept,
+                cut or more.has_next_page,
                 False,
                 page.start_cursor,
-                more.end_cursor or page.end_cursor,
+                kept[-1].cursor if cut else more.end_cursor or page.end_cursor,
             )
     return page
 
