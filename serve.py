@@ -33,7 +33,9 @@ MAX_HEADER_BYTES = WebSettings.max_header_bytes
 HEADER_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
 MAX_CONCURRENCY = 200  # App Engine sends at most max_concurrent_requests (40) per instance
-GRACEFUL_SHUTDOWN_SECONDS = 10
+# SIGTERM budget, about 10 s in all: 3 s for requests in flight, then the lifespan's
+# 5 s for running tasks (handed back to the queue if they do not finish).
+GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
 class HeaderDeadline(H11Protocol):
