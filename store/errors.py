@@ -8,6 +8,9 @@ StoreError
  ├── StoreFileDamaged      at start: the embedded store's file held data and is now
  │                         missing, empty, truncated or corrupt; refused, never re-made
  └── StoreInUse            at start: another process already runs on the embedded file
+
+Clients see StoreUnavailable, and a TransactionConflict that outlasted
+run_in_transaction's retries, as the retryable `UNAVAILABLE` (schema/errors.py).
 """
 
 
