@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from store.keys import Key
 from store.models import new_id, sort_key, user_key
@@ -94,8 +95,14 @@ def thread_key(recipient_id: str, kind: str, subject: str) -> Key:
     return user_key(recipient_id).child(NOTIFICATION_THREAD, _thread_name(kind, subject))
 
 
+class Reader(Protocol):
+    """A transaction, or the store itself (outside one, reads may be stale)."""
+
+    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]: ...
+
+
 async def current_notifications(
-    tx: Transaction, recipient_id: str, topics: Sequence[tuple[str, str]]
+    tx: Reader, recipient_id: str, topics: Sequence[tuple[str, str]]
 ) -> list[Notification]:
     """The current notification of each (kind, subject), or a new one where there is
     none: two batched reads, the threads and then their items."""

@@ -22,9 +22,10 @@ from store.port import Store
 from tasks.context import TaskContext, TaskInfo
 from tasks.notification_tasks import notify
 from tests.conftest import graphql
+from tests.test_social import LIKE, mutate, pid
 from tests.utils.accounts import bearer, call
-from tests.utils.builders import BASE_TIME
-from tests.utils.draining import app_of
+from tests.utils.builders import BASE_TIME, make_photos, make_user
+from tests.utils.draining import app_of, drain
 
 NOTIFICATIONS = """query($first: Int, $after: String, $last: Int, $before: String) { viewer {
   notifications(first: $first, after: $after, last: $last, before: $before) {
@@ -167,3 +168,22 @@ async def test_node_ids_of_notifications_stay_the_recipients(
     mine = await graphql_as(inbox, NODE, {"id": only})
     assert mine == {"data": {"node": {"id": only}}}
     assert await graphql(client, NODE, {"id": only}) == {"data": {"node": None}}
+
+
+async def test_likes_through_the_app_replace_the_item_too(
+    client: httpx.AsyncClient, settings: Settings, store: Store
+) -> None:
+    """The batched fan-in (tasks/fan_in_tasks.py) writes notifications the same way."""
+    alice, bob, carol = [await make_user(store, name) for name in ("alice", "bob", "carol")]
+    [photo] = await make_photos(store, alice, 1)
+    inbox = Inbox(client, settings, store)
+    inbox.recipient, inbox.headers = alice.id, bearer(settings, alice.id)
+    await mutate(client, LIKE, bearer(settings, bob.id), photoId=pid(photo))
+    await drain(client)
+    [first] = await inbox.ids()
+    await mutate(client, LIKE, bearer(settings, carol.id), photoId=pid(photo))
+    await drain(client)
+    [second] = await inbox.ids()
+    assert second != first
+    assert (await inbox.page(first=1))["edges"][0]["node"]["actorCount"] == 2
+    assert await graphql_as(inbox, NODE, {"id": first}) == {"data": {"node": None}}
