@@ -127,12 +127,13 @@ def create_app(
             return JSONResponse({"status": "unavailable", "cause": problem}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    graphql = GraphQLRoute(
-        store, settings, make_verifier(settings), media, tasks.tasks, runs=tasks.runs
-    )
+    verifier = make_verifier(settings)
+    graphql = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs)
+    admin = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs, admin=True)
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),
+        Route("/admin/graphql", admin),
         Route("/healthz", health),
         tasks.mount,
     ]

@@ -37,7 +37,7 @@ from resolvers.node_ids import to_global_id
 from settings import Settings
 from store import models, social_models
 from store.datastore import DatastoreStore
-from store.notification_models import notification_from_entity, notification_key
+from store.notification_models import current_notifications
 from store.port import Store
 from tests.utils.accounts import bearer
 from tests.utils.builders import make_photos, make_user
@@ -203,10 +203,10 @@ async def _actors(
     assert body is not None
     edges = body["data"]["viewer"]["notifications"]["edges"]
     shown = [e["node"]["actorCount"] for e in edges if e["node"]["kind"] == kind]
-    [stored] = await store.get_many([notification_key(owner.id, kind, subject)])
-    if len(shown) != 1 or stored is None:
+    [stored] = await current_notifications(store, owner.id, [(kind, subject)])
+    if len(shown) != 1 or not stored.stored:
         return -1
-    named = set(notification_from_entity(stored).actor_ids)
+    named = set(stored.actor_ids)
     return int(shown[0]) if len(named) == shown[0] else -1
 
 

@@ -10,7 +10,8 @@ the owner's activities with one query and applies the page in one transaction
 on the owner's group alone:
 
 - notifications coalesce as before ("alice and 4 others liked your photo"), one
-  entity per (kind, subject), each changed one pushed once (tasks/push_tasks.py);
+  current item per (kind, subject), each changed one written as a new item at the
+  top (store/notification_models.py) and pushed once (tasks/push_tasks.py);
 - the followee's half of each follow edge (`Follower`, which the followers list
   and the fan-out of new photos page through) is set to what the follower's half
   says now, so follow and unfollow in either order end right; each new follower's
@@ -33,9 +34,8 @@ from store.activity_models import Activity
 from store.models import sort_key
 from store.notification_models import (
     Notification,
-    notification_from_entity,
-    notification_key,
-    notification_to_entity,
+    current_notifications,
+    save_notifications,
 )
 from store.port import MAX_BATCH, Entity, Position, Store, Transaction
 from store.transactions import run_in_transaction
@@ -102,28 +102,21 @@ async def _apply(
     now: datetime,
 ) -> list[Notification]:
     """Applies the activities not applied already; returns the notifications changed."""
-    keys = list(
+    topics = list(
         dict.fromkeys(
-            notification_key(owner, a.kind, a.subject)
-            for a in activities
-            if a.kind in activity_models.NOTIFYING
+            (a.kind, a.subject) for a in activities if a.kind in activity_models.NOTIFYING
         )
     )
-    mark, *found = await tx.get_many([activity_models.mark_key(owner), *keys])
-    notices = {
-        key: notification_from_entity(entity) if entity else None
-        for key, entity in zip(keys, found, strict=True)
-    }
+    [mark] = await tx.get_many([activity_models.mark_key(owner)])
+    notices = dict(zip(topics, await current_notifications(tx, owner, topics), strict=True))
     applied = activity_models.applied_ids(mark)
-    changed: dict[str, Notification] = {}
+    changed: dict[tuple[str, str], Notification] = {}
     for a in activities:
         if a.id in applied or a.kind not in activity_models.NOTIFYING:
             continue
-        key = notification_key(owner, a.kind, a.subject)
-        notice = notices[key] or Notification(owner, a.kind, a.subject)
-        notices[key] = notice
-        if notice.add_actor(a.actor_id, now):
-            changed[key.name] = notice
+        # Changed notifications become new items at the top (store/notification_models.py).
+        if notices[(a.kind, a.subject)].add_actor(a.actor_id, now):
+            changed[(a.kind, a.subject)] = notices[(a.kind, a.subject)]
     follows = [
         social_models.edge_entity(
             social_models.follower_key(owner, actor), actor, _created_at(edge, now)
@@ -131,11 +124,8 @@ async def _apply(
         for actor, edge in edges.items()
         if edge is not None
     ]
-    tx.put_many(
-        [notification_to_entity(n) for n in changed.values()]
-        + follows
-        + [activity_models.mark(owner, [a.id for a in activities])]
-    )
+    save_notifications(tx, changed.values())
+    tx.put_many([*follows, activity_models.mark(owner, [a.id for a in activities])])
     tx.delete_many(
         [social_models.follower_key(owner, actor) for actor, edge in edges.items() if edge is None]
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 from store import models, social_models
 from store.keys import Key
-from store.notification_models import Notification, notification_key, notification_to_entity
+from store.notification_models import Notification, first_item_key, notification_to_entity
 from store.port import Entity, Position, Query, Result, Store
 from tasks.context import TaskContext
 from tasks.enqueue import Tasks
@@ -104,7 +104,7 @@ async def _undo_for_unfollowers(
     if gone:
         await store.delete_many(
             [social_models.feed_item_key(f, photo) for f in gone]
-            + [notification_key(f, "NEW_PHOTO", photo.encode()) for f in gone]
+            + [first_item_key(f, "NEW_PHOTO", photo.encode()) for f in gone]
         )
 
 
@@ -112,7 +112,7 @@ async def _missing_new_photo_notices(
     store: Store, followers: list[str], owner_id: str, photo: Key, now: datetime
 ) -> list[Entity]:
     subject = photo.encode()
-    keys = [notification_key(f, "NEW_PHOTO", subject) for f in followers]
+    keys = [first_item_key(f, "NEW_PHOTO", subject) for f in followers]
     existing = await store.get_many(keys)
     notices = []
     for follower, found in zip(followers, existing, strict=True):
@@ -134,9 +134,7 @@ async def unfanout_photo(payload: Payload, ctx: TaskContext) -> None:
     await ctx.store.delete_many(
         [social_models.feed_item_key(f, photo) for f in [*followers, owner_id]]
     )
-    await ctx.store.delete_many(
-        [notification_key(f, "NEW_PHOTO", photo.encode()) for f in followers]
-    )
+    await ctx.store.delete_many([first_item_key(f, "NEW_PHOTO", photo.encode()) for f in followers])
 
 
 async def enqueue_backfill(tasks: Tasks, follower: str, followee: str, edge: Entity) -> None:

@@ -91,7 +91,8 @@ async def push(payload: Payload, ctx: TaskContext) -> None:
         APP_TITLE,
         notification_message(notice.kind, first, notice.actor_count),
         {"type": "notification", "kind": notice.kind},
-        collapse_key=_collapse_key(key),
+        # Per thread: a newer item's push replaces an older one's on the device.
+        collapse_key=_collapse_key(notice.thread_key),
     )
     await deliver(ctx, recipient, devices, message, receipt)
 
