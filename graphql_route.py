@@ -17,7 +17,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.types import Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -29,7 +29,7 @@ from strawberry.types import ExecutionResult
 from auth.errors import InvalidToken, VerifierUnavailable
 from auth.viewer import TokenVerifier, Viewer
 from errors import Unavailable
-from graphiql_page import content_security_policy
+from graphiql import GraphiQLAssets, graphiql_response
 from graphql_request import JSON_TYPES, decode_json, decode_request, place_files
 from media import Media
 from resolvers.context import RequestContext
@@ -52,6 +52,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         media: Media,
         tasks: Tasks,
         runs: RunLog | None = None,
+        graphiql: GraphiQLAssets | None = None,
     ) -> None:
         super().__init__(
             build_schema(settings.query_limits, introspection=not settings.is_production),
@@ -68,6 +69,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._tasks = tasks
         self._runs = runs
         self._max_upload = settings.media.max_upload_bytes
+        self._graphiql = graphiql
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -108,10 +110,8 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        html = self.graphql_ide_html
-        return HTMLResponse(
-            html, headers={"Content-Security-Policy": content_security_policy(html)}
-        )
+        # Our page, whose files the app serves, instead of strawberry's from unpkg.com.
+        return graphiql_response(self._graphiql)
 
     def decode_json(self, data: str | bytes) -> dict[str, Any]:
         return decode_request(data)
