@@ -16,7 +16,8 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
-# GraphiQL's files (served by the app) and the Apollo Client tests, as package-lock.json
+# The repository's one package.json: GraphiQL's files (served by the app), the Apollo
+# Client tests and the GraphQL-over-HTTP audit (graphql-http), as package-lock.json
 # pins them. Without npm, `make run` still serves the API; GraphiQL's page then says to
 # run `npm ci` (and `make test` installs npm first, through system-deps).
 node_modules/.installed: package.json package-lock.json
@@ -43,7 +44,7 @@ test-fast: install
 
 # Debian's packages the tests need, installed only when missing: Java for the Datastore
 # emulator (it ships with the Google Cloud CLI), Chromium for the GraphiQL browser test,
-# Node.js and npm for GraphiQL's files and the Apollo Client tests.
+# Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \

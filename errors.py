@@ -6,6 +6,9 @@
      ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
+     ├── BadRequest              BAD_REQUEST        (HTTP 400) the request cannot run as
+     │                                              sent: several operations and no
+     │                                              operationName
      ├── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
      │    ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
      │    └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
@@ -51,6 +54,12 @@ class Unauthenticated(AppError):
 
 class Forbidden(AppError):
     code = "FORBIDDEN"
+
+
+class BadRequest(AppError):
+    """The request cannot run as sent; the route answers HTTP 400 (graphql_media.py)."""
+
+    code = "BAD_REQUEST"
 
 
 class Unavailable(AppError):

@@ -95,6 +95,15 @@ class QueryLimits:
 
 
 @dataclass(frozen=True)
+class PersistedQuerySettings:
+    """Automatic persisted queries and trusted documents (persisted_queries.py)."""
+
+    enabled: bool = True  # APQ: clients may register documents by hash
+    # An operation manifest (Apollo's format): when set, only its operations run.
+    trusted_documents: Path | None = None
+
+
+@dataclass(frozen=True)
 class PushSettings:
     """Push notifications (push/): a local outbox, or Firebase Cloud Messaging."""
 
@@ -132,6 +141,7 @@ class Settings:
     demo_data: bool = False
     graphiql: bool = True
     query_limits: QueryLimits = field(default_factory=QueryLimits)
+    persisted_queries: PersistedQuerySettings = field(default_factory=PersistedQuerySettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
@@ -166,6 +176,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         demo_data=_flag(get("DEMO_DATA", "0"), "DEMO_DATA"),
         graphiql=_local_only(get, "GRAPHIQL", production, "serves GraphiQL to anyone"),
         query_limits=_query_limits(get),
+        persisted_queries=_persisted_query_settings(get),
         tasks=_task_settings(get, project, production),
         auth=_auth_settings(get, env, production),
         media=_media_settings(get, project, production),
@@ -360,6 +371,16 @@ def _query_limits(get: Callable[[str, str | None], str | None]) -> QueryLimits:
             raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
         limits[attribute] = value
     return QueryLimits(**limits)
+
+
+def _persisted_query_settings(
+    get: Callable[[str, str | None], str | None],
+) -> PersistedQuerySettings:
+    manifest = get("TRUSTED_DOCUMENTS", None)
+    return PersistedQuerySettings(
+        enabled=_flag(get("PERSISTED_QUERIES", "1"), "PERSISTED_QUERIES"),
+        trusted_documents=Path(manifest) if manifest else None,
+    )
 
 
 def _push_settings(
