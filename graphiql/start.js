@@ -27,7 +27,8 @@ const EXAMPLE_QUERY = `# Photo Timeline, local mode.
 }
 `;
 
-// ?query=...&variables=... shares a query as a link, as GraphiQL's own examples do.
+// ?q=...&variables=... shares a query as a link. Not `query`: a GET with `query` is
+// a GraphQL request, answered with JSON (graphql_route.should_render_graphql_ide).
 const parameters = Object.fromEntries(new URLSearchParams(window.location.search));
 
 function updateURL(changes) {
@@ -42,7 +43,7 @@ const fetcher = GraphiQL.createFetcher({ url: window.location.pathname });
 const explorer = GraphiQLPluginExplorer.explorerPlugin();
 
 function GraphiQLWithExplorer() {
-  const [query, setQuery] = React.useState(parameters.query || EXAMPLE_QUERY);
+  const [query, setQuery] = React.useState(parameters.q || EXAMPLE_QUERY);
   const [variables, setVariables] = React.useState(parameters.variables);
 
   return React.createElement(GraphiQL, {
@@ -52,7 +53,7 @@ function GraphiQLWithExplorer() {
     variables,
     onEditQuery(newQuery) {
       setQuery(newQuery);
-      updateURL({ query: newQuery });
+      updateURL({ q: newQuery });
     },
     onEditVariables(newVariables) {
       setVariables(newVariables);
