@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-fast install node-deps system-deps tasks-emulator lint typecheck unit bench token clean
+.PHONY: run test test-fast install node-deps system-deps tasks-emulator lint typecheck unit bench token clean schema
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ unit: install
 ## Benchmarks; results go into docs/PERFORMANCE.md by hand, as ratios from one run.
 bench: install
 	$(BIN)/python -m benchmarks
+
+## schema.graphql from the live schema; refuses breaking changes not listed in docs/SCHEMA_CHANGELOG.md.
+schema: install
+	$(BIN)/python -m schema.export
 
 ## A dev token for GraphiQL or curl: make token USER=alice
 token: install

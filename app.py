@@ -101,18 +101,15 @@ def create_app(
     # GraphiQL (local mode only) with its files from node_modules, never from a CDN.
     ide = settings.graphiql and not settings.is_production
     graphiql = GraphiQLAssets.installed(node_modules) if ide else None
+    verifier = make_verifier(settings)
     graphql = GraphQLRoute(
-        store,
-        settings,
-        make_verifier(settings),
-        media,
-        tasks.tasks,
-        runs=tasks.runs,
-        graphiql=graphiql,
+        store, settings, verifier, media, tasks.tasks, runs=tasks.runs, graphiql=graphiql
     )
+    admin = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs, admin=True)
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),
+        Route("/admin/graphql", admin),
         Route("/healthz", health),
         tasks.mount,
     ]

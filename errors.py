@@ -3,7 +3,6 @@
     AppError                     extensions.code
      ├── BadUserInput            BAD_USER_INPUT     malformed or out-of-range arguments
      ├── BadCursor               BAD_CURSOR         a cursor we did not issue for this list
-     ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
      ├── BadRequest              BAD_REQUEST        (HTTP 400) the request cannot run as
@@ -42,10 +41,6 @@ class BadUserInput(AppError):
 
 class BadCursor(AppError):
     code = "BAD_CURSOR"
-
-
-class NotFound(AppError):
-    code = "NOT_FOUND"
 
 
 class Unauthenticated(AppError):

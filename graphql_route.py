@@ -57,7 +57,7 @@ from media import Media
 from persisted_queries import PersistedQueries
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
-from schema import build_schema
+from schema import build_admin_schema, build_schema
 from schema.errors import client_error
 from settings import Settings
 from store.port import Store
@@ -83,11 +83,17 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         media: Media,
         tasks: Tasks,
         runs: RunLog | None = None,
+        *,
+        admin: bool = False,
         graphiql: GraphiQLAssets | None = None,
     ) -> None:
+        """`admin`: serve the admin schema (schema/admin.py), without GraphiQL.
+        `graphiql`: its files, when installed (graphiql/assets.py)."""
+        build = build_admin_schema if admin else build_schema
+        ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
-            build_schema(settings.query_limits, introspection=not settings.is_production),
-            graphql_ide="graphiql" if settings.graphiql and not settings.is_production else None,
+            build(settings.query_limits, introspection=not settings.is_production),
+            graphql_ide="graphiql" if ide else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
         )

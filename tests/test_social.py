@@ -198,13 +198,18 @@ async def test_feed_is_viewer_only_and_hides_unfollowed_and_deleted(
         [social_models.feed_item(alice.id, p.key, p.sort_key) for p in bob_photos + carol_photos]
     )
     await store.delete_many([bob_photos[0].key])
-    query = """query($id: ID!) { node(id: $id) { ... on User {
-        feed(first: 10) { edges { node { caption } } } } } }"""
-    body = await call(client, query, {"id": uid(alice)}, bearer(settings, alice.id))
-    captions = [e["node"]["caption"] for e in body["data"]["node"]["feed"]["edges"]]
+    query = "{ viewer { feed(first: 10) { edges { node { caption } } } } }"
+    body = await call(client, query, headers=bearer(settings, alice.id))
+    captions = [e["node"]["caption"] for e in body["data"]["viewer"]["feed"]["edges"]]
     assert captions == [p.caption for p in bob_photos[1:]]
-    other = await call(client, query, {"id": uid(alice)}, bearer(settings, bob.id))
-    assert other["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # Only Viewer has a feed: no one can ask for another user's.
+    other = await call(
+        client,
+        "query($id: ID!) { node(id: $id) { ... on User { feed { edges { cursor } } } } }",
+        {"id": uid(alice)},
+        bearer(settings, bob.id),
+    )
+    assert other["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
 
 
 @pytest.mark.parametrize("size", [1, 10, 50])
@@ -222,13 +227,13 @@ async def test_a_feed_page_with_likes_counts_and_owners_costs_three_round_trips(
         photos += await make_photos(store, people[name], 30, start=len(photos))
     await store.put_many([social_models.feed_item(alice.id, p.key, p.sort_key) for p in photos])
     await drain(client)  # the follows' background tasks use the same store counter
-    query = """query($id: ID!, $n: Int) { node(id: $id) { ... on User { feed(first: $n) {
+    query = """query($n: Int) { viewer { feed(first: $n) {
         edges { cursor node { id caption likeCount commentCount viewerHasLiked
                               owner { username displayName } } }
-        pageInfo { hasNextPage endCursor } } } } }"""
+        pageInfo { hasNextPage endCursor } } } }"""
     before = store.round_trips
-    body = await call(client, query, {"id": uid(alice), "n": size}, bearer(settings, alice.id))
-    assert len(body["data"]["node"]["feed"]["edges"]) == size
+    body = await call(client, query, {"n": size}, bearer(settings, alice.id))
+    assert len(body["data"]["viewer"]["feed"]["edges"]) == size
     assert store.round_trips - before <= 3
 
 

@@ -143,14 +143,14 @@ async def test_a_file_locked_by_another_process_answers_unavailable(
                 json={"query": UPDATE_PROFILE, "variables": {"i": {"displayName": "During"}}},
                 headers=me,
             )
-            viewer = await call(http, "{ viewer { displayName } }", headers=me)
+            viewer = await call(http, "{ viewer { user { displayName } } }", headers=me)
         finally:
             other.execute("ROLLBACK")
             other.close()
         assert (busy.status_code, busy.headers["retry-after"]) == (503, "1")
         [error] = busy.json()["errors"]
         assert error["extensions"] == {"code": "UNAVAILABLE", "retryAfterSeconds": 1}
-        assert viewer == {"data": {"viewer": {"displayName": "Before"}}}  # reads go on
+        assert viewer == {"data": {"viewer": {"user": {"displayName": "Before"}}}}  # reads go on
         await ok(http, UPDATE_PROFILE, me, displayName="After")
-        viewer = await call(http, "{ viewer { displayName } }", headers=me)
-        assert viewer == {"data": {"viewer": {"displayName": "After"}}}
+        viewer = await call(http, "{ viewer { user { displayName } } }", headers=me)
+        assert viewer == {"data": {"viewer": {"user": {"displayName": "After"}}}}
