@@ -152,6 +152,7 @@ async def test_a_malformed_persisted_query_extension_is_a_bad_request(
     response = await post(client, {"extensions": extension})
     assert response.status_code == 400
     assert code_of(response) == "BAD_REQUEST"
+    assert "persisted" in response.json()["errors"][0]["message"].lower()
 
 
 @pytest.mark.parametrize(
