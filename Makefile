@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-fast install system-deps tasks-emulator clients-deps lint typecheck unit bench token clean schema
+.PHONY: run test test-fast install node-deps system-deps tasks-emulator lint typecheck unit bench token clean schema
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,36 +16,44 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The repository's one package.json: GraphiQL's files (served by the app), the Apollo
+# Client tests and the GraphQL-over-HTTP audit (graphql-http), as package-lock.json
+# pins them. Without npm, `make run` still serves the API; GraphiQL's page then says to
+# run `npm ci` (and `make test` installs npm first, through system-deps).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "npm is missing (make system-deps installs it): GraphiQL will not be served" >&2; \
+	fi
+
+node-deps: node_modules/.installed
+
 ## The server on $(HOST):$(PORT) in local mode, with the embedded store and demo data; GraphiQL at /graphql.
-run: install
+run: install node-deps
 	TIMELINE_ENV=local TIMELINE_DEMO_DATA=1 TIMELINE_PUBLIC_ORIGIN=http://$(HOST):$(PORT) \
 	  $(BIN)/python -m serve --host $(HOST) --port $(PORT)
 
 ## Everything CI runs: lint, types, and the whole test suite on both stores.
-test: install system-deps tasks-emulator clients-deps lint typecheck unit
+test: install system-deps node-deps tasks-emulator lint typecheck unit
 
 ## The quick loop (under a minute): lint, and the tests that need no emulator and no subprocess server.
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -x -m "not datastore and not slow"
 
-# The Datastore emulator ships with the Google Cloud CLI and needs Java.
+# Debian's packages the tests need, installed only when missing: Java for the Datastore
+# emulator (it ships with the Google Cloud CLI), Chromium for the GraphiQL browser test,
+# Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit.
 system-deps:
-	@command -v java >/dev/null 2>&1 || { \
-	  echo "installing a Java runtime for the Cloud Datastore emulator"; \
-	  apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
-
-# Node tools the tests run against the server (clients/package.json): the
-# GraphQL-over-HTTP audit. Installed from the lock file, as CI does.
-CLIENTS_STAMP := clients/node_modules/.installed
-$(CLIENTS_STAMP): clients/package.json clients/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { \
-	  echo "installing Node.js and npm for the client tests"; \
-	  apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
-	npm ci --prefix clients --no-audit --no-fund --loglevel=error
-	touch $@
-
-clients-deps: $(CLIENTS_STAMP)
+	@missing=""; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -70,7 +78,7 @@ token: install
 	@TIMELINE_ENV=local $(BIN)/python -m auth.dev_tokens $(USER)
 
 clean:
-	rm -rf $(VENV) .venv-tasks-emulator clients/node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-tasks-emulator node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 # The Cloud Tasks emulator (PyPI) pins protobuf<5, so it lives in a venv of its own.
 TASKS_EMULATOR_VENV := .venv-tasks-emulator

@@ -23,6 +23,8 @@ from starlette.routing import Route
 from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
+from graphiql import ASSETS_PATH, GraphiQLAssets
+from graphiql.assets import NODE_MODULES
 from graphql_route import GraphQLRoute
 from media import BlobStore
 from media.local_blobs import LocalBlobStore
@@ -86,6 +88,7 @@ def create_app(
     blobs: BlobStore | None = None,
     push: PushSender | None = None,
     queue_layer: QueueLayer | None = None,
+    node_modules: Path = NODE_MODULES,
 ) -> Starlette:
     settings = settings or load_settings()
     # The embedded file's one access layer (a single writer thread, a reader pool),
@@ -127,8 +130,13 @@ def create_app(
             return JSONResponse({"status": "unavailable", "cause": problem}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    # GraphiQL (local mode only) with its files from node_modules, never from a CDN.
+    ide = settings.graphiql and not settings.is_production
+    graphiql = GraphiQLAssets.installed(node_modules) if ide else None
     verifier = make_verifier(settings)
-    graphql = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs)
+    graphql = GraphQLRoute(
+        store, settings, verifier, media, tasks.tasks, runs=tasks.runs, graphiql=graphiql
+    )
     admin = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs, admin=True)
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
@@ -137,6 +145,8 @@ def create_app(
         Route("/healthz", health),
         tasks.mount,
     ]
+    if graphiql is not None:
+        routes.append(Route(ASSETS_PATH + "/{path:path}", graphiql.serve, methods=["GET"]))
     if isinstance(blobs, LocalBlobStore):
         routes.append(media_route(blobs))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))

@@ -21,7 +21,7 @@ from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
@@ -33,7 +33,7 @@ from strawberry.types import ExecutionResult
 
 from auth.viewer import TokenVerifier
 from errors import Unavailable
-from graphiql_page import content_security_policy
+from graphiql import GraphiQLAssets, graphiql_response
 from graphql_guards import (
     RETRY_AFTER_SECONDS,
     BodyTooLarge,
@@ -85,8 +85,10 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         runs: RunLog | None = None,
         *,
         admin: bool = False,
+        graphiql: GraphiQLAssets | None = None,
     ) -> None:
-        """`admin`: serve the admin schema (schema/admin.py), without GraphiQL."""
+        """`admin`: serve the admin schema (schema/admin.py), without GraphiQL.
+        `graphiql`: its files, when installed (graphiql/assets.py)."""
         build = build_admin_schema if admin else build_schema
         ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
@@ -104,6 +106,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._tasks = tasks
         self._runs = runs
         self._max_upload = settings.media.max_upload_bytes
+        self._graphiql = graphiql
         trusted = settings.persisted_queries.trusted_documents
         # A malformed manifest stops the start here (ManifestError).
         self._persisted = PersistedQueries(
@@ -185,10 +188,8 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        html = self.graphql_ide_html
-        return HTMLResponse(
-            html, headers={"Content-Security-Policy": content_security_policy(html)}
-        )
+        # Our page, whose files the app serves, instead of strawberry's from unpkg.com.
+        return graphiql_response(self._graphiql)
 
     def decode_json(self, data: str | bytes) -> dict[str, Any]:
         return decode_request(data)

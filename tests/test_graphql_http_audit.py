@@ -2,8 +2,8 @@
 
 `python -m serve` runs in a subprocess on 127.0.0.1 (local mode: the audits ask
 for `__type`, which production's no-introspection rule refuses), and the audit
-runs in Node (clients/graphql-http-audit.mjs, graphql-http pinned in
-clients/package-lock.json; `make test` runs `npm ci` first). Every audit must
+runs in Node (clients/graphql-http-audit.mjs, graphql-http pinned in the
+repository's package-lock.json; `make test` runs `npm ci` first). Every audit must
 pass: 0 errors, 0 warnings, 0 notices. Under CI=true a missing node is a
 failure; elsewhere a visible skip.
 """
@@ -22,8 +22,7 @@ import pytest
 from tests.utils.processes import ManagedServer, free_port, missing_tool
 
 ROOT = Path(__file__).resolve().parent.parent
-CLIENTS = ROOT / "clients"
-AUDIT = CLIENTS / "graphql-http-audit.mjs"
+AUDIT = ROOT / "clients" / "graphql-http-audit.mjs"
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +53,8 @@ def node() -> str:
     executable = shutil.which("node")
     if executable is None:
         missing_tool("node is not installed (Debian: apt-get install nodejs npm)")
-    if not (CLIENTS / "node_modules" / "graphql-http").is_dir():
-        missing_tool("clients/node_modules is missing: run `npm ci --prefix clients`")
+    if not (ROOT / "node_modules" / "graphql-http").is_dir():
+        missing_tool("node_modules is missing: run `npm ci`")
     return executable
 
 
