@@ -31,7 +31,11 @@ class Dockerfile:
 
     @classmethod
     def read(cls, path: Path) -> Dockerfile:
-        return cls(tuple(_instructions(path.read_text())))
+        return cls.parse(path.read_text())
+
+    @classmethod
+    def parse(cls, text: str) -> Dockerfile:
+        return cls(tuple(_instructions(text)))
 
     def all(self, keyword: str) -> list[Instruction]:
         return [each for each in self.instructions if each.keyword == keyword]
