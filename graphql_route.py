@@ -85,7 +85,8 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             await refusal(scope, receive, send)
             return
         # As strawberry's own __call__, plus the body limit and closing the uploads.
-        request = Request(scope, receive=limit_body(receive, _body_limit(self._max_upload)))
+        limit = _body_limit(headers, self._max_upload)
+        request = Request(scope, receive=limit_body(receive, limit))
         try:
             response = await self.run(request)
         except HTTPException as error:
@@ -93,7 +94,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         except StarletteHTTPException as error:  # the form parser's
             response = _bad_request(error.status_code, error.detail, scope["method"])
         except BodyTooLarge:
-            response = _too_large(self._max_upload)
+            response = _too_large(headers, self._max_upload)
         finally:
             await request.close()  # uploaded files are temporary files: delete them now
         await response(scope, receive, send)
@@ -191,6 +192,8 @@ def busy_retry_after(response: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) 
 
 # The operations and map fields of a multipart request travel with the file.
 _FORM_ALLOWANCE = 64 * 1024
+# A JSON (or GET) request: a document and its variables (captions, comments).
+_JSON_BODY_LIMIT = 256 * 1024
 # Browsers post multipart forms across sites without a CORS preflight. A header no
 # form can set proves the request went through CORS (Apollo iOS and Kotlin send
 # X-Apollo-Operation-Name by default; web clients add Apollo-Require-Preflight).
@@ -201,16 +204,26 @@ class BodyTooLarge(Exception):
     """The request body went past the limit while it was being read."""
 
 
-def _body_limit(max_upload: int) -> int:
-    return max_upload + _FORM_ALLOWANCE
+def _is_multipart(headers: Headers) -> bool:
+    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media_type == "multipart/form-data"
 
 
-def _too_large(max_upload: int) -> JSONResponse:
+def _body_limit(headers: Headers, max_upload: int) -> int:
+    """Only an upload may be large: any other body is a document (at most
+    TIMELINE_MAX_QUERY_BYTES) and its variables, refused long before it could cost
+    the time and memory of decoding megabytes of JSON."""
+    return max_upload + _FORM_ALLOWANCE if _is_multipart(headers) else _JSON_BODY_LIMIT
+
+
+def _too_large(headers: Headers, max_upload: int) -> JSONResponse:
+    limit = _body_limit(headers, max_upload)
+    if _is_multipart(headers):
+        message = f"an image can be at most {max_upload // (1024 * 1024)} MiB"
+    else:
+        message = f"a request without a file can be at most {limit // 1024} KiB"
     return _refusal(
-        413,
-        f"The request is too large: an image can be at most {max_upload // (1024 * 1024)} MiB.",
-        "PAYLOAD_TOO_LARGE",
-        maxBytes=str(_body_limit(max_upload)),
+        413, f"The request is too large: {message}.", "PAYLOAD_TOO_LARGE", maxBytes=str(limit)
     )
 
 
@@ -218,10 +231,9 @@ def upload_refusal(headers: Headers, max_upload: int) -> JSONResponse | None:
     """413 when the declared length is over the limit (before reading a byte), 400
     for a multipart request that a browser form could have sent (CSRF)."""
     declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _body_limit(max_upload):
-        return _too_large(max_upload)
-    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "multipart/form-data":
+    if declared.isdigit() and int(declared) > _body_limit(headers, max_upload):
+        return _too_large(headers, max_upload)
+    if not _is_multipart(headers):
         return None
     if any(headers.get(name, "").strip() for name in _PREFLIGHT_HEADERS):
         return None

@@ -50,9 +50,9 @@ KEEP_ALIVE_SECONDS = 5
 # Above what the platforms send an instance: App Engine's max_concurrent_requests
 # (40, app.yaml) and Cloud Run's containerConcurrency (80, service.yaml).
 MAX_CONCURRENCY = 200
-# Cloud Run sends SIGKILL 10 s after SIGTERM; 8 leaves the lifespan time to close
-# the store and flush logs. App Engine stops instances the same way, with less notice.
-GRACEFUL_SHUTDOWN_SECONDS = 8
+# Cloud Run sends SIGKILL 10 s after SIGTERM: 3 s for requests in flight, then the
+# lifespan's 5 s for running tasks (handed back to the queue if they do not finish).
+GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
 class HeaderDeadline(H11Protocol):

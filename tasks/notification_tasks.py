@@ -1,6 +1,10 @@
-"""Writing a notification into its recipient's entity group, coalesced.
+"""Writing one event's notification into its recipient's entity group, coalesced.
 
     notify {recipient, kind, subject, actor}
+
+Likes, comments and follows no longer enqueue this (one write to the owner's
+group per action is what tasks/fan_in_tasks.py batches away); it stays so that
+`notify` tasks already queued when this version is deployed still run.
 
 No one is notified of their own actions. The actor set makes a duplicate
 delivery a no-op, so the handler needs no idempotency record.

@@ -5,8 +5,8 @@
     digest_scan   {day, since, until, after?, batch, page?}  the day's recipients, a page a task
     digest        {user, day, since}                     one summary push to one user
 
-`notify` (notification_tasks.py) enqueues `push` after recording an event, named
-after the notification's version (its key and sort key), so a duplicate `notify`
+`fan_in` (fan_in_tasks.py) enqueues `push` after recording a batch of events,
+named after the notification's version (its key and sort key), so a repeated run
 adds nothing, and a burst of events on one notification sends only the latest
 wording: a `push` whose version is no longer current, or whose notification has
 been read, sends nothing.
