@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-fast install node-deps system-deps tasks-emulator lint typecheck unit bench token clean schema
+.PHONY: run test test-fast deploy-check install node-deps system-deps tasks-emulator lint typecheck unit bench token clean schema
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,15 @@ test: install system-deps node-deps tasks-emulator lint typecheck unit
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -x -m "not datastore and not slow"
+
+## Offline checks of everything that is deployed (docs/DEPLOY.md): app.yaml, cron.yaml,
+## queue.yaml and index.yaml through the Cloud SDK's own loaders; the Dockerfile,
+## .dockerignore and Cloud Run's service.yaml; every gcloud command in docs/DEPLOY.md and
+## those the deploy tools print, against the installed SDK; and the app started from the
+## deploy files as App Engine and as Cloud Run start it, against the emulators.
+deploy-check: install system-deps tasks-emulator
+	$(BIN)/pytest -q tests/test_config_files.py tests/test_deploy_files.py \
+	  tests/test_deploy_guide.py tests/test_startup.py
 
 # Debian's packages the tests need, installed only when missing: Java for the Datastore
 # emulator (it ships with the Google Cloud CLI), Chromium for the GraphiQL browser test,

@@ -122,6 +122,7 @@ class WebSettings:
     public_origin: str | None = LOCAL_ORIGIN
     cors_origins: tuple[str, ...] = ()  # web apps allowed to call the API; () sends no CORS
     body_timeout_seconds: float = 60.0  # a request body must have arrived by then: 408
+    header_seconds: float = 10.0  # a request's headers must have arrived by then (serve.py)
     # The request line and headers; a Firebase ID token is about 1 KB.
     max_header_bytes: int = 16 * 1024
 
@@ -163,7 +164,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     var_dir = Path(get("VAR_DIR", "var") or "var")
     store = _backend(get, "STORE", local="sqlite", cloud="datastore", production=production)
-    project = get("DATASTORE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or "photo-timeline-local"
+    named_project = get("DATASTORE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
+    project = named_project or "photo-timeline-local"
     settings = Settings(
         environment="production" if production else "local",
         app_engine=env.get("GAE_ENV", "").startswith("standard"),
@@ -185,6 +187,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
+    if production and not named_project:
+        # App Engine sets GOOGLE_CLOUD_PROJECT; Cloud Run does not (service.yaml does).
+        raise SettingsError(
+            f"GOOGLE_CLOUD_PROJECT (or {PREFIX}DATASTORE_PROJECT) must name the project "
+            "in production"
+        )
     return settings
 
 
@@ -246,10 +254,22 @@ def _web_settings(get: Callable[[str, str | None], str | None], production: bool
         for value in (get("CORS_ORIGINS", "") or "").split(",")
         if value.strip()
     )
-    body_timeout = _float(get("BODY_TIMEOUT_SECONDS", "60"), "BODY_TIMEOUT_SECONDS")
-    if body_timeout <= 0:
-        raise SettingsError(f"{PREFIX}BODY_TIMEOUT_SECONDS must be positive, not {body_timeout}")
-    return WebSettings(public_origin=origin, cors_origins=cors, body_timeout_seconds=body_timeout)
+    deadlines = {
+        name: _float(get(name, str(default)), name)
+        for name, default in (
+            ("BODY_TIMEOUT_SECONDS", WebSettings.body_timeout_seconds),
+            ("HEADER_SECONDS", WebSettings.header_seconds),
+        )
+    }
+    for name, value in deadlines.items():
+        if value <= 0:
+            raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
+    return WebSettings(
+        public_origin=origin,
+        cors_origins=cors,
+        body_timeout_seconds=deadlines["BODY_TIMEOUT_SECONDS"],
+        header_seconds=deadlines["HEADER_SECONDS"],
+    )
 
 
 def _origin(value: str, name: str, *, https: bool) -> str:
