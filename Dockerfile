@@ -22,10 +22,13 @@ RUN pip install -r requirements.txt
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin timeline
 # The code, by name: a new top-level module must be added here
 # (tests/test_deploy_files.py checks that every one is).
-COPY app.py demo.py errors.py graphiql_page.py graphql_request.py graphql_route.py \
-     request_limits.py security_headers.py serve.py settings.py \
+COPY app.py demo.py errors.py graphql_guards.py graphql_media.py graphql_request.py \
+     graphql_route.py http_caching.py persisted_queries.py request_limits.py \
+     security_headers.py serve.py settings.py trusted_documents.py \
      cron.yaml queue.yaml ./
 COPY auth ./auth
+# GraphiQL is served only in local mode; its npm files are not in the image.
+COPY graphiql ./graphiql
 COPY media ./media
 COPY push ./push
 COPY resolvers ./resolvers
