@@ -4,15 +4,23 @@
 
 Starts the server as `make run` does (serve.py on 127.0.0.1, embedded store, a
 fresh var dir), makes one user per client, each with a registered push device, a
-photo and a few follows. Then `clients` clients, each signed in as its own user,
-send requests back to back for three consecutive windows: reads (home feed,
-profile pages) and writes (like/unlike, comment, follow/unfollow, updateCaption,
-createPhoto with a small image). Then the same clients do reads only, for one
-window, for comparison. Per window: requests, errors, req/s, p50, p99 and the
-longest pause with no reply completed; then the ratios the targets are set on.
-Between the mixed and the read-only run, the queue is given up to two windows to
-finish the follow-up work (fan-out, notifications, pushes); how long it took is
-reported too. Loopback only; every request has a timeout, so a run is bounded.
+full page of photos and a few follows, and lets the queue finish that follow-up
+work, so that feeds and profiles are full pages from the first request (pages
+that filled up during the run made the last window look slower than the first).
+Then `clients` clients, each signed in as its own user, send requests back to
+back: one window of reads only (home feed, profile pages), three consecutive
+windows of reads and writes (like/unlike, comment, follow/unfollow,
+updateCaption, createPhoto with a small image), and, once the queue has finished
+the follow-up work (fan-out, notifications, pushes; given up to two windows; how
+long it took is reported), one more window of reads only.
+
+Per window: requests, errors, req/s, p50, p99, the longest pause with no reply
+completed, and the server's CPU time per request. The machine may be shared: a
+window in which other processes took the CPU shows fewer req/s at the same CPU
+time per request, while a server that slows down needs more of it per request.
+The read-only windows before and after the mixed ones compare the same reads on
+the data as it was and as it grew. Loopback only; every request has a timeout,
+so a run is bounded.
 """
 
 from __future__ import annotations
@@ -20,9 +28,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import math
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -31,7 +41,9 @@ from benchmarks.load_clients import REQUEST_TIMEOUT, Client, Reply, gather, set_
 from benchmarks.load_server import LoadServer
 
 
-def window_figures(replies: list[Reply], start: float, end: float) -> dict[str, float]:
+def window_figures(
+    replies: list[Reply], start: float, end: float, cpu_seconds: float | None = None
+) -> dict[str, float]:
     inside = sorted((r for r in replies if start <= r.finished < end), key=lambda r: r.finished)
     latencies = sorted(r.seconds for r in inside)
     moments = [start, *(r.finished for r in inside), end]
@@ -42,6 +54,9 @@ def window_figures(replies: list[Reply], start: float, end: float) -> dict[str, 
         "p50": _quantile(latencies, 0.50),
         "p99": _quantile(latencies, 0.99),
         "longest_pause": max(b - a for a, b in itertools.pairwise(moments)),
+        "cpu_ms": (
+            cpu_seconds * 1000 / len(inside) if cpu_seconds is not None and inside else math.nan
+        ),
     }
 
 
@@ -51,10 +66,49 @@ def _quantile(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-async def _load(clients: list[Client], seconds: float, *, reads_only: bool) -> tuple[float, float]:
+@dataclass
+class Run:
+    """One load run: its replies, its windows' bounds, and the server's CPU time
+    (seconds used so far) read at each bound."""
+
+    replies: list[Reply]
+    bounds: list[float]
+    cpu: list[float | None]
+
+    def window(self, n: int) -> dict[str, float]:
+        used = self.cpu[n + 1], self.cpu[n]
+        cpu = used[0] - used[1] if used[0] is not None and used[1] is not None else None
+        return window_figures(self.replies, self.bounds[n], self.bounds[n + 1], cpu)
+
+    def whole(self) -> dict[str, float]:
+        first, last = self.cpu[0], self.cpu[-1]
+        cpu = last - first if first is not None and last is not None else None
+        return window_figures(self.replies, self.bounds[0], self.bounds[-1], cpu)
+
+
+async def _load(
+    server: LoadServer,
+    clients: list[Client],
+    seconds: float,
+    *,
+    windows: int = 1,
+    reads_only: bool,
+) -> Run:
+    for client in clients:
+        client.replies = []
     start = time.perf_counter()
-    await gather(client.run(start + seconds, reads_only=reads_only) for client in clients)
-    return start, start + seconds
+    bounds = [start + n * seconds for n in range(windows + 1)]
+
+    async def read_cpu() -> list[float | None]:
+        cpu = []
+        for bound in bounds:
+            await asyncio.sleep(max(0.0, bound - time.perf_counter()))
+            cpu.append(server.cpu_seconds())
+        return cpu
+
+    cpu = asyncio.create_task(read_cpu())
+    await gather(client.run(bounds[-1], reads_only=reads_only) for client in clients)
+    return Run([reply for client in clients for reply in client.replies], bounds, await cpu)
 
 
 async def run(
@@ -66,54 +120,72 @@ async def run(
             base_url=server.url, timeout=REQUEST_TIMEOUT, limits=limits
         ) as http:
             loaders = await set_up(http, server.var, clients)
-            start, _ = await _load(loaders, window_seconds * windows, reads_only=False)
-            mixed = [reply for client in loaders for reply in client.replies]
-            for client in loaders:
-                client.replies = []
+            # The measured runs start on a server whose set-up work is done.
+            await server.wait_for_idle_queue(within=window_seconds * 2)
+            before = await _load(server, loaders, window_seconds, reads_only=True)
+            mixed = await _load(server, loaders, window_seconds, windows=windows, reads_only=False)
             # The reads compare against a server whose follow-up work is done.
             drained_after = await server.wait_for_idle_queue(within=window_seconds * 2)
-            read_start, read_end = await _load(loaders, window_seconds, reads_only=True)
-            reads = [reply for client in loaders for reply in client.replies]
+            after = await _load(server, loaders, window_seconds, reads_only=True)
         server_errors = server.error_lines()
-    bounds = [
-        (start + n * window_seconds, start + (n + 1) * window_seconds) for n in range(windows)
-    ]
+        retried = server.retried_task_lines()
+    reads = [*before.replies, *after.replies]
     results: dict[str, Any] = {
-        "windows": [window_figures(mixed, a, b) for a, b in bounds],
-        "read_only": window_figures(reads, read_start, read_end),
-        "mixed": window_figures(mixed, bounds[0][0], bounds[-1][1]),
+        "read_only_before": before.whole(),
+        "windows": [mixed.window(n) for n in range(windows)],
+        "read_only": after.whole(),
+        "mixed": mixed.whole(),
         # Every reply, also those that came after the last window had closed.
-        "replies": {"mixed": len(mixed), "read_only": len(reads)},
-        "ok_by_kind": Counter(r.kind for r in mixed if r.ok),
-        "errors_by_kind": Counter(r.kind for r in mixed if not r.ok),
-        "errors_by_code": Counter(r.error for r in [*mixed, *reads] if r.error),
+        "replies": {"mixed": len(mixed.replies), "read_only": len(reads)},
+        "ok_by_kind": Counter(r.kind for r in mixed.replies if r.ok),
+        "errors_by_kind": Counter(r.kind for r in mixed.replies if not r.ok),
+        "errors_by_code": Counter(r.error for r in [*mixed.replies, *reads] if r.error),
         "server_error_lines": server_errors,
+        "retried_task_lines": retried,
         "queue_drained_after_seconds": drained_after,
     }
     first, last = results["windows"][0], results["windows"][-1]
-    results["last_over_first_rps"] = last["rps"] / first["rps"] if first["rps"] else float("nan")
+    results["last_over_first_rps"] = _ratio(last["rps"], first["rps"])
+    results["last_over_first_cpu"] = _ratio(last["cpu_ms"], first["cpu_ms"])
     mixed_all = results["mixed"]
-    results["p99_over_p50"] = (
-        mixed_all["p99"] / mixed_all["p50"] if mixed_all["p50"] else float("nan")
-    )
-    read_rps = results["read_only"]["rps"]
-    results["mixed_over_read_only_rps"] = mixed_all["rps"] / read_rps if read_rps else float("nan")
+    results["p99_over_p50"] = _ratio(mixed_all["p99"], mixed_all["p50"])
+    results["mixed_over_read_only_rps"] = _ratio(mixed_all["rps"], results["read_only"]["rps"])
+    reads_before, reads_after = results["read_only_before"], results["read_only"]
+    results["reads_after_over_before_rps"] = _ratio(reads_after["rps"], reads_before["rps"])
+    results["reads_after_over_before_cpu"] = _ratio(reads_after["cpu_ms"], reads_before["cpu_ms"])
     return results
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b else math.nan
 
 
 def report(results: dict[str, Any]) -> None:
     header = ("requests", 9), ("errors", 8), ("req/s", 9), ("p50 ms", 9), ("p99 ms", 10)
-    print(f"{'window':<11}" + "".join(f"{name:>{width}}" for name, width in header) + "  pause s")
-    rows = [(f"mixed {n + 1}", w) for n, w in enumerate(results["windows"])]
+    print(
+        f"{'window':<14}"
+        + "".join(f"{name:>{width}}" for name, width in header)
+        + "  pause s  cpu ms/req"
+    )
+    rows = [("read-only 1st", results["read_only_before"])]
+    rows += [(f"mixed {n + 1}", w) for n, w in enumerate(results["windows"])]
     rows += [("mixed all", results["mixed"]), ("read-only", results["read_only"])]
     for name, w in rows:
         print(
-            f"{name:<11}{w['requests']:>9}{w['errors']:>8}{w['rps']:>9.1f}"
+            f"{name:<14}{w['requests']:>9}{w['errors']:>8}{w['rps']:>9.1f}"
             f"{w['p50'] * 1000:>9.0f}{w['p99'] * 1000:>10.0f}{w['longest_pause']:>9.2f}"
+            f"{w['cpu_ms']:>12.1f}"
         )
-    print(f"window 3 / window 1 req/s: {results['last_over_first_rps']:.2f}   (target >= 0.9)")
+    print(
+        f"window 3 / window 1 req/s: {results['last_over_first_rps']:.2f}   (target >= 0.9)"
+        f"   cpu per request: {results['last_over_first_cpu']:.2f}"
+    )
     print(f"p99 / p50 (mixed):         {results['p99_over_p50']:.1f}   (target <= 5)")
     print(f"mixed / read-only req/s:   {results['mixed_over_read_only_rps']:.2f}   (target >= 0.5)")
+    print(
+        f"read-only after / before:  {results['reads_after_over_before_rps']:.2f} req/s"
+        f"   {results['reads_after_over_before_cpu']:.2f} cpu per request"
+    )
     drained = results["queue_drained_after_seconds"]
     print(
         f"background tasks drained {drained:.1f} s after the mixed load"
@@ -122,6 +194,7 @@ def report(results: dict[str, Any]) -> None:
     )
     print(f"errors by kind: {dict(results['errors_by_kind'])}")
     print(f"errors by code: {dict(results['errors_by_code'])}")
+    print(f"background runs retried after a lost race: {len(results['retried_task_lines'])}")
     print(f"server error lines logged: {len(results['server_error_lines'])}")
     for line in results["server_error_lines"][:5]:
         print(f"  {line[:200]}")

@@ -19,10 +19,11 @@ from PIL import Image
 from auth.dev_tokens import key_path_in, mint_dev_token
 
 REQUEST_TIMEOUT = 60.0
+PAGE = 20  # photos a feed or profile page asks for
 FIELDS = "id caption likeCount commentCount viewerHasLiked owner { username }"
-HOME = f"query {{ viewer {{ feed(first: 20) {{ edges {{ node {{ {FIELDS} }} }} }} }} }}"
+HOME = f"query {{ viewer {{ feed(first: {PAGE}) {{ edges {{ node {{ {FIELDS} }} }} }} }} }}"
 PROFILE = f"""query($id: ID!) {{ node(id: $id) {{ ... on User {{ username followerCount
-  photos(first: 20) {{ edges {{ node {{ {FIELDS} }} }} }} }} }} }}"""
+  photos(first: {PAGE}) {{ edges {{ node {{ {FIELDS} }} }} }} }} }} }}"""
 CREATE_PROFILE = """mutation($i: CreateProfileInput!) { createProfile(input: $i) {
   user { id } errors { code } } }"""
 REGISTER = """mutation($i: RegisterDeviceInput!) { registerDevice(input: $i) {
@@ -175,7 +176,12 @@ def _body(response: httpx.Response) -> dict[str, Any]:
     return body
 
 
-async def set_up(http: httpx.AsyncClient, var: Path, count: int) -> list[Client]:
+async def set_up(
+    http: httpx.AsyncClient, var: Path, count: int, *, photos_each: int = PAGE
+) -> list[Client]:
+    """`count` users, each with a profile, a push device, `photos_each` photos (a
+    full profile page, so that the pages read in the first window are as long as
+    in the last) and 5 follows (so feeds fill up from the first window too)."""
     users = [
         User(
             f"load-{n:02d}",
@@ -194,7 +200,8 @@ async def set_up(http: httpx.AsyncClient, var: Path, count: int) -> list[Client]
         me.node_id = _required(body, "createProfile", "user")["id"]
         device = {"token": f"{me.user_id}:APA91b" + "Qx7-_" * 28, "platform": "IOS"}
         _required(await client.graphql(REGISTER, {"i": device}), "registerDevice", "device")
-        _required(await client.create_photo("first"), "createPhoto", "photo")
+        for n in range(photos_each):
+            _required(await client.create_photo(f"photo {n}"), "createPhoto", "photo")
 
     await gather(prepare(client) for client in clients)
 

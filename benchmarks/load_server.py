@@ -21,6 +21,7 @@ from types import TracebackType
 from tests.utils.processes import ManagedServer, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+_RETRIED_LINE = re.compile(r"(task|cron) \S+ \(\S+\) will be retried")
 _ERROR_LINE = re.compile(r"(ERROR|CRITICAL)\b|internal error|[\w.]+(Error|Exception|Conflict)\b")
 
 
@@ -75,6 +76,24 @@ class LoadServer:
         finally:
             conn.close()
         return int(count)
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the server process has used so far (user + system, every
+        thread), or None where /proc is not there. Per request, it tells a server
+        that slows down from a machine that is busy with other work."""
+        process = self._server.process
+        try:
+            assert process is not None
+            stat = Path(f"/proc/{process.pid}/stat").read_text()
+        except (AssertionError, OSError):
+            return None
+        fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def retried_task_lines(self) -> list[str]:
+        """Background runs that lost a race the queue retries (tasks/routes.py)."""
+        lines = self._server.log_path.read_text(errors="replace").splitlines()
+        return [line for line in lines if _RETRIED_LINE.search(line)]
 
     def error_lines(self) -> list[str]:
         """What the server logged at ERROR or worse, and each traceback's exception line."""

@@ -36,6 +36,8 @@ async def test_load_benchmark_runs_its_windows_against_a_real_server() -> None:
     assert results["replies"]["read_only"] >= 3
     assert sum(results["ok_by_kind"].values()) > 0
     assert len(results["windows"]) == 3
-    for window in [*results["windows"], results["read_only"]]:
+    for window in [results["read_only_before"], *results["windows"], results["read_only"]]:
         assert window["requests"] >= 0
         assert window["longest_pause"] > 0
+    # The server's CPU time is read from /proc at every window's bounds.
+    assert results["mixed"]["cpu_ms"] > 0
