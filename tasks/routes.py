@@ -3,6 +3,9 @@
 2xx means done; anything else means "try again later". A handler's exception is
 logged with its traceback, recorded in the run log, and answered with 500 and a
 one-line reason (the callers are our own queue and scheduler, never clients).
+A TransactionConflict that outlasted run_in_transaction's retries is no bug but a
+race lost to busy writers (an owner acting while its fan-in runs): it is logged
+as a one-line warning, and the queue runs the task again later as for any failure.
 The guard has already decided who may call by the time a request gets here.
 """
 
@@ -20,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, Router
 
 from push.port import PushSender
+from store.errors import TransactionConflict
 from store.port import Store
 from tasks.context import BlobDeleter, Clock, JobContext, TaskContext, system_clock
 from tasks.enqueue import Tasks
@@ -105,6 +109,11 @@ class _Run:
         error: str | None = None
         try:
             await work()
+        except TransactionConflict as exc:
+            error = error_text(exc)
+            log.warning(
+                "%s %s (%s) will be retried: %s", self.kind, self.name, self.task_name or "-", error
+            )
         except Exception as exc:
             log.exception("%s %s (%s) failed", self.kind, self.name, self.task_name or "-")
             error = error_text(exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -128,6 +129,29 @@ async def test_a_failing_task_is_retried_with_backoff(harness: TaskHarness) -> N
     assert gaps[1] >= 0.1
     statuses = [run.status for run in reversed(await harness.runs())]
     assert statuses == ["error", "error", "done"]
+
+
+async def test_a_task_that_loses_a_race_is_retried_with_a_warning_not_an_error(
+    harness: TaskHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A TransactionConflict that outlasted run_in_transaction's retries (busy writers
+    # in the groups a fan-in reads) is no bug: one warning line, and the queue's retry.
+    await harness.tasks.enqueue(
+        "test_effect", {"key": "raced", "conflict_times": 1}, queue="retries", name="raced"
+    )
+    with caplog.at_level(logging.INFO, logger="timeline.tasks"):
+
+        async def done() -> bool:
+            return await effect_count(harness.store, "raced") == 1
+
+        await eventually(done, what="the raced task to succeed on its second try")
+    [warning] = [r for r in caplog.records if "will be retried" in r.getMessage()]
+    assert warning.levelno == logging.WARNING
+    assert warning.exc_info is None
+    assert "TransactionConflict: losing on purpose, try 1" in warning.getMessage()
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    statuses = [run.status for run in reversed(await harness.runs())]
+    assert statuses == ["error", "done"]
 
 
 async def test_a_task_that_exhausts_its_retries_is_kept_as_failed(harness: TaskHarness) -> None:

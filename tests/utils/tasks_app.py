@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 
 from app import create_app
 from settings import Settings, TaskSettings
+from store.errors import TransactionConflict
 from store.keys import Key
 from store.port import Entity, Position, Query, Store, Transaction
 from store.sqlite import SQLiteStore
@@ -71,12 +72,15 @@ async def _count_effect(ctx: TaskContext, key: str) -> None:
 
 @task_handler("test_effect")
 async def effect(payload: Payload, ctx: TaskContext) -> None:
-    """Counts once per task name; `seconds` makes it slow, `fail_times` flaky."""
+    """Counts once per task name; `seconds` makes it slow, `fail_times` flaky,
+    `conflict_times` lose a transaction's race that often."""
     key = str(payload["key"])
     await _mark_delivery(ctx, key)
     await asyncio.sleep(float(payload.get("seconds", 0)))
     if ctx.info.retry_count < int(payload.get("fail_times", 0)):
         raise RuntimeError(f"failing on purpose, try {ctx.info.retry_count + 1}")
+    if ctx.info.retry_count < int(payload.get("conflict_times", 0)):
+        raise TransactionConflict(f"losing on purpose, try {ctx.info.retry_count + 1}")
     await _count_effect(ctx, key)
 
 
