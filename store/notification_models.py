@@ -102,11 +102,18 @@ class Reader(Protocol):
 
 
 async def current_notifications(
-    tx: Reader, recipient_id: str, topics: Sequence[tuple[str, str]]
+    tx: Reader,
+    recipient_id: str,
+    topics: Sequence[tuple[str, str]],
+    *,
+    threads: Sequence[Entity | None] | None = None,
 ) -> list[Notification]:
     """The current notification of each (kind, subject), or a new one where there is
-    none: two batched reads, the threads and then their items."""
-    threads = await tx.get_many([thread_key(recipient_id, k, s) for k, s in topics])
+    none: two batched reads, the threads and then their items. A caller that read
+    the threads already (`thread_key` of each topic, in its own batched get) passes
+    them, and only the items are read."""
+    if threads is None:
+        threads = await tx.get_many([thread_key(recipient_id, k, s) for k, s in topics])
     names = [
         str(t.properties["item"]) if t is not None else _thread_name(k, s)
         for t, (k, s) in zip(threads, topics, strict=True)

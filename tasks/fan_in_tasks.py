@@ -36,6 +36,7 @@ from store.notification_models import (
     Notification,
     current_notifications,
     save_notifications,
+    thread_key,
 )
 from store.port import MAX_BATCH, Entity, Position, Store, Transaction
 from store.transactions import run_in_transaction
@@ -107,8 +108,13 @@ async def _apply(
             (a.kind, a.subject) for a in activities if a.kind in activity_models.NOTIFYING
         )
     )
-    [mark] = await tx.get_many([activity_models.mark_key(owner)])
-    notices = dict(zip(topics, await current_notifications(tx, owner, topics), strict=True))
+    # The mark and the threads in one read: every read of a transaction on the
+    # owner's group widens the window in which the owner's own writes make it retry.
+    mark, *threads = await tx.get_many(
+        [activity_models.mark_key(owner), *(thread_key(owner, k, s) for k, s in topics)]
+    )
+    current = await current_notifications(tx, owner, topics, threads=threads)
+    notices = dict(zip(topics, current, strict=True))
     applied = activity_models.applied_ids(mark)
     changed: dict[tuple[str, str], Notification] = {}
     for a in activities:

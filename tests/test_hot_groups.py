@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from app import create_app
 from benchmarks import bench_hot
 from settings import Settings
+from store import activity_models
 from store.datastore import DatastoreStore
 from store.errors import TransactionConflict
 from store.keys import Key
@@ -33,6 +35,16 @@ def _group(key: Key) -> str:
     return key.path[0][1]
 
 
+@dataclass
+class Recorded:
+    """What one committed transaction touched: the roots of its keys, how many
+    reads it made, and the kinds it wrote."""
+
+    groups: set[str] = field(default_factory=set)
+    reads: int = 0
+    kinds_written: set[str] = field(default_factory=set)
+
+
 class GroupRecorder(DelegatingStore):
     """The real store behind the port, noting the root of every key each
     transaction reads or writes (one set per transaction that commits)."""
@@ -40,30 +52,34 @@ class GroupRecorder(DelegatingStore):
     def __init__(self, inner: Store) -> None:
         super().__init__(inner)
         self.transactions: list[set[str]] = []
+        self.recorded: list[Recorded] = []
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        groups: set[str] = set()
+        record = Recorded()
         async with self.inner.transaction() as tx:
-            yield _RecordingTransaction(tx, groups)
-        self.transactions.append(groups)
+            yield _RecordingTransaction(tx, record)
+        self.transactions.append(record.groups)
+        self.recorded.append(record)
 
 
 class _RecordingTransaction:
-    def __init__(self, inner: Transaction, groups: set[str]) -> None:
+    def __init__(self, inner: Transaction, record: Recorded) -> None:
         self.inner = inner
-        self.groups = groups
+        self.record = record
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        self.groups.update(_group(k) for k in keys)
+        self.record.groups.update(_group(k) for k in keys)
+        self.record.reads += 1
         return await self.inner.get_many(keys)
 
     def put_many(self, entities: Sequence[Entity]) -> None:
-        self.groups.update(_group(e.key) for e in entities)
+        self.record.groups.update(_group(e.key) for e in entities)
+        self.record.kinds_written.update(e.key.kind for e in entities)
         self.inner.put_many(entities)
 
     def delete_many(self, keys: Sequence[Key]) -> None:
-        self.groups.update(_group(k) for k in keys)
+        self.record.groups.update(_group(k) for k in keys)
         self.inner.delete_many(keys)
 
 
@@ -119,6 +135,34 @@ async def test_likes_comments_and_follows_commit_in_the_actors_group_only(
     assert 1 <= len(into_owner) <= len(fans)
     kinds = {e["node"]["kind"]: e["node"]["actorCount"] for e in _edges(body)}
     assert kinds == {"LIKE": 8, "COMMENT": 8, "FOLLOW": 8}
+
+
+async def test_a_fan_in_reads_the_owners_group_twice_per_attempt(
+    store: Store, settings: Settings
+) -> None:
+    # Each read of a transaction on the owner's group widens the window in which
+    # the owner's own writes make it retry: the mark and the notification threads
+    # come in one batched get, the threads' current items in a second.
+    owner = await make_user(store, "owner")
+    [photo] = await make_photos(store, owner, 1)
+    fans = [await make_user(store, f"fan{n}") for n in range(4)]
+    recorder = GroupRecorder(store)
+    async with app_over(recorder, settings) as http:
+        await asyncio.gather(
+            *(
+                mutate(http, query, bearer(settings, fan.id), **args)
+                for fan in fans
+                for query, args in (
+                    (LIKE, {"photoId": pid(photo)}),
+                    (ADD_COMMENT, {"photoId": pid(photo), "text": "nice"}),
+                )
+            )
+        )
+        await drain(http)
+    fan_ins = [r for r in recorder.recorded if activity_models.FAN_IN_MARK in r.kinds_written]
+    assert fan_ins
+    assert all(r.groups == {owner.id} for r in fan_ins)
+    assert [r.reads for r in fan_ins] == [2] * len(fan_ins)
 
 
 def _edges(body: dict[str, object]) -> list[dict[str, dict[str, object]]]:
