@@ -17,7 +17,7 @@ import pytest
 from app import create_app
 from benchmarks import bench_hot
 from settings import Settings
-from store import activity_models
+from store import activity_models, models
 from store.datastore import DatastoreStore
 from store.errors import TransactionConflict
 from store.keys import Key
@@ -105,6 +105,33 @@ async def app_over(store: Store, settings: Settings) -> AsyncIterator[httpx.Asyn
         yield http
 
 
+async def _all_at_once(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    fans: Sequence[models.User],
+    owner: models.User,
+    photo: models.Photo,
+    *,
+    follow: bool,
+) -> None:
+    """Every fan likes and comments on the photo (and follows its owner) at once;
+    then the queue drains."""
+    actions: list[tuple[str, dict[str, str]]] = [
+        (LIKE, {"photoId": pid(photo)}),
+        (ADD_COMMENT, {"photoId": pid(photo), "text": "nice"}),
+    ]
+    if follow:
+        actions.append((FOLLOW, {"userId": uid(owner)}))
+    await asyncio.gather(
+        *(
+            mutate(http, query, bearer(settings, fan.id), **args)
+            for fan in fans
+            for query, args in actions
+        )
+    )
+    await drain(http)
+
+
 async def test_likes_comments_and_follows_commit_in_the_actors_group_only(
     store: Store, settings: Settings
 ) -> None:
@@ -113,18 +140,7 @@ async def test_likes_comments_and_follows_commit_in_the_actors_group_only(
     fans = [await make_user(store, f"fan{n}") for n in range(8)]
     recorder = GroupRecorder(store)
     async with app_over(recorder, settings) as http:
-        await asyncio.gather(
-            *(
-                mutate(http, query, bearer(settings, fan.id), **args)
-                for fan in fans
-                for query, args in (
-                    (LIKE, {"photoId": pid(photo)}),
-                    (ADD_COMMENT, {"photoId": pid(photo), "text": "nice"}),
-                    (FOLLOW, {"userId": uid(owner)}),
-                )
-            )
-        )
-        await drain(http)
+        await _all_at_once(http, settings, fans, owner, photo, follow=True)
         body = await call(http, NOTIFICATIONS, headers=bearer(settings, owner.id))
     fan_ids = {fan.id for fan in fans}
     both = [groups for groups in recorder.transactions if owner.id in groups and groups & fan_ids]
@@ -148,17 +164,7 @@ async def test_a_fan_in_reads_the_owners_group_twice_per_attempt(
     fans = [await make_user(store, f"fan{n}") for n in range(4)]
     recorder = GroupRecorder(store)
     async with app_over(recorder, settings) as http:
-        await asyncio.gather(
-            *(
-                mutate(http, query, bearer(settings, fan.id), **args)
-                for fan in fans
-                for query, args in (
-                    (LIKE, {"photoId": pid(photo)}),
-                    (ADD_COMMENT, {"photoId": pid(photo), "text": "nice"}),
-                )
-            )
-        )
-        await drain(http)
+        await _all_at_once(http, settings, fans, owner, photo, follow=False)
     fan_ins = [r for r in recorder.recorded if activity_models.FAN_IN_MARK in r.kinds_written]
     assert fan_ins
     assert all(r.groups == {owner.id} for r in fan_ins)
