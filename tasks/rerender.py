@@ -28,7 +28,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from media.derivatives import RENDER_VERSION
@@ -46,6 +46,7 @@ from tasks.rerender_progress import Progress, Summary
 TAG = "rerender"
 GIVE_UP_AFTER_ATTEMPTS = 5  # leases of one task that ended in an error
 log = logging.getLogger("timeline.rerender")
+QueueLayer = Callable[[PullQueue], PullQueue]
 
 
 def task_for(photo: models.Photo, version: int = RENDER_VERSION) -> PullTask:
@@ -137,7 +138,7 @@ async def _open_store(settings: Settings) -> Store:
     return SQLiteStore(shared_database(settings.sqlite_path))
 
 
-def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m tasks.rerender", description=__doc__.split("\n")[0]
     )
@@ -152,9 +153,13 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-async def run(args: argparse.Namespace, settings: Settings) -> int:
+async def run(
+    args: argparse.Namespace, settings: Settings, queue_layer: QueueLayer | None = None
+) -> int:
+    """`queue_layer` wraps the pull queue (tests make a step of it hang there)."""
     store = await _open_store(settings)
     queue = await pull_queue_from_settings(settings, shared_database(settings.sqlite_path))
+    queue = queue_layer(queue) if queue_layer is not None else queue
     try:
         if args.command == "enqueue":
             seen, added = await enqueue(store, queue)
@@ -173,7 +178,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    return asyncio.run(run(_arguments(argv), load_settings()))
+    return asyncio.run(run(arguments(argv), load_settings()))
 
 
 if __name__ == "__main__":
