@@ -94,6 +94,7 @@ async def work(
         if not leased:
             idle_since = idle_since or time.monotonic()
             if time.monotonic() - idle_since >= idle:
+                progress.finish()
                 return progress.summary
             await asyncio.sleep(options.poll_seconds)
             continue

@@ -60,6 +60,12 @@ class Progress:
         self.summary.retried += 1
         self._show()
 
+    def finish(self) -> None:
+        """Ends the line a terminal was shown, so the summary starts on its own."""
+        if self._live and self._shown_at:
+            self.stream.write("\n")
+            self.stream.flush()
+
     def _show(self) -> None:
         now = time.monotonic()
         if not self._live and now - self._shown_at < LOG_EVERY_SECONDS:
