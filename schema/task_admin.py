@@ -35,7 +35,9 @@ class PendingTask:
     name: str = strawberry.field(description="What deleteTask takes.")
     queue: str
     handler: str
-    eta: datetime = strawberry.field(description="When it is (or was) due.")
+    eta: datetime | None = strawberry.field(
+        description="When it is (or was) due; null only where the queue's server leaves it out."
+    )
     attempts: int = strawberry.field(
         description="Attempts dispatched so far, one running now included."
     )

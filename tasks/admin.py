@@ -49,10 +49,8 @@ def format_pending(status: QueueStatus, tasks: Sequence[PendingTask]) -> str:
     if tasks:
         lines.append(f"{'eta (UTC)':19}  {'attempts':>8}  {'handler':24}  name")
     for task in tasks:
-        lines.append(
-            f"{task.eta.astimezone(UTC):%Y-%m-%d %H:%M:%S}  {task.attempts:>8}  "
-            f"{task.handler:24.24}  {task.name}"
-        )
+        eta = "-" if task.eta is None else f"{task.eta.astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+        lines.append(f"{eta:19}  {task.attempts:>8}  {task.handler:24.24}  {task.name}")
     return "\n".join(lines)
 
 

@@ -108,9 +108,10 @@ class CloudTasksQueue(TaskQueue):
 
     async def pending(self, queue: str, limit: int) -> list[PendingTask]:
         def listed() -> list[tasks_v2.Task]:
-            pages = self._client.list_tasks(
+            request = tasks_v2.ListTasksRequest(
                 parent=self.queue_path(queue), page_size=min(limit, LIST_PAGE_SIZE)
             )
+            pages = self._client.list_tasks(request=request)
             return list(itertools.islice(pages, limit))
 
         return [pending_task(queue, task) for task in await self._on_queue(queue, listed)]
@@ -161,7 +162,7 @@ def pending_task(queue: str, task: tasks_v2.Task) -> PendingTask:
         name=str(task.name).rsplit("/", 1)[-1],
         queue=queue,
         handler=uri.rsplit("/_internal/tasks/", 1)[-1],
-        eta=task.schedule_time,
+        eta=task.schedule_time or None,
         attempts=int(task.dispatch_count),
     )
 

@@ -48,7 +48,9 @@ class PendingTask:
     name: str
     queue: str
     handler: str
-    eta: datetime  # aware: when it is (or was) due
+    # Aware: when it is (or was) due. None only where the server leaves it out: the
+    # Cloud Tasks emulator, for a task added without one (Cloud Tasks sets it).
+    eta: datetime | None
     attempts: int  # dispatched so far, one running now included (Cloud Tasks' dispatch_count)
 
 
