@@ -61,7 +61,7 @@ class OutboxMail:
     def part(self, subtype: str) -> str:
         body = self.message.get_body(preferencelist=(subtype,))
         assert isinstance(body, EmailMessage), f"no {subtype} part"
-        return str(body.get_content())
+        return str(body.get_content()).replace("\r\n", "\n")  # SMTP's CRLF, for reading
 
     @property
     def text(self) -> str:
