@@ -99,7 +99,8 @@ class SmtpServer:
         content = envelope.original_content or b""
         message = message_from_bytes(content, policy=default)
         assert isinstance(message, EmailMessage)
-        login = session.auth_data.login.decode() if session.authenticated else None  # type: ignore[union-attr]
+        auth = session.auth_data
+        login = auth.login.decode() if isinstance(auth, LoginPassword) else None
         received = Received(
             str(envelope.mail_from),
             list(envelope.rcpt_tos),
