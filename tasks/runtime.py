@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from mail.service import MailService
 from push.port import PushSender
 from settings import Settings, SettingsError
 from store.port import Store
@@ -34,6 +35,7 @@ from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     fan_in_tasks,
     feed_tasks,
     jobs,
+    mail_tasks,
     notification_tasks,
     outbox,
     push_tasks,
@@ -81,6 +83,7 @@ class TaskRuntime:
         *,
         blobs: BlobDeleter | None = None,
         push: PushSender | None = None,
+        mail: MailService | None = None,
         queue_layer: QueueLayer | None = None,
         database: SQLiteDatabase | None = None,
     ) -> TaskRuntime:
@@ -109,7 +112,9 @@ class TaskRuntime:
         admin = TaskAdmin(queue, queues=queues.keys())
         port: TaskQueue = queue if queue_layer is None else queue_layer(queue)
         facade = Tasks(port, queues=queues.keys(), handlers=handlers)
-        services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs, push=push)
+        services = InternalServices(
+            store, facade, runs, handlers, cron_jobs, blobs, push=push, mail=mail
+        )
         oidc = _oidc_verifier(settings)
 
         def guard(app: ASGIApp) -> InternalGuard:
