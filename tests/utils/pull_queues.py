@@ -14,7 +14,8 @@ from tasks.pull_port import PullQueue
 from tasks.pull_pubsub import PubSubPullQueue
 from tests.utils.pubsub_emulator import PROJECT_ID, PubSubEmulator
 
-PULL_QUEUE_KINDS = ["embedded", "pubsub"]
+# The Pub/Sub half needs the emulator: marked so that `make test-fast` leaves it out.
+PULL_QUEUE_KINDS = ["embedded", pytest.param("pubsub", marks=pytest.mark.datastore)]
 
 
 async def make_pull_queue(kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> PullQueue:
