@@ -118,7 +118,7 @@ class BetweenRenderAndCommit(DelegatingStore):
             await meanwhile()
 
 
-async def test_a_task_run_twice_changes_nothing_the_second_time(
+async def test_a_task_run_twice_changes_nothing_the_second_time_and_costs_one_get(
     http: httpx.AsyncClient,
     settings: Settings,
     store: SQLiteStore,
@@ -127,9 +127,14 @@ async def test_a_task_run_twice_changes_nothing_the_second_time(
 ) -> None:
     (photo,) = await upload_stale_photos(http, settings, store, 1)
 
+    store.round_trips = 0
     assert await renderer.rerender(photo.key) is Outcome.RERENDERED
+    # get; the pending record: get, put; transaction: get, commit; reclaimed record: delete
+    assert store.round_trips == 6
     (after_once,) = await store.get_many([photo.key])
+    store.round_trips = 0
     assert await renderer.rerender(photo.key) is Outcome.SKIPPED
+    assert store.round_trips == 1
 
     assert await store.get_many([photo.key]) == [after_once]
     await assert_no_blob_lost_or_orphaned(store, blobs)
