@@ -203,3 +203,33 @@ async def test_a_photo_whose_large_image_is_missing_fails_and_is_not_retried(
     assert (summary.done, summary.failed) == (0, 1)
     assert await queue.pending(TAG) == 0
     assert (await owner_photos(store))[0].render_version == 0
+
+
+class FailingOnce(LocalBlobStore):
+    """The blob port, whose first read fails as a network blip would."""
+
+    failed = False
+
+    async def get(self, name: str) -> bytes | None:
+        if not self.failed:
+            self.failed = True
+            raise ConnectionError("blob store unreachable")
+        return await super().get(name)
+
+
+async def test_an_error_hands_the_task_back_and_a_later_lease_finishes_it(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    store: SQLiteStore,
+    renderer: PhotoRenderer,
+    queue: EmbeddedPullQueue,
+) -> None:
+    await upload_stale_photos(http, settings, store, 1)
+    flaky = PhotoRenderer(store, FailingOnce(settings.var_dir / "media"), renderer.pipeline)
+    await enqueue(store, queue)
+
+    options = WorkOptions(batch=2, lease_seconds=1, idle_seconds=2, poll_seconds=0.1)
+    summary = await work(queue, flaky, options, Progress(io.StringIO()))
+
+    assert (summary.done, summary.failed, summary.retried) == (1, 0, 1)
+    assert (await owner_photos(store))[0].render_version == RENDER_VERSION
