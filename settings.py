@@ -17,11 +17,14 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from mail.settings import MailSettings, load_mail_settings
+
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
 TaskBackend = Literal["embedded", "cloudtasks"]
 BlobBackend = Literal["local", "gcs"]
 PushBackend = Literal["outbox", "fcm"]
+PullBackend = Literal["embedded", "pubsub"]
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_ORIGIN = "http://127.0.0.1:8080"
@@ -114,6 +117,17 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class PullQueueSettings:
+    """Pull queues (tasks/pull_port.py): a table in the embedded file, or Pub/Sub.
+    PUBSUB_EMULATOR_HOST, read by Google's client library, points it at the emulator."""
+
+    backend: PullBackend = "embedded"
+    pubsub_project: str = "photo-timeline-local"
+    pubsub_topic: str = "pull-tasks"
+    pubsub_subscription: str = "pull-tasks-worker"
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """What browsers and slow clients meet (web.py, serve.py)."""
 
@@ -147,6 +161,8 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    pull_queue: PullQueueSettings = field(default_factory=PullQueueSettings)
     web: WebSettings = field(default_factory=WebSettings)
 
     @property
@@ -183,8 +199,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         auth=_auth_settings(get, env, production),
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
+        mail=load_mail_settings(get, production),
+        pull_queue=_pull_queue_settings(get, project, production),
         web=_web_settings(get, production),
     )
+    if settings.mail.sends and settings.web.public_origin is None:
+        raise SettingsError(
+            f"{PREFIX}MAIL={settings.mail.backend} needs {PREFIX}PUBLIC_ORIGIN: "
+            "the unsubscribe link in every e-mail is an absolute URL"
+        )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
     if production and not named_project:
@@ -400,6 +423,25 @@ def _persisted_query_settings(
     return PersistedQuerySettings(
         enabled=_flag(get("PERSISTED_QUERIES", "1"), "PERSISTED_QUERIES"),
         trusted_documents=Path(manifest) if manifest else None,
+    )
+
+
+def _pull_queue_settings(
+    get: Callable[[str, str | None], str | None], project: str, production: bool
+) -> PullQueueSettings:
+    backend = _backend(
+        get,
+        "PULL_QUEUE",
+        local="embedded",
+        cloud="pubsub",
+        production=production,
+        refused_in_production="is for one machine",
+    )
+    return PullQueueSettings(
+        backend=backend,  # type: ignore[arg-type]
+        pubsub_project=get("PUBSUB_PROJECT", None) or project,
+        pubsub_topic=get("PULL_TOPIC", None) or PullQueueSettings.pubsub_topic,
+        pubsub_subscription=get("PULL_SUBSCRIPTION", None) or PullQueueSettings.pubsub_subscription,
     )
 
 
