@@ -1,9 +1,12 @@
-"""What a user did that another user's entity group must hear of, kept in the actor's group.
+"""What a user did that another user's entity group must hear of, kept as a group of its own.
 
-    User/<actor>/Activity/<id>   {owner, kind, subject, sort_key}
+    Activity/<id>   {actor, owner, kind, subject, sort_key}
 
 A like, a comment or a follow commits in the actor's own group, with an Activity
-naming the owner it concerns (the photo's owner, the followee). The owner's
+naming the owner it concerns (the photo's owner, the followee), written in the
+same transaction as an entity group of its own: written once by the actor,
+deleted once by the fan-in, so the fan-in's delete never makes the actor's next
+action retry (as it would in the actor's group). The owner's
 `fan_in` task (tasks/fan_in_tasks.py) reads the owner's activities with one
 query, applies them to the owner's group in one transaction (notifications, the
 followee's half of follow edges) and deletes them: many actions, one write to
@@ -42,7 +45,7 @@ class Activity:
 
     @property
     def key(self) -> Key:
-        return user_key(self.actor_id).child(ACTIVITY, self.id)
+        return Key.of(ACTIVITY, self.id)
 
 
 def activity(actor_id: str, owner_id: str, kind: str, subject: str, when: datetime) -> Entity:
@@ -54,24 +57,26 @@ def activity_to_entity(a: Activity) -> Entity:
     return Entity(
         a.key,
         {
+            "actor": a.actor_id,
             "owner": a.owner_id,
             "kind": a.kind,
             "subject": a.subject,
             "created_at": a.created_at,
             "sort_key": sort_key(a.created_at, a.id),
         },
-        unindexed=frozenset({"subject", "kind"}),
+        unindexed=frozenset({"subject", "kind", "actor"}),
     )
 
 
 def activity_from_entity(entity: Entity) -> Activity:
     p = entity.properties
-    actor = entity.key.parent
+    # One written before activities were groups of their own sits in its actor's.
+    actor = p.get("actor") or (entity.key.parent and entity.key.parent.name)
     created = p["created_at"]
     assert actor is not None
     assert isinstance(created, datetime)
     return Activity(
-        actor.name, str(p["owner"]), str(p["kind"]), str(p["subject"]), created, entity.key.name
+        str(actor), str(p["owner"]), str(p["kind"]), str(p["subject"]), created, entity.key.name
     )
 
 

@@ -2,8 +2,9 @@
 
 One Datastore entity group takes about one write a second, and fifty users may
 like one photo in a second. So a change is never written to the counter by the
-request that makes it: the request writes a delta into its actor's own entity
-group, in the same transaction as the like or follow it counts, and a task
+request that makes it: the request writes a delta, an entity group of its own
+that nobody else writes, in the same transaction as the like or follow it counts
+(in its actor's group), and a task
 (`fold_counter`, named per counter and time bucket, tasks/counter_jobs.py) moves
 deltas into one of the counter's shards, FOLD_BATCH deltas a transaction. A
 read sums the shards (one batched get, shared with the rest of the page through
@@ -12,7 +13,11 @@ later, and is exact from then on: a delta is deleted in the transaction that
 adds it to a shard, so it counts once. A cron job folds the shards into the
 `total` entity now and then, and folds deltas whose task was lost.
 
-    User/<actor>/CounterDelta/<id>  a change not yet folded  {counter, delta}
+A delta is not kept in its actor's group: the fold's transaction reads it and
+deletes it, and in the actor's group that read would conflict with whatever the
+actor does meanwhile, and that delete would make the actor's next action retry.
+
+    CounterDelta/<id>               a change not yet folded  {counter, delta, actor}
     CounterShard/<counter>#total    the folded part
     CounterShard/<counter>#<n>      n in 0..SHARDS-1
 """
@@ -25,13 +30,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from store.keys import Key
-from store.models import new_id, sort_key, user_key
-from store.port import Entity, Query, Transaction
+from store.models import new_id, sort_key
+from store.port import Entity, Query, Transaction, Value
 
 SHARD_KIND = "CounterShard"
 DELTA_KIND = "CounterDelta"
 TOTAL = "total"
-# Deltas folded in one transaction: their actors' groups and one shard stay within
+# Deltas folded in one transaction: their groups (one each) and one shard's stay within
 # the 25 entity groups a Datastore transaction may touch.
 FOLD_BATCH = 24
 # Shards per kind of counter: as many as the busiest writer needs, no more, since a
@@ -63,15 +68,18 @@ def shard_keys(name: str) -> list[Key]:
 def add(
     tx: Transaction, name: str, delta: int, *, actor_id: str, now: datetime | None = None
 ) -> None:
-    """Records `delta` in the actor's own entity group, inside the caller's
+    """Records `delta` as an entity group of its own, inside the caller's
     transaction (which reads nothing for it, so no two actors ever contend).
     The caller schedules the counter's `fold_counter` task after the commit."""
     when = now or datetime.now(UTC)
     delta_id = new_id()
-    key = user_key(actor_id).child(DELTA_KIND, delta_id)
-    tx.put_many(
-        [Entity(key, {"counter": name, "delta": delta, "sort_key": sort_key(when, delta_id)})]
-    )
+    properties: dict[str, Value] = {
+        "counter": name,
+        "delta": delta,
+        "actor": actor_id,
+        "sort_key": sort_key(when, delta_id),
+    }
+    tx.put_many([Entity(Key.of(DELTA_KIND, delta_id), properties, unindexed=frozenset({"actor"}))])
 
 
 def deltas_of(name: str) -> Query:
