@@ -24,8 +24,8 @@ from tasks.outbox import FollowUp
 
 
 def after_fan_in(owner: str | None, counters: tuple[str, ...], now: datetime) -> list[FollowUp]:
-    """A like, comment or follow left records in its actor's group: a delta for
-    each counter it changed, and an Activity for the owner it concerns. These
+    """A like, comment or follow left records beside its actor's group: a delta
+    for each counter it changed, and an Activity for the owner it concerns. These
     are the tasks that fold them: one per counter and one per owner a time
     bucket, however many actions ask (tasks/batching.py)."""
     return [
