@@ -22,6 +22,7 @@ from starlette.routing import Route
 from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
+from cache.wiring import cached_store
 from graphql_route import GraphQLRoute
 from media import BlobStore
 from media.local_blobs import LocalBlobStore
@@ -69,7 +70,8 @@ def create_app(
     # The embedded file's one access layer (a single writer thread, a reader pool),
     # shared by the store, the task queue and the push outbox; opened on first use.
     database = shared_database(settings.sqlite_path)
-    store = store or make_store(settings, database)
+    # Read through the cache (if on); every write, a task's too, invalidates after its commit.
+    store = cached_store(store or make_store(settings, database), settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
     push = push or push_from_settings(settings, database)

@@ -22,6 +22,7 @@ StoreKind = Literal["sqlite", "datastore"]
 TaskBackend = Literal["embedded", "cloudtasks"]
 BlobBackend = Literal["local", "gcs"]
 PushBackend = Literal["outbox", "fcm"]
+CacheBackend = Literal["memory", "redis", "off"]
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_ORIGIN = "http://127.0.0.1:8080"
@@ -105,6 +106,16 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The read-through cache (cache/): in this process, on Redis (Memorystore), or off."""
+
+    backend: CacheBackend = "memory"
+    redis_url: str | None = None  # redis://host:port/db, rediss:// or unix://
+    max_entries: int = 10_000  # memory: generations and values together
+    ttl_seconds: int = 300  # redis: how long a value lives if nothing invalidates it
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """What browsers and slow clients meet (web.py, serve.py)."""
 
@@ -137,6 +148,7 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
 
     @property
     def is_production(self) -> bool:
@@ -171,6 +183,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
         web=_web_settings(get, production),
+        cache=_cache_settings(get, production),
     )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
@@ -239,6 +252,40 @@ def _web_settings(get: Callable[[str, str | None], str | None], production: bool
     if body_timeout <= 0:
         raise SettingsError(f"{PREFIX}BODY_TIMEOUT_SECONDS must be positive, not {body_timeout}")
     return WebSettings(public_origin=origin, cors_origins=cors, body_timeout_seconds=body_timeout)
+
+
+def _cache_settings(
+    get: Callable[[str, str | None], str | None], production: bool
+) -> CacheSettings:
+    url = get("REDIS_URL", None) or None
+    backend = get("CACHE", None) or ("redis" if url else "off" if production else "memory")
+    if backend not in ("memory", "redis", "off"):
+        raise SettingsError(f"{PREFIX}CACHE must be 'memory', 'redis' or 'off', not {backend!r}")
+    if production and backend == "memory":
+        raise SettingsError(
+            f"{PREFIX}CACHE=memory keeps a cache per instance that other instances' writes "
+            f"do not invalidate; use redis ({PREFIX}REDIS_URL) or off"
+        )
+    if backend == "redis" and not url:
+        raise SettingsError(f"{PREFIX}CACHE=redis needs {PREFIX}REDIS_URL")
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{PREFIX}REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    sizes = {
+        name: _int(get(name, str(default)), name)
+        for name, default in (
+            ("CACHE_MAX_ENTRIES", CacheSettings.max_entries),
+            ("CACHE_TTL_SECONDS", CacheSettings.ttl_seconds),
+        )
+    }
+    for name, value in sizes.items():
+        if value < 2:
+            raise SettingsError(f"{PREFIX}{name} must be at least 2, not {value}")
+    return CacheSettings(
+        backend=backend,  # type: ignore[arg-type]
+        redis_url=url,
+        max_entries=sizes["CACHE_MAX_ENTRIES"],
+        ttl_seconds=sizes["CACHE_TTL_SECONDS"],
+    )
 
 
 def _origin(value: str, name: str, *, https: bool) -> str:
