@@ -29,11 +29,15 @@ test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -x -m "not datastore and not slow"
 
-# The Datastore emulator ships with the Google Cloud CLI and needs Java.
+# The Datastore emulator ships with the Google Cloud CLI and needs Java; the cache
+# tests start a redis-server of their own (Debian's).
 system-deps:
 	@command -v java >/dev/null 2>&1 || { \
 	  echo "installing a Java runtime for the Cloud Datastore emulator"; \
 	  apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "installing redis-server for the cache tests"; \
+	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
 
 lint: install
 	$(BIN)/ruff check .
