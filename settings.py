@@ -111,7 +111,7 @@ class CacheSettings:
 
     backend: CacheBackend = "memory"
     redis_url: str | None = None  # redis://host:port/db, rediss:// or unix://
-    max_entries: int = 10_000  # memory: generations and values together
+    max_entries: int = 50_000  # memory: generations and values together
     ttl_seconds: int = 300  # redis: how long a value lives if nothing invalidates it
 
 

@@ -1,7 +1,7 @@
 """Runs every benchmark in turn (`make bench`); each also runs alone with
 `python -m benchmarks.<name>`."""
 
-from benchmarks import bench_feed, bench_queue, bench_social, bench_upload
+from benchmarks import bench_cache, bench_feed, bench_queue, bench_social, bench_upload
 
 print("== feed pages (embedded store)")
 bench_feed.main()
@@ -14,3 +14,6 @@ bench_queue.main([])
 
 print("== fan-out, home feed against profile page, round trips")
 bench_social.main()
+
+print("== a profile page without the cache, in memory and on Redis")
+bench_cache.main()

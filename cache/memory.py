@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from cache.port import Fill, Found, Slot, new_generation
 
-DEFAULT_MAX_ENTRIES = 10_000
+DEFAULT_MAX_ENTRIES = 50_000
 
 
 class MemoryCache:

@@ -22,6 +22,7 @@ is invalidated like any entity.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
@@ -39,8 +40,13 @@ PAGE_KINDS = frozenset({PHOTO})
 MAX_CACHED_PAGE = 51
 
 
+@functools.lru_cache(maxsize=65_536)  # a page asks for the same shard keys again and again
 def entity_slot(key: Key) -> Slot:
     name = "e:" + key.encode()
+    if key.kind == SHARD_KIND:
+        # A counter's shards are read together, so they share one generation: a
+        # write to any shard ends them all, and a counter costs one entry fewer a shard.
+        return Slot("c:" + key.name.rpartition("#")[0], name)
     return Slot(name, name)
 
 
