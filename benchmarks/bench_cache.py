@@ -10,7 +10,7 @@ name, follower and following counts and first 12 photos with their like and
 comment counts; every tenth request is a follow or unfollow by one user of
 another, which invalidates both users' counts. Without --redis-url a redis-server
 is started on 127.0.0.1 (no persistence) if one is installed, else the Redis side
-is left out.
+is left out. Also the CPU time a warm page costs, pages read one at a time.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import asyncio
 import random
 import shutil
 import tempfile
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -132,6 +133,16 @@ async def round_trips(one: Side, username: str) -> tuple[int, int]:
     return costs[0], costs[1]
 
 
+async def cpu_per_page(one: Side, passes: int = 2) -> float:
+    """CPU seconds (every thread of the process) per warm profile page, one at a time:
+    steadier on a shared machine than req/s, which waits on everyone else's work."""
+    start = time.process_time()
+    for _ in range(passes):
+        for n in range(one.users):
+            await one.post(PROFILE, {"username": f"user{n:03d}"})
+    return (time.process_time() - start) / (passes * one.users)
+
+
 async def run(
     seconds: float, rounds: int, redis_url: str | None, users: int = USERS
 ) -> dict[str, float]:
@@ -155,8 +166,11 @@ async def run(
                 seconds=seconds,
                 concurrency=8,
             )
+            cpu = {name: await cpu_per_page(one) for name, one in sides.items()}
             for name, one in sides.items():
                 results[f"{name}_rps"] = rates[name]
+                results[f"{name}_cpu_ms_per_page"] = cpu[name] * 1000
+                results[f"{name}_cpu_over_off"] = cpu[name] / cpu["off"]
                 if name != "off":
                     hits = one.counts()[0] - before[name][0]
                     misses = one.counts()[1] - before[name][1]
