@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-fast install system-deps tasks-emulator lint typecheck unit bench token clean
+.PHONY: run test test-fast deploy-check install node-deps system-deps tasks-emulator lint typecheck unit bench token clean schema
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -16,28 +16,55 @@ $(VENV)/.installed: $(BIN)/activate requirements.txt requirements-dev.txt
 
 install: $(VENV)/.installed
 
+# The repository's one package.json: GraphiQL's files (served by the app), the Apollo
+# Client tests and the GraphQL-over-HTTP audit (graphql-http), as package-lock.json
+# pins them. Without npm, `make run` still serves the API; GraphiQL's page then says to
+# run `npm ci` (and `make test` installs npm first, through system-deps).
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --no-audit --no-fund --loglevel=error && touch $@; \
+	else \
+	  echo "npm is missing (make system-deps installs it): GraphiQL will not be served" >&2; \
+	fi
+
+node-deps: node_modules/.installed
+
 ## The server on $(HOST):$(PORT) in local mode, with the embedded store and demo data; GraphiQL at /graphql.
-run: install
+run: install node-deps
 	TIMELINE_ENV=local TIMELINE_DEMO_DATA=1 TIMELINE_PUBLIC_ORIGIN=http://$(HOST):$(PORT) \
 	  $(BIN)/python -m serve --host $(HOST) --port $(PORT)
 
 ## Everything CI runs: lint, types, and the whole test suite on both stores.
-test: install system-deps tasks-emulator lint typecheck unit
+test: install system-deps node-deps tasks-emulator lint typecheck unit
 
 ## The quick loop (under a minute): lint, and the tests that need no emulator and no subprocess server.
 test-fast: install
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q -x -m "not datastore and not slow"
 
-# The Datastore emulator ships with the Google Cloud CLI and needs Java; the cache
-# tests start a redis-server of their own (Debian's).
+## Offline checks of everything that is deployed (docs/DEPLOY.md): app.yaml, cron.yaml,
+## queue.yaml and index.yaml through the Cloud SDK's own loaders; the Dockerfile,
+## .dockerignore and Cloud Run's service.yaml; every gcloud command in docs/DEPLOY.md and
+## those the deploy tools print, against the installed SDK; and the app started from the
+## deploy files as App Engine and as Cloud Run start it, against the emulators.
+deploy-check: install system-deps tasks-emulator
+	$(BIN)/pytest -q tests/test_config_files.py tests/test_deploy_files.py \
+	  tests/test_deploy_guide.py tests/test_startup.py
+
+# Debian's packages the tests need, installed only when missing: Java for the Datastore
+# emulator (it ships with the Google Cloud CLI), Chromium for the GraphiQL browser test,
+# Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit, and
+# redis-server, which the cache tests start on their own.
 system-deps:
-	@command -v java >/dev/null 2>&1 || { \
-	  echo "installing a Java runtime for the Cloud Datastore emulator"; \
-	  apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null; }
-	@command -v redis-server >/dev/null 2>&1 || { \
-	  echo "installing redis-server for the cache tests"; \
-	  apt-get update -qq && apt-get install -y -qq redis-server >/dev/null; }
+	@missing=""; \
+	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
+	fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -53,12 +80,16 @@ unit: install
 bench: install
 	$(BIN)/python -m benchmarks
 
+## schema.graphql from the live schema; refuses breaking changes not listed in docs/SCHEMA_CHANGELOG.md.
+schema: install
+	$(BIN)/python -m schema.export
+
 ## A dev token for GraphiQL or curl: make token USER=alice
 token: install
 	@TIMELINE_ENV=local $(BIN)/python -m auth.dev_tokens $(USER)
 
 clean:
-	rm -rf $(VENV) .venv-tasks-emulator .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) .venv-tasks-emulator node_modules .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
 # The Cloud Tasks emulator (PyPI) pins protobuf<5, so it lives in a venv of its own.
 TASKS_EMULATOR_VENV := .venv-tasks-emulator

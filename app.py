@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
@@ -23,7 +24,12 @@ from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
 from cache.wiring import cached_store
+from graphiql import ASSETS_PATH, GraphiQLAssets
+from graphiql.assets import NODE_MODULES
 from graphql_route import GraphQLRoute
+from mail.port import MailSender
+from mail.routes import unsubscribe_route
+from mail.wiring import mail_from_settings, unsubscribe_links
 from media import BlobStore
 from media.local_blobs import LocalBlobStore
 from media.routes import media_route
@@ -33,21 +39,42 @@ from push.wiring import push_from_settings
 from request_limits import RequestLimits
 from security_headers import SecurityHeaders
 from settings import Settings, load_settings
+from store.health import store_problem
 from store.port import Store
+from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase, shared_database
+from store.sqlite_integrity import check_store_file, mark_store_file
+from store.sqlite_lock import exclusive_use
 from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
 
 
 def make_store(settings: Settings, database: SQLiteDatabase) -> Store:
+    return open_store(settings, database)[0]
+
+
+def open_store(settings: Settings, database: SQLiteDatabase) -> tuple[Store, bool]:
+    """The store chosen by settings, and whether it is brand new (never held data).
+    An embedded file that held data and is now missing, empty or damaged is refused
+    (StoreFileDamaged), never made again."""
     if settings.store == "datastore":
         from store.datastore import DatastoreStore
 
-        return DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
-    from store.sqlite import SQLiteStore
+        store = DatastoreStore(settings.datastore_project, namespace=settings.datastore_namespace)
+        return store, False
+    file = check_store_file(settings.sqlite_path)  # before the file is opened (or made)
+    sqlite = SQLiteStore(database)
+    mark_store_file(settings.sqlite_path, is_new=file.is_new)
+    return sqlite, file.is_new
 
-    return SQLiteStore(database)
+
+def embedded_files(settings: Settings, store: Store, tasks: TaskRuntime) -> list[Path]:
+    """The SQLite files this process runs on, which no other process may share."""
+    files = {Path(store.path).resolve()} if isinstance(store, SQLiteStore) else set()
+    if tasks.workers is not None or tasks.scheduler is not None:
+        files.add(settings.sqlite_path.resolve())
+    return sorted(path for path in files if path.name != ":memory:")
 
 
 def make_verifier(settings: Settings) -> TokenVerifier:
@@ -64,47 +91,80 @@ def create_app(
     store: Store | None = None,
     blobs: BlobStore | None = None,
     push: PushSender | None = None,
+    mail: MailSender | None = None,
     queue_layer: QueueLayer | None = None,
+    node_modules: Path = NODE_MODULES,
 ) -> Starlette:
     settings = settings or load_settings()
     # The embedded file's one access layer (a single writer thread, a reader pool),
     # shared by the store, the task queue and the push outbox; opened on first use.
     database = shared_database(settings.sqlite_path)
+    seed_demo = settings.demo_data  # into a given store: the caller asked for it
+    if store is None:
+        store, is_new = open_store(settings, database)
+        # Never over an embedded store that held data; on Datastore (the emulator, as
+        # production refuses demo data) seeding only adds what is missing.
+        seed_demo = seed_demo and (is_new or settings.store == "datastore")
     # Read through the cache (if on); every write, a task's too, invalidates after its commit.
-    store = cached_store(store or make_store(settings, database), settings)
+    uncached = store
+    store = cached_store(store, settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
     push = push or push_from_settings(settings, database)
+    mailing = mail_from_settings(settings, database, sender=mail)  # None: e-mail is off
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
-        settings, store, blobs=blobs, push=push, database=database, queue_layer=queue_layer
+        settings,
+        store,
+        blobs=blobs,
+        push=push,
+        mail=mailing,
+        database=database,
+        queue_layer=queue_layer,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        if settings.demo_data:
-            from demo import seed_demo_data
-
-            await seed_demo_data(store, media)
         try:
-            async with tasks.running(app):
-                yield
+            with contextlib.ExitStack() as held:
+                for path in embedded_files(settings, uncached, tasks):
+                    held.enter_context(exclusive_use(path))
+                if seed_demo:
+                    from demo import seed_demo_data
+
+                    await seed_demo_data(store, media)
+                async with tasks.running(app):
+                    yield
         finally:
             await push.close()
+            if mailing is not None:
+                await mailing.sender.close()
             await store.close()
 
     async def health(request: Request) -> Response:
+        problem = await store_problem(store)
+        if problem is not None:
+            return JSONResponse({"status": "unavailable", "cause": problem}, status_code=503)
         return JSONResponse({"status": "ok"})
 
+    # GraphiQL (local mode only) with its files from node_modules, never from a CDN.
+    ide = settings.graphiql and not settings.is_production
+    graphiql = GraphiQLAssets.installed(node_modules) if ide else None
+    verifier = make_verifier(settings)
     graphql = GraphQLRoute(
-        store, settings, make_verifier(settings), media, tasks.tasks, runs=tasks.runs
+        store, settings, verifier, media, tasks.tasks, runs=tasks.runs, graphiql=graphiql
     )
+    admin = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs, admin=True)
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),
+        Route("/admin/graphql", admin),
         Route("/healthz", health),
         tasks.mount,
+        unsubscribe_route(store, unsubscribe_links(settings)),
     ]
+    if graphiql is not None:
+        routes.append(Route(ASSETS_PATH + "/{path:path}", graphiql.serve, methods=["GET"]))
     if isinstance(blobs, LocalBlobStore):
         routes.append(media_route(blobs))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))
@@ -114,6 +174,7 @@ def create_app(
     app.state.blobs = blobs
     app.state.media = media
     app.state.push = push
+    app.state.mail = mailing
     return app
 
 

@@ -3,9 +3,11 @@
     AppError                     extensions.code
      ├── BadUserInput            BAD_USER_INPUT     malformed or out-of-range arguments
      ├── BadCursor               BAD_CURSOR         a cursor we did not issue for this list
-     ├── NotFound                NOT_FOUND          a well-formed id that names nothing
      ├── Unauthenticated         UNAUTHENTICATED    the field needs a signed-in viewer
      ├── Forbidden               FORBIDDEN          the viewer may not act on this
+     ├── BadRequest              BAD_REQUEST        (HTTP 400) the request cannot run as
+     │                                              sent: several operations and no
+     │                                              operationName
      ├── QueryRefused            (HTTP 400, before execution; extensions: rule, limit, measured)
      │    ├── DocumentTooLarge   DOCUMENT_TOO_LARGE the document's bytes or tokens
      │    └── QueryTooComplex    QUERY_TOO_COMPLEX  operations, aliases, directives, depth, cost
@@ -41,16 +43,18 @@ class BadCursor(AppError):
     code = "BAD_CURSOR"
 
 
-class NotFound(AppError):
-    code = "NOT_FOUND"
-
-
 class Unauthenticated(AppError):
     code = "UNAUTHENTICATED"
 
 
 class Forbidden(AppError):
     code = "FORBIDDEN"
+
+
+class BadRequest(AppError):
+    """The request cannot run as sent; the route answers HTTP 400 (graphql_media.py)."""
+
+    code = "BAD_REQUEST"
 
 
 class Unavailable(AppError):

@@ -1,46 +1,77 @@
-"""The GraphQL route: strawberry's ASGI view with the checks that come before it.
+"""The GraphQL route: strawberry's ASGI view with the checks around it.
 
-Before strawberry reads a byte: the declared size of an upload (413), CSRF for
-multipart requests a browser form could send (400), and the bearer token (401,
-or a Viewer in the request's state). While the body streams: the size limit
-again, and the request's shape (`graphql_request`). After execution: every error
-through `schema.errors.client_error`, and HTTP 503 with Retry-After when one says
-the server is busy (UNAVAILABLE). Whatever is refused is answered with a GraphQL
-error body, never plain text.
+Before strawberry reads a byte: the media type of the answer from the Accept
+header (406 when neither GraphQL type is acceptable, graphql_media.py), the
+declared size of an upload, CSRF for multipart requests and the bearer token
+(graphql_guards.py). While the body streams: the size limit again, and the
+request's shape (`graphql_request`). Before execution: an APQ hash or a trusted
+document becomes the document to run (persisted_queries.py). After execution:
+every error through `schema.errors.client_error`, the status the media type
+calls for, 503 with Retry-After when an error says the server is busy
+(UNAVAILABLE), and the cache headers (http_caching.py). Whatever is refused is
+answered with a GraphQL error body in the negotiated media type, never plain text.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.types import Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.http.base import BaseRequestProtocol
 from strawberry.http.parse_content_type import parse_content_type
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from auth.errors import InvalidToken, VerifierUnavailable
-from auth.viewer import TokenVerifier, Viewer
+from auth.viewer import TokenVerifier
 from errors import Unavailable
-from graphiql_page import content_security_policy
+from graphiql import GraphiQLAssets, graphiql_response
+from graphql_guards import (
+    RETRY_AFTER_SECONDS,
+    BodyTooLarge,
+    authenticate,
+    body_limit,
+    limit_body,
+    too_large,
+    upload_refusal,
+)
+from graphql_media import (
+    JSON,
+    RequestRefused,
+    error_response,
+    negotiate,
+    refused_response,
+    status_and_body,
+)
 from graphql_request import JSON_TYPES, decode_json, decode_request, place_files
+from http_caching import PRIVATE, get_cache_control, with_cache_headers
 from media import Media
+from persisted_queries import PersistedQueries
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
-from schema import build_schema
+from schema import build_admin_schema, build_schema
 from schema.errors import client_error
-from schema.query_limits import refused_before_execution
 from settings import Settings
 from store.port import Store
 from tasks.enqueue import Tasks
 from tasks.runlog import RunLog
+from trusted_documents import load_manifest
+
+
+@dataclass
+class Exchange:
+    """What the route learns about one request on its way through strawberry."""
+
+    media_type: str
+    cache_control: str = PRIVATE
 
 
 class GraphQLRoute(GraphQL[RequestContext, None]):
@@ -52,10 +83,17 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         media: Media,
         tasks: Tasks,
         runs: RunLog | None = None,
+        *,
+        admin: bool = False,
+        graphiql: GraphiQLAssets | None = None,
     ) -> None:
+        """`admin`: serve the admin schema (schema/admin.py), without GraphiQL.
+        `graphiql`: its files, when installed (graphiql/assets.py)."""
+        build = build_admin_schema if admin else build_schema
+        ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
-            build_schema(settings.query_limits, introspection=not settings.is_production),
-            graphql_ide="graphiql" if settings.graphiql and not settings.is_production else None,
+            build(settings.query_limits, introspection=not settings.is_production),
+            graphql_ide="graphiql" if ide else None,
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
         )
@@ -68,35 +106,77 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._tasks = tasks
         self._runs = runs
         self._max_upload = settings.media.max_upload_bytes
+        self._graphiql = graphiql
+        trusted = settings.persisted_queries.trusted_documents
+        # A malformed manifest stops the start here (ManifestError).
+        self._persisted = PersistedQueries(
+            store,
+            enabled=settings.persisted_queries.enabled,
+            trusted=load_manifest(trusted) if trusted is not None else None,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        refusal = upload_refusal(headers, self._max_upload)
-        if refusal is None:
-            viewer_or_refusal = await authenticate(self._verifier, headers)
-            if isinstance(viewer_or_refusal, Response):
-                refusal = viewer_or_refusal
-            else:
-                scope.setdefault("state", {})["viewer"] = viewer_or_refusal
-        if refusal is not None:
-            await refusal(scope, receive, send)
-            return
         # As strawberry's own __call__, plus the body limit and closing the uploads.
-        request = Request(scope, receive=limit_body(receive, _body_limit(self._max_upload)))
+        limit = body_limit(headers, self._max_upload)
+        request = Request(scope, receive=limit_body(receive, limit))
+        media_type = negotiate(headers.get("accept"))
+        if media_type is None and not self.should_render_graphql_ide(
+            self.request_adapter_class(request)
+        ):
+            message = "Accept application/graphql-response+json or application/json."
+            await error_response(406, message, "NOT_ACCEPTABLE", JSON)(scope, receive, send)
+            return
+        exchange = Exchange(media_type or JSON)
+        request.state.graphql = exchange
         try:
-            response = await self.run(request)
+            response = await self._respond(request, headers)
+        except RequestRefused as refused:
+            response = refused_response(refused, exchange.media_type)
         except HTTPException as error:
-            response = _bad_request(error.status_code, error.reason, scope["method"])
+            response = _bad_request(error.status_code, error.reason, request, exchange)
         except StarletteHTTPException as error:  # the form parser's
-            response = _bad_request(error.status_code, error.detail, scope["method"])
+            response = _bad_request(error.status_code, error.detail, request, exchange)
         except BodyTooLarge:
-            response = _too_large(self._max_upload)
+            response = refused_response(too_large(headers, self._max_upload), exchange.media_type)
         finally:
             await request.close()  # uploaded files are temporary files: delete them now
+        response = with_cache_headers(
+            response,
+            method=request.method,
+            cache_control=exchange.cache_control,
+            if_none_match=headers.get("if-none-match"),
+        )
         await response(scope, receive, send)
+
+    async def _respond(self, request: Request, headers: Headers) -> Response:
+        refusal = upload_refusal(headers, self._max_upload)
+        if refusal is not None:
+            raise refusal
+        viewer = await authenticate(self._verifier, headers)
+        if isinstance(viewer, RequestRefused):
+            raise viewer
+        request.state.viewer = viewer
+        return await self.run(request)
+
+    def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
+        # Only a page load asks for HTML; an APQ GET (no `query`, an `extensions`)
+        # from a client whose Accept is */* is a GraphQL request.
+        return (
+            request.method == "GET"
+            and request.query_params.get("query") is None
+            and request.query_params.get("extensions") is None
+            and "text/html" in request.headers.get("accept", "")
+        )
+
+    async def get_sub_response(self, request: Request | WebSocket) -> Response:
+        sub_response = await super().get_sub_response(request)
+        # create_response writes the body in the negotiated type.
+        sub_response.media_type = request.state.graphql.media_type
+        return sub_response
 
     async def process_result(
         self, request: Request, result: ExecutionResult
@@ -108,10 +188,8 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         return await super().process_result(request, result)
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        html = self.graphql_ide_html
-        return HTMLResponse(
-            html, headers={"Content-Security-Policy": content_security_policy(html)}
-        )
+        # Our page, whose files the app serves, instead of strawberry's from unpkg.com.
+        return graphiql_response(self._graphiql)
 
     def decode_json(self, data: str | bytes) -> dict[str, Any]:
         return decode_request(data)
@@ -139,28 +217,54 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             raise HTTPException(400, "`operations` and `map` must be form fields, not files.")
         return place_files(decode_request(operations), decode_json(files_map), form.files)
 
-    async def execute_single(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
+        request_data = replace(request_data, query=resolved.query)
         try:
-            return await super().execute_single(*args, **kwargs)
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
         except HTTPException as error:
             if isinstance(error.__cause__, InvalidOperationTypeError):
                 raise HTTPException(
                     405, "A GET request may only read; send mutations by POST."
                 ) from error
             raise
+        started = result.data is not None or any(e.path is not None for e in result.errors or [])
+        if started and resolved.register_as is not None and resolved.query is not None:
+            await self._persisted.register(resolved.register_as, resolved.query)
+        if request.method == "GET" and not result.errors:
+            request.state.graphql.cache_control = get_cache_control(
+                resolved.query,
+                request_data.operation_name,
+                signed_in="authorization" in request.headers,
+            )
+        return result
 
     def create_response(
         self,
         response_data: GraphQLHTTPResponse | list[GraphQLHTTPResponse],
         sub_response: Response,
     ) -> Response:
+        assert isinstance(response_data, dict)  # decode_json refuses batches
+        status, body = status_and_body(response_data, sub_response.media_type or JSON)
+        response_data = cast(GraphQLHTTPResponse, body)
+        sub_response.status_code = status
         retry_after = busy_retry_after(response_data)
         if retry_after is not None:
             sub_response.status_code = 503
             sub_response.headers["Retry-After"] = str(retry_after)
         response = super().create_response(response_data, sub_response)
-        if isinstance(response_data, dict) and refused_before_execution(response_data):
-            response.status_code = 400
+        response.media_type = sub_response.media_type
+        response.headers["Content-Type"] = sub_response.media_type or JSON
         return response
 
     async def get_context(
@@ -177,6 +281,17 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         )
 
 
+_REFUSAL_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def _bad_request(status: int, message: str, request: Request, exchange: Exchange) -> Response:
+    code = _REFUSAL_CODES.get(status, "BAD_REQUEST")
+    response = error_response(status, message, code, exchange.media_type)
+    if status == 405:
+        response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
+    return response
+
+
 def busy_retry_after(response: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
     """When an error says the server is busy (errors.Unavailable), the longest wait
     any of them asks for: the answer is then HTTP 503 with that Retry-After."""
@@ -187,119 +302,3 @@ def busy_retry_after(response: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) 
             if isinstance(extensions, dict) and extensions.get("code") == Unavailable.code:
                 waits.append(int(extensions.get("retryAfterSeconds", RETRY_AFTER_SECONDS)))
     return max(waits, default=None)
-
-
-# The operations and map fields of a multipart request travel with the file.
-_FORM_ALLOWANCE = 64 * 1024
-# Browsers post multipart forms across sites without a CORS preflight. A header no
-# form can set proves the request went through CORS (Apollo iOS and Kotlin send
-# X-Apollo-Operation-Name by default; web clients add Apollo-Require-Preflight).
-_PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
-
-
-class BodyTooLarge(Exception):
-    """The request body went past the limit while it was being read."""
-
-
-def _body_limit(max_upload: int) -> int:
-    return max_upload + _FORM_ALLOWANCE
-
-
-def _too_large(max_upload: int) -> JSONResponse:
-    return _refusal(
-        413,
-        f"The request is too large: an image can be at most {max_upload // (1024 * 1024)} MiB.",
-        "PAYLOAD_TOO_LARGE",
-        maxBytes=str(_body_limit(max_upload)),
-    )
-
-
-def upload_refusal(headers: Headers, max_upload: int) -> JSONResponse | None:
-    """413 when the declared length is over the limit (before reading a byte), 400
-    for a multipart request that a browser form could have sent (CSRF)."""
-    declared = headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > _body_limit(max_upload):
-        return _too_large(max_upload)
-    media_type = headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media_type != "multipart/form-data":
-        return None
-    if any(headers.get(name, "").strip() for name in _PREFLIGHT_HEADERS):
-        return None
-    if headers.get("authorization", "").lower().startswith("bearer "):
-        return None
-    return _refusal(
-        400,
-        "Multipart requests need a header a browser form cannot send: "
-        "`Apollo-Require-Preflight: true`, `X-Apollo-Operation-Name` or a bearer token.",
-        "CSRF_REFUSED",
-    )
-
-
-def limit_body(receive: Receive, max_bytes: int) -> Receive:
-    """`receive` that raises BodyTooLarge once more than `max_bytes` have arrived,
-    for bodies whose length was not declared (or was declared falsely)."""
-    received = 0
-
-    async def limited() -> Message:
-        nonlocal received
-        message = await receive()
-        if message["type"] == "http.request":
-            received += len(message.get("body", b""))
-            if received > max_bytes:
-                raise BodyTooLarge
-        return message
-
-    return limited
-
-
-# A request without a token goes on as nobody (fields that need a viewer say
-# UNAUTHENTICATED). A request with a bad token is refused whole with 401, so a
-# client whose session expired finds out at once instead of seeing signed-out data.
-RETRY_AFTER_SECONDS = 5
-
-
-def _refusal(status: int, message: str, code: str, **extra: str) -> JSONResponse:
-    headers = {}
-    if status == 401:
-        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
-    elif status == 503:
-        headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code, **extra}}]}
-    return JSONResponse(body, status_code=status, headers=headers)
-
-
-_REFUSAL_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-
-
-def _bad_request(status: int, message: str, method: str) -> JSONResponse:
-    response = _refusal(status, message, _REFUSAL_CODES.get(status, "BAD_REQUEST"))
-    if status == 405:
-        response.headers["Allow"] = "POST" if method == "GET" else "GET, POST"
-    return response
-
-
-async def authenticate(verifier: TokenVerifier, headers: Headers) -> Viewer | JSONResponse | None:
-    authorization = headers.get("authorization")
-    if authorization is None:
-        return None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _refusal(
-            401,
-            "Send the token as `Authorization: Bearer <token>`.",
-            "UNAUTHENTICATED",
-            reason="malformed",
-        )
-    try:
-        return await verifier.verify(token.strip())
-    except InvalidToken as error:
-        return _refusal(
-            401,
-            "The sign-in token is not valid; sign in again.",
-            "UNAUTHENTICATED",
-            reason=error.reason,
-        )
-    except VerifierUnavailable:
-        return _refusal(
-            503, "Sign-in cannot be checked right now; try again shortly.", "SERVICE_UNAVAILABLE"
-        )

@@ -8,7 +8,8 @@ and a worker slot for as long as its sender likes. Here:
 - headers over `max_header_bytes` in all are answered 431;
 - the whole body must have arrived within `body_seconds` of the request's start,
   or the request is answered 408 (if nothing was sent yet) and dropped.
-Both answers are GraphQL error bodies, as every refusal of this API is.
+Both answers are GraphQL error bodies in the media type the request accepts, as
+every refusal of this API is (graphql_media.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from graphql_media import JSON, error_response, negotiate
 
 log = logging.getLogger("timeline.request_limits")
 
@@ -39,7 +43,7 @@ class RequestLimits:
         header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
         if header_bytes > self._max_header_bytes:
             message = f"The request's headers are over {self._max_header_bytes} bytes."
-            await refusal(431, message, "HEADERS_TOO_LARGE")(scope, receive, send)
+            await refusal(scope, 431, message, "HEADERS_TOO_LARGE")(scope, receive, send)
             return
         deadline = asyncio.get_running_loop().time() + self._body_seconds
         body_complete = False
@@ -68,9 +72,9 @@ class RequestLimits:
             log.warning("dropped a request whose body took over %ss", self._body_seconds)
             if not response_started:
                 message = f"The request body did not arrive within {self._body_seconds:g} seconds."
-                await refusal(408, message, "REQUEST_TIMEOUT")(scope, receive, send)
+                await refusal(scope, 408, message, "REQUEST_TIMEOUT")(scope, receive, send)
 
 
-def refusal(status: int, message: str, code: str) -> JSONResponse:
-    body = {"data": None, "errors": [{"message": message, "extensions": {"code": code}}]}
-    return JSONResponse(body, status_code=status, headers={"Connection": "close"})
+def refusal(scope: Scope, status: int, message: str, code: str) -> JSONResponse:
+    media_type = negotiate(Headers(scope=scope).get("accept")) or JSON
+    return error_response(status, message, code, media_type, headers={"Connection": "close"})

@@ -3,7 +3,7 @@
 The API answers JSON and images, which no browser should sniff as something
 else, frame, or load into a page: `nosniff`, `X-Frame-Options: DENY` and a CSP of
 `default-src 'none'` unless the response set its own (the GraphiQL page does, see
-graphiql_page.py). HSTS only in production, where TLS is in front of the app; on
+graphiql/page.py). HSTS only in production, where TLS is in front of the app; on
 http://127.0.0.1 browsers ignore it anyway.
 """
 

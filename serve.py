@@ -1,39 +1,58 @@
-"""The server: uvicorn, run with the limits that keep one client from holding it.
+"""The server: uvicorn, run with the limits that keep one client from holding it,
+in as many processes as the instance has CPUs for.
 
     python -m serve [--host 127.0.0.1] [--port 8080]    # `make run`; App Engine's entrypoint
+    python -m serve --host 0.0.0.0                      # the container's CMD (Dockerfile)
 
 uvicorn on its own bounds neither how long a client may take to send its headers
 nor how many connections it holds. Here:
 - headers: at most MAX_HEADER_BYTES (h11's incomplete-event limit while they
   arrive, request_limits.py once they have: 431), and complete within
-  HEADER_SECONDS of the connection opening or of the previous response
+  TIMELINE_HEADER_SECONDS of the connection opening or of the previous response
   (HeaderDeadline; the connection is closed otherwise);
 - idle keep-alive connections close after KEEP_ALIVE_SECONDS;
-- at most MAX_CONCURRENCY connections and requests at once (503 beyond);
+- at most MAX_CONCURRENCY connections and requests at once per process (503 beyond);
 - the body must arrive within TIMELINE_BODY_TIMEOUT_SECONDS (request_limits.py, 408);
 - on SIGTERM, requests in flight get GRACEFUL_SHUTDOWN_SECONDS to finish.
+
+How long a request may run is the platform's to enforce, not ours: App Engine
+standard ends a request after 10 minutes (automatic scaling), Cloud Run after the
+service's timeoutSeconds (deploy/cloudrun/service.yaml: 300). Both are longer than
+anything the API does on purpose; a task handler that needs longer chains itself.
+
+Processes (`worker_count`): one event loop per CPU the instance may use, because
+the work between awaits is CPU (GraphQL execution, JSON); image decoding runs in
+each process's thread pool, outside the GIL. WEB_CONCURRENCY overrides the count.
+With several processes each gets an equal share of the image memory budget.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import uvicorn
+from starlette.applications import Starlette
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from app import create_app
-from settings import WebSettings, load_settings
+from media.budget import default_budget
+from settings import PREFIX, Settings, SettingsError, WebSettings, load_settings
 
 # h11 buffers at most this much of an incomplete request line and headers; the app
 # checks complete ones against the same figure (request_limits.py).
 MAX_HEADER_BYTES = WebSettings.max_header_bytes
-HEADER_SECONDS = 10.0
 KEEP_ALIVE_SECONDS = 5
-MAX_CONCURRENCY = 200  # App Engine sends at most max_concurrent_requests (40) per instance
-GRACEFUL_SHUTDOWN_SECONDS = 10
+# Above what the platforms send an instance: App Engine's max_concurrent_requests
+# (40, app.yaml) and Cloud Run's containerConcurrency (80, service.yaml).
+MAX_CONCURRENCY = 200
+# Cloud Run sends SIGKILL 10 s after SIGTERM: 3 s for requests in flight, then the
+# lifespan's 5 s for running tasks (handed back to the queue if they do not finish).
+GRACEFUL_SHUTDOWN_SECONDS = 3
 
 
 class HeaderDeadline(H11Protocol):
@@ -41,7 +60,7 @@ class HeaderDeadline(H11Protocol):
     connection opens and after each response, it closes a connection that has
     not started a request by then."""
 
-    header_seconds = HEADER_SECONDS
+    header_seconds = WebSettings.header_seconds  # worker_app() sets the configured one
     _header_timer: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -68,6 +87,61 @@ class HeaderDeadline(H11Protocol):
             self.transport.close()
 
 
+def worker_count(
+    settings: Settings, environ: Mapping[str, str], cgroup_root: Path = Path("/sys/fs/cgroup")
+) -> int:
+    """How many server processes this instance runs.
+
+    - the embedded store: 1, always; its SQLite file has one writer, in one process;
+    - WEB_CONCURRENCY when set (service.yaml sets it to the container's CPU limit);
+    - App Engine: 1. Its F-class instances have at most one CPU's worth (an F2 is
+      1.2 GHz) and report the host's CPUs, so counting them would oversubscribe;
+    - elsewhere: the CPUs this process may use (affinity, and the cgroup's quota,
+      which is how a container's CPU limit is set).
+    """
+    configured = environ.get("WEB_CONCURRENCY", "").strip()
+    if configured and not (configured.isdigit() and int(configured) > 0):
+        raise SettingsError(f"WEB_CONCURRENCY must be a whole number above 0, not {configured!r}")
+    if settings.store == "sqlite":
+        if configured and int(configured) > 1:
+            raise SettingsError(
+                f"WEB_CONCURRENCY={configured} with the embedded store: its file admits "
+                "one process; use TIMELINE_STORE=datastore to run several"
+            )
+        return 1
+    if configured:
+        return int(configured)
+    if settings.app_engine:
+        return 1
+    return usable_cpus(cgroup_root)
+
+
+def usable_cpus(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
+    cpus = len(os.sched_getaffinity(0))
+    try:  # cgroup v2: "<quota> <period>", or "max <period>" without a limit
+        quota, period = (cgroup_root / "cpu.max").read_text().split()
+    except (OSError, ValueError):
+        return cpus
+    if quota == "max":
+        return cpus
+    return max(1, min(cpus, math.ceil(int(quota) / int(period))))
+
+
+def worker_app() -> Starlette:
+    """The app in each worker process (uvicorn's factory when there are several)."""
+    settings = load_settings()
+    HeaderDeadline.header_seconds = settings.web.header_seconds
+    return create_app(settings)
+
+
+def _share_image_budget(workers: int) -> None:
+    """Each process's image budget is its share of the instance's (media/budget.py),
+    handed to the workers through the environment they inherit."""
+    name = PREFIX + "IMAGE_MEMORY_BUDGET"
+    if workers > 1 and not os.environ.get(name):
+        os.environ[name] = str(default_budget(os.environ) // workers)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m serve", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -75,16 +149,26 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--forwarded-allow-ips",
         default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        help="proxies whose X-Forwarded-* headers are believed ('*' behind App Engine's front end)",
+        help="proxies whose X-Forwarded-* headers are believed ('*' behind Google's front ends)",
     )
-    parser.add_argument("--header-seconds", type=float, default=HEADER_SECONDS)
+    parser.add_argument(
+        "--header-seconds", type=float, help=f"sets {PREFIX}HEADER_SECONDS for this server"
+    )
     args = parser.parse_args(argv)
-    protocol = type("Protocol", (HeaderDeadline,), {"header_seconds": args.header_seconds})
-    config = uvicorn.Config(
-        create_app(load_settings()),
+    if args.header_seconds is not None:
+        os.environ[PREFIX + "HEADER_SECONDS"] = str(args.header_seconds)
+    workers = worker_count(load_settings(), os.environ)
+    _share_image_budget(workers)
+    # Built here whatever the count: a setting the app refuses stops the server now.
+    # Were it left to the workers, uvicorn would start each failed one again, forever.
+    app = worker_app()
+    uvicorn.run(
+        app if workers == 1 else "serve:worker_app",
+        factory=workers > 1,
+        workers=workers,
         host=args.host,
         port=args.port,
-        http=protocol,
+        http=HeaderDeadline,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         server_header=False,
@@ -93,8 +177,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
-    uvicorn.Server(config).run()
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the importable `serve`, the module uvicorn loads worker_app from, so
+    # that both see one HeaderDeadline class (and worker processes can unpickle it).
+    import serve
+
+    serve.main()

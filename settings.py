@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from mail.settings import MailSettings, load_mail_settings
+
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
 TaskBackend = Literal["embedded", "cloudtasks"]
@@ -96,6 +98,15 @@ class QueryLimits:
 
 
 @dataclass(frozen=True)
+class PersistedQuerySettings:
+    """Automatic persisted queries and trusted documents (persisted_queries.py)."""
+
+    enabled: bool = True  # APQ: clients may register documents by hash
+    # An operation manifest (Apollo's format): when set, only its operations run.
+    trusted_documents: Path | None = None
+
+
+@dataclass(frozen=True)
 class PushSettings:
     """Push notifications (push/): a local outbox, or Firebase Cloud Messaging."""
 
@@ -124,6 +135,7 @@ class WebSettings:
     public_origin: str | None = LOCAL_ORIGIN
     cors_origins: tuple[str, ...] = ()  # web apps allowed to call the API; () sends no CORS
     body_timeout_seconds: float = 60.0  # a request body must have arrived by then: 408
+    header_seconds: float = 10.0  # a request's headers must have arrived by then (serve.py)
     # The request line and headers; a Firebase ID token is about 1 KB.
     max_header_bytes: int = 16 * 1024
 
@@ -143,10 +155,12 @@ class Settings:
     demo_data: bool = False
     graphiql: bool = True
     query_limits: QueryLimits = field(default_factory=QueryLimits)
+    persisted_queries: PersistedQuerySettings = field(default_factory=PersistedQuerySettings)
     tasks: TaskSettings = field(default_factory=TaskSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     web: WebSettings = field(default_factory=WebSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
 
@@ -165,7 +179,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
     var_dir = Path(get("VAR_DIR", "var") or "var")
     store = _backend(get, "STORE", local="sqlite", cloud="datastore", production=production)
-    project = get("DATASTORE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT") or "photo-timeline-local"
+    named_project = get("DATASTORE_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
+    project = named_project or "photo-timeline-local"
     settings = Settings(
         environment="production" if production else "local",
         app_engine=env.get("GAE_ENV", "").startswith("standard"),
@@ -178,15 +193,28 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         demo_data=_flag(get("DEMO_DATA", "0"), "DEMO_DATA"),
         graphiql=_local_only(get, "GRAPHIQL", production, "serves GraphiQL to anyone"),
         query_limits=_query_limits(get),
+        persisted_queries=_persisted_query_settings(get),
         tasks=_task_settings(get, project, production),
         auth=_auth_settings(get, env, production),
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
+        mail=load_mail_settings(get, production),
         web=_web_settings(get, production),
         cache=_cache_settings(get, production),
     )
+    if settings.mail.sends and settings.web.public_origin is None:
+        raise SettingsError(
+            f"{PREFIX}MAIL={settings.mail.backend} needs {PREFIX}PUBLIC_ORIGIN: "
+            "the unsubscribe link in every e-mail is an absolute URL"
+        )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
+    if production and not named_project:
+        # App Engine sets GOOGLE_CLOUD_PROJECT; Cloud Run does not (service.yaml does).
+        raise SettingsError(
+            f"GOOGLE_CLOUD_PROJECT (or {PREFIX}DATASTORE_PROJECT) must name the project "
+            "in production"
+        )
     return settings
 
 
@@ -248,10 +276,22 @@ def _web_settings(get: Callable[[str, str | None], str | None], production: bool
         for value in (get("CORS_ORIGINS", "") or "").split(",")
         if value.strip()
     )
-    body_timeout = _float(get("BODY_TIMEOUT_SECONDS", "60"), "BODY_TIMEOUT_SECONDS")
-    if body_timeout <= 0:
-        raise SettingsError(f"{PREFIX}BODY_TIMEOUT_SECONDS must be positive, not {body_timeout}")
-    return WebSettings(public_origin=origin, cors_origins=cors, body_timeout_seconds=body_timeout)
+    deadlines = {
+        name: _float(get(name, str(default)), name)
+        for name, default in (
+            ("BODY_TIMEOUT_SECONDS", WebSettings.body_timeout_seconds),
+            ("HEADER_SECONDS", WebSettings.header_seconds),
+        )
+    }
+    for name, value in deadlines.items():
+        if value <= 0:
+            raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
+    return WebSettings(
+        public_origin=origin,
+        cors_origins=cors,
+        body_timeout_seconds=deadlines["BODY_TIMEOUT_SECONDS"],
+        header_seconds=deadlines["HEADER_SECONDS"],
+    )
 
 
 def _cache_settings(
@@ -407,6 +447,16 @@ def _query_limits(get: Callable[[str, str | None], str | None]) -> QueryLimits:
             raise SettingsError(f"{PREFIX}{name} must be positive, not {value}")
         limits[attribute] = value
     return QueryLimits(**limits)
+
+
+def _persisted_query_settings(
+    get: Callable[[str, str | None], str | None],
+) -> PersistedQuerySettings:
+    manifest = get("TRUSTED_DOCUMENTS", None)
+    return PersistedQuerySettings(
+        enabled=_flag(get("PERSISTED_QUERIES", "1"), "PERSISTED_QUERIES"),
+        trusted_documents=Path(manifest) if manifest else None,
+    )
 
 
 def _push_settings(

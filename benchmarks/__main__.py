@@ -1,7 +1,7 @@
 """Runs every benchmark in turn (`make bench`); each also runs alone with
 `python -m benchmarks.<name>`."""
 
-from benchmarks import bench_cache, bench_feed, bench_queue, bench_social, bench_upload
+from benchmarks import bench_cache, bench_feed, bench_load, bench_queue, bench_social, bench_upload
 
 print("== feed pages (embedded store)")
 bench_feed.main()
@@ -14,6 +14,9 @@ bench_queue.main([])
 
 print("== fan-out, home feed against profile page, round trips")
 bench_social.main()
+
+print("== mixed load on the real server, three windows and a read-only run")
+bench_load.main([])
 
 print("== a profile page without the cache, in memory and on Redis")
 bench_cache.main()

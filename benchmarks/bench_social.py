@@ -75,8 +75,10 @@ async def fanout_rate(app: Any, store: Store, followers: int) -> float:
     await _put(
         store,
         [models.user_to_entity(star)]
+        + [social_models.edge_entity(social_models.follower_key(star.id, f), f, when) for f in fans]
         + [
-            social_models.edge_entity(social_models.follower_key(star.id, f), f, when) for f in fans
+            social_models.edge_entity(social_models.following_key(f, star.id), star.id, when)
+            for f in fans
         ],
     )
     photo = _photo(star, 1)

@@ -4,6 +4,12 @@ An effect adds these to its transaction's `Outbox` (tasks/outbox.py), so they
 commit with the effect and are relayed to the queue after it. Each task is named
 after what happened, so a relay repeated by the sweeper collapses into one task;
 handlers are idempotent besides (tasks/).
+
+Likes, comments and follows ask for batched tasks (`after_fan_in`): one per
+counter and per owner a time bucket, so that fifty actions a second on one
+photo or user become about one write a second to any entity group. The
+follower's backfill is asked for by the followee's fan-in, once the followee's
+half of the edge is written (tasks/fan_in_tasks.py).
 """
 
 from __future__ import annotations
@@ -12,39 +18,24 @@ from datetime import datetime
 
 from store import models
 from store.keys import Key
+from tasks.batching import batched
 from tasks.naming import task_name
 from tasks.outbox import FollowUp
 
 
-def _micros(when: datetime) -> str:
-    return str(int(when.timestamp() * 1_000_000))
-
-
-def after_follow(follower_id: str, followee_id: str, since: datetime) -> list[FollowUp]:
-    """`since`: the edge's creation, so following again after an unfollow backfills again."""
-    stamp = _micros(since)
-    backfill = FollowUp(
-        "backfill_feed",
-        {"follower": follower_id, "followee": followee_id},
-        name=task_name("backfill", follower_id, followee_id, stamp),
-    )
-    return [backfill, *notify(followee_id, "FOLLOW", "", follower_id, stamp)]
+def after_fan_in(owner: str | None, counters: tuple[str, ...], now: datetime) -> list[FollowUp]:
+    """A like, comment or follow left records in its actor's group: a delta for
+    each counter it changed, and an Activity for the owner it concerns. These
+    are the tasks that fold them: one per counter and one per owner a time
+    bucket, however many actions ask (tasks/batching.py)."""
+    return [
+        *(batched("fold_counter", {"counter": name}, name, now=now) for name in counters),
+        *([batched("fan_in", {"owner": owner}, owner, now=now)] if owner is not None else []),
+    ]
 
 
 def after_unfollow(follower_id: str, followee_id: str) -> list[FollowUp]:
     return [FollowUp("prune_feed", {"follower": follower_id, "followee": followee_id})]
-
-
-def notify(recipient: str, kind: str, subject: str, actor: str, *salt: str) -> list[FollowUp]:
-    if recipient == actor:
-        return []
-    return [
-        FollowUp(
-            "notify",
-            {"recipient": recipient, "kind": kind, "subject": subject, "actor": actor},
-            name=task_name("notify", recipient, kind, subject, actor, *salt),
-        )
-    ]
 
 
 def after_photo_created(photo: models.Photo) -> list[FollowUp]:

@@ -1,6 +1,9 @@
-"""Comments: children of the photo, so a photo's comments are one ancestor query.
+"""Comments: kept in their author's entity group, listed by a query on the photo.
 
-Text is 1 to 1,000 characters after trimming; newlines are kept, other control
+A comment is written where its author's other writes go, with a delta of the
+photo's comment count and an Activity for the owner's notification, so a busy
+thread never writes into the photo owner's group (store/social_models.py). Text
+is 1 to 1,000 characters after trimming; newlines are kept, other control
 characters refused. The author or the photo's owner may delete a comment.
 """
 
@@ -14,8 +17,9 @@ from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
 from store import counters, models, social_models
+from store.activity_models import COMMENT, activity
 from store.keys import Key
-from store.port import Entity, Query, Transaction
+from store.port import Entity, Transaction
 from tasks.outbox import Outbox
 
 COMMENTS = "comments"
@@ -49,22 +53,23 @@ async def add_comment(
     comment = social_models.Comment(
         photo, models.new_id(), viewer.user_id, cleaned, datetime.now(UTC)
     )
+    owner = social_models.owner_id_of(photo)
     outbox = Outbox()
+    if await context.loaders.entity(photo) is None:
+        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
-        me, target = found
+        [me] = found
         if me is None:
             return Outcome.profile_missing()
-        if target is None:
-            return Outcome.failed(
-                "NOT_FOUND", "No such photo; it may have been deleted.", "photoId"
-            )
         tx.put_many([social_models.comment_to_entity(comment)])
-        await counters.add(tx, comment_counter(photo), 1)
-        owner = social_models.owner_id_of(photo)
-        outbox.add(
-            *background.notify(owner, "COMMENT", photo.encode(), viewer.user_id, comment.key.name)
-        )
+        if owner != viewer.user_id:
+            tx.put_many(
+                [activity(viewer.user_id, owner, COMMENT, photo.encode(), comment.created_at)]
+            )
+        counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id)
+        notified = owner if owner != viewer.user_id else None
+        outbox.add(*background.after_fan_in(notified, (comment_counter(photo),), datetime.now(UTC)))
         return Outcome(key=comment.key)
 
     return await run_mutation(
@@ -73,7 +78,7 @@ async def add_comment(
         name="addComment",
         arguments={"photoId": photo.encode(), "text": text},
         idempotency_key=idempotency_key,
-        reads=[models.user_key(viewer.user_id), photo],
+        reads=[models.user_key(viewer.user_id)],
         effect=effect,
         outbox=outbox,
         tasks=context.tasks,
@@ -84,23 +89,26 @@ async def delete_comment(
     context: RequestContext, comment: Key, idempotency_key: str | None
 ) -> Outcome:
     viewer = context.require_viewer()
-    photo = comment.parent
-    if photo is None:
+    if comment.kind != social_models.COMMENT or comment.parent is None:
         return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
+    outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         [existing] = found
         if existing is None:
             return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
-        author = existing.properties.get("author_id")
-        if viewer.user_id not in (author, social_models.owner_id_of(photo)):
+        model = social_models.comment_from_entity(existing)
+        if viewer.user_id not in (model.author_id, social_models.owner_id_of(model.photo)):
             return Outcome.failed(
                 "NOT_ALLOWED",
                 "Only the author or the photo's owner may delete it.",
                 "commentId",
             )
         tx.delete_many([comment])
-        await counters.add(tx, comment_counter(photo), -1)
+        counters.add(tx, comment_counter(model.photo), -1, actor_id=viewer.user_id)
+        outbox.add(
+            *background.after_fan_in(None, (comment_counter(model.photo),), datetime.now(UTC))
+        )
         return Outcome(key=comment)
 
     return await run_mutation(
@@ -111,6 +119,8 @@ async def delete_comment(
         idempotency_key=idempotency_key,
         reads=[comment],
         effect=effect,
+        outbox=outbox,
+        tasks=context.tasks,
     )
 
 
@@ -118,11 +128,10 @@ async def photo_comments(
     context: RequestContext, photo: Key, args: PageArgs
 ) -> Page[social_models.Comment]:
     """Oldest first, as conversations read."""
-    query = Query(kind=social_models.COMMENT, order_by="sort_key", descending=False, ancestor=photo)
     return await paginate(
         context.store,
         context.cursors,
-        query,
+        social_models.comments_query(photo),
         f"comments:{photo.encode()}",
         args,
         social_models.comment_from_entity,

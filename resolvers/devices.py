@@ -28,6 +28,7 @@ from store.device_models import (
     claim_holder,
     claim_key,
     claim_key_of,
+    device_from_entity,
     device_key,
     device_to_entity,
     devices_query,
@@ -119,3 +120,11 @@ async def unregister_device(
         reads=[claim_key(token), mine],
         effect=effect,
     )
+
+
+async def viewer_devices(context: RequestContext) -> list[Device]:
+    """The viewer's devices, most recently registered first (one ancestor query;
+    a race may leave one more than MAX_DEVICES until the next registration trims it)."""
+    viewer = context.require_viewer()
+    found = await context.store.page(devices_query(viewer.user_id), limit=MAX_DEVICES)
+    return [device_from_entity(result.entity) for result in found]

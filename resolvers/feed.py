@@ -4,15 +4,17 @@ Fan-out on write puts a FeedItem for every new photo into each follower's entity
 group (tasks/feed_tasks.py). Reading is then one query plus one batched get of
 the photos, whose owners, counts and likes the page then fetches in one more.
 Items whose photo is gone, or whose owner the viewer no longer follows, are
-hidden at read time until the cleanup task removes them, so a page may hold
-fewer edges than asked; the cursors stay right.
+hidden at read time until the cleanup task removes them. A page short of
+visible items reads on, up to MAX_EXTRA_READS more times; a page that still
+shows fewer than asked (even none) ends at the last position read, so its
+endCursor always leads on (resolvers/pagination.py).
 """
 
 from __future__ import annotations
 
 from resolvers import comments, likes
 from resolvers.context import RequestContext
-from resolvers.pagination import Edge, Page, PageArgs, paginate
+from resolvers.pagination import Edge, Page, PageArgs, page_size, paginate
 from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query
@@ -38,7 +40,48 @@ def _photo_key(item: Entity) -> Key:
     return social_models.parse_photo_ref(item.key.name)
 
 
+# Reads a page may add when hidden items left it short: each costs what a page
+# costs (3 round trips), and only a feed the clean-up tasks lag behind pays it.
+MAX_EXTRA_READS = 2
+
+
 async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Photo]:
+    size = page_size(args)
+    backward = args.last is not None
+    page = await _visible(context, args)
+    for _ in range(MAX_EXTRA_READS):
+        missing = size - len(page.edges)
+        if missing <= 0 or not (page.has_previous_page if backward else page.has_next_page):
+            break
+        # A whole page's worth each time: a run of hidden items is usually longer
+        # than what is missing.
+        if backward:
+            more = await _visible(context, PageArgs(None, args.after, size, page.start_cursor))
+            kept = more.edges[-missing:]
+            cut = len(kept) < len(more.edges)
+            page = Page(
+                kept + page.edges,
+                False,
+                cut or more.has_previous_page,
+                kept[0].cursor if cut else more.start_cursor or page.start_cursor,
+                page.end_cursor,
+            )
+        else:
+            more = await _visible(context, PageArgs(size, page.end_cursor, None, args.before))
+            kept = more.edges[:missing]
+            cut = len(kept) < len(more.edges)
+            page = Page(
+                page.edges + kept,
+                cut or more.has_next_page,
+                False,
+                page.start_cursor,
+                kept[-1].cursor if cut else more.end_cursor or page.end_cursor,
+            )
+    return page
+
+
+async def _visible(context: RequestContext, args: PageArgs) -> Page[models.Photo]:
+    """One read of the feed, with the items it must not show left out."""
     viewer = context.require_viewer()
     items = await paginate(
         context.store,
@@ -68,4 +111,4 @@ async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Phot
         for edge, photo in zip(items.edges, photos, strict=True)
         if photo is not None and social_models.owner_id_of(edge.node) in followed
     ]
-    return Page(kept, items.has_next_page, items.has_previous_page)
+    return items.keeping(kept)

@@ -1,11 +1,15 @@
-"""Following and unfollowing: both halves of the edge in one cross-group transaction.
+"""Following and unfollowing: the follower's half now, the followee's half in a batch.
 
-The follower's `Following` record and the followee's `Follower` record are
-written together (two entity groups, well within Datastore's 25), so each user's
-list is one ancestor query that never disagrees with the other side. Counts are
-sharded counters, changed in the same transaction. Work that reaches beyond the
-two users (backfilling the follower's feed, the followee's notification) goes to
-tasks named after the edge, through the transaction's outbox.
+The transaction touches the follower's group only: its `Following` record, the
+deltas of both counts (store/counters.py) and an Activity for the followee
+(store/activity_models.py). A popular user followed fifty times a second must
+not take fifty writes a second, so the followee's `Follower` record and the
+notification are written by the followee's `fan_in` task, a batch at a time, set
+to what the follower's half says when it runs (tasks/fan_in_tasks.py). Each
+user's list is still one ancestor query; the followers list and the counts show
+a follow about a second later, `viewerFollows` at once. The fan-in also asks
+for the backfill of the follower's feed once the followee's half is written, so
+a photo posted in between reaches the follower one way or the other.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
 from store import counters, models, social_models
+from store.activity_models import FOLLOW, UNFOLLOW, activity
 from store.keys import Key
 from store.port import Entity, Query, Transaction
 from tasks.outbox import Outbox
@@ -47,35 +52,32 @@ async def _change(
     if refused is not None:
         return refused
     edge = social_models.following_key(viewer.user_id, target.name)
-    mirror = social_models.follower_key(target.name, viewer.user_id)
     now = datetime.now(UTC)
     outbox = Outbox()
+    if await context.loaders.entity(target) is None:
+        return Outcome.failed("NOT_FOUND", "No such user.", "userId")
+    counted = (
+        counters.counter_name(FOLLOWERS, target),
+        counters.counter_name(FOLLOWING, models.user_key(viewer.user_id)),
+    )
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
-        me, them, existing = found
+        me, existing = found
         if me is None:
             return Outcome.profile_missing()
-        if them is None:
-            return Outcome.failed("NOT_FOUND", "No such user.", "userId")
         if (existing is not None) == following:
             return Outcome(key=target)  # already so: following twice changes nothing
-        delta = 1 if following else -1
         if following:
-            tx.put_many(
-                [
-                    social_models.edge_entity(edge, target.name, now),
-                    social_models.edge_entity(mirror, viewer.user_id, now),
-                ]
-            )
+            tx.put_many([social_models.edge_entity(edge, target.name, now)])
         else:
-            tx.delete_many([edge, mirror])
-        await counters.add(tx, counters.counter_name(FOLLOWERS, target), delta)
-        await counters.add(
-            tx, counters.counter_name(FOLLOWING, models.user_key(viewer.user_id)), delta
-        )
-        if following:
-            outbox.add(*background.after_follow(viewer.user_id, target.name, now))
-        else:
+            tx.delete_many([edge])
+        kind = FOLLOW if following else UNFOLLOW
+        tx.put_many([activity(viewer.user_id, target.name, kind, "", now)])
+        for name in counted:
+            counters.add(tx, name, 1 if following else -1, actor_id=viewer.user_id)
+        # This attempt's time bucket: the commit and the relay follow at once.
+        outbox.add(*background.after_fan_in(target.name, counted, datetime.now(UTC)))
+        if not following:
             outbox.add(*background.after_unfollow(viewer.user_id, target.name))
         return Outcome(key=target)
 
@@ -85,7 +87,7 @@ async def _change(
         name="follow" if following else "unfollow",
         arguments={"userId": target.encode()},
         idempotency_key=idempotency_key,
-        reads=[models.user_key(viewer.user_id), target, edge],
+        reads=[models.user_key(viewer.user_id), edge],
         effect=effect,
         outbox=outbox,
         tasks=context.tasks,

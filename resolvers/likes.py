@@ -3,6 +3,13 @@
 The Like record lives in the liker's entity group under a key made from the
 photo, so liking twice finds the record and changes nothing, and `viewerHasLiked`
 for a whole page is one batched get.
+
+The transaction touches the liker's group only: the Like, a delta of the photo's
+like count and an Activity for the owner's notification (store/counters.py,
+store/activity_models.py), which tasks fold a batch at a time. Whether the photo
+exists is read before, outside it: reading the photo inside would draw its
+owner's group into every like. A like on a photo deleted a moment later is
+harmless; it counts for a photo nobody sees.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
 from store import counters, models, social_models
+from store.activity_models import LIKE, activity
 from store.keys import Key
 from store.port import Entity, Transaction
 from tasks.outbox import Outbox
@@ -29,28 +37,34 @@ async def set_like(
 ) -> Outcome:
     viewer = context.require_viewer()
     like = social_models.like_key(viewer.user_id, photo)
+    owner = social_models.owner_id_of(photo)
     now = datetime.now(UTC)
     outbox = Outbox()
+    if await context.loaders.entity(photo) is None:
+        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
-        me, target, existing = found
+        me, existing = found
         if me is None:
             return Outcome.profile_missing()
-        if target is None:
-            return Outcome.failed(
-                "NOT_FOUND", "No such photo; it may have been deleted.", "photoId"
-            )
         if (existing is not None) == liked:
             return Outcome(key=photo)
         if liked:
             tx.put_many(
                 [Entity(like, {"created_at": now, "sort_key": models.sort_key(now, like.name)})]
             )
-            owner = social_models.owner_id_of(photo)
-            outbox.add(*background.notify(owner, "LIKE", photo.encode(), viewer.user_id))
+            if owner != viewer.user_id:
+                tx.put_many([activity(viewer.user_id, owner, LIKE, photo.encode(), now)])
         else:
             tx.delete_many([like])
-        await counters.add(tx, like_counter(photo), 1 if liked else -1)
+        counters.add(tx, like_counter(photo), 1 if liked else -1, actor_id=viewer.user_id)
+        outbox.add(
+            *background.after_fan_in(
+                owner if liked and owner != viewer.user_id else None,
+                (like_counter(photo),),
+                datetime.now(UTC),  # this attempt's bucket: the commit follows at once
+            )
+        )
         return Outcome(key=photo)
 
     return await run_mutation(
@@ -59,7 +73,7 @@ async def set_like(
         name="likePhoto" if liked else "unlikePhoto",
         arguments={"photoId": photo.encode()},
         idempotency_key=idempotency_key,
-        reads=[models.user_key(viewer.user_id), photo, like],
+        reads=[models.user_key(viewer.user_id), like],
         effect=effect,
         outbox=outbox,
         tasks=context.tasks,

@@ -5,6 +5,12 @@ Follows the spec's algorithm: `after` and `before` cut the list first, then
 item more than asked, which makes hasNextPage exact when paging forward and
 hasPreviousPage exact when paging backward. The other flag is false, as the spec
 allows, because answering it would cost a second query.
+
+A page's start and end cursors are the positions of the first and last items
+*read*, which are those of its first and last edges unless a reader hides some
+(the home feed's deleted photos, a follower who left). So a page whose items
+were all hidden still says where the next page starts, and an infinite scroll
+never stalls on `hasNextPage: true` with no `endCursor`.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from resolvers.cursors import CursorCodec
 from store.port import Entity, Query, Store
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 50
@@ -42,18 +49,19 @@ class Page(Generic[T]):
     edges: list[Edge[T]]
     has_next_page: bool
     has_previous_page: bool
+    # The cursors of the first and last items read; None for a page read empty.
+    start_cursor: str | None = None
+    end_cursor: str | None = None
 
     @property
     def node_list(self) -> list[T]:
         return [edge.node for edge in self.edges]
 
-    @property
-    def start_cursor(self) -> str | None:
-        return self.edges[0].cursor if self.edges else None
-
-    @property
-    def end_cursor(self) -> str | None:
-        return self.edges[-1].cursor if self.edges else None
+    def keeping(self, edges: list[Edge[U]]) -> Page[U]:
+        """This page with only `edges` shown: the flags and the cursors stay."""
+        return Page(
+            edges, self.has_next_page, self.has_previous_page, self.start_cursor, self.end_cursor
+        )
 
 
 def page_size(args: PageArgs) -> int:
@@ -85,4 +93,10 @@ async def paginate(
     if more:
         results = results[1:] if from_end else results[:size]
     edges = [Edge(convert(r.entity), codec.encode(scope, r.position)) for r in results]
-    return Page(edges, has_next_page=more and not from_end, has_previous_page=more and from_end)
+    return Page(
+        edges,
+        has_next_page=more and not from_end,
+        has_previous_page=more and from_end,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, NoSchemaIntrospectionCustomRule
 from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.extensions import AddValidationRules
+from strawberry.schema.config import StrawberryConfig
 
+from schema.admin import AdminQuery
 from schema.comment import Comment
+from schema.date_time import DATE_TIME
 from schema.document_cache import DocumentCache
 from schema.mutation import Mutation
 from schema.notification import Notification
@@ -39,6 +43,24 @@ class TimelineSchema(strawberry.Schema):
 def build_schema(
     limits: QueryLimits | None = None, *, introspection: bool = True
 ) -> TimelineSchema:
+    """The public schema: what the apps are generated from (schema.graphql)."""
+    return _build(Query, Mutation, [User, Photo, Comment, Notification], limits, introspection)
+
+
+def build_admin_schema(
+    limits: QueryLimits | None = None, *, introspection: bool = True
+) -> TimelineSchema:
+    """The admin schema, served at /admin/graphql (schema/admin.py)."""
+    return _build(AdminQuery, None, [], limits, introspection)
+
+
+def _build(
+    query: type,
+    mutation: type | None,
+    types: list[type],
+    limits: QueryLimits | None,
+    introspection: bool,
+) -> TimelineSchema:
     limits = limits or QueryLimits()
     # graphql-core recommends it, against introspection that nests `fields`
     # in `type` in `fields`... (the query limits leave introspection to it).
@@ -48,9 +70,10 @@ def build_schema(
         rules.append(NoSchemaIntrospectionCustomRule)
     cache: DocumentCache[DocumentNode] = DocumentCache(CACHED_DOCUMENTS, CACHED_DOCUMENT_BYTES)
     schema = TimelineSchema(
-        query=Query,
-        mutation=Mutation,
-        types=[User, Photo, Comment, Notification],
+        query=query,
+        mutation=mutation,
+        types=types,
+        config=StrawberryConfig(scalar_map={datetime: DATE_TIME}),
         extensions=[
             lambda: AddValidationRules(rules),
             lambda: QueryLimitsExtension(limits, cache),
@@ -60,4 +83,4 @@ def build_schema(
     return schema
 
 
-__all__ = ["build_schema"]
+__all__ = ["build_admin_schema", "build_schema"]

@@ -1,4 +1,11 @@
-"""What only admins see: the TaskRun type and the run log behind Query.taskRuns."""
+"""The admin schema, served apart from the public one at /admin/graphql: the run log.
+
+Apps are generated from the public schema (schema.graphql), which therefore
+holds nothing they may not call. What only an admin may read lives here, in a
+schema of its own that an app's codegen never sees; its resolvers check for an
+admin all the same, since anyone may reach the path. The run log is also
+readable with `python -m tasks.runs`.
+"""
 
 from __future__ import annotations
 
@@ -62,7 +69,7 @@ class TaskRun:
 
 
 async def task_runs(info: Info, failed_only: bool | None, first: int | None) -> list[TaskRun]:
-    """Query.taskRuns: newest first; for a signed-in admin only."""
+    """AdminQuery.taskRuns: newest first; for a signed-in admin only."""
     viewer = info.context.require_viewer()
     if not viewer.is_admin:
         raise Forbidden("Only an admin may read the run log.")
@@ -80,3 +87,12 @@ async def task_runs(info: Info, failed_only: bool | None, first: int | None) -> 
             "(logger timeline.tasks.runs)."
         ) from None
     return [TaskRun.from_model(run) for run in found]
+
+
+@strawberry.type(description="What an admin may read.")
+class AdminQuery:
+    @strawberry.field(description="Recent task and cron runs, newest first. Admins only.")
+    async def task_runs(
+        self, info: Info, failed_only: bool | None = False, first: int | None = DEFAULT_RUNS
+    ) -> list[TaskRun]:
+        return await task_runs(info, failed_only, first)

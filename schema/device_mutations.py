@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from enum import Enum
-
 import strawberry
 
 from resolvers import devices
 from resolvers.mutations import Outcome
+from schema.device import Device, DevicePlatform
 from schema.info import Info
 from schema.profile import IDEMPOTENCY_HELP
 from schema.user_error import UserError
@@ -19,13 +17,6 @@ _TOKEN_HELP = (
     f"{devices.TOKEN_MIN} to {devices.TOKEN_MAX} characters of letters, digits, '_', ':', "
     "'.' and '-'."
 )
-
-
-@strawberry.enum(description="Which push service a device is reached through.")
-class DevicePlatform(Enum):
-    IOS = "IOS"
-    ANDROID = "ANDROID"
-    WEB = "WEB"
 
 
 _PLATFORMS: dict[DevicePlatform, Platform] = {
@@ -46,12 +37,6 @@ class RegisterDeviceInput:
 class UnregisterDeviceInput:
     token: str = strawberry.field(description=_TOKEN_HELP)
     idempotency_key: str | None = strawberry.field(default=None, description=IDEMPOTENCY_HELP)
-
-
-@strawberry.type(description="An app install that receives the viewer's pushes.")
-class Device:
-    platform: DevicePlatform
-    registered_at: datetime
 
 
 @strawberry.type
@@ -78,10 +63,7 @@ async def register_device(info: Info, input: RegisterDeviceInput) -> RegisterDev
     )
     # Read after the commit: a replayed outcome shows the device as it is now.
     entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    device = None
-    if entity is not None:
-        model = device_from_entity(entity)
-        device = Device(platform=DevicePlatform(model.platform), registered_at=model.registered_at)
+    device = Device.from_model(device_from_entity(entity)) if entity is not None else None
     return RegisterDevicePayload(device=device, errors=_errors(outcome))
 
 

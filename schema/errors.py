@@ -19,11 +19,12 @@ import uuid
 from graphql import GraphQLError
 
 from errors import AppError, Unavailable
-from store.errors import StoreUnavailable
+from store.errors import StoreUnavailable, TransactionConflict
 
 log = logging.getLogger("timeline.errors")
 
 INTERNAL = "INTERNAL_SERVER_ERROR"
+CONTENTION_RETRY_AFTER_SECONDS = 1
 _SUGGESTION = " Did you mean "
 
 
@@ -32,6 +33,11 @@ def client_error(error: GraphQLError, *, suggestions: bool = True) -> GraphQLErr
     if isinstance(original, StoreUnavailable):
         log.warning("store unavailable at %s: %s", error.path, original)
         original = Unavailable(retry_after_seconds=original.retry_after_seconds)
+    elif isinstance(original, TransactionConflict):
+        # Contention that outlasted run_in_transaction's retries: the same request
+        # may well succeed a moment later.
+        log.warning("contention outlasted the retries at %s: %s", error.path, original)
+        original = Unavailable(retry_after_seconds=CONTENTION_RETRY_AFTER_SECONDS)
     if isinstance(original, AppError):
         return _with_code(error, original.code, original.message, original.extensions)
     if original is None or isinstance(original, GraphQLError):

@@ -56,7 +56,7 @@ class Photo(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Annotated[Comment, strawberry.lazy("schema.comment")]]:
+    ) -> Connection[Annotated[Comment, strawberry.lazy("schema.comment")]] | None:
         from schema.comment import Comment
 
         page = await comments.photo_comments(
@@ -86,12 +86,16 @@ class Photo(Node):
         media = info.context.media
         return media.url(name) if name is not None and media is not None else None
 
-    @strawberry.field(description="Who posted it.")
-    async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")]:
+    @strawberry.field(
+        description="Who posted it. Null, with an error at this path, only if the owner's "
+        "profile is missing: the rest of the page stands."
+    )
+    async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")] | None:
         from schema.user import User
 
         user = await info.context.loaders.user(self.model.owner_id)
         if user is None:
-            # A photo outlives its owner only through a bug; say so, don't hide it.
+            # A photo outlives its owner only through a bug; say so (logged, with an
+            # error id), but only here: nullable, so the photo and its page survive.
             raise LookupError(f"photo {self.model.key} has no owner")
         return User.from_model(user)

@@ -6,12 +6,10 @@ import asyncio
 
 import strawberry
 
-from errors import BadUserInput, NotFound
+from errors import BadUserInput
 from resolvers import photos, users
 from resolvers.node_ids import from_global_id
 from resolvers.pagination import PageArgs
-from schema import admin
-from schema.admin import TaskRun
 from schema.comment import Comment
 from schema.connection import Connection, to_connection
 from schema.info import Info
@@ -19,13 +17,17 @@ from schema.node import Node
 from schema.notification import Notification
 from schema.photo import Photo
 from schema.user import User
+from schema.viewer import Viewer
 from store import models, social_models
 from store.notification_models import NOTIFICATION, notification_from_entity
 
 MAX_NODES = 100
 
 
-async def _resolve_node(info: Info, global_id: str) -> Node:
+async def _resolve_node(info: Info, global_id: str) -> Node | None:
+    """The object with this id, or None when there is none (or none this viewer may see):
+    Relay clients take null for "gone" and drop it from their cache. A malformed id
+    is a client bug, refused with BAD_USER_INPUT."""
     type_name, key = from_global_id(global_id)
     loaders = info.context.loaders
     if type_name == "User" and key.kind == models.USER and key.parent is None:
@@ -46,12 +48,12 @@ async def _resolve_node(info: Info, global_id: str) -> Node:
         # Only its recipient may refetch a notification; to others it does not exist.
         if entity is not None and viewer is not None and key.parent.name == viewer.user_id:
             return Notification.from_model(notification_from_entity(entity))
-    raise NotFound("Nothing has this id.", argument="id")
+    return None
 
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Refetch any object by its global id.")
+    @strawberry.field(description="Refetch any object by its global id; null when it is gone.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await _resolve_node(info, id)
 
@@ -60,21 +62,14 @@ class Query:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"At most {MAX_NODES} ids at once.", argument="ids")
         # Resolved together, so the DataLoader fetches every id in one batched get.
-        found = await asyncio.gather(
-            *(_resolve_node(info, global_id) for global_id in ids), return_exceptions=True
-        )
-        for outcome in found:
-            if isinstance(outcome, BaseException) and not isinstance(outcome, NotFound):
-                raise outcome
-        return [None if isinstance(outcome, BaseException) else outcome for outcome in found]
+        return list(await asyncio.gather(*(_resolve_node(info, global_id) for global_id in ids)))
 
     @strawberry.field(
-        description="The signed-in user's profile; null until createProfile. Needs a token."
+        description="The signed-in user: feed, notifications, devices and profile. Needs a "
+        "token (null with UNAUTHENTICATED without one)."
     )
-    async def viewer(self, info: Info) -> User | None:
-        viewer = info.context.require_viewer()
-        user = await users.user_by_id(info.context, viewer.user_id)
-        return User.from_model(user) if user else None
+    def viewer(self, info: Info) -> Viewer | None:
+        return Viewer(user_id=info.context.require_viewer().user_id)
 
     @strawberry.field(description="A user by username (case-insensitive), or null.")
     async def user(self, info: Info, username: str) -> User | None:
@@ -89,12 +84,6 @@ class Query:
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Photo]:
+    ) -> Connection[Photo] | None:
         page = await photos.all_photos(info.context, PageArgs(first, after, last, before))
         return to_connection(page, Photo.from_model)
-
-    @strawberry.field(description="Recent task and cron runs, newest first. Admins only.")
-    async def task_runs(
-        self, info: Info, failed_only: bool | None = False, first: int | None = 50
-    ) -> list[TaskRun]:
-        return await admin.task_runs(info, failed_only, first)

@@ -15,7 +15,7 @@ Checked in this order, each in time linear in the document:
     cost         QUERY_TOO_COMPLEX   with the request's variables (schema/query_cost.py)
 
 A refusal is a GraphQL error whose extensions carry `rule`, `limit` and `measured`,
-answered with HTTP 400 (`refused_before_execution`). A document that passes is
+answered with HTTP 400 (graphql_media.py). A document that passes is
 cached by its text, within a byte budget (schema/document_cache.py); one that is
 refused is not. Parsing and validating a document not yet cached run in a worker
 thread, so the event loop goes on serving other requests meanwhile.
@@ -47,21 +47,24 @@ duplicate fields validates in about 30 ms; of 400, 0.4 s).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
-from typing import Any
+from collections.abc import AsyncIterator
 
 from anyio import to_thread
-from graphql import DocumentNode, GraphQLError, GraphQLSyntaxError, parse
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    OperationDefinitionNode,
+    parse,
+)
 from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
-from errors import DocumentTooLarge, QueryTooComplex
+from errors import BadRequest, DocumentTooLarge, QueryTooComplex
 from schema.document_cache import DocumentCache
 from schema.document_figures import measure
 from schema.query_cost import operation_cost
 from settings import QueryLimits
-
-REFUSAL_CODES = frozenset({DocumentTooLarge.code, QueryTooComplex.code})
 
 
 class QueryLimitsExtension(SchemaExtension):
@@ -85,6 +88,9 @@ class QueryLimitsExtension(SchemaExtension):
                 _check_bytes(query, self._limits)
                 document = await to_thread.run_sync(parse_within_limits, query, self._limits)
             context.graphql_document = document
+            # strawberry would run the first operation; the GraphQL spec says it is an error.
+            # (Its public `operation_name` falls back to the first operation's name.)
+            _require_operation_name(document, context._provided_operation_name)
         yield
 
     async def on_validate(self) -> AsyncIterator[None]:
@@ -128,6 +134,12 @@ def parse_within_limits(query: str, limits: QueryLimits) -> DocumentNode:
     return document
 
 
+def _require_operation_name(document: DocumentNode, operation_name: str | None) -> None:
+    operations = sum(isinstance(node, OperationDefinitionNode) for node in document.definitions)
+    if operations > 1 and operation_name is None:
+        raise BadRequest("Must provide operation name if query contains multiple operations.")
+
+
 def _check_bytes(query: str, limits: QueryLimits) -> None:
     # UTF-8, as sent; a lone surrogate (which JSON can carry) counts rather than raises.
     size = len(query.encode("utf-8", "surrogatepass"))
@@ -158,11 +170,3 @@ def _check(measured: int, limit: int, rule: str) -> None:
             limit=limit,
             measured=measured,
         )
-
-
-def refused_before_execution(response: Mapping[str, Any]) -> bool:
-    """Whether a response body is a refusal by these limits (sent with HTTP 400)."""
-    errors = response.get("errors") or []
-    return response.get("data") is None and any(
-        (error.get("extensions") or {}).get("code") in REFUSAL_CODES for error in errors
-    )

@@ -6,9 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from errors import Forbidden
-from resolvers import feed, follows, photos
-from resolvers import notifications as notification_reads
+from resolvers import follows, photos
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import Edge, Page, PageArgs
 from schema.connection import Connection, to_connection
@@ -17,11 +15,10 @@ from schema.node import Node
 from store import models
 
 if TYPE_CHECKING:
-    from schema.notification import Notification
     from schema.photo import Photo
 
 
-@strawberry.type(description="Someone who posts photos.")
+@strawberry.type(description="Someone who posts photos: what anyone may see of them.")
 class User(Node):
     username: str
     display_name: str
@@ -44,7 +41,7 @@ class User(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[Annotated[Photo, strawberry.lazy("schema.photo")]]:
+    ) -> Connection[Annotated[Photo, strawberry.lazy("schema.photo")]] | None:
         from schema.photo import Photo
 
         info.context.loaders.prime(models.user_to_entity(self.model))
@@ -61,7 +58,7 @@ class User(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         page = await follows.followers(
             info.context, self.model.id, PageArgs(first, after, last, before)
         )
@@ -75,7 +72,7 @@ class User(Node):
         after: str | None = None,
         last: int | None = None,
         before: str | None = None,
-    ) -> Connection[User]:
+    ) -> Connection[User] | None:
         page = await follows.following(
             info.context, self.model.id, PageArgs(first, after, last, before)
         )
@@ -93,55 +90,6 @@ class User(Node):
     async def viewer_follows(self, info: Info) -> bool:
         return await follows.viewer_follows(info.context, self.model.id)
 
-    @strawberry.field(
-        description="The viewer's home feed: their own photos and those of the people they "
-        "follow, newest first. Only on the viewer's own User (FORBIDDEN elsewhere)."
-    )
-    async def feed(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Annotated[Photo, strawberry.lazy("schema.photo")]]:
-        from schema.photo import Photo
-
-        _require_self(info, self.model.id)
-        page = await feed.home_feed(info.context, PageArgs(first, after, last, before))
-        return to_connection(page, Photo.from_model)
-
-    @strawberry.field(description="The viewer's notifications, newest first (viewer only).")
-    async def notifications(
-        self,
-        info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
-    ) -> Connection[Annotated[Notification, strawberry.lazy("schema.notification")]]:
-        from schema.notification import Notification
-
-        _require_self(info, self.model.id)
-        page = await notification_reads.notifications(
-            info.context, PageArgs(first, after, last, before)
-        )
-        return to_connection(page, Notification.from_model)
-
-    @strawberry.field(
-        description=f"Unread notifications, counted up to {notification_reads.UNREAD_COUNT_CAP} "
-        f"(show {notification_reads.UNREAD_COUNT_CAP} as '99+'). Viewer only."
-    )
-    async def unread_notification_count(self, info: Info) -> int:
-        _require_self(info, self.model.id)
-        return await notification_reads.unread_count(info.context)
-
-
-def _require_self(info: Info, user_id: str) -> None:
-    viewer = info.context.require_viewer()
-    if viewer.user_id != user_id:
-        raise Forbidden("Only the signed-in user can read this.")
-
 
 async def _users_connection(info: Info, page: Page[str]) -> Connection[User]:
     loaded = await info.context.loaders.entities.load_many(
@@ -149,9 +97,7 @@ async def _users_connection(info: Info, page: Page[str]) -> Connection[User]:
     )
     by_id = {e.key.name: models.user_from_entity(e) for e in loaded if e is not None}
     # A user who left keeps no edge; the cursors of the others are unaffected.
-    kept = Page(
-        [Edge(by_id[edge.node], edge.cursor) for edge in page.edges if edge.node in by_id],
-        page.has_next_page,
-        page.has_previous_page,
+    kept = page.keeping(
+        [Edge(by_id[edge.node], edge.cursor) for edge in page.edges if edge.node in by_id]
     )
     return to_connection(kept, User.from_model)

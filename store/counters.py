@@ -1,13 +1,20 @@
 """Sharded counters: many writers a second on one number.
 
-One Datastore entity takes about one write a second, so a popular photo's like
-count is spread over several root entities; a write picks one at random, a read
-sums them all (one batched get, shared with the rest of the page through the
-DataLoader). A cron job folds the shards into the `total` entity now and then, so
-reads stay exact while shards stay few.
+One Datastore entity group takes about one write a second, and fifty users may
+like one photo in a second. So a change is never written to the counter by the
+request that makes it: the request writes a delta into its actor's own entity
+group, in the same transaction as the like or follow it counts, and a task
+(`fold_counter`, named per counter and time bucket, tasks/counter_jobs.py) moves
+deltas into one of the counter's shards, FOLD_BATCH deltas a transaction. A
+read sums the shards (one batched get, shared with the rest of the page through
+the DataLoader), so a count shows a change once its fold has run, about a second
+later, and is exact from then on: a delta is deleted in the transaction that
+adds it to a shard, so it counts once. A cron job folds the shards into the
+`total` entity now and then, and folds deltas whose task was lost.
 
-    CounterShard/<counter>#total   the folded part
-    CounterShard/<counter>#<n>     n in 0..SHARDS-1
+    User/<actor>/CounterDelta/<id>  a change not yet folded  {counter, delta}
+    CounterShard/<counter>#total    the folded part
+    CounterShard/<counter>#<n>      n in 0..SHARDS-1
 """
 
 from __future__ import annotations
@@ -18,11 +25,15 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from store.keys import Key
-from store.models import sort_key
+from store.models import new_id, sort_key, user_key
 from store.port import Entity, Query, Transaction
 
 SHARD_KIND = "CounterShard"
+DELTA_KIND = "CounterDelta"
 TOTAL = "total"
+# Deltas folded in one transaction: their actors' groups and one shard stay within
+# the 25 entity groups a Datastore transaction may touch.
+FOLD_BATCH = 24
 # Shards per kind of counter: as many as the busiest writer needs, no more, since a
 # page reads every shard of every counter it shows (Datastore looks up at most
 # 1,000 keys a call; a feed page of 50 photos reads 50 * (9 + 3) of them).
@@ -49,13 +60,50 @@ def shard_keys(name: str) -> list[Key]:
     return list(_shard_keys(name))
 
 
-async def add(tx: Transaction, name: str, delta: int, now: datetime | None = None) -> None:
-    """Adds `delta` to one random shard, inside the caller's transaction. The shard
-    is marked pending, which is how the fold job finds it."""
-    key = Key.of(SHARD_KIND, f"{name}#{random.randrange(_shards(name))}")
-    [shard] = await tx.get_many([key])
+def add(
+    tx: Transaction, name: str, delta: int, *, actor_id: str, now: datetime | None = None
+) -> None:
+    """Records `delta` in the actor's own entity group, inside the caller's
+    transaction (which reads nothing for it, so no two actors ever contend).
+    The caller schedules the counter's `fold_counter` task after the commit."""
     when = now or datetime.now(UTC)
-    tx.put_many([_shard(key, name, count_of(shard) + delta, pending=True, when=when)])
+    delta_id = new_id()
+    key = user_key(actor_id).child(DELTA_KIND, delta_id)
+    tx.put_many(
+        [Entity(key, {"counter": name, "delta": delta, "sort_key": sort_key(when, delta_id)})]
+    )
+
+
+def deltas_of(name: str) -> Query:
+    """The counter's deltas not yet folded, oldest first."""
+    return Query(
+        kind=DELTA_KIND, order_by="sort_key", descending=False, equals=(("counter", name),)
+    )
+
+
+def all_deltas() -> Query:
+    """Every counter's deltas not yet folded, oldest first (the sweeper's query)."""
+    return Query(kind=DELTA_KIND, order_by="sort_key", descending=False)
+
+
+async def fold_deltas(tx: Transaction, *, name: str, keys: Sequence[Key], now: datetime) -> int:
+    """Adds the deltas at `keys` that still exist to one random shard and deletes
+    them, in the caller's transaction; returns how many it folded. A delta
+    folded by a racing fold is gone here, so it is never counted twice."""
+    shard_key = Key.of(SHARD_KIND, f"{name}#{random.randrange(_shards(name))}")
+    shard, *deltas = await tx.get_many([shard_key, *keys])
+    present = [delta for delta in deltas if delta is not None]
+    if not present:
+        return 0
+    moved = sum(_delta_of(delta) for delta in present)
+    tx.put_many([_shard(shard_key, name, count_of(shard) + moved, pending=True, when=now)])
+    tx.delete_many([delta.key for delta in present])
+    return len(present)
+
+
+def _delta_of(entity: Entity) -> int:
+    value = entity.properties.get("delta")
+    return value if isinstance(value, int) else 0
 
 
 def total(shards: Sequence[Entity | None]) -> int:

@@ -11,6 +11,8 @@ because the iterator drops the per-result cursors that Relay edges need.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -21,12 +23,19 @@ from google.cloud.datastore import helpers
 from google.cloud.datastore import query as datastore_query
 from google.cloud.datastore.query import PropertyFilter
 
-from store.errors import StoreError, TransactionConflict, TransactionTooLarge
+from store.errors import StoreError, StoreUnavailable, TransactionConflict, TransactionTooLarge
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Position, Query, Result, Scalar, Transaction, Value
 
 T = TypeVar("T")
 MAX_LOOKUP = 1000
+PLAIN_ATTEMPTS = 6
+# Answers that say "not now" rather than "never": the caller may try again later.
+_TRANSIENT = (
+    google_errors.ServiceUnavailable,
+    google_errors.DeadlineExceeded,
+    google_errors.TooManyRequests,
+)
 
 
 class DatastoreStore:
@@ -37,15 +46,36 @@ class DatastoreStore:
     ) -> None:
         self._client = client or datastore.Client(project=project, namespace=namespace)
         self.round_trips = 0
+        self.aborted_calls = 0  # calls Datastore refused for contention (benchmarks read it)
 
     async def _call(self, work: Callable[[], T]) -> T:
+        """A call inside a transaction: contention fails the transaction, which
+        run_in_transaction retries as a whole."""
         self.round_trips += 1
         try:
             return await asyncio.to_thread(work)
         except (google_errors.Aborted, google_errors.Conflict) as error:
+            self.aborted_calls += 1
             raise TransactionConflict(str(error)) from error
+        except _TRANSIENT as error:
+            raise StoreUnavailable(str(error)) from error
         except google_errors.GoogleAPICallError as error:
             raise StoreError(str(error)) from error
+
+    async def _plain_call(self, work: Callable[[], T]) -> T:
+        """A read, or a blind write, outside any transaction: repeating it is
+        harmless, so contention (the emulator aborts even plain lookups on a busy
+        entity group) is retried here and never reaches a client as a failure of
+        the request's reads. What outlasts the retries is StoreUnavailable."""
+        for attempt in range(PLAIN_ATTEMPTS):
+            try:
+                return await self._call(work)
+            except TransactionConflict as error:
+                last: StoreError = error
+            except StoreUnavailable as error:
+                last = error
+            await asyncio.sleep(random.uniform(0, min(0.05 * 2**attempt, 1.0)))
+        raise StoreUnavailable(f"gave up after {PLAIN_ATTEMPTS} attempts: {last}") from last
 
     def _key(self, key: Key) -> datastore.Key:
         native: datastore.Key = self._client.key(*(part for pair in key.path for part in pair))
@@ -74,19 +104,21 @@ class DatastoreStore:
         return [by_key.get(key) for key in keys]
 
     async def _lookup(self, keys: Sequence[Key]) -> dict[Key, Entity]:
-        natives = await self._call(lambda: self._client.get_multi([self._key(k) for k in keys]))
+        natives = await self._plain_call(
+            lambda: self._client.get_multi([self._key(k) for k in keys])
+        )
         return {_from_native_key(n.key): _from_native(n) for n in natives}
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
         if entities:
             _check_batch(len(entities))
             natives = [self._to_native(e) for e in entities]
-            await self._call(lambda: self._client.put_multi(natives))
+            await self._plain_call(lambda: self._client.put_multi(natives))
 
     async def delete_many(self, keys: Sequence[Key]) -> None:
         if keys:
             _check_batch(len(keys))
-            await self._call(lambda: self._client.delete_multi([self._key(k) for k in keys]))
+            await self._plain_call(lambda: self._client.delete_multi([self._key(k) for k in keys]))
 
     async def page(
         self,
@@ -148,7 +180,9 @@ class DatastoreStore:
                 "project_id": self._client.project,
                 "namespace_id": self._client.namespace,
             }
-        response = await self._call(lambda: self._client._datastore_api.run_query(request=request))
+        response = await self._plain_call(
+            lambda: self._client._datastore_api.run_query(request=request)
+        )
         results = []
         for found in response.batch.entity_results:
             entity = _from_native(helpers.entity_from_protobuf(found.entity._pb))
@@ -167,7 +201,10 @@ class DatastoreStore:
         try:
             yield tx
         except BaseException:
-            await asyncio.to_thread(native.rollback)
+            # A failed rollback must not hide why the transaction stopped; an
+            # abandoned transaction expires on its own.
+            with contextlib.suppress(google_errors.GoogleAPICallError):
+                await asyncio.to_thread(native.rollback)
             raise
         _check_batch(len(native.mutations))
         await self._call(native.commit)

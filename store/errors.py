@@ -3,8 +3,14 @@
 StoreError
  ├── TransactionConflict   another writer touched the entity group; retry
  ├── TransactionTooLarge   more entity groups or entities than one commit takes
- └── StoreUnavailable      the store cannot serve now (locked by another process,
-                           disk full, read-only); the client may retry later
+ ├── StoreUnavailable      the store cannot serve now (locked by another process,
+ │                         disk full, read-only, I/O error, corrupt); retry later
+ ├── StoreFileDamaged      at start: the embedded store's file held data and is now
+ │                         missing, empty, truncated or corrupt; refused, never re-made
+ └── StoreInUse            at start: another process already runs on the embedded file
+
+Clients see StoreUnavailable, and a TransactionConflict that outlasted
+run_in_transaction's retries, as the retryable `UNAVAILABLE` (schema/errors.py).
 """
 
 
@@ -26,3 +32,11 @@ class StoreUnavailable(StoreError):
     def __init__(self, message: str, *, retry_after_seconds: int = 1) -> None:
         super().__init__(message)
         self.retry_after_seconds = retry_after_seconds
+
+
+class StoreFileDamaged(StoreError):
+    """The embedded store's file is not what its marker says it held."""
+
+
+class StoreInUse(StoreError):
+    """Another process holds the embedded store's file."""

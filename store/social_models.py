@@ -7,10 +7,17 @@ client pages is one strongly consistent ancestor query:
     User/<b>/Follower/<a>       the same edge, seen from b (b's "followers" list)
     User/<v>/FeedItem/<o>~<p>   photo p of owner o in v's home feed
     User/<v>/Like/<o>~<p>       v likes photo p (one like per user per photo, by key)
-    User/<o>/Photo/<p>/Comment/<c>   comment c on photo p (in the photo's group)
+    User/<a>/Comment/<c>        comment c by a (its `photo` names the photo)
     User/<r>/Notification/<k>   a notification for r, coalesced by k
 
-Both halves of a follow are written in one cross-group transaction.
+What a user does is written in that user's own group: a like, a comment, the
+follower's half of a follow. Nothing is written into the group of the photo's
+owner or the followee by the action itself, so a popular photo or user never
+takes a write per like (Datastore sustains about one write a second per group).
+The followee's half of a follow (`Follower`) and the owner's notifications are
+brought up to date by the owner's `fan_in` task, a batch at a time
+(store/activity_models.py). A photo's comments are therefore a query on the
+`photo` property rather than an ancestor query.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from datetime import datetime
 
 from store.keys import Key
 from store.models import PHOTO, photo_key, sort_key, user_key
-from store.port import Entity
+from store.port import Entity, Query
 
 FOLLOWING = "Following"
 FOLLOWER = "Follower"
@@ -91,13 +98,25 @@ class Comment:
 
     @property
     def key(self) -> Key:
-        return self.photo.child(COMMENT, self.id)
+        return comment_key(self.author_id, self.id)
+
+
+def comment_key(author_id: str, comment_id: str) -> Key:
+    return user_key(author_id).child(COMMENT, comment_id)
+
+
+def comments_query(photo: Key) -> Query:
+    """A photo's comments, oldest first, as conversations read."""
+    return Query(
+        kind=COMMENT, order_by="sort_key", descending=False, equals=(("photo", photo.encode()),)
+    )
 
 
 def comment_to_entity(comment: Comment) -> Entity:
     return Entity(
         comment.key,
         {
+            "photo": comment.photo.encode(),
             "author_id": comment.author_id,
             "text": comment.text,
             "created_at": comment.created_at,
@@ -108,9 +127,8 @@ def comment_to_entity(comment: Comment) -> Entity:
 
 
 def comment_from_entity(entity: Entity) -> Comment:
-    photo = entity.key.parent
-    assert photo is not None
     p = entity.properties
     created = p["created_at"]
     assert isinstance(created, datetime)
+    photo = Key.decode(str(p["photo"]))
     return Comment(photo, entity.key.name, str(p["author_id"]), str(p["text"]), created)

@@ -17,14 +17,15 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from store import models, social_models
 from store.keys import Key
-from store.notification_models import Notification, notification_key, notification_to_entity
+from store.notification_models import Notification, first_item_key, notification_to_entity
 from store.port import Entity, Position, Query, Result, Store
 from tasks.context import TaskContext
+from tasks.enqueue import Tasks
 from tasks.naming import task_name
 from tasks.registry import Payload, task_handler
 
@@ -96,13 +97,14 @@ async def _undo_for_unfollowers(
     """An unfollow that committed while this batch ran may have pruned the feed
     before our write landed. Checking the edges after writing closes the race:
     an unfollow either committed before this check (we see it and undo) or after
-    it, and then its prune task runs after our write."""
-    edges = await store.get_many([social_models.follower_key(owner_id, f) for f in followers])
+    it, and then its prune task runs after our write. The check reads each
+    follower's own half: the owner's `Follower` half catches up only a batch later."""
+    edges = await store.get_many([social_models.following_key(f, owner_id) for f in followers])
     gone = [f for f, edge in zip(followers, edges, strict=True) if edge is None]
     if gone:
         await store.delete_many(
             [social_models.feed_item_key(f, photo) for f in gone]
-            + [notification_key(f, "NEW_PHOTO", photo.encode()) for f in gone]
+            + [first_item_key(f, "NEW_PHOTO", photo.encode()) for f in gone]
         )
 
 
@@ -110,7 +112,7 @@ async def _missing_new_photo_notices(
     store: Store, followers: list[str], owner_id: str, photo: Key, now: datetime
 ) -> list[Entity]:
     subject = photo.encode()
-    keys = [notification_key(f, "NEW_PHOTO", subject) for f in followers]
+    keys = [first_item_key(f, "NEW_PHOTO", subject) for f in followers]
     existing = await store.get_many(keys)
     notices = []
     for follower, found in zip(followers, existing, strict=True):
@@ -132,13 +134,29 @@ async def unfanout_photo(payload: Payload, ctx: TaskContext) -> None:
     await ctx.store.delete_many(
         [social_models.feed_item_key(f, photo) for f in [*followers, owner_id]]
     )
-    await ctx.store.delete_many(
-        [notification_key(f, "NEW_PHOTO", photo.encode()) for f in followers]
+    await ctx.store.delete_many([first_item_key(f, "NEW_PHOTO", photo.encode()) for f in followers])
+
+
+async def enqueue_backfill(tasks: Tasks, follower: str, followee: str, edge: Entity) -> None:
+    """Asks for `backfill_feed` once the followee's half of the edge is written:
+    a photo posted before then is backfilled, one posted after is fanned out.
+    Named by the edge's creation, so following again after an unfollow backfills
+    again and a repeated fan-in run asks once."""
+    created = edge.properties.get("created_at")
+    since = str(int(created.timestamp() * 1_000_000)) if isinstance(created, datetime) else "0"
+    await tasks.enqueue(
+        "backfill_feed",
+        {"follower": follower, "followee": followee, "since": since},
+        queue=FEED_QUEUE,
+        name=task_name("backfill", follower, followee, since),
     )
 
 
 @task_handler("backfill_feed")
 async def backfill_feed(payload: Payload, ctx: TaskContext) -> None:
+    """The followee's recent photos into the follower's feed; those posted since
+    the follow began (the fan-out may have run before it saw the new follower)
+    also get the NEW_PHOTO notification the fan-out would have left."""
     follower, followee = str(payload["follower"]), str(payload["followee"])
     recent = await ctx.store.page(
         Query(kind=models.PHOTO, order_by="sort_key", ancestor=models.user_key(followee)),
@@ -147,6 +165,16 @@ async def backfill_feed(payload: Payload, ctx: TaskContext) -> None:
     await ctx.store.put_many(
         [social_models.feed_item(follower, r.entity.key, r.position.value) for r in recent]
     )
+    since = payload.get("since")
+    if since is None:
+        return  # enqueued before notifications were backfilled
+    began = models.sort_key(datetime.fromtimestamp(int(since) / 1_000_000, UTC), "")
+    for r in recent:
+        if r.position.value >= began:
+            notices = await _missing_new_photo_notices(
+                ctx.store, [follower], followee, r.entity.key, ctx.clock()
+            )
+            await ctx.store.put_many(notices)
 
 
 @task_handler("prune_feed")

@@ -14,6 +14,38 @@ Who is let in, and why each is enough:
 Everything else gets 403, before any routing, so that a caller cannot even learn
 which handler names exist. A wrong secret is refused outright rather than tried
 against the other rules.
+
+What Google documents for App Engine (and what this guard relies on):
+- Cron: the cron service sends an HTTP GET with `X-Appengine-Cron: true`; "the
+  X- headers are stripped by App Engine when they originate from external
+  sources", so the header can be trusted (the cron.yaml reference, "Securing URLs
+  for cron": https://cloud.google.com/appengine/docs/standard/scheduling-jobs-with-cron-yaml).
+  The same page offers `login: admin` on the handler instead; the header check is
+  used here so that one guard, in the app, serves every target.
+- Tasks: App Engine-targeted Cloud Tasks requests carry `X-AppEngine-QueueName`,
+  `-TaskName`, `-TaskRetryCount`, `-TaskExecutionCount`, `-TaskETA`, which App
+  Engine removes from external requests (task requests come from 0.1.0.2), "the
+  exception being requests from logged in administrators of the application, who
+  are allowed to set headers for testing purposes"
+  (https://cloud.google.com/tasks/docs/creating-appengine-handlers).
+  An administrator can therefore run a task by hand; that is the only way in
+  besides the queue, and handlers are idempotent anyway.
+- `secure: always` (app.yaml) redirects plain-HTTP requests from browsers and
+  clients. Tasks and cron do not go through that redirect: Cloud Tasks'
+  AppEngineHttpRequest reference says the traffic is internal to Google, "the
+  request to the handler, however, will appear to have used the HTTP protocol",
+  and "tasks can be dispatched to secure app handlers, unsecure app handlers,
+  and URIs restricted with login: admin" (https://cloud.google.com/tasks/docs/reference/rest/v2/projects.locations.queues.tasks#AppEngineHttpRequest);
+  cron requests are subject to "the same limits as those for push task queues".
+  So `secure: always` covers /_internal/ without locking the queue or cron out,
+  and a task request's X-Forwarded-Proto may say http: nothing here depends on it.
+- Cloud Tasks HTTP targets (Cloud Run, or App Engine reached by URL) carry
+  `X-CloudTasks-QueueName` with the queue's short id and `X-CloudTasks-TaskName`
+  with the task's short name (https://cloud.google.com/tasks/docs/creating-http-target-tasks);
+  the emulator sends the queue's full resource name instead. These headers are
+  set by whoever calls, so they identify the task but never the caller: only the
+  OIDC token does. Either spelling of the queue reads as the short id
+  (tasks/headers.py).
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
-"""Writing a notification into its recipient's entity group, coalesced.
+"""Writing one event's notification into its recipient's entity group, coalesced.
 
     notify {recipient, kind, subject, actor}
+
+Likes, comments and follows no longer enqueue this (one write to the owner's
+group per action is what tasks/fan_in_tasks.py batches away); it stays so that
+`notify` tasks already queued when this version is deployed still run.
 
 No one is notified of their own actions. The actor set makes a duplicate
 delivery a no-op, so the handler needs no idempotency record.
@@ -16,9 +20,8 @@ from __future__ import annotations
 from store.notification_models import (
     KINDS,
     Notification,
-    notification_from_entity,
-    notification_key,
-    notification_to_entity,
+    current_notifications,
+    save_notifications,
 )
 from store.port import Transaction
 from store.transactions import run_in_transaction
@@ -35,16 +38,12 @@ async def notify(payload: Payload, ctx: TaskContext) -> None:
         raise ValueError(f"unknown notification kind {kind!r}")
     if recipient == actor:
         return
-    key = notification_key(recipient, kind, subject)
     now = ctx.clock()
 
     async def record(tx: Transaction) -> Notification:
-        [found] = await tx.get_many([key])
-        notice = (
-            notification_from_entity(found) if found else Notification(recipient, kind, subject)
-        )
+        [notice] = await current_notifications(tx, recipient, [(kind, subject)])
         if notice.add_actor(actor, now):
-            tx.put_many([notification_to_entity(notice)])
+            save_notifications(tx, [notice])  # a new item at the top; the old one goes
         return notice
 
     await enqueue_push(ctx.tasks, await run_in_transaction(ctx.store, record))

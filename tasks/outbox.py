@@ -46,7 +46,7 @@ from tasks.registry import cron_job
 OUTBOX = "Outbox"
 # Older than any relay still in flight after its commit; younger ones are the request's.
 SWEEP_AGE = timedelta(seconds=10)
-_UNINDEXED = frozenset({"handler", "queue", "name", "payload", "created_at"})
+_UNINDEXED = frozenset({"handler", "queue", "name", "payload", "created_at", "eta"})
 log = logging.getLogger("timeline.tasks.outbox")
 
 
@@ -58,6 +58,7 @@ class FollowUp:
     payload: Mapping[str, Any]
     name: str | None = None  # deterministic names let a retried request add nothing new
     queue: str = DEFAULT_QUEUE
+    eta: datetime | None = None  # not before (batched tasks wait for their bucket's end)
 
 
 class Outbox:
@@ -97,6 +98,7 @@ def outbox_records(group: Key, follow_ups: Sequence[FollowUp], now: datetime) ->
                     "payload": json.dumps(follow_up.payload, separators=(",", ":")),
                     "created_at": now,
                     "sort_key": models.sort_key(now, record_id),
+                    **({"eta": follow_up.eta} if follow_up.eta else {}),
                 },
                 unindexed=_UNINDEXED,
             )
@@ -126,11 +128,13 @@ async def relay(store: Store, tasks: Tasks, records: Sequence[Entity]) -> None:
 
 async def _enqueue(tasks: Tasks, record: Entity) -> None:
     props = record.properties
+    eta = props.get("eta")
     await tasks.enqueue(
         str(props["handler"]),
         json.loads(str(props["payload"])),
         queue=str(props["queue"]),
         name=str(props["name"]),
+        eta=eta if isinstance(eta, datetime) else None,
     )
 
 

@@ -12,6 +12,7 @@ Handler and job modules register themselves on import; a new one is imported her
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import secrets
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from mail.service import MailService
 from push.port import PushSender
 from settings import Settings, SettingsError
 from store.port import Store
@@ -29,8 +31,10 @@ from store.sqlite_db import SQLiteDatabase
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     counter_jobs,
     deferred,
+    fan_in_tasks,
     feed_tasks,
     jobs,
+    mail_tasks,
     notification_tasks,
     outbox,
     push_tasks,
@@ -76,6 +80,7 @@ class TaskRuntime:
         *,
         blobs: BlobDeleter | None = None,
         push: PushSender | None = None,
+        mail: MailService | None = None,
         queue_layer: QueueLayer | None = None,
         database: SQLiteDatabase | None = None,
     ) -> TaskRuntime:
@@ -104,7 +109,9 @@ class TaskRuntime:
         if queue_layer is not None:
             queue = queue_layer(queue)
         facade = Tasks(queue, queues=queues.keys(), handlers=handlers)
-        services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs, push=push)
+        services = InternalServices(
+            store, facade, runs, handlers, cron_jobs, blobs, push=push, mail=mail
+        )
         oidc = _oidc_verifier(settings)
 
         def guard(app: ASGIApp) -> InternalGuard:
@@ -131,10 +138,11 @@ class TaskRuntime:
         try:
             yield
         finally:
-            if self.scheduler is not None:
-                await self.scheduler.stop()  # first: a cron job may still enqueue tasks
-            if self.workers is not None:
-                await self.workers.stop()
+            # Together, so that shutdown waits for one grace period, not one each: a
+            # process has about 10 s after SIGTERM. Whatever a cron job enqueues as it
+            # stops stays queued in the file and runs after the restart.
+            stopping = [part.stop() for part in (self.scheduler, self.workers) if part is not None]
+            await asyncio.gather(*stopping)
             if self.db is not None:
                 self.db.close()  # finishes the writes already submitted
 

@@ -28,12 +28,12 @@ async def test_new_user_creates_a_profile_and_sees_it_as_viewer(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
     alice = bearer(settings, "alice-uid")
-    assert (await call(client, VIEWER, headers=alice))["data"] == {"viewer": None}
+    assert (await call(client, VIEWER, headers=alice))["data"] == {"viewer": {"user": None}}
     payload = await create_profile(client, alice, username="Alice", displayName="  Alice L. ")
     assert payload["errors"] == []
     assert payload["user"]["username"] == "Alice"
     assert payload["user"]["displayName"] == "Alice L."
-    viewer = (await call(client, VIEWER, headers=alice))["data"]["viewer"]
+    viewer = (await call(client, VIEWER, headers=alice))["data"]["viewer"]["user"]
     assert viewer == payload["user"]
     by_name = await call(client, '{ user(username: "aLiCe") { id } }')
     assert by_name["data"]["user"]["id"] == viewer["id"]
@@ -71,7 +71,7 @@ async def test_bad_profiles_are_typed_errors_and_write_nothing(
     assert payload["user"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)]
     assert store.round_trips == before
-    assert (await call(client, VIEWER, headers=headers))["data"] == {"viewer": None}
+    assert (await call(client, VIEWER, headers=headers))["data"] == {"viewer": {"user": None}}
 
 
 async def test_usernames_are_unique_regardless_of_case(

@@ -154,3 +154,25 @@ async def test_other_methods(http: httpx.AsyncClient, method: str) -> None:
     response = await http.request(method, "/graphql", json=TYPENAME)
     refusal(response, 405, "METHOD_NOT_ALLOWED")
     assert response.headers["allow"] == "GET, POST"
+
+
+async def test_a_large_json_body_is_refused_before_it_is_read_or_decoded(
+    http: httpx.AsyncClient,
+) -> None:
+    # Megabytes of variables are no document: only an upload may be that large.
+    body = json.dumps({"query": "{ __typename }", "variables": {"pad": "x" * 2_000_000}})
+    declared = await http.post("/graphql", content=body, headers=JSON)
+    assert "at most 256 KiB" in refusal(declared, 413, "PAYLOAD_TOO_LARGE")
+
+    async def undeclared() -> AsyncIterator[bytes]:
+        for start in range(0, len(body), 64 * 1024):
+            yield body[start : start + 64 * 1024].encode()
+
+    streamed = await http.post("/graphql", content=undeclared(), headers=JSON)
+    refusal(streamed, 413, "PAYLOAD_TOO_LARGE")
+
+
+async def test_a_json_body_under_the_limit_is_served(http: httpx.AsyncClient) -> None:
+    body = {"query": "{ __typename }", "variables": {"pad": "x" * 200_000}}
+    response = await http.post("/graphql", json=body)
+    assert response.json() == {"data": {"__typename": "Query"}}

@@ -1,11 +1,13 @@
-"""Sharded counters and the fold job: the value never changes by folding."""
+"""Sharded counters: deltas in the actors' groups, folded into shards by a task and
+into the total by a cron job; the value is exact once folded and never changes by
+folding again."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,13 +19,14 @@ from store.keys import Key
 from store.port import Store
 from store.transactions import run_in_transaction
 from tasks.context import JobContext
-from tasks.counter_jobs import fold_counters
+from tasks.counter_jobs import STALE_DELTA, fold_counters, fold_deltas
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.task_db import task_database
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 _names = itertools.count()
+_actors = itertools.count()
 
 
 @pytest.fixture
@@ -36,22 +39,32 @@ async def value(store: Store, name: str) -> int:
     return counters.total(await store.get_many(counters.shard_keys(name)))
 
 
-async def add(store: Store, name: str, delta: int) -> None:
-    await run_in_transaction(store, lambda tx: counters.add(tx, name, delta), attempts=30)
+async def add(store: Store, name: str, delta: int, when: datetime = NOW) -> None:
+    """One actor's change, committed the way a like commits it."""
+    actor = f"actor-{next(_actors)}"
+
+    async def work(tx: object) -> None:
+        counters.add(tx, name, delta, actor_id=actor, now=when)  # type: ignore[arg-type]
+
+    await run_in_transaction(store, work)
 
 
-async def test_fold_keeps_the_value_and_clears_the_shards(store: Store, job: JobContext) -> None:
+async def test_a_change_counts_once_its_deltas_are_folded(store: Store, job: JobContext) -> None:
     name = counters.counter_name("likes", Key.of("User", "u", "Photo", "p"))
-    await asyncio.gather(*(add(store, name, 1) for _ in range(12)))
+    await asyncio.gather(*(add(store, name, 1) for _ in range(30)))
     await add(store, name, -2)
-    assert await value(store, name) == 10
+    assert await value(store, name) == 0  # written in 31 actors' groups, none in the counter's
+    await fold_deltas(store, name, NOW)
+    assert await value(store, name) == 28
+    assert await store.page(counters.deltas_of(name), limit=10) == []
     await fold_counters(job)
     shards = await store.get_many(counters.shard_keys(name))
-    assert counters.count_of(shards[0]) == 10
+    assert counters.count_of(shards[0]) == 28
     assert all(counters.count_of(shard) == 0 for shard in shards[1:])
     assert await store.page(counters.pending_shards(), limit=10) == []
     await fold_counters(job)  # a retried cron run changes nothing
-    assert await value(store, name) == 10
+    await fold_deltas(store, name, NOW)  # nor does a repeated fold task
+    assert await value(store, name) == 28
 
 
 @settings(
@@ -69,12 +82,31 @@ async def test_any_mix_of_writes_and_folds_sums_right(
         else:
             assert isinstance(step, int)
             await add(store, name, step)
+            await fold_deltas(store, name, NOW)
             expected += step
         assert await value(store, name) == max(expected, 0)
 
 
-async def test_writes_racing_a_fold_are_not_lost(store: Store, job: JobContext) -> None:
+async def test_folds_racing_each_other_and_writes_count_each_delta_once(
+    store: Store, job: JobContext
+) -> None:
     name = "likes:racing"
-    await asyncio.gather(*(add(store, name, 1) for _ in range(6)), fold_counters(job))
+    await asyncio.gather(
+        *(add(store, name, 1) for _ in range(40)),
+        *(fold_deltas(store, name, NOW) for _ in range(3)),
+        fold_counters(job),
+    )
+    await fold_deltas(store, name, NOW)
     await fold_counters(job)
-    assert await value(store, name) == 6
+    assert await value(store, name) == 40
+
+
+async def test_the_cron_job_folds_deltas_whose_task_was_lost(store: Store, job: JobContext) -> None:
+    lost, fresh = "followers:lost-task", "followers:task-still-due"
+    await add(store, lost, 1, when=NOW - STALE_DELTA - timedelta(seconds=1))
+    await add(store, fresh, 1, when=NOW)
+    await fold_counters(job)
+    assert await value(store, lost) == 1
+    assert await value(store, fresh) == 0  # its own task folds it
+    await fold_deltas(store, fresh, NOW)
+    assert await value(store, fresh) == 1

@@ -1,4 +1,4 @@
-"""Query.taskRuns: the run log, for admins only, through the real GraphQL route."""
+"""taskRuns: the run log, for admins only, in the admin schema at /admin/graphql."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tasks.headers import app_engine_task_headers
 from tests.utils.accounts import call
 from tests.utils.tasks_app import TaskHarness, running_app
 
+ADMIN = "/admin/graphql"
 TASK_RUNS = """query($failedOnly: Boolean, $first: Int) {
   taskRuns(failedOnly: $failedOnly, first: $first) {
     kind name queue taskName attempt status startedAt durationMs error
@@ -55,7 +56,7 @@ def codes(body: dict[str, Any]) -> list[str]:
 
 async def test_an_admin_sees_the_runs_newest_first(harness: TaskHarness, tmp_path: Path) -> None:
     admin = bearer(tmp_path, "root", admin=True)
-    body = await call(harness.http, TASK_RUNS, {}, admin)
+    body = await call(harness.http, TASK_RUNS, {}, admin, path=ADMIN)
     assert "errors" not in body, body
     failed, cron = body["data"]["taskRuns"]
     assert (failed["kind"], failed["name"], failed["status"]) == (
@@ -75,23 +76,31 @@ async def test_an_admin_sees_the_runs_newest_first(harness: TaskHarness, tmp_pat
     assert cron["durationMs"] >= 0
     assert cron["startedAt"] <= failed["startedAt"]
 
-    only_failed = await call(harness.http, TASK_RUNS, {"failedOnly": True}, admin)
+    only_failed = await call(harness.http, TASK_RUNS, {"failedOnly": True}, admin, path=ADMIN)
     assert [run["name"] for run in only_failed["data"]["taskRuns"]] == ["test_always_fails"]
-    newest = await call(harness.http, TASK_RUNS, {"first": 1}, admin)
+    newest = await call(harness.http, TASK_RUNS, {"first": 1}, admin, path=ADMIN)
     assert [run["name"] for run in newest["data"]["taskRuns"]] == ["test_always_fails"]
-    defaults = await call(harness.http, TASK_RUNS, {"failedOnly": None, "first": None}, admin)
+    defaults = await call(
+        harness.http, TASK_RUNS, {"failedOnly": None, "first": None}, admin, path=ADMIN
+    )
     assert len(defaults["data"]["taskRuns"]) == 2
     for first in (0, 501):
-        refused = await call(harness.http, TASK_RUNS, {"first": first}, admin)
+        refused = await call(harness.http, TASK_RUNS, {"first": first}, admin, path=ADMIN)
         assert codes(refused) == ["BAD_USER_INPUT"]
 
 
 async def test_others_are_refused(harness: TaskHarness, tmp_path: Path) -> None:
-    signed_in = await call(harness.http, TASK_RUNS, {}, bearer(tmp_path, "alice"))
+    signed_in = await call(harness.http, TASK_RUNS, {}, bearer(tmp_path, "alice"), path=ADMIN)
     assert codes(signed_in) == ["FORBIDDEN"]
     assert signed_in["data"] is None
-    anonymous = await call(harness.http, TASK_RUNS, {})
+    anonymous = await call(harness.http, TASK_RUNS, {}, path=ADMIN)
     assert codes(anonymous) == ["UNAUTHENTICATED"]
+
+
+async def test_the_public_schema_has_no_admin_fields(harness: TaskHarness, tmp_path: Path) -> None:
+    public = await call(harness.http, TASK_RUNS, {}, bearer(tmp_path, "root", admin=True))
+    assert codes(public) == ["GRAPHQL_VALIDATION_FAILED"]
+    assert public["errors"][0]["message"].startswith("Cannot query field 'taskRuns'")
 
 
 async def test_on_app_engine_the_answer_says_where_the_runs_are(tmp_path: Path) -> None:
@@ -111,6 +120,6 @@ async def test_on_app_engine_the_answer_says_where_the_runs_are(tmp_path: Path) 
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
     ):
-        body = await call(http, TASK_RUNS, {}, bearer(tmp_path, "root", admin=True))
+        body = await call(http, TASK_RUNS, {}, bearer(tmp_path, "root", admin=True), path=ADMIN)
     assert codes(body) == ["RUN_LOG_UNAVAILABLE"]
     assert "Cloud Logging" in body["errors"][0]["message"]

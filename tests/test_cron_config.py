@@ -29,6 +29,7 @@ PROJECT_JOBS = {
     "reclaim_stray_blobs",
     "fold_counters",
     "daily_digest",
+    "sweep_fan_in",
     "relay_outbox",
 }
 

@@ -32,12 +32,12 @@ async def test_demo_users_follow_each_other_and_have_feeds(
     body = await graphql_as(
         client,
         # The oldest 50: alice's 60 photos are the newest, the others' are older.
-        "{ viewer { followingCount followerCount feed(last: 50) {"
+        "{ viewer { user { followingCount followerCount } feed(last: 50) {"
         " edges { node { owner { username } } } } } }",
         token,
     )
     viewer = body["data"]["viewer"]
-    assert (viewer["followingCount"], viewer["followerCount"]) == (2, 2)
+    assert (viewer["user"]["followingCount"], viewer["user"]["followerCount"]) == (2, 2)
     owners = {edge["node"]["owner"]["username"] for edge in viewer["feed"]["edges"]}
     assert owners == {"alice", "bob", "carol"}
 

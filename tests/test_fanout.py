@@ -10,7 +10,7 @@ import httpx
 from resolvers import background
 from settings import Settings
 from store import models, social_models
-from store.notification_models import notification_key
+from store.notification_models import first_item_key
 from store.port import Store
 from tasks.headers import EMBEDDED_SECRET
 from tasks.naming import task_name
@@ -59,7 +59,7 @@ async def test_every_batch_delivered_twice_changes_nothing(
     await drain(client, within=60)
     assert await _feed_items(store, fans, photo) == 600
     # The first fan read the notification; a duplicate must not mark it unread again.
-    note_key = notification_key(fans[0], "NEW_PHOTO", photo.key.encode())
+    note_key = first_item_key(fans[0], "NEW_PHOTO", photo.key.encode())
     [note] = await store.get_many([note_key])
     assert note is not None
     note.properties["unread"] = False
@@ -147,7 +147,5 @@ async def test_deleting_a_photo_that_is_in_1000_feeds(
     await relay(store, tasks, outbox_records(star.key, follow_ups, photo.created_at))
     await drain(client, within=90)
     assert await _feed_items(store, fans, photo) == 0
-    notes = await store.get_many(
-        [notification_key(f, "NEW_PHOTO", photo.key.encode()) for f in fans]
-    )
+    notes = await store.get_many([first_item_key(f, "NEW_PHOTO", photo.key.encode()) for f in fans])
     assert not any(notes)

@@ -10,7 +10,7 @@ import httpx
 from push.outbox import OutboxEntry, OutboxPush
 from settings import Settings
 from store import models
-from store.notification_models import notification_from_entity, notification_key
+from store.notification_models import first_item_key, notification_from_entity
 from store.port import Store
 from tasks.push_tasks import notification_version
 from tests.test_social import FOLLOW, LIKE, mutate, pid, uid
@@ -95,7 +95,7 @@ async def test_a_push_delivered_twice_is_sent_once_and_a_stale_one_not_at_all(
     await mutate(client, FOLLOW, bearer(settings, alice.id), userId=uid(bob))
     await drain(client)
     assert len(await pushes(client)) == 1
-    [found] = await store.get_many([notification_key(bob.id, "FOLLOW", "")])
+    [found] = await store.get_many([first_item_key(bob.id, "FOLLOW", "")])
     assert found is not None
     notice = notification_from_entity(found)
     payload = {

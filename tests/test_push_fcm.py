@@ -20,7 +20,7 @@ from push.fcm import FcmPush, retry_after
 from push.port import PushMessage
 from settings import PushSettings, Settings, TaskSettings
 from store.errors import StoreError
-from store.notification_models import notification_from_entity, notification_key
+from store.notification_models import first_item_key, notification_from_entity
 from store.port import Store, Transaction
 from tasks.context import TaskContext, TaskInfo
 from tasks.push_delivery import CLAIM_LIFETIME, PushRetry
@@ -209,7 +209,7 @@ async def _a_follow_pushed_to(
     await register(client, bearer(settings, bob.id), token, "IOS")
     await mutate(client, FOLLOW, bearer(settings, alice.id), userId=uid(bob))
     await drain(client)
-    [found] = await store.get_many([notification_key(bob.id, "FOLLOW", "")])
+    [found] = await store.get_many([first_item_key(bob.id, "FOLLOW", "")])
     assert found is not None
     notice = notification_from_entity(found)
     version = notification_version(notice)

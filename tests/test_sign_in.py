@@ -76,7 +76,7 @@ async def test_a_firebase_user_signs_in_and_creates_a_profile(
     payload = await create_profile(firebase_client, headers, username="fiona", displayName="F")
     assert payload["errors"] == []
     response = await firebase_client.post("/graphql", json={"query": VIEWER}, headers=headers)
-    assert response.json()["data"]["viewer"]["username"] == "fiona"
+    assert response.json()["data"]["viewer"]["user"]["username"] == "fiona"
 
 
 @pytest.mark.parametrize(

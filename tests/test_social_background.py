@@ -3,7 +3,7 @@ notifications show the result. On both stores."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -42,7 +42,9 @@ async def _post_photo(
 
 
 def models_time(n: int) -> datetime:
-    return BASE_TIME + timedelta(minutes=n)
+    """Photo n's creation time: posted now, as createPhoto does (a follow made a
+    moment earlier precedes it), photo n a minute after photo n - 1."""
+    return datetime.now(UTC) + timedelta(minutes=n)
 
 
 async def _feed(http: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
@@ -148,8 +150,13 @@ async def test_fanout_reaches_every_follower_in_batches(
 
     star = await make_user(store, "star")
     fans = [f"fan-{n:04d}" for n in range(followers)]
+    # Both halves, as follows and their fan-in leave them; the fan-out reads the
+    # star's half and re-checks each follower's own.
     edges = [
         social_models.edge_entity(social_models.follower_key(star.id, f), f, BASE_TIME)
+        for f in fans
+    ] + [
+        social_models.edge_entity(social_models.following_key(f, star.id), star.id, BASE_TIME)
         for f in fans
     ]
     for start in range(0, len(edges), 500):

@@ -13,7 +13,7 @@ import pytest
 from settings import Settings, TaskSettings
 from tasks.headers import EMBEDDED_SECRET, app_engine_task_headers
 from tests.utils.clients import app_client
-from tests.utils.tasks_app import TaskHarness, running_app
+from tests.utils.tasks_app import TaskHarness, deliveries, effect_count, running_app
 from tests.utils.tokens import (
     CertServer,
     RsaSigningKey,
@@ -252,3 +252,52 @@ async def test_unreachable_certificates_ask_the_queue_to_retry(
     token = google_key.sign_rs256(claims(), KID)
     response = await with_oidc.post("/_internal/tasks/test_noop", headers=bearer(token), json={})
     assert response.status_code == 503
+
+
+# X-CloudTasks-QueueName: Cloud Tasks sends the queue's short id, its emulator the
+# full resource name; both are the same queue to the handlers.
+
+FULL_QUEUE_NAME = "projects/photo-timeline/locations/us-central1/queues/default"
+
+
+@pytest.fixture
+async def with_oidc_harness(tmp_path: Path, certs: CertServer) -> AsyncIterator[TaskHarness]:
+    oidc = {"service_account": ACCOUNT, "audience": AUDIENCE, "oidc_certs_url": certs.url}
+    async with running_app(tmp_path, **oidc) as harness:
+        yield harness
+
+
+@pytest.mark.parametrize("prefix", ["X-CloudTasks-", "X-AppEngine-"])
+async def test_the_short_and_the_full_queue_name_are_one_queue(
+    with_oidc_harness: TaskHarness, google_key: RsaSigningKey, prefix: str
+) -> None:
+    harness = with_oidc_harness
+    token = google_key.sign_rs256(claims(), KID)
+    for queue in (FULL_QUEUE_NAME, "default"):
+        headers = {
+            "Authorization": f"Bearer {token}",
+            prefix + "QueueName": queue,
+            prefix + "TaskName": "t-1",
+        }
+        response = await harness.http.post(
+            "/_internal/tasks/test_effect", headers=headers, json={"key": "both-names"}
+        )
+        assert response.status_code == 200, (queue, response.text)
+    # One task (queue and name) delivered twice: its work is done once.
+    assert len(await deliveries(harness.store, "both-names")) == 2
+    assert await effect_count(harness.store, "both-names") == 1
+    assert [run.queue for run in await harness.runs()] == ["default", "default"]
+
+
+@pytest.mark.parametrize(
+    "queue", ["projects/p/locations/l/queues/", "queues/default", "default/../push", "a b"]
+)
+async def test_a_queue_name_of_neither_form_is_a_bad_delivery(
+    with_oidc_harness: TaskHarness, google_key: RsaSigningKey, queue: str
+) -> None:
+    token = google_key.sign_rs256(claims(), KID)
+    headers = {**bearer(token), "X-CloudTasks-QueueName": queue}
+    response = await with_oidc_harness.http.post(
+        "/_internal/tasks/test_noop", headers=headers, json={}
+    )
+    assert response.status_code == 400

@@ -52,7 +52,7 @@ async def test_an_apollo_ios_heic_upload_comes_first_with_three_images_that_load
     posted = payload["photo"]
 
     feed = await call(client, OWN_PHOTOS, headers=alice)
-    first = feed["data"]["viewer"]["photos"]["edges"][0]["node"]
+    first = feed["data"]["viewer"]["user"]["photos"]["edges"][0]["node"]
     assert first == posted
     assert (first["width"], first["height"]) == (480, 320)
     assert len(first["blurhash"]) >= 20

@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import httpx
 import pytest
@@ -21,10 +21,10 @@ from app import create_app
 from media.local_blobs import LocalBlobStore
 from settings import Settings
 from store.errors import StoreError
-from store.keys import Key
-from store.port import Entity, Query, Result, Store, Transaction
+from store.port import Store, Transaction
 from tests.utils import images
 from tests.utils.accounts import bearer, call, create_profile
+from tests.utils.delegating_store import DelegatingStore
 from tests.utils.uploads import (
     APOLLO_HEADERS,
     DELETE_PHOTO,
@@ -55,32 +55,12 @@ class FailingBlobs(LocalBlobStore):
         await super().delete(names)
 
 
-class FlakyCommits:
+class FlakyCommits(DelegatingStore):
     """The store port, whose next transaction fails `before` or `after` its commit."""
 
     def __init__(self, inner: Store) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.next_commit: Literal["before", "after"] | None = None
-
-    @property
-    def round_trips(self) -> int:
-        return self.inner.round_trips
-
-    @round_trips.setter
-    def round_trips(self, value: int) -> None:
-        self.inner.round_trips = value
-
-    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        return await self.inner.get_many(keys)
-
-    async def put_many(self, entities: Sequence[Entity]) -> None:
-        await self.inner.put_many(entities)
-
-    async def delete_many(self, keys: Sequence[Key]) -> None:
-        await self.inner.delete_many(keys)
-
-    async def page(self, query: Query, **bounds: Any) -> list[Result]:
-        return await self.inner.page(query, **bounds)
 
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         failure, self.next_commit = self.next_commit, None
@@ -94,9 +74,6 @@ class FlakyCommits:
                 raise StoreError("commit refused (test)")
         if failure == "after":
             raise StoreError("commit applied, but the answer was lost (test)")
-
-    async def close(self) -> None:
-        await self.inner.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import httpx
 from auth.dev_tokens import key_path_in, mint_dev_token
 from settings import Settings
 
-VIEWER = "{ viewer { id username displayName } }"
+VIEWER = "{ viewer { user { id username displayName } } }"
 CREATE_PROFILE = """mutation($input: CreateProfileInput!) { createProfile(input: $input) {
   user { id username displayName } errors { code message field } } }"""
 UPDATE_PROFILE = """mutation($input: UpdateProfileInput!) { updateProfile(input: $input) {
@@ -25,9 +25,11 @@ async def call(
     query: str,
     variables: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    *,
+    path: str = "/graphql",
 ) -> dict[str, Any]:
     response = await http.post(
-        "/graphql", json={"query": query, "variables": variables or {}}, headers=headers or {}
+        path, json={"query": query, "variables": variables or {}}, headers=headers or {}
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()

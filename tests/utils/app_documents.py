@@ -58,7 +58,7 @@ HOME_FEED = (
 query HomeFeed($first: Int = 20, $after: String, $withComments: Boolean = true) {
   viewer {
     __typename
-    ...UserChip
+    user { ...UserChip }
     unreadNotificationCount
     feed(first: $first, after: $after) {
       __typename
@@ -135,7 +135,6 @@ NOTIFICATIONS = (
 query Notifications($first: Int = 30, $after: String) {
   viewer {
     __typename
-    id
     unreadNotificationCount
     notifications(first: $first, after: $after) {
       __typename

@@ -36,12 +36,18 @@ class ManagedServer:
     """A child process that answers HTTP on a health URL once it is ready."""
 
     def __init__(
-        self, argv: list[str], health_url: str, log_path: Path, env: dict[str, str] | None = None
+        self,
+        argv: list[str],
+        health_url: str,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.argv = argv
         self.health_url = health_url
         self.log_path = log_path
         self._env = env
+        self._cwd = cwd
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 60.0) -> None:
@@ -52,6 +58,7 @@ class ManagedServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=self._env,
+                cwd=self._cwd,
                 start_new_session=True,
             )
         deadline = time.monotonic() + timeout

@@ -111,15 +111,21 @@ async def deliveries(store: Store, key: str) -> list[dict[str, Any]]:
     return [dict(result.entity.properties) for result in results]
 
 
+def app_from_environment() -> Starlette:
+    """For `uvicorn --factory tests.utils.tasks_app:app_from_environment`: the real
+    app from the environment, with these handlers registered."""
+    from settings import load_settings
+
+    return create_app(load_settings())
+
+
 def main() -> None:
     import uvicorn
-
-    from settings import load_settings
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(create_app(load_settings()), host="127.0.0.1", port=args.port, log_level="warning")
+    uvicorn.run(app_from_environment(), host="127.0.0.1", port=args.port, log_level="warning")
 
 
 TEST_QUEUE_YAML = """

@@ -25,7 +25,9 @@ UPDATE_CAPTION = f"""mutation($input: UpdateCaptionInput!) {{ updateCaption(inpu
   photo {{ {PHOTO_FIELDS} }} errors {{ code message field }} }} }}"""
 DELETE_PHOTO = """mutation($input: DeletePhotoInput!) { deletePhoto(input: $input) {
   deletedPhotoId errors { code message field } } }"""
-OWN_PHOTOS = f"{{ viewer {{ photos(first: 5) {{ edges {{ node {{ {PHOTO_FIELDS} }} }} }} }} }}"
+OWN_PHOTOS = (
+    f"{{ viewer {{ user {{ photos(first: 5) {{ edges {{ node {{ {PHOTO_FIELDS} }} }} }} }} }} }}"
+)
 # What Apollo iOS and Kotlin add to every request, which also proves it is no form post.
 APOLLO_HEADERS = {"X-APOLLO-OPERATION-NAME": "CreatePhoto", "X-APOLLO-OPERATION-TYPE": "mutation"}
 
