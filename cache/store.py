@@ -8,7 +8,7 @@ written are known exactly. What it caches are the reads a profile screen makes:
 - entities by key of `ENTITY_KINDS`: a user (`User`), a username's claim
   (`Username`; a user by username is two of these gets), a photo by id (`Photo`),
   and counter shards (`CounterShard`; follower, following, like and comment
-  counts), present or absent;
+  counts) and persisted-query documents, present or absent;
 - the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos),
   per page size.
 
@@ -16,8 +16,8 @@ Reads inside a transaction go to the store: they must see its snapshot. A write
 invalidates, after its commit, the generation of each key written and, for a
 kind in `PAGE_KINDS`, of the first pages of each of its ancestors. Invalidation
 also follows a commit that failed, whose outcome may be unknown. Counts are
-therefore as exact as the store's: a shard written by a like, or folded by cron,
-is invalidated like any entity.
+therefore as fresh as the store's: a shard written by a `fold_counter` task, or
+folded by cron, is invalidated like any entity.
 """
 
 from __future__ import annotations
@@ -33,7 +33,10 @@ from store.keys import Key
 from store.models import PHOTO, USER, USERNAME
 from store.port import Entity, Position, Query, Result, Store, Transaction
 
-ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND})
+# Persisted queries (persisted_queries.py) never change: on Redis every instance
+# finds a document another one stored without reading the store.
+PERSISTED_QUERY = "PersistedQuery"
+ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, PERSISTED_QUERY})
 PAGE_KINDS = frozenset({PHOTO})
 # A client's page is at most 50 (+1 to tell hasNextPage); jobs read more, and
 # those pages are not worth a cache entry.
