@@ -154,7 +154,16 @@ def create_app(
     graphql = GraphQLRoute(
         store, settings, verifier, media, tasks.tasks, runs=tasks.runs, graphiql=graphiql
     )
-    admin = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs, admin=True)
+    admin = GraphQLRoute(
+        store,
+        settings,
+        verifier,
+        media,
+        tasks.tasks,
+        runs=tasks.runs,
+        admin=True,
+        task_admin=tasks.admin,
+    )
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),

@@ -24,6 +24,7 @@ StoreKind = Literal["sqlite", "datastore"]
 TaskBackend = Literal["embedded", "cloudtasks"]
 BlobBackend = Literal["local", "gcs"]
 PushBackend = Literal["outbox", "fcm"]
+PullBackend = Literal["embedded", "pubsub"]
 CacheBackend = Literal["memory", "redis", "off"]
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
@@ -117,6 +118,17 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class PullQueueSettings:
+    """Pull queues (tasks/pull_port.py): a table in the embedded file, or Pub/Sub.
+    PUBSUB_EMULATOR_HOST, read by Google's client library, points it at the emulator."""
+
+    backend: PullBackend = "embedded"
+    pubsub_project: str = "photo-timeline-local"
+    pubsub_topic: str = "pull-tasks"
+    pubsub_subscription: str = "pull-tasks-worker"
+
+
+@dataclass(frozen=True)
 class CacheSettings:
     """The read-through cache (cache/): in this process, on Redis (Memorystore), or off."""
 
@@ -161,6 +173,7 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    pull_queue: PullQueueSettings = field(default_factory=PullQueueSettings)
     web: WebSettings = field(default_factory=WebSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
 
@@ -199,6 +212,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
         mail=load_mail_settings(get, production),
+        pull_queue=_pull_queue_settings(get, project, production),
         web=_web_settings(get, production),
         cache=_cache_settings(get, production),
     )
@@ -456,6 +470,25 @@ def _persisted_query_settings(
     return PersistedQuerySettings(
         enabled=_flag(get("PERSISTED_QUERIES", "1"), "PERSISTED_QUERIES"),
         trusted_documents=Path(manifest) if manifest else None,
+    )
+
+
+def _pull_queue_settings(
+    get: Callable[[str, str | None], str | None], project: str, production: bool
+) -> PullQueueSettings:
+    backend = _backend(
+        get,
+        "PULL_QUEUE",
+        local="embedded",
+        cloud="pubsub",
+        production=production,
+        refused_in_production="is for one machine",
+    )
+    return PullQueueSettings(
+        backend=backend,  # type: ignore[arg-type]
+        pubsub_project=get("PUBSUB_PROJECT", None) or project,
+        pubsub_topic=get("PULL_TOPIC", None) or PullQueueSettings.pubsub_topic,
+        pubsub_subscription=get("PULL_SUBSCRIPTION", None) or PullQueueSettings.pubsub_subscription,
     )
 
 

@@ -20,6 +20,7 @@ from store.sqlite import SQLiteStore
 from tests.utils import schedule_oracle
 from tests.utils.clients import app_client
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
+from tests.utils.pubsub_emulator import PubSubEmulator
 from tests.utils.redis_server import RedisServer
 from tests.utils.storage_emulator import StorageEmulator
 
@@ -30,7 +31,12 @@ STORE_KINDS = ["sqlite", "datastore"]
 groc = schedule_oracle.groc
 
 
-_EMULATOR_FIXTURES = {"datastore_emulator", "eventual_datastore_emulator", "storage_emulator"}
+_EMULATOR_FIXTURES = {
+    "datastore_emulator",
+    "eventual_datastore_emulator",
+    "storage_emulator",
+    "pubsub_emulator",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -64,6 +70,14 @@ def eventual_datastore_emulator(
 def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
     """Cloud Storage (gcp-storage-emulator); each test makes its own bucket."""
     emulator = StorageEmulator(tmp_path_factory.mktemp("storage"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubSubEmulator]:
+    """Pub/Sub (the Cloud SDK's emulator); each test makes its own topic."""
+    emulator = PubSubEmulator(tmp_path_factory.mktemp("pubsub"))
     yield emulator
     emulator.stop()
 
