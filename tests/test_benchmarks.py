@@ -39,3 +39,18 @@ async def test_load_benchmark_runs_its_windows_against_a_real_server() -> None:
     for window in [*results["windows"], results["read_only"]]:
         assert window["requests"] >= 0
         assert window["longest_pause"] > 0
+
+
+@pytest.mark.slow  # five servers in subprocesses
+def test_http_benchmark_checks_and_loads_every_side_over_real_servers() -> None:
+    from benchmarks import bench_http
+
+    # run() first checks every side's answer: (d)'s page must equal (a)'s field for
+    # field, (e)'s body must be (a)'s size, (c) and (f) must show a page of 20.
+    results = bench_http.run(seconds=0.2, rounds=1, concurrency=2)
+    assert set(results["sides"]) == {"a", "c", "d", "e", "f"}
+    for side in results["sides"].values():
+        assert side["requests"] > 0
+        assert side["cpu_ms"] >= 0
+    assert set(results["ratios"]) == {"a/d", "a/f", "a/e", "c/a", "d/e"}
+    assert "| (a) GraphQL" in bench_http.report(results)
