@@ -77,18 +77,18 @@ class Loaders:
         return self.many(keys)
 
     async def entity(self, key: Key) -> Entity | None:
-        if key in self._known:
-            return self._known[key]
-        found: Entity | None = await self.entities.load(key)
-        return found
+        if key not in self._known:
+            self._known[key] = await self.entities.load(key)
+        return self._known[key]
 
     async def many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        """`entity` for several keys: straight from what a page prefetched when it
-        can (no future per key), else one batched load."""
-        if all(key in self._known for key in keys):
-            return [self._known[key] for key in keys]
-        found: list[Entity | None] = await self.entities.load_many(keys)
-        return found
+        """`entity` for several keys: straight from what the request has read when
+        it can (no future per key), the rest in one batched load."""
+        known = self._known
+        missing = [key for key in dict.fromkeys(keys) if key not in known]
+        if missing:
+            known.update(zip(missing, await self.entities.load_many(missing), strict=True))
+        return [known[key] for key in keys]
 
     async def user(self, user_id: str) -> User | None:
         return _user_or_none(await self.entity(user_key(user_id)))
@@ -98,17 +98,15 @@ class Loaders:
 
     def prime(self, entity: Entity) -> None:
         self._known[entity.key] = entity
-        self.entities.prime(entity.key, entity)
 
     async def fetch_and_prime(self, keys: Sequence[Key]) -> dict[Key, Entity | None]:
-        """One get for `keys` (those not loaded already), its results primed into
-        the loader, so that later loads of any of them cost nothing."""
+        """One get for `keys` (those not loaded already), its results kept, so that
+        later loads of any of them cost nothing (and no DataLoader future each)."""
         unique = list(dict.fromkeys(keys))
         missing = [key for key in unique if key not in self._known]
-        for key, entity in zip(missing, await self._store.get_many(missing), strict=True):
-            self._known[key] = entity
-            self.entities.prime(key, entity)
-        return {key: self._known.get(key) for key in unique}
+        if missing:
+            self._known.update(zip(missing, await self._store.get_many(missing), strict=True))
+        return {key: self._known[key] for key in unique}
 
 
 def _user_or_none(entity: Entity | None) -> User | None:

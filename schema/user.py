@@ -95,9 +95,7 @@ class User(Node):
 
 
 async def _users_connection(info: Info, page: Page[str]) -> Connection[User]:
-    loaded = await info.context.loaders.entities.load_many(
-        [models.user_key(u) for u in page.node_list]
-    )
+    loaded = await info.context.loaders.many([models.user_key(u) for u in page.node_list])
     by_id = {e.key.name: models.user_from_entity(e) for e in loaded if e is not None}
     # A user who left keeps no edge; the cursors of the others are unaffected.
     kept = page.keeping(
