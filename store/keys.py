@@ -45,11 +45,11 @@ class Key:
     def name(self) -> str:
         return self.path[-1][1]
 
-    @property
+    @cached_property
     def parent(self) -> Key | None:
         return Key(self.path[:-1]) if len(self.path) > 1 else None
 
-    @property
+    @cached_property
     def root(self) -> Key:
         """The entity group this key belongs to."""
         return Key(self.path[:1])
