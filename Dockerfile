@@ -29,6 +29,7 @@ COPY app.py demo.py errors.py graphql_guards.py graphql_media.py graphql_request
 COPY auth ./auth
 # GraphiQL is served only in local mode; its npm files are not in the image.
 COPY graphiql ./graphiql
+COPY mail ./mail
 COPY media ./media
 COPY push ./push
 COPY resolvers ./resolvers

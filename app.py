@@ -26,6 +26,9 @@ from auth.viewer import TokenVerifier
 from graphiql import ASSETS_PATH, GraphiQLAssets
 from graphiql.assets import NODE_MODULES
 from graphql_route import GraphQLRoute
+from mail.port import MailSender
+from mail.routes import unsubscribe_route
+from mail.wiring import mail_from_settings, unsubscribe_links
 from media import BlobStore
 from media.local_blobs import LocalBlobStore
 from media.routes import media_route
@@ -87,6 +90,7 @@ def create_app(
     store: Store | None = None,
     blobs: BlobStore | None = None,
     push: PushSender | None = None,
+    mail: MailSender | None = None,
     queue_layer: QueueLayer | None = None,
     node_modules: Path = NODE_MODULES,
 ) -> Starlette:
@@ -103,9 +107,16 @@ def create_app(
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
     push = push or push_from_settings(settings, database)
+    mailing = mail_from_settings(settings, database, sender=mail)  # None: e-mail is off
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
-        settings, store, blobs=blobs, push=push, database=database, queue_layer=queue_layer
+        settings,
+        store,
+        blobs=blobs,
+        push=push,
+        mail=mailing,
+        database=database,
+        queue_layer=queue_layer,
     )
 
     @contextlib.asynccontextmanager
@@ -122,6 +133,8 @@ def create_app(
                     yield
         finally:
             await push.close()
+            if mailing is not None:
+                await mailing.sender.close()
             await store.close()
 
     async def health(request: Request) -> Response:
@@ -137,13 +150,23 @@ def create_app(
     graphql = GraphQLRoute(
         store, settings, verifier, media, tasks.tasks, runs=tasks.runs, graphiql=graphiql
     )
-    admin = GraphQLRoute(store, settings, verifier, media, tasks.tasks, runs=tasks.runs, admin=True)
+    admin = GraphQLRoute(
+        store,
+        settings,
+        verifier,
+        media,
+        tasks.tasks,
+        runs=tasks.runs,
+        admin=True,
+        task_admin=tasks.admin,
+    )
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),
         Route("/admin/graphql", admin),
         Route("/healthz", health),
         tasks.mount,
+        unsubscribe_route(store, unsubscribe_links(settings)),
     ]
     if graphiql is not None:
         routes.append(Route(ASSETS_PATH + "/{path:path}", graphiql.serve, methods=["GET"]))
@@ -156,6 +179,7 @@ def create_app(
     app.state.blobs = blobs
     app.state.media = media
     app.state.push = push
+    app.state.mail = mailing
     return app
 
 

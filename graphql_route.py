@@ -64,6 +64,7 @@ from settings import Settings
 from store.port import Store
 from tasks.enqueue import Tasks
 from tasks.runlog import RunLog
+from tasks.task_admin import TaskAdmin
 from trusted_documents import load_manifest
 
 
@@ -86,9 +87,11 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         runs: RunLog | None = None,
         *,
         admin: bool = False,
+        task_admin: TaskAdmin | None = None,
         graphiql: GraphiQLAssets | None = None,
     ) -> None:
-        """`admin`: serve the admin schema (schema/admin.py), without GraphiQL.
+        """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
+        `task_admin` for its queue calls.
         `graphiql`: its files, when installed (graphiql/assets.py)."""
         build = build_admin_schema if admin else build_schema
         ide = settings.graphiql and not settings.is_production and not admin
@@ -106,6 +109,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._suggestions = not settings.is_production
         self._tasks = tasks
         self._runs = runs
+        self._task_admin = task_admin
         self._max_upload = settings.media.max_upload_bytes
         self._graphiql = graphiql
         trusted = settings.persisted_queries.trusted_documents
@@ -287,6 +291,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             tasks=self._tasks,
             runs=self._runs,
             media=self._media,
+            task_admin=self._task_admin,
         )
 
 

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from mail.settings import MailSettings, load_mail_settings
+
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
 TaskBackend = Literal["embedded", "cloudtasks"]
@@ -147,6 +149,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
     web: WebSettings = field(default_factory=WebSettings)
 
     @property
@@ -183,8 +186,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         auth=_auth_settings(get, env, production),
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
+        mail=load_mail_settings(get, production),
         web=_web_settings(get, production),
     )
+    if settings.mail.sends and settings.web.public_origin is None:
+        raise SettingsError(
+            f"{PREFIX}MAIL={settings.mail.backend} needs {PREFIX}PUBLIC_ORIGIN: "
+            "the unsubscribe link in every e-mail is an absolute URL"
+        )
     if production and settings.demo_data:
         raise SettingsError(f"{PREFIX}DEMO_DATA is for local development only")
     if production and not named_project:

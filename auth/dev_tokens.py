@@ -3,7 +3,10 @@
 The signing key is 32 random bytes in `<var_dir>/dev-token.key`, created (mode 0600)
 the first time anything mints or verifies a token. Mint one from a shell with
 
-    python -m auth.dev_tokens alice [--admin] [--var var]
+    python -m auth.dev_tokens alice [--admin] [--email alice@example.com] [--var var]
+
+`--email` puts a verified address in the token (`email`, `email_verified: true`, as
+Firebase does once a user proved the address), so e-mail can be tried locally.
 
 Settings refuse dev tokens in production; nothing here is meant to face the internet.
 """
@@ -87,6 +90,7 @@ def mint_dev_token(
     ttl: timedelta = DEFAULT_TTL,
     admin: bool = False,
     *,
+    email: str | None = None,
     now: datetime | None = None,
 ) -> str:
     if not _USER_ID.fullmatch(user_id):
@@ -103,6 +107,8 @@ def mint_dev_token(
     }
     if admin:
         claims["admin"] = True
+    if email is not None:
+        claims["email"], claims["email_verified"] = email, True
     signing_input = f"{encode_json_segment(_HEADER)}.{encode_json_segment(claims)}"
     return f"{signing_input}.{b64url_encode(_sign(key, signing_input.encode('ascii')))}"
 
@@ -129,7 +135,16 @@ class DevTokenVerifier:
         if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
             raise InvalidToken("invalid_subject")
         check_lifetime(claims, now=self._clock().timestamp(), leeway=_LEEWAY_SECONDS)
-        return Viewer(user_id=subject, provider="dev", is_admin=claims.get("admin") is True)
+        email = claims.get("email")
+        return Viewer(
+            user_id=subject,
+            provider="dev",
+            # As for Firebase tokens: an address only when the token says it is verified.
+            email=email
+            if isinstance(email, str) and claims.get("email_verified") is True
+            else None,
+            is_admin=claims.get("admin") is True,
+        )
 
 
 def _sign(key: bytes, signing_input: bytes) -> bytes:
@@ -150,6 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("user", metavar="USER", help="user id, [A-Za-z0-9_-]{1,64}")
     parser.add_argument("--admin", action="store_true", help="grant the admin claim")
+    parser.add_argument("--email", help="a verified e-mail address for the token")
     parser.add_argument("--var", default="var", help="directory holding dev-token.key")
     parser.add_argument("--ttl-days", type=int, default=DEFAULT_TTL.days, help="lifetime")
     args = parser.parse_args(argv)
@@ -158,7 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.ttl_days <= 0:
         parser.error("--ttl-days must be positive")
     token = mint_dev_token(
-        key_path_in(args.var), args.user, timedelta(days=args.ttl_days), admin=args.admin
+        key_path_in(args.var),
+        args.user,
+        timedelta(days=args.ttl_days),
+        admin=args.admin,
+        email=args.email,
     )
     sys.stdout.write(token + "\n")
     return 0

@@ -4,6 +4,9 @@ A username is claimed by writing its own root entity (`Username/<lower-cased
 name>`) in the same cross-group transaction as the User, so two sign-ups racing
 for one name cannot both win: on Datastore one commit fails and its retry sees
 the claim; on SQLite the transactions run one after the other.
+
+Both also record the verified e-mail address of the sign-in, if any
+(resolvers/email_preferences.py), in the same transaction.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from resolvers.context import RequestContext
+from resolvers.email_preferences import record_address
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.profile_rules import DISPLAY_NAME_MAX, clean_display_name, username_problem
 from store import models
+from store.email_models import email_settings_key
 from store.port import Entity, Transaction
 
 _BAD_DISPLAY_NAME = (
@@ -34,7 +39,7 @@ async def create_profile(
     user = models.User(viewer.user_id, username, cleaned, datetime.now(UTC))
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
-        existing_user, claim = found
+        existing_user, claim, email_settings = found
         if existing_user is not None:
             return Outcome.failed(
                 "PROFILE_EXISTS", "You already have a profile; use updateProfile.", None
@@ -42,6 +47,7 @@ async def create_profile(
         if claim is not None:
             return Outcome.failed("USERNAME_TAKEN", "That username is taken.", "username")
         tx.put_many([models.user_to_entity(user), models.username_claim(user)])
+        record_address(tx, viewer, email_settings)
         return Outcome(key=user.key)
 
     return await run_mutation(
@@ -50,7 +56,7 @@ async def create_profile(
         name="createProfile",
         arguments={"username": username, "displayName": display_name},
         idempotency_key=idempotency_key,
-        reads=[user.key, models.username_key(username)],
+        reads=[user.key, models.username_key(username), email_settings_key(viewer.user_id)],
         effect=effect,
     )
 
@@ -71,7 +77,8 @@ async def update_profile(
     new_claim_key = models.username_key(username) if username is not None else None
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
-        current_entity, new_claim = found[0], found[1] if new_claim_key else None
+        current_entity, email_settings = found[0], found[1]
+        new_claim = found[2] if new_claim_key else None
         if current_entity is None:
             return Outcome.profile_missing()
         current = models.user_from_entity(current_entity)
@@ -88,6 +95,7 @@ async def update_profile(
                 return Outcome.failed("USERNAME_TAKEN", "That username is taken.", "username")
             tx.delete_many([models.username_key(current.username)])
         tx.put_many([models.user_to_entity(updated), models.username_claim(updated)])
+        record_address(tx, viewer, email_settings)
         return Outcome(key=updated.key)
 
     return await run_mutation(
@@ -96,6 +104,10 @@ async def update_profile(
         name="updateProfile",
         arguments={"username": username, "displayName": display_name},
         idempotency_key=idempotency_key,
-        reads=[user_key, *([new_claim_key] if new_claim_key else [])],
+        reads=[
+            user_key,
+            email_settings_key(viewer.user_id),
+            *([new_claim_key] if new_claim_key else []),
+        ],
         effect=effect,
     )

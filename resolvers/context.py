@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auth.viewer import Viewer
-from errors import Unauthenticated
+from errors import Forbidden, Unauthenticated
 from media.services import Media
 from resolvers.cursors import CursorCodec
 from resolvers.loaders import Loaders
 from store.port import Store
 from tasks.enqueue import Tasks
 from tasks.runlog import RunLog
+from tasks.task_admin import TaskAdmin
 
 
 @dataclass
@@ -22,6 +23,7 @@ class RequestContext:
     tasks: Tasks | None = None  # None only where no queue runs (some unit tests)
     media: Media | None = None  # None only where nothing reads or writes images
     runs: RunLog | None = None  # the task and cron run log, for admin-only fields
+    task_admin: TaskAdmin | None = None  # the admin schema's queue calls; None elsewhere
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -33,3 +35,10 @@ class RequestContext:
                 "Sign in first: send `Authorization: Bearer <token>`.",
             )
         return self.viewer
+
+    def require_admin(self, refusal: str) -> Viewer:
+        """The viewer, if an admin; `refusal` is the FORBIDDEN message otherwise."""
+        viewer = self.require_viewer()
+        if not viewer.is_admin:
+            raise Forbidden(refusal)
+        return viewer

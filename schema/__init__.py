@@ -21,6 +21,7 @@ from schema.notification import Notification
 from schema.photo import Photo
 from schema.query import Query
 from schema.query_limits import QueryLimitsExtension
+from schema.task_admin import AdminMutation
 from schema.user import User
 from settings import QueryLimits
 
@@ -52,7 +53,7 @@ def build_admin_schema(
     limits: QueryLimits | None = None, *, introspection: bool = True
 ) -> TimelineSchema:
     """The admin schema, served at /admin/graphql (schema/admin.py)."""
-    return _build(AdminQuery, None, [], limits, introspection)
+    return _build(AdminQuery, AdminMutation, [], limits, introspection)
 
 
 def _build(

@@ -1,10 +1,12 @@
-"""The admin schema, served apart from the public one at /admin/graphql: the run log.
+"""The admin schema, served apart from the public one at /admin/graphql: the run log
+and task admin (schema/task_admin.py, which holds the mutations).
 
 Apps are generated from the public schema (schema.graphql), which therefore
 holds nothing they may not call. What only an admin may read lives here, in a
 schema of its own that an app's codegen never sees; its resolvers check for an
 admin all the same, since anyone may reach the path. The run log is also
-readable with `python -m tasks.runs`.
+readable with `python -m tasks.runs`, and the queues administered with
+`python -m tasks.admin`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from enum import Enum
 
 import strawberry
 
-from errors import AppError, BadUserInput, Forbidden
+from errors import AppError, BadUserInput
 from schema.info import Info
+from schema.task_admin import DEFAULT_LISTED, PendingTask, TaskQueue, pending_tasks, task_queues
 from tasks.runlog import Run, recent_runs
 
 MAX_RUNS = 500  # the run log's own bound (tasks.runlog.recent_runs)
@@ -70,9 +73,7 @@ class TaskRun:
 
 async def task_runs(info: Info, failed_only: bool | None, first: int | None) -> list[TaskRun]:
     """AdminQuery.taskRuns: newest first; for a signed-in admin only."""
-    viewer = info.context.require_viewer()
-    if not viewer.is_admin:
-        raise Forbidden("Only an admin may read the run log.")
+    info.context.require_admin("Only an admin may read the run log.")
     limit = DEFAULT_RUNS if first is None else first
     if not 1 <= limit <= MAX_RUNS:
         raise BadUserInput(f"`first` must be within 1..{MAX_RUNS}.", argument="first")
@@ -96,3 +97,15 @@ class AdminQuery:
         self, info: Info, failed_only: bool | None = False, first: int | None = DEFAULT_RUNS
     ) -> list[TaskRun]:
         return await task_runs(info, failed_only, first)
+
+    @strawberry.field(
+        description="A queue's pending tasks (running ones included), soonest first. Admins only."
+    )
+    async def pending_tasks(
+        self, info: Info, queue: str, first: int | None = DEFAULT_LISTED
+    ) -> list[PendingTask]:
+        return await pending_tasks(info, queue, first)
+
+    @strawberry.field(description="The queues of queue.yaml and whether each is paused.")
+    async def task_queues(self, info: Info) -> list[TaskQueue]:
+        return await task_queues(info)

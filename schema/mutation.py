@@ -6,6 +6,7 @@ import strawberry
 
 from schema import (
     device_mutations,
+    email_preferences,
     notification_mutations,
     photo_mutations,
     profile,
@@ -69,4 +70,9 @@ class Mutation:
     unregister_device: device_mutations.UnregisterDevicePayload = strawberry.mutation(
         resolver=device_mutations.unregister_device,
         description="Stop sending the viewer's push notifications to this app install.",
+    )
+    update_email_preferences: email_preferences.UpdateEmailPreferencesPayload = strawberry.mutation(
+        resolver=email_preferences.update_email_preferences,
+        description="Choose which e-mails the viewer gets; they go to the verified "
+        "address of the viewer's sign-in (EMAIL_NOT_VERIFIED when it has none).",
     )

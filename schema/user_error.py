@@ -19,6 +19,8 @@ class UserErrorCode(Enum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     NOT_ALLOWED = "NOT_ALLOWED"
     NOT_FOUND = "NOT_FOUND"
+    # updateEmailPreferences: the sign-in has no verified e-mail address.
+    EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
     # createPhoto's image (media/errors.py says when each applies).
     EMPTY_IMAGE = "EMPTY_IMAGE"
     IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import devices, feed, users
+from resolvers import devices, email_preferences, feed, users
 from resolvers import notifications as notification_reads
 from resolvers.pagination import PageArgs
 from schema.connection import Connection, to_connection
 from schema.device import Device
+from schema.email_preferences import EmailPreferences
 from schema.info import Info
 from schema.user import User
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     from schema.photo import Photo
 
 
-@strawberry.type(description="The signed-in user: their profile, feed, notifications and devices.")
+@strawberry.type(
+    description="The signed-in user: their profile, feed, notifications, devices and e-mail."
+)
 class Viewer:
     user_id: strawberry.Private[str]
 
@@ -82,3 +85,7 @@ class Viewer:
     )
     async def devices(self, info: Info) -> list[Device]:
         return [Device.from_model(d) for d in await devices.viewer_devices(info.context)]
+
+    @strawberry.field(description="Which e-mails the viewer gets, and the address they go to.")
+    async def email_preferences(self, info: Info) -> EmailPreferences:
+        return EmailPreferences.from_model(await email_preferences.viewer_preferences(info.context))

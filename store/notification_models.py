@@ -29,7 +29,7 @@ from typing import Protocol
 
 from store.keys import Key
 from store.models import new_id, sort_key, user_key
-from store.port import Entity, Transaction
+from store.port import Entity, Query, Transaction
 
 NOTIFICATION = "Notification"
 NOTIFICATION_THREAD = "NotificationThread"
@@ -169,4 +169,14 @@ def notification_from_entity(entity: Entity) -> Notification:
         actor_count=int(p.get("actor_count") or 0),  # type: ignore[arg-type]
         unread=bool(p.get("unread")),
         updated_at=updated if isinstance(updated, datetime) else None,
+    )
+
+
+def unread_query(recipient_id: str) -> Query:
+    """The recipient's unread notifications, oldest first (what a digest counts)."""
+    return Query(
+        kind=NOTIFICATION,
+        order_by="sort_key",
+        ancestor=user_key(recipient_id),
+        equals=(("unread", True),),
     )

@@ -7,19 +7,31 @@ carrying an OIDC token that Cloud Tasks mints for the queue's service account,
 which the guard verifies. A name already taken answers ALREADY_EXISTS, reported as
 `created=False`, as the embedded queue does.
 
+Admin calls are Cloud Tasks' own: ListTasks, DeleteTask, PurgeQueue, PauseQueue,
+ResumeQueue and GetQueue for the state. Cloud Tasks says a purge may take up to a
+minute to take effect and does not count what it removed, and a deleted task's
+attempt already dispatched may finish; a deleted name cannot be reused for a
+while (up to 9 days for queues from queue.yaml), as on the embedded queue.
+
 The client is synchronous (gRPC); each call runs in a thread.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from google.api_core.exceptions import AlreadyExists
+from google.api_core.exceptions import AlreadyExists, MethodNotImplemented, NotFound
 from google.cloud import tasks_v2
 
-from tasks.port import EnqueueResult, TaskQueue, TaskRequest
+from tasks.errors import QueueAdminUnsupported, UnknownQueue
+from tasks.port import EnqueueResult, PendingTask, PurgeResult, TaskQueue, TaskRequest
+
+LIST_PAGE_SIZE = 1000  # the most ListTasks returns a page
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,6 +105,66 @@ class CloudTasksQueue(TaskQueue):
         except AlreadyExists:
             return EnqueueResult(request.name or "", created=False)
         return EnqueueResult(str(created.name).rsplit("/", 1)[-1], created=True)
+
+    async def pending(self, queue: str, limit: int) -> list[PendingTask]:
+        def listed() -> list[tasks_v2.Task]:
+            request = tasks_v2.ListTasksRequest(
+                parent=self.queue_path(queue), page_size=min(limit, LIST_PAGE_SIZE)
+            )
+            pages = self._client.list_tasks(request=request)
+            return list(itertools.islice(pages, limit))
+
+        return [pending_task(queue, task) for task in await self._on_queue(queue, listed)]
+
+    async def delete(self, queue: str, name: str) -> bool:
+        path = f"{self.queue_path(queue)}/tasks/{name}"
+        try:
+            await _admin_call(lambda: self._client.delete_task(name=path))
+        except NotFound:
+            return False
+        return True
+
+    async def purge(self, queue: str) -> PurgeResult:
+        await self._on_queue(queue, lambda: self._client.purge_queue(name=self.queue_path(queue)))
+        return PurgeResult(purged=None)
+
+    async def pause(self, queue: str) -> None:
+        await self._on_queue(queue, lambda: self._client.pause_queue(name=self.queue_path(queue)))
+
+    async def resume(self, queue: str) -> None:
+        await self._on_queue(queue, lambda: self._client.resume_queue(name=self.queue_path(queue)))
+
+    async def is_paused(self, queue: str) -> bool:
+        found = await self._on_queue(
+            queue, lambda: self._client.get_queue(name=self.queue_path(queue))
+        )
+        return bool(found.state == tasks_v2.Queue.State.PAUSED)
+
+    async def _on_queue(self, queue: str, call: Callable[[], T]) -> T:
+        try:
+            return await _admin_call(call)
+        except NotFound as error:
+            raise UnknownQueue(f"Cloud Tasks has no queue {self.queue_path(queue)}") from error
+
+
+async def _admin_call(call: Callable[[], T]) -> T:
+    try:
+        return await asyncio.to_thread(call)
+    except MethodNotImplemented as error:
+        raise QueueAdminUnsupported(
+            f"this Cloud Tasks server does not implement the call ({error.message})"
+        ) from error
+
+
+def pending_task(queue: str, task: tasks_v2.Task) -> PendingTask:
+    uri = task.app_engine_http_request.relative_uri or task.http_request.url
+    return PendingTask(
+        name=str(task.name).rsplit("/", 1)[-1],
+        queue=queue,
+        handler=uri.rsplit("/_internal/tasks/", 1)[-1],
+        eta=task.schedule_time or None,
+        attempts=int(task.dispatch_count),
+    )
 
 
 def cloud_tasks_client(emulator_host: str | None = None) -> Any:

@@ -1,7 +1,7 @@
 """What a task handler or a cron job is handed: ports and the delivery's facts.
 
 Handlers see only ports (the store, the task queue facade, a blob deleter, the
-push sender), never an adapter class or a Starlette request.
+push sender, the mail service), never an adapter class or a Starlette request.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
+from mail.service import MailService
 from push.port import PushSender
 from store.port import Store
 
@@ -51,6 +52,7 @@ class TaskContext:
     info: TaskInfo
     clock: Clock = system_clock
     push: PushSender | None = None  # None where no push adapter is wired (some tests)
+    mail: MailService | None = None  # None where e-mail is off (TIMELINE_MAIL=off)
 
 
 @dataclass(frozen=True)
@@ -61,3 +63,4 @@ class JobContext:
     blobs: BlobDeleter | None = None
     clock: Clock = system_clock
     push: PushSender | None = None
+    mail: MailService | None = None

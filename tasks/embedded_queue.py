@@ -4,10 +4,12 @@ A row's life: `queued` (waiting for its eta) -> `leased` (a worker is delivering
 the lease is renewed while the handler runs and expires if the process dies, which
 puts the task back) -> `done`, or back to `queued` with a later eta on failure, or
 `failed` once its retry limits are exhausted. Failed rows are kept so that they
-can be inspected (`python -m tasks.runs --tasks failed`).
+can be inspected (`python -m tasks.runs --tasks failed`). An admin may delete a
+queued or leased task (`deleted`, tasks/embedded_admin.py); a paused queue's
+tasks stay `queued` and are not claimed.
 
-Dedup: the name is the primary key. A finished named task keeps its row (without
-its payload) for DEDUP_WINDOW, during which the same name cannot be added again.
+Dedup: the name is the primary key. A finished or deleted named task keeps its
+row (without its payload) for DEDUP_WINDOW, during which the same name cannot be added again.
 Nine days, because that is how long App Engine refuses a reused name on queues
 created from queue.yaml, so code that leans on dedup behaves alike in both places.
 Unnamed tasks get a random name and their row is deleted once they are done.
@@ -23,9 +25,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from store.sqlite_db import SQLiteDatabase
-from tasks.port import EnqueueResult, TaskQueue, TaskRequest
+from tasks import embedded_admin as admin
+from tasks.port import EnqueueResult, PendingTask, PurgeResult, TaskQueue, TaskRequest
 
 DEDUP_WINDOW = timedelta(days=9)
+# A paused queue's tasks are neither claimed nor waited for (tasks/embedded_admin.py).
+NOT_PAUSED = "NOT EXISTS (SELECT 1 FROM paused_queues WHERE paused_queues.queue = task_queue.queue)"
 Wake = Callable[[str], None]
 
 
@@ -58,7 +63,8 @@ class TaskRow:
 
 
 class EmbeddedQueue(TaskQueue):
-    """The TaskQueue port over `task_queue`; workers deliver what it adds."""
+    """The TaskQueue and TaskQueueAdmin ports over `task_queue`; workers deliver
+    what it adds."""
 
     def __init__(
         self,
@@ -84,6 +90,29 @@ class EmbeddedQueue(TaskQueue):
             self._wake(request.queue)
         return EnqueueResult(name, created)
 
+    async def pending(self, queue: str, limit: int) -> list[PendingTask]:
+        return await self._db.read(lambda conn: admin.pending(conn, queue, limit))
+
+    async def delete(self, queue: str, name: str) -> bool:
+        now = self._clock()
+        return await self._db.write(lambda conn: admin.delete(conn, queue, name, now))
+
+    async def purge(self, queue: str) -> PurgeResult:
+        now = self._clock()
+        return await self._db.write(lambda conn: admin.purge(conn, queue, now))
+
+    async def pause(self, queue: str) -> None:
+        now = self._clock()
+        await self._db.write(lambda conn: admin.pause(conn, queue, now))
+
+    async def resume(self, queue: str) -> None:
+        await self._db.write(lambda conn: admin.resume(conn, queue))
+        if self._wake is not None:
+            self._wake(queue)  # workers in other processes notice within their poll
+
+    async def is_paused(self, queue: str) -> bool:
+        return await self._db.read(lambda conn: admin.is_paused(conn, queue))
+
 
 def insert(
     conn: sqlite3.Connection,
@@ -102,7 +131,7 @@ def insert(
         "eta = excluded.eta, created_at = excluded.created_at, first_attempt_at = NULL, "
         "lease_token = NULL, lease_until = NULL, retry_count = 0, execution_count = 0, "
         "last_status = NULL, last_error = NULL, finished_at = NULL "
-        "WHERE task_queue.state IN ('done', 'failed') AND task_queue.finished_at < ?",
+        "WHERE task_queue.state IN ('done', 'failed', 'deleted') AND task_queue.finished_at < ?",
         (*row, eta, now, reuse_before),
     )
     return cursor.rowcount == 1
@@ -116,7 +145,7 @@ def claim(
         "UPDATE task_queue SET state = 'leased', lease_token = ?, lease_until = ?, "
         "first_attempt_at = COALESCE(first_attempt_at, ?) "
         "WHERE rowid IN (SELECT rowid FROM task_queue WHERE queue = ? AND state = 'queued' "
-        "AND eta <= ? ORDER BY eta LIMIT ?) "
+        f"AND eta <= ? AND {NOT_PAUSED} ORDER BY eta LIMIT ?) "
         "RETURNING name, named, queue, handler, payload, eta, retry_count, "
         "execution_count, first_attempt_at",
         (token, lease_until, now, queue, now, limit),
@@ -210,15 +239,17 @@ def reclaim_expired(conn: sqlite3.Connection, now: float) -> list[str]:
 
 
 def purge_finished(conn: sqlite3.Connection, before: float) -> int:
-    """Forget done tasks whose dedup window has closed (failed ones stay visible)."""
+    """Forget done and deleted tasks whose dedup window has closed (failed ones stay
+    visible)."""
     return conn.execute(
-        "DELETE FROM task_queue WHERE state = 'done' AND finished_at < ?", (before,)
+        "DELETE FROM task_queue WHERE state IN ('done', 'deleted') AND finished_at < ?", (before,)
     ).rowcount
 
 
 def next_eta(conn: sqlite3.Connection, queue: str) -> float | None:
     row = conn.execute(
-        "SELECT MIN(eta) FROM task_queue WHERE queue = ? AND state = 'queued'", (queue,)
+        f"SELECT MIN(eta) FROM task_queue WHERE queue = ? AND state = 'queued' AND {NOT_PAUSED}",
+        (queue,),
     ).fetchone()
     return None if row is None or row[0] is None else float(row[0])
 

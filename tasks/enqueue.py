@@ -26,7 +26,7 @@ from tasks.registry import handlers as default_handlers
 # Cloud Tasks' own limits, so that nothing works locally that fails in production.
 MAX_TASK_BYTES = 1_000_000
 MAX_DELAY = timedelta(days=30)
-_TASK_NAME = re.compile(r"[A-Za-z0-9_-]{1,500}")
+TASK_NAME = re.compile(r"[A-Za-z0-9_-]{1,500}")
 
 
 class Tasks:
@@ -60,8 +60,8 @@ class Tasks:
             raise UnknownQueue(
                 f"queue {queue!r} is not defined in queue.yaml (known: {sorted(self._queues)})"
             )
-        if name is not None and not _TASK_NAME.fullmatch(name):
-            raise BadTask(f"task name must match {_TASK_NAME.pattern}: {name!r}")
+        if name is not None and not TASK_NAME.fullmatch(name):
+            raise BadTask(f"task name must match {TASK_NAME.pattern}: {name!r}")
         request = TaskRequest(
             handler=handler,
             payload=_encode(payload or {}),

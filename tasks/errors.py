@@ -36,3 +36,11 @@ class BadTask(TaskError):
 
 class NotDeferrable(TaskError):
     """The function cannot be deferred: it is not a registered module-level function."""
+
+
+class NoSuchTask(TaskError):
+    """No pending task of that name on that queue (it ran, failed for good, or never was)."""
+
+
+class QueueAdminUnsupported(TaskError):
+    """The queue's server does not implement this admin call."""

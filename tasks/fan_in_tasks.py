@@ -16,7 +16,8 @@ on the owner's group alone:
   and the fan-out of new photos page through) is set to what the follower's half
   says now, so follow and unfollow in either order end right; each new follower's
   feed is then backfilled (a photo posted before this write is backfilled, one
-  posted after is fanned out to the follower).
+  posted after is fanned out to the follower), and the owner, if they asked for
+  new-follower e-mails, is sent one per follower (tasks/mail_tasks.py).
 
 Then it deletes the page's activities. The transaction also records which
 activities it applied (the FanInMark), so a run that dies between the commit and
@@ -31,6 +32,7 @@ from datetime import datetime, timedelta
 
 from store import activity_models, social_models
 from store.activity_models import Activity
+from store.email_models import email_settings_key, preferences_from_entity
 from store.models import sort_key
 from store.notification_models import (
     Notification,
@@ -42,6 +44,7 @@ from store.transactions import run_in_transaction
 from tasks.batching import enqueue_batched
 from tasks.context import JobContext, TaskContext
 from tasks.feed_tasks import enqueue_backfill
+from tasks.mail_tasks import enqueue_follower_emails
 from tasks.push_tasks import enqueue_push
 from tasks.registry import Payload, cron_job, task_handler
 
@@ -62,7 +65,7 @@ async def fan_in(payload: Payload, ctx: TaskContext) -> None:
         if not page:
             return
         activities = [activity_models.activity_from_entity(r.entity) for r in page]
-        edges = await _follower_halves(ctx.store, owner, activities)
+        edges, wants_mail = await _follower_halves(ctx.store, owner, activities)
         changed = await run_in_transaction(
             ctx.store,
             functools.partial(
@@ -72,9 +75,11 @@ async def fan_in(payload: Payload, ctx: TaskContext) -> None:
         await ctx.store.delete_many([a.key for a in activities])
         for notice in changed:
             await enqueue_push(ctx.tasks, notice)
-        for follower, edge in edges.items():
-            if edge is not None:
-                await enqueue_backfill(ctx.tasks, follower, owner, edge)
+        followers = {follower: edge for follower, edge in edges.items() if edge is not None}
+        for follower, edge in followers.items():
+            await enqueue_backfill(ctx.tasks, follower, owner, edge)
+        if wants_mail and ctx.mail is not None:
+            await enqueue_follower_emails(ctx.tasks, owner, list(followers))
         if len(page) < FAN_IN_PAGE:
             return
     await enqueue_batched(ctx.tasks, "fan_in", {"owner": owner}, owner, now=ctx.clock())
@@ -82,15 +87,21 @@ async def fan_in(payload: Payload, ctx: TaskContext) -> None:
 
 async def _follower_halves(
     store: Store, owner: str, activities: list[Activity]
-) -> dict[str, Entity | None]:
+) -> tuple[dict[str, Entity | None], bool]:
     """Each follower's own half of its edge to `owner`, as it stands now (by key,
     so strongly consistent; outside the transaction, because a later change of
-    the edge leaves an activity of its own that a later batch applies)."""
+    the edge leaves an activity of its own that a later batch applies), and
+    whether the owner wants new-follower e-mails (in the same get)."""
     actors = list(
         dict.fromkeys(a.actor_id for a in activities if a.kind in activity_models.EDGE_KINDS)
     )
-    found = await store.get_many([social_models.following_key(a, owner) for a in actors])
-    return dict(zip(actors, found, strict=True))
+    if not actors:
+        return {}, False
+    *found, preferences = await store.get_many(
+        [*(social_models.following_key(a, owner) for a in actors), email_settings_key(owner)]
+    )
+    wants_mail = preferences_from_entity(preferences).wants("new_follower")
+    return dict(zip(actors, found, strict=True)), wants_mail
 
 
 async def _apply(

@@ -39,3 +39,49 @@ class EnqueueResult:
 
 class TaskQueue(Protocol):
     async def add(self, request: TaskRequest) -> EnqueueResult: ...
+
+
+@dataclass(frozen=True)
+class PendingTask:
+    """A task still to run (or running now): what an admin lists and may delete."""
+
+    name: str
+    queue: str
+    handler: str
+    # Aware: when it is (or was) due. None only where the server leaves it out: the
+    # Cloud Tasks emulator, for a task added without one (Cloud Tasks sets it).
+    eta: datetime | None
+    attempts: int  # dispatched so far, one running now included (Cloud Tasks' dispatch_count)
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    purged: int | None  # None: the queue does not say (Cloud Tasks)
+    # Attempts already dispatched when the purge took effect: each may finish, none is
+    # retried, and none is marked done. Empty where the queue does not say.
+    running: tuple[str, ...] = ()
+
+
+class TaskQueueAdmin(Protocol):
+    """What an operator may do to a queue, as Cloud Tasks' admin calls do.
+
+    A deleted or purged task never runs again: an attempt already dispatched may
+    finish, but its outcome is dropped (no retry, nothing marked done). A paused
+    queue keeps its tasks and dispatches nothing until it is resumed; a pause
+    outlives restarts (embedded: a row in the SQLite file; Cloud Tasks: the
+    queue's state).
+    """
+
+    async def pending(self, queue: str, limit: int) -> list[PendingTask]: ...
+
+    async def delete(self, queue: str, name: str) -> bool:
+        """False: no pending task of that name on that queue."""
+        ...
+
+    async def purge(self, queue: str) -> PurgeResult: ...
+
+    async def pause(self, queue: str) -> None: ...
+
+    async def resume(self, queue: str) -> None: ...
+
+    async def is_paused(self, queue: str) -> bool: ...

@@ -18,7 +18,8 @@ the notifications updated in that window (a global query on `sort_key`, oldest
 first, DIGEST_SCAN_PAGE a task, each task chaining the next), so a run costs what
 the day's activity costs, never a pass over every user. A `DigestSent` record per
 user and date (written with the push) makes the day's digest happen once however
-often the job, the scan or the digest task runs.
+often the job, the scan or the digest task runs. The scan also asks for the digest
+e-mail of the same users, as their e-mail preferences allow (mail_tasks.py).
 """
 
 from __future__ import annotations
@@ -36,11 +37,13 @@ from store.notification_models import (
     RECENT_ACTORS,
     Notification,
     notification_from_entity,
+    unread_query,
 )
 from store.notification_text import UNREAD_SHOWN, digest_message, notification_message
 from store.port import Entity, Position, Query
 from tasks.context import JobContext, TaskContext
 from tasks.enqueue import Tasks
+from tasks.mail_tasks import enqueue_email_digests
 from tasks.naming import task_name
 from tasks.push_delivery import deliver, load_devices, receipt_key
 from tasks.registry import Payload, cron_job, task_handler
@@ -151,7 +154,7 @@ async def digest_scan(payload: Payload, ctx: TaskContext) -> None:
             if r.entity.properties.get("unread") is True
         }
     )
-    owed = await _owed_a_digest(ctx, users, date.fromisoformat(day), since)
+    owed, quiet = await _owed_a_digest(ctx, users, date.fromisoformat(day), since)
     await asyncio.gather(
         *(
             ctx.tasks.enqueue(
@@ -162,17 +165,18 @@ async def digest_scan(payload: Payload, ctx: TaskContext) -> None:
             for user in owed
         )
     )
+    await enqueue_email_digests(ctx, quiet, day)
 
 
-async def _owed_a_digest(ctx: TaskContext, users: list[str], day: date, since: str) -> list[str]:
-    """Those of `users` with no digest today and no push since `since` (one batched get)."""
+async def _owed_a_digest(
+    ctx: TaskContext, users: list[str], day: date, since: str
+) -> tuple[list[str], list[str]]:
+    """Those of `users` with no push since `since` (the quiet ones, whom the digest
+    e-mail is for), and of those, the ones with no push digest today (one batched get)."""
     keys = [k for u in users for k in (digest_sent_key(u, day), push_status_key(u))]
     found = await ctx.store.get_many(keys)
-    return [
-        user
-        for n, user in enumerate(users)
-        if found[2 * n] is None and not _pushed_since(found[2 * n + 1], since)
-    ]
+    quiet = [n for n in range(len(users)) if not _pushed_since(found[2 * n + 1], since)]
+    return [users[n] for n in quiet if found[2 * n] is None], [users[n] for n in quiet]
 
 
 def _pushed_since(status: Entity | None, since: str) -> bool:
@@ -191,15 +195,7 @@ async def digest(payload: Payload, ctx: TaskContext) -> None:
     # recorded is its own, not a reason to stop.
     if sent is not None or (receipt is None and _pushed_since(status, since)):
         return
-    unread = await ctx.store.page(
-        Query(
-            kind=NOTIFICATION,
-            order_by="sort_key",
-            ancestor=models.user_key(user),
-            equals=(("unread", True),),
-        ),
-        limit=UNREAD_SHOWN + 1,
-    )
+    unread = await ctx.store.page(unread_query(user), limit=UNREAD_SHOWN + 1)
     devices = await load_devices(ctx.store, user) if unread else []
     if not devices:
         return

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, Router
 
+from mail.service import MailService
 from push.port import PushSender
 from store.port import Store
 from tasks.context import BlobDeleter, Clock, JobContext, TaskContext, system_clock
@@ -41,6 +42,7 @@ class InternalServices:
     blobs: BlobDeleter | None = None
     clock: Clock = system_clock
     push: PushSender | None = None
+    mail: MailService | None = None
 
 
 def internal_mount(services: InternalServices, guard: Callable[..., InternalGuard]) -> Mount:
@@ -67,7 +69,12 @@ def _task_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
         if not isinstance(payload, dict):
             return JSONResponse({"error": "the payload must be a JSON object"}, status_code=400)
         context = TaskContext(
-            services.store, services.tasks, info, services.clock, push=services.push
+            services.store,
+            services.tasks,
+            info,
+            services.clock,
+            push=services.push,
+            mail=services.mail,
         )
         run = _Run(services.runs, "task", name, info.queue, info.name, info.retry_count + 1)
         return await run(lambda: handler(payload, context))
@@ -82,7 +89,13 @@ def _cron_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
         if job is None:
             return JSONResponse({"error": f"no cron job named {name!r}"}, status_code=404)
         context = JobContext(
-            services.store, services.tasks, name, services.blobs, services.clock, push=services.push
+            services.store,
+            services.tasks,
+            name,
+            services.blobs,
+            services.clock,
+            push=services.push,
+            mail=services.mail,
         )
         attempt = _count(request.headers.get("x-appengine-taskretrycount")) + 1
         return await _Run(services.runs, "cron", name, None, None, attempt)(lambda: job(context))

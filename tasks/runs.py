@@ -1,6 +1,6 @@
 """Recent task and cron runs, newest first, from the embedded run log.
 
-    python -m tasks.runs [--failed] [--limit N] [--tasks {queued,leased,done,failed}]
+    python -m tasks.runs [--failed] [--limit N] [--tasks {queued,leased,done,failed,deleted}]
 
 `--failed` keeps the runs that did not succeed; `--tasks STATE` lists queued tasks
 in that state instead (`--tasks failed`: those that exhausted their retries).
@@ -57,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--failed", action="store_true", help="only runs that did not succeed")
     parser.add_argument("--limit", type=int, default=20, help="how many (default 20)")
     parser.add_argument(
-        "--tasks", choices=["queued", "leased", "done", "failed"], help="list tasks in a state"
+        "--tasks",
+        choices=["queued", "leased", "done", "failed", "deleted"],
+        help="list tasks in a state",
     )
     parser.add_argument("--db", type=Path, help="the SQLite file (default: the app's)")
     args = parser.parse_args(argv)

@@ -6,6 +6,7 @@ scheduler's lifetime.
     routes.append(runtime.mount)                 # /_internal/..., guarded
     async with runtime.running(app): ...         # in the app's lifespan
     runtime.tasks                                # what resolvers enqueue through
+    runtime.admin                                # list, delete, purge, pause, resume
 
 Handler and job modules register themselves on import; a new one is imported here.
 """
@@ -23,6 +24,7 @@ from datetime import UTC, datetime
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from mail.service import MailService
 from push.port import PushSender
 from settings import Settings, SettingsError
 from store.port import Store
@@ -33,6 +35,7 @@ from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     fan_in_tasks,
     feed_tasks,
     jobs,
+    mail_tasks,
     notification_tasks,
     outbox,
     push_tasks,
@@ -51,6 +54,7 @@ from tasks.registry import cron_jobs, handlers
 from tasks.routes import InternalServices, internal_mount
 from tasks.runlog import LoggedRunLog, RunLog, SQLiteRunLog
 from tasks.scheduler import CronScheduler, runnable
+from tasks.task_admin import TaskAdmin
 from tasks.task_db import task_database
 from tasks.workers import EmbeddedWorkers
 
@@ -66,6 +70,7 @@ class TaskRuntime:
     mount: Mount
     dispatch_secret: str  # for the embedded scheduler, which calls the same routes
     store: Store
+    admin: TaskAdmin  # over the queue adapter itself, never through a queue layer
     workers: EmbeddedWorkers | None = None
     db: SQLiteDatabase | None = None
     scheduler: CronScheduler | None = None
@@ -78,6 +83,7 @@ class TaskRuntime:
         *,
         blobs: BlobDeleter | None = None,
         push: PushSender | None = None,
+        mail: MailService | None = None,
         queue_layer: QueueLayer | None = None,
         database: SQLiteDatabase | None = None,
     ) -> TaskRuntime:
@@ -89,7 +95,7 @@ class TaskRuntime:
         db: SQLiteDatabase | None = None
         workers: EmbeddedWorkers | None = None
         runs: RunLog
-        queue: TaskQueue
+        queue: EmbeddedQueue | CloudTasksQueue
         if settings.is_production:
             runs = LoggedRunLog()
         else:
@@ -103,10 +109,12 @@ class TaskRuntime:
             queue = EmbeddedQueue(db, wake=workers.wake)
         else:
             queue = _cloud_tasks_queue(settings)
-        if queue_layer is not None:
-            queue = queue_layer(queue)
-        facade = Tasks(queue, queues=queues.keys(), handlers=handlers)
-        services = InternalServices(store, facade, runs, handlers, cron_jobs, blobs, push=push)
+        admin = TaskAdmin(queue, queues=queues.keys())
+        port: TaskQueue = queue if queue_layer is None else queue_layer(queue)
+        facade = Tasks(port, queues=queues.keys(), handlers=handlers)
+        services = InternalServices(
+            store, facade, runs, handlers, cron_jobs, blobs, push=push, mail=mail
+        )
         oidc = _oidc_verifier(settings)
 
         def guard(app: ASGIApp) -> InternalGuard:
@@ -121,7 +129,7 @@ class TaskRuntime:
             scheduler = CronScheduler(
                 db, entries, secret=secret, runs=runs, lease_seconds=config.lease_seconds
             )
-        return cls(facade, runs, mount, secret, store, workers, db, scheduler)
+        return cls(facade, runs, mount, secret, store, admin, workers, db, scheduler)
 
     @contextlib.asynccontextmanager
     async def running(self, app: ASGIApp) -> AsyncIterator[None]:

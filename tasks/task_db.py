@@ -11,9 +11,11 @@ from this process.
 
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from pathlib import Path
 
-from store.sqlite_db import SQLiteDatabase, shared_database
+from store.sqlite_db import SQLiteDatabase, execute_script, shared_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS task_queue (
@@ -22,7 +24,7 @@ CREATE TABLE IF NOT EXISTS task_queue (
     queue TEXT NOT NULL,
     handler TEXT NOT NULL,
     payload BLOB NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('queued', 'leased', 'done', 'failed')),
+    state TEXT NOT NULL CHECK (state IN ('queued', 'leased', 'done', 'failed', 'deleted')),
     eta REAL NOT NULL,
     created_at REAL NOT NULL,
     first_attempt_at REAL,
@@ -50,7 +52,12 @@ CREATE TABLE IF NOT EXISTS task_runs (
     error TEXT
 );
 CREATE INDEX IF NOT EXISTS task_runs_by_status ON task_runs(status, id);
+CREATE TABLE IF NOT EXISTS paused_queues (
+    queue TEXT PRIMARY KEY,
+    paused_at REAL NOT NULL
+);
 """
+_migrated: weakref.WeakSet[SQLiteDatabase] = weakref.WeakSet()
 
 
 def task_database(file: Path | str | SQLiteDatabase) -> SQLiteDatabase:
@@ -58,4 +65,26 @@ def task_database(file: Path | str | SQLiteDatabase) -> SQLiteDatabase:
     queue's tables in place."""
     database = file if isinstance(file, SQLiteDatabase) else shared_database(file)
     database.ensure_schema(_SCHEMA)
+    if database not in _migrated:
+        database.write_blocking(_allow_deleted_state)
+        _migrated.add(database)
     return database
+
+
+def _allow_deleted_state(conn: sqlite3.Connection) -> None:
+    """A file made before task admin existed checks `state` against four values; SQLite
+    cannot alter a CHECK, so the table is copied into its new shape, once."""
+    (sql,) = conn.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'task_queue'"
+    ).fetchone()
+    if "'deleted'" in sql:
+        return
+    conn.execute("ALTER TABLE task_queue RENAME TO task_queue_before_admin")
+    for (index,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' "
+        "AND tbl_name = 'task_queue_before_admin' AND sql IS NOT NULL"
+    ).fetchall():
+        conn.execute(f"DROP INDEX {index}")
+    execute_script(conn, _SCHEMA)
+    conn.execute("INSERT INTO task_queue SELECT * FROM task_queue_before_admin")
+    conn.execute("DROP TABLE task_queue_before_admin")

@@ -10,35 +10,23 @@ certificate server; the emulator's launcher signs them as Cloud Tasks would.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from google.api_core.exceptions import AlreadyExists
 from google.cloud import tasks_v2
 
 from store.sqlite import SQLiteStore
-from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
+from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget
 from tasks.enqueue import Tasks
 from tasks.port import TaskRequest
-from tests.utils.processes import ManagedServer, free_port
+from tests.utils.cloud_tasks_stack import ACCOUNT, AUDIENCE, CloudStack, cloud_tasks_stack
 from tests.utils.tasks_app import deliveries, effect_count, eventually
-from tests.utils.tasks_emulator import LOCATION, PROJECT, TasksEmulator, queue_name
-from tests.utils.tokens import make_rsa_signing_key, serving_certificates
+from tests.utils.tasks_emulator import LOCATION, PROJECT, queue_name
 
 # Starts servers in subprocesses: left out of `make test-fast`.
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-ACCOUNT = "cloud-tasks@photo-timeline-test.iam.gserviceaccount.com"
-AUDIENCE = "photo-timeline-tasks"
-SERVE = "from tests.utils.tasks_app import main; main()"
 LOOPBACK_LISTEN = {
     "0100007F",
     "0000000000000000FFFF00000100007F",
@@ -46,67 +34,10 @@ LOOPBACK_LISTEN = {
 }
 
 
-@dataclass
-class CloudStack:
-    emulator: TasksEmulator
-    app_port: int
-    db_path: Path
-
-    def client(self) -> Any:
-        return cloud_tasks_client(self.emulator.host)
-
-    def tasks(self, target: AppEngineTarget | HttpTarget | None = None) -> Tasks:
-        queue = CloudTasksQueue(
-            self.client(), project=PROJECT, location=LOCATION, target=target or AppEngineTarget()
-        )
-        return Tasks(queue, queues=["default", "inspect"])
-
-
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CloudStack]:
-    workdir = tmp_path_factory.mktemp("cloud-tasks")
-    app_port = free_port()
-    google = make_rsa_signing_key("google-oidc")
-    key_file = workdir / "oidc-key.pem"
-    key_file.write_bytes(
-        google.private_key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    with ExitStack() as running:
-        certs = running.enter_context(serving_certificates({"test-key": google.certificate_pem}))
-        emulator = TasksEmulator(
-            workdir, target_port=app_port, queues=["default"], oidc_key=key_file
-        )
-        running.callback(emulator.stop)
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "GAE_ENV": "standard",
-            "GOOGLE_CLOUD_PROJECT": PROJECT,
-            "TIMELINE_SECRET_KEY": "s" * 40,
-            "TIMELINE_STORE": "sqlite",
-            "TIMELINE_VAR_DIR": str(workdir),
-            "TIMELINE_CLOUD_TASKS_LOCATION": LOCATION,
-            "TIMELINE_CLOUD_TASKS_EMULATOR_HOST": emulator.host,
-            "TIMELINE_TASKS_SERVICE_ACCOUNT": ACCOUNT,
-            "TIMELINE_TASKS_AUDIENCE": AUDIENCE,
-            "TIMELINE_TASKS_OIDC_CERTS_URL": certs.url,
-            # Production serves images from Cloud Storage; nothing here uploads, so a
-            # client pointed at a closed local port (anonymous, never called) will do.
-            "STORAGE_EMULATOR_HOST": "http://127.0.0.1:9",
-        }
-        app = ManagedServer(
-            [sys.executable, "-c", SERVE, "--port", str(app_port)],
-            health_url=f"http://127.0.0.1:{app_port}/healthz",
-            log_path=workdir / "app.log",
-            env=env,
-        )
-        running.callback(app.stop)
-        app.start()
-        yield CloudStack(emulator, app_port, workdir / "timeline.db")
+    with cloud_tasks_stack(tmp_path_factory.mktemp("cloud-tasks")) as running:
+        yield running
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""The real app on the embedded file under concurrent clients: mixed writes and reads
-with the embedded queue running and push devices registered, and a file locked by
-another process answering a coded, retryable error."""
+"""The real app under concurrent clients, on both stores: mixed writes and reads with
+the embedded queue running and push devices registered, no errors and exact counts;
+and, on the embedded file, a file locked by another process answering a coded,
+retryable error."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from push.outbox import OutboxPush
 from resolvers.node_ids import to_global_id
 from settings import Settings
 from store import models
+from store.port import Store
 from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase
 from tests.utils.accounts import bearer, call, create_profile
@@ -41,8 +43,10 @@ UPDATE_PROFILE = """mutation($i: UpdateProfileInput!) { updateProfile(input: $i)
 
 
 @pytest.fixture
-async def http(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=SQLiteStore(settings.sqlite_path))
+async def http(store: Store, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The real app over each store (SQLite, and Datastore's emulator), with the
+    embedded queue and the push outbox running."""
+    app = create_app(settings, store=store)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
