@@ -31,6 +31,7 @@ COPY auth ./auth
 COPY graphiql ./graphiql
 COPY mail ./mail
 COPY media ./media
+COPY observability ./observability
 COPY push ./push
 COPY resolvers ./resolvers
 COPY schema ./schema

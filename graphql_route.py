@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from typing import Any, cast
 
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -51,9 +53,16 @@ from graphql_media import (
     refused_response,
     status_and_body,
 )
-from graphql_request import JSON_TYPES, decode_json, decode_request, place_files
+from graphql_request import (
+    JSON_TYPES,
+    decode_json,
+    decode_request,
+    leading_operation_name,
+    place_files,
+)
 from http_caching import PRIVATE, get_cache_control, with_cache_headers
 from media import Media
+from observability import note_operation
 from persisted_queries import PersistedQueries
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
@@ -88,10 +97,12 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         admin: bool = False,
         task_admin: TaskAdmin | None = None,
         graphiql: GraphiQLAssets | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
         `task_admin` for its queue calls.
-        `graphiql`: its files, when installed (graphiql/assets.py)."""
+        `graphiql`: its files, when installed (graphiql/assets.py).
+        `tracer`: a span per operation (tracing on, observability/tracing.py)."""
         build = build_admin_schema if admin else build_schema
         ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
@@ -111,6 +122,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._task_admin = task_admin
         self._max_upload = settings.media.max_upload_bytes
         self._graphiql = graphiql
+        self._tracer = tracer
         trusted = settings.persisted_queries.trusted_documents
         # A malformed manifest stops the start here (ManifestError).
         self._persisted = PersistedQueries(
@@ -230,8 +242,34 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
+        if self._tracer is None:
+            return await self._execute(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        # Named once the document is known (_execute): an APQ hash may stand for it.
+        with self._tracer.start_as_current_span("GraphQL operation"):
+            return await self._execute(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+
+    async def _execute(
+        self,
+        request: Request,
+        request_adapter: AsyncHTTPRequestAdapter,
+        sub_response: Response,
+        context: RequestContext,
+        root_value: None,
+        request_data: GraphQLRequestData,
+    ) -> ExecutionResult:
+        """The operation, its persisted query resolved first and registered after."""
         resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
         request_data = replace(request_data, query=resolved.query)
+        name = request_data.operation_name or leading_operation_name(resolved.query)
+        if name:
+            note_operation(name)
+            span = trace.get_current_span()  # the operation's, when tracing is on
+            span.update_name(f"GraphQL {name}")
+            span.set_attribute("graphql.operation.name", name)
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data

@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from mail.settings import MailSettings, load_mail_settings
+from observability.settings import ObservabilitySettings, load_observability_settings
 
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
@@ -151,6 +152,7 @@ class Settings:
     push: PushSettings = field(default_factory=PushSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
     @property
     def is_production(self) -> bool:
@@ -188,6 +190,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         push=_push_settings(get, env, production),
         mail=load_mail_settings(get, production),
         web=_web_settings(get, production),
+        observability=load_observability_settings(
+            get, env.get("GOOGLE_CLOUD_PROJECT") or named_project
+        ),
     )
     if settings.mail.sends and settings.web.public_origin is None:
         raise SettingsError(
