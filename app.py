@@ -8,6 +8,7 @@ serve.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -163,27 +164,11 @@ def create_app(
     ide = settings.graphiql and not settings.is_production
     graphiql = GraphiQLAssets.installed(node_modules) if ide else None
     verifier = make_verifier(settings)
-    graphql = GraphQLRoute(
-        store,
-        settings,
-        verifier,
-        media,
-        tasks.tasks,
-        runs=tasks.runs,
-        graphiql=graphiql,
-        tracer=tracer,
+    route = functools.partial(
+        GraphQLRoute, store, settings, verifier, media, tasks.tasks, runs=tasks.runs, tracer=tracer
     )
-    admin = GraphQLRoute(
-        store,
-        settings,
-        verifier,
-        media,
-        tasks.tasks,
-        runs=tasks.runs,
-        admin=True,
-        task_admin=tasks.admin,
-        tracer=tracer,
-    )
+    graphql = route(graphiql=graphiql)
+    admin = route(admin=True, task_admin=tasks.admin)
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),

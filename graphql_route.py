@@ -176,7 +176,11 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         if isinstance(viewer, RequestRefused):
             raise viewer
         request.state.viewer = viewer
-        return await self.run(request)
+        if self._tracer is None:
+            return await self.run(request)
+        # Named in execute_single, once the document is known (an APQ hash may stand for it).
+        with self._tracer.start_as_current_span("GraphQL operation"):
+            return await self.run(request)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # Only a page load asks for HTML; an APQ GET (no `query`, an `extensions`)
@@ -242,26 +246,6 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        if self._tracer is None:
-            return await self._execute(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
-        # Named once the document is known (_execute): an APQ hash may stand for it.
-        with self._tracer.start_as_current_span("GraphQL operation"):
-            return await self._execute(
-                request, request_adapter, sub_response, context, root_value, request_data
-            )
-
-    async def _execute(
-        self,
-        request: Request,
-        request_adapter: AsyncHTTPRequestAdapter,
-        sub_response: Response,
-        context: RequestContext,
-        root_value: None,
-        request_data: GraphQLRequestData,
-    ) -> ExecutionResult:
-        """The operation, its persisted query resolved first and registered after."""
         resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
         request_data = replace(request_data, query=resolved.query)
         name = request_data.operation_name or leading_operation_name(resolved.query)

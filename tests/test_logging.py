@@ -132,7 +132,8 @@ async def test_traceparent_wins_over_google_s_header_and_bad_ones_are_ignored(
 async def test_a_missing_or_unsafe_request_id_is_replaced_by_a_new_one(
     client: httpx.AsyncClient, cloud_lines: Lines, given: str | bytes | None
 ) -> None:
-    headers = {} if given is None else {"x-request-id": given}
+    value = given.encode() if isinstance(given, str) else given
+    headers = {} if value is None else {b"x-request-id": value}
     first = await client.post("/graphql", json=PING, headers=headers)
     second = await client.post("/graphql", json=PING, headers=headers)
     ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
