@@ -5,8 +5,9 @@ header (406 when neither GraphQL type is acceptable, graphql_media.py), the
 declared size of an upload, CSRF for multipart requests and the bearer token
 (graphql_guards.py). While the body streams: the size limit again, and the
 request's shape (`graphql_request`). Before execution: an APQ hash or a trusted
-document becomes the document to run (persisted_queries.py). After execution:
-every error through `schema.errors.client_error`, the status the media type
+document becomes the document to run (persisted_queries.py), and its operation
+names the request's log lines and span (observability/). After execution: every
+error through `schema.errors.client_error`, the status the media type
 calls for, 503 with Retry-After when an error says the server is busy
 (UNAVAILABLE), and the cache headers (http_caching.py). Whatever is refused is
 answered with a GraphQL error body in the negotiated media type, never plain text.

@@ -24,6 +24,11 @@ Processes (`worker_count`): one event loop per CPU the instance may use, because
 the work between awaits is CPU (GraphQL execution, JSON); image decoding runs in
 each process's thread pool, outside the GIL. WEB_CONCURRENCY overrides the count.
 With several processes each gets an equal share of the image memory budget.
+
+Logging is the app's (observability/logs.py): JSON lines for Cloud Logging in
+production, readable ones locally, uvicorn's loggers through the same handler,
+and the app's own access line (with request id, trace and latency) instead of
+uvicorn's.
 """
 
 from __future__ import annotations
