@@ -53,12 +53,14 @@ deploy-check: install system-deps tasks-emulator
 
 # Debian's packages the tests need, installed only when missing: Java for the Datastore
 # emulator (it ships with the Google Cloud CLI), Chromium for the GraphiQL browser test,
-# Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit.
+# Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit, and
+# redis-server, which the cache tests start on their own.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \

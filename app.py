@@ -26,6 +26,7 @@ from starlette.routing import Route
 from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
+from cache.wiring import cached_store
 from graphiql import ASSETS_PATH, GraphiQLAssets
 from graphiql.assets import NODE_MODULES
 from graphql_route import GraphQLRoute
@@ -113,12 +114,14 @@ def create_app(
         # Never over an embedded store that held data; on Datastore (the emulator, as
         # production refuses demo data) seeding only adds what is missing.
         seed_demo = seed_demo and (is_new or settings.store == "datastore")
-    adapter = store
+    uncached = store
     own_provider = tracer_provider is None
     provider = tracer_provider or tracer_provider_from_settings(settings.observability)
     tracer = app_tracer(provider) if provider is not None else None
-    if tracer is not None:
+    if tracer is not None:  # a span per round trip: beneath the cache, which saves some
         store = TracedStore(store, tracer)
+    # Read through the cache (if on); every write, a task's too, invalidates after its commit.
+    store = cached_store(store, settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
     push = push or push_from_settings(settings, database)
@@ -138,7 +141,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             with contextlib.ExitStack() as held:
-                for path in embedded_files(settings, adapter, tasks):
+                for path in embedded_files(settings, uncached, tasks):
                     held.enter_context(exclusive_use(path))
                 if seed_demo:
                     from demo import seed_demo_data

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from PIL import Image
 
 from media import Media, blob_name
+from media.derivatives import RENDER_VERSION
 from store import counters, models, social_models
 from store.port import MAX_BATCH, Entity, Store
 
@@ -120,6 +121,7 @@ async def _with_image(media: Media, entity: Entity) -> Entity:
             blurhash=processed.blurhash,
             dominant_color=processed.dominant_color,
             images=names,
+            render_version=RENDER_VERSION,
         )
     )
 

@@ -25,6 +25,8 @@ StoreKind = Literal["sqlite", "datastore"]
 TaskBackend = Literal["embedded", "cloudtasks"]
 BlobBackend = Literal["local", "gcs"]
 PushBackend = Literal["outbox", "fcm"]
+PullBackend = Literal["embedded", "pubsub"]
+CacheBackend = Literal["memory", "redis", "off"]
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_ORIGIN = "http://127.0.0.1:8080"
@@ -117,6 +119,27 @@ class PushSettings:
 
 
 @dataclass(frozen=True)
+class PullQueueSettings:
+    """Pull queues (tasks/pull_port.py): a table in the embedded file, or Pub/Sub.
+    PUBSUB_EMULATOR_HOST, read by Google's client library, points it at the emulator."""
+
+    backend: PullBackend = "embedded"
+    pubsub_project: str = "photo-timeline-local"
+    pubsub_topic: str = "pull-tasks"
+    pubsub_subscription: str = "pull-tasks-worker"
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    """The read-through cache (cache/): in this process, on Redis (Memorystore), or off."""
+
+    backend: CacheBackend = "memory"
+    redis_url: str | None = None  # redis://host:port/db, rediss:// or unix://
+    max_entries: int = 50_000  # memory: generations and values together
+    ttl_seconds: int = 300  # redis: how long a value lives if nothing invalidates it
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """What browsers and slow clients meet (web.py, serve.py)."""
 
@@ -151,7 +174,9 @@ class Settings:
     media: MediaSettings = field(default_factory=MediaSettings)
     push: PushSettings = field(default_factory=PushSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    pull_queue: PullQueueSettings = field(default_factory=PullQueueSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
     observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
     @property
@@ -189,7 +214,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         media=_media_settings(get, project, production),
         push=_push_settings(get, env, production),
         mail=load_mail_settings(get, production),
+        pull_queue=_pull_queue_settings(get, project, production),
         web=_web_settings(get, production),
+        cache=_cache_settings(get, production),
         observability=load_observability_settings(
             get, env.get("GOOGLE_CLOUD_PROJECT") or named_project
         ),
@@ -283,6 +310,40 @@ def _web_settings(get: Callable[[str, str | None], str | None], production: bool
         cors_origins=cors,
         body_timeout_seconds=deadlines["BODY_TIMEOUT_SECONDS"],
         header_seconds=deadlines["HEADER_SECONDS"],
+    )
+
+
+def _cache_settings(
+    get: Callable[[str, str | None], str | None], production: bool
+) -> CacheSettings:
+    url = get("REDIS_URL", None) or None
+    backend = get("CACHE", None) or ("redis" if url else "off" if production else "memory")
+    if backend not in ("memory", "redis", "off"):
+        raise SettingsError(f"{PREFIX}CACHE must be 'memory', 'redis' or 'off', not {backend!r}")
+    if production and backend == "memory":
+        raise SettingsError(
+            f"{PREFIX}CACHE=memory keeps a cache per instance that other instances' writes "
+            f"do not invalidate; use redis ({PREFIX}REDIS_URL) or off"
+        )
+    if backend == "redis" and not url:
+        raise SettingsError(f"{PREFIX}CACHE=redis needs {PREFIX}REDIS_URL")
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{PREFIX}REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    sizes = {
+        name: _int(get(name, str(default)), name)
+        for name, default in (
+            ("CACHE_MAX_ENTRIES", CacheSettings.max_entries),
+            ("CACHE_TTL_SECONDS", CacheSettings.ttl_seconds),
+        )
+    }
+    for name, value in sizes.items():
+        if value < 2:
+            raise SettingsError(f"{PREFIX}{name} must be at least 2, not {value}")
+    return CacheSettings(
+        backend=backend,  # type: ignore[arg-type]
+        redis_url=url,
+        max_entries=sizes["CACHE_MAX_ENTRIES"],
+        ttl_seconds=sizes["CACHE_TTL_SECONDS"],
     )
 
 
@@ -414,6 +475,25 @@ def _persisted_query_settings(
     return PersistedQuerySettings(
         enabled=_flag(get("PERSISTED_QUERIES", "1"), "PERSISTED_QUERIES"),
         trusted_documents=Path(manifest) if manifest else None,
+    )
+
+
+def _pull_queue_settings(
+    get: Callable[[str, str | None], str | None], project: str, production: bool
+) -> PullQueueSettings:
+    backend = _backend(
+        get,
+        "PULL_QUEUE",
+        local="embedded",
+        cloud="pubsub",
+        production=production,
+        refused_in_production="is for one machine",
+    )
+    return PullQueueSettings(
+        backend=backend,  # type: ignore[arg-type]
+        pubsub_project=get("PUBSUB_PROJECT", None) or project,
+        pubsub_topic=get("PULL_TOPIC", None) or PullQueueSettings.pubsub_topic,
+        pubsub_subscription=get("PULL_SUBSCRIPTION", None) or PullQueueSettings.pubsub_subscription,
     )
 
 

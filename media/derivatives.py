@@ -33,6 +33,9 @@ THUMBNAIL = Variant("thumbnail", 150, square=True)
 MEDIUM = Variant("medium", 640)
 LARGE = Variant("large", 1080)
 VARIANTS = (THUMBNAIL, MEDIUM, LARGE)
+# Bump it when a change here or in media/pipeline.py changes the images: photos cut
+# by an older version are re-rendered by `python -m tasks.rerender` (docs/UPLOADS.md).
+RENDER_VERSION = 1
 
 
 @dataclass(frozen=True)

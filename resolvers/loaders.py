@@ -1,7 +1,8 @@
 """Per-request DataLoaders: everything a request needs by key costs one batched get.
 
 A fresh set is made for every request, so nothing cached outlives the request
-that read it (no cross-user leaks, no stale reads across requests).
+that read it (no cross-user leaks, no stale reads across requests). What outlives
+requests is the cache below the store port (cache/store.py), invalidated on write.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from typing import BinaryIO
 
 from errors import BadUserInput
 from media import ImageRejected, Media, ProcessedImage, blob_name
+from media.derivatives import RENDER_VERSION
 from resolvers import background
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
@@ -150,6 +151,7 @@ def _photo_with_blobs(
         blurhash=processed.blurhash,
         dominant_color=processed.dominant_color,
         images=names,
+        render_version=RENDER_VERSION,
     )
     return photo, blobs
 

@@ -59,6 +59,8 @@ class Photo:
     blurhash: str | None = None
     dominant_color: str | None = None
     images: Mapping[str, str] = field(default_factory=dict)  # variant -> blob name
+    # media.derivatives.RENDER_VERSION of the pipeline that cut `images` (0: before versions).
+    render_version: int = 0
 
     @property
     def key(self) -> Key:
@@ -142,9 +144,12 @@ def photo_to_entity(photo: Photo) -> Entity:
             "height": photo.height,
             "blurhash": photo.blurhash,
             "dominant_color": photo.dominant_color,
+            "render_version": photo.render_version,
             **images,
         },
-        unindexed=frozenset({"caption", "width", "height", "blurhash", "dominant_color", *images}),
+        unindexed=frozenset(
+            {"caption", "width", "height", "blurhash", "dominant_color", "render_version", *images}
+        ),
     )
 
 
@@ -167,6 +172,7 @@ def photo_from_entity(entity: Entity) -> Photo:
             for name, value in p.items()
             if name.startswith(_IMAGE_PREFIX) and isinstance(value, str)
         },
+        render_version=_optional_int(p.get("render_version")) or 0,
     )
 
 

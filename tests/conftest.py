@@ -20,6 +20,8 @@ from store.sqlite import SQLiteStore
 from tests.utils import schedule_oracle
 from tests.utils.clients import app_client
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
+from tests.utils.pubsub_emulator import PubSubEmulator
+from tests.utils.redis_server import RedisServer
 from tests.utils.storage_emulator import StorageEmulator
 
 STORE_KINDS = ["sqlite", "datastore"]
@@ -29,7 +31,12 @@ STORE_KINDS = ["sqlite", "datastore"]
 groc = schedule_oracle.groc
 
 
-_EMULATOR_FIXTURES = {"datastore_emulator", "eventual_datastore_emulator", "storage_emulator"}
+_EMULATOR_FIXTURES = {
+    "datastore_emulator",
+    "eventual_datastore_emulator",
+    "storage_emulator",
+    "pubsub_emulator",
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -63,6 +70,14 @@ def eventual_datastore_emulator(
 def storage_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StorageEmulator]:
     """Cloud Storage (gcp-storage-emulator); each test makes its own bucket."""
     emulator = StorageEmulator(tmp_path_factory.mktemp("storage"))
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def pubsub_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubSubEmulator]:
+    """Pub/Sub (the Cloud SDK's emulator); each test makes its own topic."""
+    emulator = PubSubEmulator(tmp_path_factory.mktemp("pubsub"))
     yield emulator
     emulator.stop()
 
@@ -106,3 +121,18 @@ async def graphql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; tests that stop it start their own."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.flush()
+    return redis_server.url

@@ -39,3 +39,17 @@ async def test_load_benchmark_runs_its_windows_against_a_real_server() -> None:
     for window in [*results["windows"], results["read_only"]]:
         assert window["requests"] >= 0
         assert window["longest_pause"] > 0
+
+
+async def test_cache_benchmark_runs_and_a_warm_profile_page_costs_no_round_trip(
+    redis_url: str,
+) -> None:
+    from benchmarks import bench_cache
+
+    results = await bench_cache.run(seconds=0.05, rounds=1, redis_url=redis_url, users=5)
+    assert results["off_round_trips_warm"] == results["off_round_trips_cold"] > 0
+    for side in ("memory", "redis"):
+        assert results[f"{side}_round_trips_cold"] == results["off_round_trips_cold"]
+        assert results[f"{side}_round_trips_warm"] == 0
+        assert 0 < results[f"{side}_hit_ratio"] <= 1
+        assert results[f"{side}_rps"] > 0
