@@ -43,7 +43,6 @@ async def traced(
     store = SQLiteStore(quiet.sqlite_path)
     provider = tracer_provider(SimpleSpanProcessor(exporter))
     app = create_app(quiet, store=store, tracer_provider=provider)
-    assert isinstance(app.state.store, TracedStore)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
@@ -127,7 +126,11 @@ async def test_tracing_is_off_by_default_and_then_adds_nothing(settings: Setting
     assert tracer_provider_from_settings(ObservabilitySettings()) is None
     store = SQLiteStore(settings.sqlite_path)
     app = create_app(settings, store=store)
-    assert app.state.store is store
+    layers = [app.state.store]
+    while hasattr(layers[-1], "inner"):  # the cache's, when on
+        layers.append(layers[-1].inner)
+    assert layers[-1] is store
+    assert not any(isinstance(layer, TracedStore) for layer in layers)
 
 
 def test_the_otlp_exporter_is_built_from_settings(tmp_path: Path) -> None:
