@@ -32,6 +32,7 @@ COPY cache ./cache
 COPY graphiql ./graphiql
 COPY mail ./mail
 COPY media ./media
+COPY observability ./observability
 COPY push ./push
 COPY resolvers ./resolvers
 COPY schema ./schema

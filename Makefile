@@ -73,8 +73,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
+# Line coverage of the app's code (pyproject.toml's [tool.coverage.run]) below which
+# `make test` fails: a point or two under the figure measured when it was set
+# (COVERAGE_MEASURED); raise both as the tests grow. Only the total is printed;
+# `.venv/bin/coverage report` prints the table of what is not covered afterwards.
+COVERAGE_MEASURED := 93.6
+COVERAGE_FLOOR := 92
+
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## Benchmarks; results go into docs/PERFORMANCE.md by hand, as ratios from one run.
 bench: install

@@ -28,6 +28,11 @@ Processes (`worker_count`): one event loop per CPU the instance may use, because
 the work between awaits is CPU (GraphQL execution, JSON); image decoding runs in
 each process's thread pool, outside the GIL. WEB_CONCURRENCY overrides the count.
 With several processes each gets an equal share of the image memory budget.
+
+Logging is the app's (observability/logs.py): JSON lines for Cloud Logging in
+production, readable ones locally, uvicorn's loggers through the same handler,
+and the app's own access line (with request id, trace and latency) instead of
+uvicorn's.
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import logging.config
 import math
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -46,6 +53,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app import create_app
 from media.budget import default_budget
+from observability.logs import log_config
 from settings import PREFIX, Settings, SettingsError, WebSettings, load_settings
 
 # HeaderDeadline reads at most this much of an incomplete request line and headers; the app
@@ -170,6 +178,16 @@ def _share_image_budget(workers: int) -> None:
         os.environ[name] = str(default_budget(os.environ) // workers)
 
 
+def logging_for(settings: Settings) -> dict[str, Any]:
+    """JSON lines for Cloud Logging in production, readable lines locally, for the
+    app's loggers and uvicorn's alike (observability/logs.py)."""
+    return log_config(
+        production=settings.is_production,
+        project=settings.observability.project,
+        level=settings.observability.log_level,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m serve", description=__doc__.split("\n")[0])
     parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
@@ -185,7 +203,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.header_seconds is not None:
         os.environ[PREFIX + "HEADER_SECONDS"] = str(args.header_seconds)
-    workers = worker_count(load_settings(), os.environ)
+    settings = load_settings()
+    logging_config = logging_for(settings)
+    logging.config.dictConfig(logging_config)  # before the app is built, which may log
+    workers = worker_count(settings, os.environ)
     _share_image_budget(workers)
     # Built here whatever the count: a setting the app refuses stops the server now.
     # Were it left to the workers, uvicorn would start each failed one again, forever.
@@ -197,13 +218,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         host=args.host,
         port=args.port,
         http=HeaderDeadline,
-        access_log=False,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
         server_header=False,
         limit_concurrency=MAX_CONCURRENCY,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        log_config=logging_config,  # applied again in each worker process
+        access_log=False,  # the app writes one access line per request, with its ids
     )
 
 

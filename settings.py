@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from mail.settings import MailSettings, load_mail_settings
+from observability.settings import ObservabilitySettings, load_observability_settings
 
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
@@ -176,6 +177,7 @@ class Settings:
     pull_queue: PullQueueSettings = field(default_factory=PullQueueSettings)
     web: WebSettings = field(default_factory=WebSettings)
     cache: CacheSettings = field(default_factory=CacheSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
     @property
     def is_production(self) -> bool:
@@ -215,6 +217,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pull_queue=_pull_queue_settings(get, project, production),
         web=_web_settings(get, production),
         cache=_cache_settings(get, production),
+        observability=load_observability_settings(
+            get, env.get("GOOGLE_CLOUD_PROJECT") or named_project
+        ),
     )
     if settings.mail.sends and settings.web.public_origin is None:
         raise SettingsError(
