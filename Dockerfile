@@ -27,10 +27,12 @@ COPY app.py demo.py errors.py graphql_guards.py graphql_media.py graphql_request
      security_headers.py serve.py settings.py trusted_documents.py \
      cron.yaml queue.yaml ./
 COPY auth ./auth
+COPY cache ./cache
 # GraphiQL is served only in local mode; its npm files are not in the image.
 COPY graphiql ./graphiql
 COPY mail ./mail
 COPY media ./media
+COPY observability ./observability
 COPY push ./push
 COPY resolvers ./resolvers
 COPY schema ./schema

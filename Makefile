@@ -53,12 +53,14 @@ deploy-check: install system-deps tasks-emulator
 
 # Debian's packages the tests need, installed only when missing: Java for the Datastore
 # emulator (it ships with the Google Cloud CLI), Chromium for the GraphiQL browser test,
-# Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit.
+# Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit, and
+# redis-server, which the cache tests start on their own.
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
@@ -71,8 +73,15 @@ lint: install
 typecheck: install
 	$(BIN)/mypy .
 
+# Line coverage of the app's code (pyproject.toml's [tool.coverage.run]) below which
+# `make test` fails: a point or two under the figure measured when it was set
+# (COVERAGE_MEASURED); raise both as the tests grow. Only the total is printed;
+# `.venv/bin/coverage report` prints the table of what is not covered afterwards.
+COVERAGE_MEASURED := 93.6
+COVERAGE_FLOOR := 92
+
 unit: install
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## Benchmarks; results go into docs/PERFORMANCE.md by hand, as ratios from one run.
 bench: install

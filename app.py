@@ -8,11 +8,14 @@ serve.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -23,6 +26,7 @@ from starlette.routing import Route
 from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
+from cache.wiring import cached_store
 from graphiql import ASSETS_PATH, GraphiQLAssets
 from graphiql.assets import NODE_MODULES
 from graphql_route import GraphQLRoute
@@ -33,6 +37,9 @@ from media import BlobStore
 from media.local_blobs import LocalBlobStore
 from media.routes import media_route
 from media.wiring import blob_store_from_settings, media_from_settings
+from observability.middleware import RequestObservation
+from observability.traced_store import TracedStore
+from observability.tracing import app_tracer, tracer_provider_from_settings
 from push import PushSender
 from push.wiring import push_from_settings
 from request_limits import RequestLimits
@@ -93,7 +100,10 @@ def create_app(
     mail: MailSender | None = None,
     queue_layer: QueueLayer | None = None,
     node_modules: Path = NODE_MODULES,
+    tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
+    """`tracer_provider`: where spans go, whatever TIMELINE_TRACING says (tests
+    give one with an in-memory exporter)."""
     settings = settings or load_settings()
     # The embedded file's one access layer (a single writer thread, a reader pool),
     # shared by the store, the task queue and the push outbox; opened on first use.
@@ -104,6 +114,14 @@ def create_app(
         # Never over an embedded store that held data; on Datastore (the emulator, as
         # production refuses demo data) seeding only adds what is missing.
         seed_demo = seed_demo and (is_new or settings.store == "datastore")
+    uncached = store
+    own_provider = tracer_provider is None
+    provider = tracer_provider or tracer_provider_from_settings(settings.observability)
+    tracer = app_tracer(provider) if provider is not None else None
+    if tracer is not None:  # a span per round trip: beneath the cache, which saves some
+        store = TracedStore(store, tracer)
+    # Read through the cache (if on); every write, a task's too, invalidates after its commit.
+    store = cached_store(store, settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
     push = push or push_from_settings(settings, database)
@@ -123,7 +141,7 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             with contextlib.ExitStack() as held:
-                for path in embedded_files(settings, store, tasks):
+                for path in embedded_files(settings, uncached, tasks):
                     held.enter_context(exclusive_use(path))
                 if seed_demo:
                     from demo import seed_demo_data
@@ -136,6 +154,8 @@ def create_app(
             if mailing is not None:
                 await mailing.sender.close()
             await store.close()
+            if own_provider and provider is not None:
+                provider.shutdown()  # exports the spans still batched
 
     async def health(request: Request) -> Response:
         problem = await store_problem(store)
@@ -147,19 +167,11 @@ def create_app(
     ide = settings.graphiql and not settings.is_production
     graphiql = GraphiQLAssets.installed(node_modules) if ide else None
     verifier = make_verifier(settings)
-    graphql = GraphQLRoute(
-        store, settings, verifier, media, tasks.tasks, runs=tasks.runs, graphiql=graphiql
+    route = functools.partial(
+        GraphQLRoute, store, settings, verifier, media, tasks.tasks, runs=tasks.runs, tracer=tracer
     )
-    admin = GraphQLRoute(
-        store,
-        settings,
-        verifier,
-        media,
-        tasks.tasks,
-        runs=tasks.runs,
-        admin=True,
-        task_admin=tasks.admin,
-    )
+    graphql = route(graphiql=graphiql)
+    admin = route(admin=True, task_admin=tasks.admin)
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),
@@ -172,7 +184,7 @@ def create_app(
         routes.append(Route(ASSETS_PATH + "/{path:path}", graphiql.serve, methods=["GET"]))
     if isinstance(blobs, LocalBlobStore):
         routes.append(media_route(blobs))
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings, tracer))
     app.state.settings = settings
     app.state.store = store
     app.state.tasks = tasks
@@ -192,9 +204,13 @@ CORS_HEADERS = [
 ]
 
 
-def web_middleware(settings: Settings) -> list[Middleware]:
-    """Outermost first: every answer gets the security headers, CORS preflights too."""
-    middleware = [Middleware(SecurityHeaders, hsts=settings.is_production)]
+def web_middleware(settings: Settings, tracer: Tracer | None = None) -> list[Middleware]:
+    """Outermost first: every request is logged (and traced) with its id, and every
+    answer gets the security headers, CORS preflights too."""
+    middleware = [
+        Middleware(RequestObservation, tracer=tracer),
+        Middleware(SecurityHeaders, hsts=settings.is_production),
+    ]
     if settings.web.cors_origins:
         middleware.append(
             Middleware(

@@ -113,3 +113,16 @@ def _kind(value: object) -> str:
     if isinstance(value, list):
         return "an array"
     return "a number"
+
+
+# A document that opens with a named operation (comments and commas are ignored
+# tokens in GraphQL): its name, for the logs, without parsing the document.
+_LEADING_OPERATION = re.compile(
+    r"\A(?:[\s,\ufeff]|#[^\n\r]*)*(?:query|mutation|subscription)[\s,]+([_A-Za-z][_0-9A-Za-z]*)"
+)
+
+
+def leading_operation_name(document: str | None) -> str | None:
+    """The name of the operation a document opens with, if it opens with a named one."""
+    match = _LEADING_OPERATION.match(document or "")
+    return match.group(1) if match else None

@@ -5,8 +5,9 @@ header (406 when neither GraphQL type is acceptable, graphql_media.py), the
 declared size of an upload, CSRF for multipart requests and the bearer token
 (graphql_guards.py). While the body streams: the size limit again, and the
 request's shape (`graphql_request`). Before execution: an APQ hash or a trusted
-document becomes the document to run (persisted_queries.py). After execution:
-every error through `schema.errors.client_error`, the status the media type
+document becomes the document to run (persisted_queries.py), and its operation
+names the request's log lines and span (observability/). After execution: every
+error through `schema.errors.client_error`, the status the media type
 calls for, 503 with Retry-After when an error says the server is busy
 (UNAVAILABLE), and the cache headers (http_caching.py). Whatever is refused is
 answered with a GraphQL error body in the negotiated media type, never plain text.
@@ -17,7 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
+from opentelemetry import trace
+from opentelemetry.trace import Tracer
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
@@ -51,9 +55,16 @@ from graphql_media import (
     refused_response,
     status_and_body,
 )
-from graphql_request import JSON_TYPES, decode_json, decode_request, place_files
+from graphql_request import (
+    JSON_TYPES,
+    decode_json,
+    decode_request,
+    leading_operation_name,
+    place_files,
+)
 from http_caching import PRIVATE, get_cache_control, with_cache_headers
 from media import Media
+from observability import note_operation
 from persisted_queries import PersistedQueries
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
@@ -88,10 +99,12 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         admin: bool = False,
         task_admin: TaskAdmin | None = None,
         graphiql: GraphiQLAssets | None = None,
+        tracer: Tracer | None = None,
     ) -> None:
         """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
         `task_admin` for its queue calls.
-        `graphiql`: its files, when installed (graphiql/assets.py)."""
+        `graphiql`: its files, when installed (graphiql/assets.py).
+        `tracer`: a span per operation (tracing on, observability/tracing.py)."""
         build = build_admin_schema if admin else build_schema
         ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
@@ -111,6 +124,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._task_admin = task_admin
         self._max_upload = settings.media.max_upload_bytes
         self._graphiql = graphiql
+        self._tracer = tracer
         trusted = settings.persisted_queries.trusted_documents
         # A malformed manifest stops the start here (ManifestError).
         self._persisted = PersistedQueries(
@@ -164,7 +178,11 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         if isinstance(viewer, RequestRefused):
             raise viewer
         request.state.viewer = viewer
-        return await self.run(request)
+        if self._tracer is None:
+            return await self.run(request)
+        # Named in execute_single, once the document is known (an APQ hash may stand for it).
+        with self._tracer.start_as_current_span("GraphQL operation"):
+            return await self.run(request)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # Only a page load asks for HTML; an APQ GET (no `query`, an `extensions`)
@@ -197,6 +215,14 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
 
     def decode_json(self, data: str | bytes) -> dict[str, Any]:
         return decode_request(data)
+
+    def encode_json(self, data: object) -> str | bytes:
+        # orjson writes a page in a tenth of the json module's time; it refuses
+        # what JSON cannot hold exactly (an int past 64 bits), which json writes.
+        try:
+            return orjson.dumps(data)
+        except TypeError:
+            return super().encode_json(data)
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         if request.method == "POST":
@@ -232,6 +258,12 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
     ) -> ExecutionResult:
         resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
         request_data = replace(request_data, query=resolved.query)
+        name = request_data.operation_name or leading_operation_name(resolved.query)
+        if name:
+            note_operation(name)
+            span = trace.get_current_span()  # the operation's, when tracing is on
+            span.update_name(f"GraphQL {name}")
+            span.set_attribute("graphql.operation.name", name)
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data

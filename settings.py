@@ -18,6 +18,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from mail.settings import MailSettings, load_mail_settings
+from observability.settings import ObservabilitySettings, load_observability_settings
 
 PREFIX = "TIMELINE_"
 StoreKind = Literal["sqlite", "datastore"]
@@ -25,6 +26,7 @@ TaskBackend = Literal["embedded", "cloudtasks"]
 BlobBackend = Literal["local", "gcs"]
 PushBackend = Literal["outbox", "fcm"]
 PullBackend = Literal["embedded", "pubsub"]
+CacheBackend = Literal["memory", "redis", "off"]
 FCM_ENDPOINT = "https://fcm.googleapis.com"
 GOOGLE_OIDC_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 LOCAL_ORIGIN = "http://127.0.0.1:8080"
@@ -128,6 +130,16 @@ class PullQueueSettings:
 
 
 @dataclass(frozen=True)
+class CacheSettings:
+    """The read-through cache (cache/): in this process, on Redis (Memorystore), or off."""
+
+    backend: CacheBackend = "memory"
+    redis_url: str | None = None  # redis://host:port/db, rediss:// or unix://
+    max_entries: int = 50_000  # memory: generations and values together
+    ttl_seconds: int = 300  # redis: how long a value lives if nothing invalidates it
+
+
+@dataclass(frozen=True)
 class WebSettings:
     """What browsers and slow clients meet (web.py, serve.py)."""
 
@@ -164,6 +176,8 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     pull_queue: PullQueueSettings = field(default_factory=PullQueueSettings)
     web: WebSettings = field(default_factory=WebSettings)
+    cache: CacheSettings = field(default_factory=CacheSettings)
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)
 
     @property
     def is_production(self) -> bool:
@@ -202,6 +216,10 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail=load_mail_settings(get, production),
         pull_queue=_pull_queue_settings(get, project, production),
         web=_web_settings(get, production),
+        cache=_cache_settings(get, production),
+        observability=load_observability_settings(
+            get, env.get("GOOGLE_CLOUD_PROJECT") or named_project
+        ),
     )
     if settings.mail.sends and settings.web.public_origin is None:
         raise SettingsError(
@@ -292,6 +310,40 @@ def _web_settings(get: Callable[[str, str | None], str | None], production: bool
         cors_origins=cors,
         body_timeout_seconds=deadlines["BODY_TIMEOUT_SECONDS"],
         header_seconds=deadlines["HEADER_SECONDS"],
+    )
+
+
+def _cache_settings(
+    get: Callable[[str, str | None], str | None], production: bool
+) -> CacheSettings:
+    url = get("REDIS_URL", None) or None
+    backend = get("CACHE", None) or ("redis" if url else "off" if production else "memory")
+    if backend not in ("memory", "redis", "off"):
+        raise SettingsError(f"{PREFIX}CACHE must be 'memory', 'redis' or 'off', not {backend!r}")
+    if production and backend == "memory":
+        raise SettingsError(
+            f"{PREFIX}CACHE=memory keeps a cache per instance that other instances' writes "
+            f"do not invalidate; use redis ({PREFIX}REDIS_URL) or off"
+        )
+    if backend == "redis" and not url:
+        raise SettingsError(f"{PREFIX}CACHE=redis needs {PREFIX}REDIS_URL")
+    if url and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise SettingsError(f"{PREFIX}REDIS_URL must be a redis://, rediss:// or unix:// URL")
+    sizes = {
+        name: _int(get(name, str(default)), name)
+        for name, default in (
+            ("CACHE_MAX_ENTRIES", CacheSettings.max_entries),
+            ("CACHE_TTL_SECONDS", CacheSettings.ttl_seconds),
+        )
+    }
+    for name, value in sizes.items():
+        if value < 2:
+            raise SettingsError(f"{PREFIX}{name} must be at least 2, not {value}")
+    return CacheSettings(
+        backend=backend,  # type: ignore[arg-type]
+        redis_url=url,
+        max_entries=sizes["CACHE_MAX_ENTRIES"],
+        ttl_seconds=sizes["CACHE_TTL_SECONDS"],
     )
 
 

@@ -1,7 +1,7 @@
 """Runs every benchmark in turn (`make bench`); each also runs alone with
 `python -m benchmarks.<name>`."""
 
-from benchmarks import bench_feed, bench_load, bench_queue, bench_social, bench_upload
+from benchmarks import bench_cache, bench_feed, bench_load, bench_queue, bench_social, bench_upload
 
 print("== feed pages (embedded store)")
 bench_feed.main()
@@ -17,3 +17,6 @@ bench_social.main()
 
 print("== mixed load on the real server, three windows and a read-only run")
 bench_load.main([])
+
+print("== a profile page without the cache, in memory and on Redis")
+bench_cache.main()

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 from resolvers import background, counts
 from resolvers.context import RequestContext
+from resolvers.loaders import Maybe
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
 from store import counters, models, social_models
@@ -138,5 +139,5 @@ async def photo_comments(
     )
 
 
-async def comment_count(context: RequestContext, photo: Key) -> int:
-    return await counts.read(context.loaders, comment_counter(photo))
+def comment_count(context: RequestContext, photo: Key) -> Maybe[int]:
+    return counts.read(context.loaders, comment_counter(photo))

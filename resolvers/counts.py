@@ -3,9 +3,10 @@ so every count on a page shares one batched get."""
 
 from __future__ import annotations
 
-from resolvers.loaders import Loaders
+from resolvers.loaders import Loaders, Maybe, then
 from store import counters
 
 
-async def read(loaders: Loaders, name: str) -> int:
-    return counters.total(await loaders.many(counters.shard_keys(name)))
+def read(loaders: Loaders, name: str) -> Maybe[int]:
+    """At once when the shards are loaded (a feed page prefetches them)."""
+    return then(loaders.many_now(counters.shard_keys(name)), counters.total)

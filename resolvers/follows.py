@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from resolvers import background, counts
 from resolvers.context import RequestContext
+from resolvers.loaders import Maybe, exists, then
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
 from store import counters, models, social_models
@@ -125,20 +126,16 @@ async def following(context: RequestContext, user_id: str, args: PageArgs) -> Pa
     )
 
 
-async def viewer_follows(context: RequestContext, user_id: str) -> bool:
+def viewer_follows(context: RequestContext, user_id: str) -> Maybe[bool]:
     if context.viewer is None:
         return False
     edge = social_models.following_key(context.viewer.user_id, user_id)
-    return await context.loaders.entity(edge) is not None
+    return then(context.loaders.entity_now(edge), exists)
 
 
-async def follower_count(context: RequestContext, user_id: str) -> int:
-    return await counts.read(
-        context.loaders, counters.counter_name(FOLLOWERS, models.user_key(user_id))
-    )
+def follower_count(context: RequestContext, user_id: str) -> Maybe[int]:
+    return counts.read(context.loaders, counters.counter_name(FOLLOWERS, models.user_key(user_id)))
 
 
-async def following_count(context: RequestContext, user_id: str) -> int:
-    return await counts.read(
-        context.loaders, counters.counter_name(FOLLOWING, models.user_key(user_id))
-    )
+def following_count(context: RequestContext, user_id: str) -> Maybe[int]:
+    return counts.read(context.loaders, counters.counter_name(FOLLOWING, models.user_key(user_id)))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from resolvers import background, counts
 from resolvers.context import RequestContext
+from resolvers.loaders import Maybe, exists, then
 from resolvers.mutations import Outcome, run_mutation
 from store import counters, models, social_models
 from store.activity_models import LIKE, activity
@@ -80,12 +81,12 @@ async def set_like(
     )
 
 
-async def viewer_has_liked(context: RequestContext, photo: Key) -> bool:
+def viewer_has_liked(context: RequestContext, photo: Key) -> Maybe[bool]:
     if context.viewer is None:
         return False
-    found = await context.loaders.entity(social_models.like_key(context.viewer.user_id, photo))
-    return found is not None
+    like = social_models.like_key(context.viewer.user_id, photo)
+    return then(context.loaders.entity_now(like), exists)
 
 
-async def like_count(context: RequestContext, photo: Key) -> int:
-    return await counts.read(context.loaders, like_counter(photo))
+def like_count(context: RequestContext, photo: Key) -> Maybe[int]:
+    return counts.read(context.loaders, like_counter(photo))

@@ -1,18 +1,51 @@
 """Per-request DataLoaders: everything a request needs by key costs one batched get.
 
 A fresh set is made for every request, so nothing cached outlives the request
-that read it (no cross-user leaks, no stale reads across requests).
+that read it (no cross-user leaks, no stale reads across requests). What outlives
+requests is the cache below the store port (cache/store.py), invalidated on write.
+
+What the request has already read (a page's prefetch, a primed entity) is
+answered without a coroutine: `loaded` and the `Maybe` results let a field
+return its value at once, and graphql-core then completes it without a Task.
+Only what is not loaded yet costs an await (and a batched get).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from enum import Enum
+from inspect import isawaitable
+from typing import TypeAlias, TypeVar
 
 from aiodataloader import DataLoader
 
 from store.keys import Key
 from store.models import User, user_from_entity, user_key
 from store.port import Entity, Store
+
+T = TypeVar("T")
+U = TypeVar("U")
+# A value now, or an awaitable for it when it must be read first; a resolver may
+# return either (graphql-core awaits only what is awaitable).
+Maybe: TypeAlias = T | Awaitable[T]
+
+
+def then(value: Maybe[T], convert: Callable[[T], U]) -> Maybe[U]:
+    """`convert` applied to `value`: at once when it is here, after the await if not."""
+    if isawaitable(value):
+        return _then(value, convert)
+    return convert(value)
+
+
+async def _then(value: Awaitable[T], convert: Callable[[T], U]) -> U:
+    return convert(await value)
+
+
+class _NotLoaded(Enum):
+    TOKEN = 0
+
+
+_NOT_LOADED = _NotLoaded.TOKEN
 
 
 class EntityLoader(DataLoader[Key, Entity | None]):
@@ -32,33 +65,54 @@ class Loaders:
         self._known: dict[Key, Entity | None] = {}
         self.entities = EntityLoader(store)
 
+    def entity_now(self, key: Key) -> Maybe[Entity | None]:
+        """`entity`, without a coroutine when the request has read it already."""
+        found = self._known.get(key, _NOT_LOADED)
+        return self.entity(key) if found is _NOT_LOADED else found
+
+    def many_now(self, keys: Sequence[Key]) -> Maybe[list[Entity | None]]:
+        """`many`, without a coroutine when the request has read them all already."""
+        known = self._known
+        if all(key in known for key in keys):
+            return [known[key] for key in keys]
+        return self.many(keys)
+
     async def entity(self, key: Key) -> Entity | None:
-        if key in self._known:
-            return self._known[key]
-        found: Entity | None = await self.entities.load(key)
-        return found
+        if key not in self._known:
+            self._known[key] = await self.entities.load(key)
+        return self._known[key]
 
     async def many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        """`entity` for several keys: straight from what a page prefetched when it
-        can (no future per key), else one batched load."""
-        if all(key in self._known for key in keys):
-            return [self._known[key] for key in keys]
-        found: list[Entity | None] = await self.entities.load_many(keys)
-        return found
+        """`entity` for several keys: straight from what the request has read when
+        it can (no future per key), the rest in one batched load."""
+        known = self._known
+        missing = [key for key in dict.fromkeys(keys) if key not in known]
+        if missing:
+            known.update(zip(missing, await self.entities.load_many(missing), strict=True))
+        return [known[key] for key in keys]
 
     async def user(self, user_id: str) -> User | None:
-        entity = await self.entity(user_key(user_id))
-        return user_from_entity(entity) if entity else None
+        return _user_or_none(await self.entity(user_key(user_id)))
+
+    def user_now(self, user_id: str) -> Maybe[User | None]:
+        return then(self.entity_now(user_key(user_id)), _user_or_none)
 
     def prime(self, entity: Entity) -> None:
-        self.entities.prime(entity.key, entity)
+        self._known[entity.key] = entity
 
     async def fetch_and_prime(self, keys: Sequence[Key]) -> dict[Key, Entity | None]:
-        """One get for `keys` (those not loaded already), its results primed into
-        the loader, so that later loads of any of them cost nothing."""
+        """One get for `keys` (those not loaded already), its results kept, so that
+        later loads of any of them cost nothing (and no DataLoader future each)."""
         unique = list(dict.fromkeys(keys))
         missing = [key for key in unique if key not in self._known]
-        for key, entity in zip(missing, await self._store.get_many(missing), strict=True):
-            self._known[key] = entity
-            self.entities.prime(key, entity)
-        return {key: self._known.get(key) for key in unique}
+        if missing:
+            self._known.update(zip(missing, await self._store.get_many(missing), strict=True))
+        return {key: self._known[key] for key in unique}
+
+
+def _user_or_none(entity: Entity | None) -> User | None:
+    return user_from_entity(entity) if entity else None
+
+
+def exists(entity: Entity | None) -> bool:
+    return entity is not None

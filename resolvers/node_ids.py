@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from functools import lru_cache
 
 from errors import BadUserInput
 from store.keys import Key
@@ -15,6 +16,7 @@ from store.keys import Key
 MAX_ID_LENGTH = 512
 
 
+@lru_cache(maxsize=65536)  # a page shows the same owner, and the same ids page after page
 def to_global_id(type_name: str, key: Key) -> str:
     raw = f"{type_name}:{key.encode()}".encode()
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")

@@ -55,7 +55,7 @@ class Notification(Node):
         from schema.user import User
 
         keys = [models.user_key(a) for a in self.model.actor_ids[:RECENT_ACTORS]]
-        found = await info.context.loaders.entities.load_many(keys)
+        found = await info.context.loaders.many(keys)
         return [User.from_model(models.user_from_entity(e)) for e in found if e is not None]
 
     @strawberry.field(description="The photo it is about, if any (null once deleted).")

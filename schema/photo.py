@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import strawberry
 
 from resolvers import comments, likes
+from resolvers.loaders import Maybe, then
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import PageArgs
 from schema.connection import Connection, to_connection
@@ -25,6 +26,20 @@ if TYPE_CHECKING:
 class Photo(Node):
     caption: str
     created_at: datetime
+    # Plain values are plain fields: a resolver for each would cost a call, the
+    # wrapper strawberry puts around it and its Info, for every photo on a page.
+    width: int | None = strawberry.field(
+        description="Width in pixels of the original, as displayed."
+    )
+    height: int | None = strawberry.field(
+        description="Height in pixels of the original, as displayed."
+    )
+    blurhash: str | None = strawberry.field(
+        description="A BlurHash to paint while the image loads (blurha.sh)."
+    )
+    dominant_color: str | None = strawberry.field(
+        description="The image's most common colour, as #rrggbb."
+    )
     model: strawberry.Private[models.Photo]
 
     @classmethod
@@ -33,20 +48,30 @@ class Photo(Node):
             id=strawberry.ID(to_global_id("Photo", photo.key)),
             caption=photo.caption,
             created_at=photo.created_at,
+            width=photo.width,
+            height=photo.height,
+            blurhash=photo.blurhash,
+            dominant_color=photo.dominant_color,
             model=photo,
         )
 
-    @strawberry.field(description="How many people like it.")
-    async def like_count(self, info: Info) -> int:
-        return await likes.like_count(info.context, self.model.key)
+    # These return at once what the request has loaded already (a feed page's
+    # prefetch), and an awaitable only for what it has not (graphql_type: the
+    # annotation says Maybe[...], which is no GraphQL type).
+    @strawberry.field(graphql_type=int, description="How many people like it.")
+    def like_count(self, info: Info) -> Maybe[int]:
+        return likes.like_count(info.context, self.model.key)
 
-    @strawberry.field(description="Whether the signed-in viewer likes it (false when signed out).")
-    async def viewer_has_liked(self, info: Info) -> bool:
-        return await likes.viewer_has_liked(info.context, self.model.key)
+    @strawberry.field(
+        graphql_type=bool,
+        description="Whether the signed-in viewer likes it (false when signed out).",
+    )
+    def viewer_has_liked(self, info: Info) -> Maybe[bool]:
+        return likes.viewer_has_liked(info.context, self.model.key)
 
-    @strawberry.field(description="How many comments it has.")
-    async def comment_count(self, info: Info) -> int:
-        return await comments.comment_count(info.context, self.model.key)
+    @strawberry.field(graphql_type=int, description="How many comments it has.")
+    def comment_count(self, info: Info) -> Maybe[int]:
+        return comments.comment_count(info.context, self.model.key)
 
     @strawberry.field(description="Its comments, oldest first.")
     async def comments(
@@ -64,22 +89,6 @@ class Photo(Node):
         )
         return to_connection(page, Comment.from_model)
 
-    @strawberry.field(description="Width in pixels of the original, as displayed.")
-    def width(self) -> int | None:
-        return self.model.width
-
-    @strawberry.field(description="Height in pixels of the original, as displayed.")
-    def height(self) -> int | None:
-        return self.model.height
-
-    @strawberry.field(description="A BlurHash to paint while the image loads (blurha.sh).")
-    def blurhash(self) -> str | None:
-        return self.model.blurhash
-
-    @strawberry.field(description="The image's most common colour, as #rrggbb.")
-    def dominant_color(self) -> str | None:
-        return self.model.dominant_color
-
     @strawberry.field(description="The URL of the image in a size; it never changes content.")
     def image(self, info: Info, size: ImageSize = ImageSize.LARGE) -> str | None:
         name = self.model.images.get(size.value)
@@ -87,13 +96,16 @@ class Photo(Node):
         return media.url(name) if name is not None and media is not None else None
 
     @strawberry.field(
+        graphql_type=Optional[Annotated["User", strawberry.lazy("schema.user")]],  # noqa: UP045
         description="Who posted it. Null, with an error at this path, only if the owner's "
-        "profile is missing: the rest of the page stands."
+        "profile is missing: the rest of the page stands.",
     )
-    async def owner(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")] | None:
+    def owner(self, info: Info) -> Maybe[User | None]:
+        return then(info.context.loaders.user_now(self.model.owner_id), self._owner)
+
+    def _owner(self, user: models.User | None) -> User:
         from schema.user import User
 
-        user = await info.context.loaders.user(self.model.owner_id)
         if user is None:
             # A photo outlives its owner only through a bug; say so (logged, with an
             # error id), but only here: nullable, so the photo and its page survive.

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 import strawberry
 
 from resolvers import follows, photos
+from resolvers.loaders import Maybe
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import Edge, Page, PageArgs
 from schema.connection import Connection, to_connection
@@ -78,23 +79,23 @@ class User(Node):
         )
         return await _users_connection(info, page)
 
-    @strawberry.field
-    async def follower_count(self, info: Info) -> int:
-        return await follows.follower_count(info.context, self.model.id)
+    @strawberry.field(graphql_type=int)
+    def follower_count(self, info: Info) -> Maybe[int]:
+        return follows.follower_count(info.context, self.model.id)
 
-    @strawberry.field
-    async def following_count(self, info: Info) -> int:
-        return await follows.following_count(info.context, self.model.id)
+    @strawberry.field(graphql_type=int)
+    def following_count(self, info: Info) -> Maybe[int]:
+        return follows.following_count(info.context, self.model.id)
 
-    @strawberry.field(description="Whether the signed-in viewer follows this user.")
-    async def viewer_follows(self, info: Info) -> bool:
-        return await follows.viewer_follows(info.context, self.model.id)
+    @strawberry.field(
+        graphql_type=bool, description="Whether the signed-in viewer follows this user."
+    )
+    def viewer_follows(self, info: Info) -> Maybe[bool]:
+        return follows.viewer_follows(info.context, self.model.id)
 
 
 async def _users_connection(info: Info, page: Page[str]) -> Connection[User]:
-    loaded = await info.context.loaders.entities.load_many(
-        [models.user_key(u) for u in page.node_list]
-    )
+    loaded = await info.context.loaders.many([models.user_key(u) for u in page.node_list])
     by_id = {e.key.name: models.user_from_entity(e) for e in loaded if e is not None}
     # A user who left keeps no edge; the cursors of the others are unaffected.
     kept = page.keeping(

@@ -7,9 +7,16 @@ ids), so the same key means the same thing on SQLite and on Cloud Datastore.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from urllib.parse import quote, unquote
 
 _PATH_SEPARATOR = "/"
+
+
+@lru_cache(maxsize=65536)
+def _quoted(part: str) -> str:
+    # Kinds repeat, and so do the names on a page (owners, counter shards).
+    return quote(part, safe="")
 
 
 @dataclass(frozen=True, order=True)
@@ -38,11 +45,11 @@ class Key:
     def name(self) -> str:
         return self.path[-1][1]
 
-    @property
+    @cached_property
     def parent(self) -> Key | None:
         return Key(self.path[:-1]) if len(self.path) > 1 else None
 
-    @property
+    @cached_property
     def root(self) -> Key:
         """The entity group this key belongs to."""
         return Key(self.path[:1])
@@ -55,10 +62,22 @@ class Key:
 
     def encode(self) -> str:
         """A flat string whose byte order keeps descendants right after their ancestor."""
+        return self._encoded
+
+    # Keys are immutable and a request encodes and hashes each many times over (as
+    # a cursor, an id, a loader's dict key): both are worked out once per key.
+    @cached_property
+    def _encoded(self) -> str:
         return _PATH_SEPARATOR.join(
-            f"{quote(kind, safe='')}{_PATH_SEPARATOR}{quote(name, safe='')}"
-            for kind, name in self.path
+            f"{_quoted(kind)}{_PATH_SEPARATOR}{_quoted(name)}" for kind, name in self.path
         )
+
+    @cached_property
+    def _hash(self) -> int:
+        return hash(self.path)
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @classmethod
     def decode(cls, encoded: str) -> Key:

@@ -61,7 +61,7 @@ class SQLiteStore:
         if not keys:
             return []
         self.round_trips += 1
-        return await self.database.read(lambda conn: _select_keys(conn, keys))
+        return await self.database.read(lambda conn: _select_keys(conn, keys), quick=True)
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
         if entities:
@@ -99,7 +99,7 @@ class SQLiteStore:
             return [_result(key, props, value) for key, props, value in rows]
 
         self.round_trips += 1
-        results = await self.database.read(work)
+        results = await self.database.read(work, quick=True)
         return results[::-1] if from_end else results
 
     @asynccontextmanager
@@ -129,7 +129,7 @@ class _SQLiteTransaction:
         self._store.round_trips += 1
         seen = dict(self.read_versions)
         entities, versions = await self._store.database.read(
-            lambda conn: _snapshot(conn, keys, seen)
+            lambda conn: _snapshot(conn, keys, seen), quick=True
         )
         self.read_versions.update(versions)
         return entities

@@ -14,6 +14,16 @@ executor), each in one read transaction so that its statements agree. WAL lets
 them proceed while the writer writes. Reader connections are `query_only`: a write
 that strays onto one fails loudly instead of taking the lock.
 
+A quick read (`read(work, quick=True)`: a few keys, one page of an indexed query)
+first runs on the calling thread, the event loop's, on a connection of that
+thread's whose busy timeout is zero: SQLite answers it in microseconds, which is
+less than the hop to a reader thread and back costs. Such a connection never
+waits: should SQLite answer "busy" (a WAL reader can meet it while the WAL index
+is rebuilt, or while another process holds the file exclusively), the work goes
+to a reader thread, which waits out the busy timeout as before. Anything that may
+take long (scans of the task queue, integrity checks, creating an index) never
+runs here.
+
 One instance per file per process (`shared_database`); `close()` releases the
 threads and connections, and a later call opens them again.
 """
@@ -30,7 +40,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from store.errors import StoreUnavailable
 from store.sqlite_files import BUSY_TIMEOUT_MS, open_wal
@@ -82,6 +92,7 @@ class SQLiteDatabase:
         self._writer: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
+        self._inline = threading.local()  # the quick reads' connection, per calling thread
         self._reader_conns: list[sqlite3.Connection] = []
         self._schemas: set[str] = set()
 
@@ -132,10 +143,28 @@ class SQLiteDatabase:
 
     # -- reads -------------------------------------------------------------------
 
-    async def read(self, work: Work[T]) -> T:
-        """Run `work(conn)` on a reader, in one read transaction."""
+    async def read(self, work: Work[T], *, quick: bool = False) -> T:
+        """Run `work(conn)` in one read transaction, on a reader; when `quick`, on
+        the calling thread if SQLite can answer without waiting."""
+        if quick:
+            answered, result = self._read_here(work)
+            if answered:
+                return cast(T, result)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._reader_pool(), self._read, work)
+
+    def _read_here(self, work: Work[T]) -> tuple[bool, T | None]:
+        """(True, the result), or (False, None) when SQLite was busy."""
+        try:
+            return True, self._read(work, self._inline, self._connect_inline)
+        except StoreUnavailable as error:
+            cause = error.__cause__
+            if (
+                isinstance(cause, sqlite3.Error)
+                and (cause.sqlite_errorcode or 0) & 0xFF in _BUSY_CODES
+            ):
+                return False, None
+            raise
 
     def read_blocking(self, work: Work[T]) -> T:
         return self._reader_pool().submit(self._read, work).result()
@@ -147,15 +176,20 @@ class SQLiteDatabase:
                 self._local = threading.local()
             return self._pool
 
-    def _read(self, work: Work[T]) -> T:
+    def _read(
+        self,
+        work: Work[T],
+        connections: threading.local | None = None,
+        connect: Callable[[], sqlite3.Connection] | None = None,
+    ) -> T:
+        """`work` in a read transaction on this thread's connection (a reader's, or
+        the quick reads' of `connections`, made by `connect`)."""
+        local = connections if connections is not None else self._local
         try:
-            conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+            conn: sqlite3.Connection | None = getattr(local, "conn", None)
             if conn is None:
-                conn = self._connect()
-                conn.execute("PRAGMA query_only=ON")
-                self._local.conn = conn
-                with self._lock:
-                    self._reader_conns.append(conn)
+                conn = (connect or self._connect_reader)()
+                local.conn = conn
             conn.execute("BEGIN")
             try:
                 return work(conn)
@@ -170,12 +204,29 @@ class SQLiteDatabase:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         return open_wal(self.path, busy_timeout_ms=self._busy_timeout_ms)
 
+    def _connect_reader(self) -> sqlite3.Connection:
+        return self._register(open_wal(self.path, busy_timeout_ms=self._busy_timeout_ms))
+
+    def _connect_inline(self) -> sqlite3.Connection:
+        """Not through open_wal, which may sleep while another connection switches
+        the file to WAL: the writer has made the file a WAL one already (schema)."""
+        conn = sqlite3.connect(self.path, timeout=0, check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=0")
+        return self._register(conn)
+
+    def _register(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        conn.execute("PRAGMA query_only=ON")
+        with self._lock:
+            self._reader_conns.append(conn)
+        return conn
+
     def close(self) -> None:
         """Finish what was submitted, then close the threads and connections."""
         with self._lock:
             jobs, writer, self._jobs, self._writer = self._jobs, self._writer, None, None
             pool, self._pool = self._pool, None
             conns, self._reader_conns = self._reader_conns, []
+            self._inline = threading.local()
         if jobs is not None and writer is not None:
             jobs.put(_STOP)
             writer.join()

@@ -2,6 +2,9 @@
 
 Strings, numbers, booleans and null are stored as themselves so that SQLite's
 json_extract can filter and sort on them; the other types are tagged objects.
+Reading decodes with orjson (a fourth of the json module's time on a photo's
+properties, measured); writing keeps the json module, whose output the stored
+rows have always had.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import base64
 import json
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from store.keys import Key
 from store.port import Scalar, Value
@@ -57,7 +62,7 @@ def dump_properties(properties: dict[str, Value]) -> str:
 def load_properties(text: str) -> dict[str, Value]:
     return {
         name: [_from_json(item) for item in raw] if isinstance(raw, list) else _from_json(raw)
-        for name, raw in json.loads(text).items()
+        for name, raw in orjson.loads(text).items()
     }
 
 

@@ -31,6 +31,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from cache.wiring import cached_store
 from media.derivatives import RENDER_VERSION
 from media.wiring import blob_store_from_settings, media_from_settings
 from settings import Settings, load_settings
@@ -158,7 +159,8 @@ async def run(
     args: argparse.Namespace, settings: Settings, queue_layer: QueueLayer | None = None
 ) -> int:
     """`queue_layer` wraps the pull queue (tests make a step of it hang there)."""
-    store = await _open_store(settings)
+    # Through the cache, so that on Redis the servers' cached photos end with each write.
+    store = cached_store(await _open_store(settings), settings)
     queue = await pull_queue_from_settings(settings, shared_database(settings.sqlite_path))
     queue = queue_layer(queue) if queue_layer is not None else queue
     try:

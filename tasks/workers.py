@@ -58,6 +58,7 @@ class EmbeddedWorkers:
         poll_seconds: float = 1.0,
         shutdown_grace_seconds: float = 5.0,
         clock: Callable[[], float] = time.time,
+        rate_clock: Callable[[], float] = time.monotonic,
         dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:
         self._db = db
@@ -68,7 +69,10 @@ class EmbeddedWorkers:
         self._deadline = deadline_seconds
         self._poll = poll_seconds
         self.shutdown_grace_seconds = shutdown_grace_seconds
-        self._clock = clock
+        # Wall time (tasks' etas, leases) and the time queue rates are measured in;
+        # public so that tests can set manual ones before the workers start.
+        self.clock = clock
+        self.rate_clock = rate_clock
         self._wakeups = {name: asyncio.Event() for name in self._queues}
         self._in_flight: dict[str, dict[str, LeasedTask]] = {name: {} for name in self._queues}
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -112,7 +116,7 @@ class EmbeddedWorkers:
         self._app = None
 
     async def _serve(self, config: QueueConfig) -> None:
-        bucket = TokenBucket(config.rate_per_second, config.bucket_size)
+        bucket = TokenBucket(config.rate_per_second, config.bucket_size, self.rate_clock)
         wakeup = self._wakeups[config.name]
         in_flight = self._in_flight[config.name]
         while not self._stopping:
@@ -141,7 +145,7 @@ class EmbeddedWorkers:
                 await _wait(wakeup, await self._idle_wait(config.name))
 
     async def _claim(self, queue: str, limit: int) -> list[LeasedTask]:
-        now = self._clock()
+        now = self.clock()
         return await self._db.write(
             lambda conn: rows.claim(conn, queue, limit, now, now + self._lease)
         )
@@ -151,7 +155,7 @@ class EmbeddedWorkers:
         eta = await self._db.read(lambda conn: rows.next_eta(conn, queue))
         if eta is None:
             return self._poll
-        return min(max(eta - self._clock(), 0.0), self._poll)
+        return min(max(eta - self.clock(), 0.0), self._poll)
 
     async def _deliver(self, task: LeasedTask, config: QueueConfig) -> None:
         assert self._app is not None
@@ -160,7 +164,7 @@ class EmbeddedWorkers:
         )
         headers[EMBEDDED_SECRET] = self._secret
         headers["Content-Type"] = "application/json"
-        started = self._clock()
+        started = self.clock()
         status: int | None = None
         error = ""
         try:
@@ -190,7 +194,7 @@ class EmbeddedWorkers:
     async def _settle(
         self, task: LeasedTask, config: QueueConfig, status: int | None, error: str
     ) -> None:
-        now = self._clock()
+        now = self.clock()
         if status is not None and 200 <= status < 300:
             await self._db.write(lambda conn: rows.finish(conn, [task], now))
             return
@@ -217,7 +221,7 @@ class EmbeddedWorkers:
             attempt=task.retry_count + 1,
             status="error",
             started_at=datetime.fromtimestamp(started, UTC),
-            duration_ms=(self._clock() - started) * 1000,
+            duration_ms=(self.clock() - started) * 1000,
             error=error,
         )
         with contextlib.suppress(Exception):
@@ -230,19 +234,19 @@ class EmbeddedWorkers:
         while not self._stopping:
             try:
                 await self._renew_and_reclaim()
-                if self._clock() >= next_purge:
+                if self.clock() >= next_purge:
                     await self._purge_tombstones()
-                    next_purge = self._clock() + PURGE_EVERY_SECONDS
+                    next_purge = self.clock() + PURGE_EVERY_SECONDS
             except Exception:
                 log.exception("task housekeeping failed; trying again")
             await _wait(self._stopped, every)
 
     async def _purge_tombstones(self) -> None:
-        cutoff = self._clock() - self._dedup_seconds
+        cutoff = self.clock() - self._dedup_seconds
         await self._db.write(lambda conn: rows.purge_finished(conn, cutoff))
 
     async def _renew_and_reclaim(self) -> None:
-        now = self._clock()
+        now = self.clock()
         leased = [task for tasks in self._in_flight.values() for task in tasks.values()]
         expired = await self._db.write(
             lambda conn: rows.renew_and_reclaim(conn, leased, now, now + self._lease)

@@ -21,6 +21,7 @@ from tests.utils import schedule_oracle
 from tests.utils.clients import app_client
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
 from tests.utils.pubsub_emulator import PubSubEmulator
+from tests.utils.redis_server import RedisServer
 from tests.utils.storage_emulator import StorageEmulator
 
 STORE_KINDS = ["sqlite", "datastore"]
@@ -120,3 +121,18 @@ async def graphql(
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    """One redis-server for the session; tests that stop it start their own."""
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.flush()
+    return redis_server.url

@@ -41,3 +41,32 @@ async def test_load_benchmark_runs_its_windows_against_a_real_server() -> None:
         assert window["longest_pause"] > 0
     # The server's CPU time is read from /proc at every window's bounds.
     assert results["mixed"]["cpu_ms"] > 0
+
+
+async def test_cache_benchmark_runs_and_a_warm_profile_page_costs_no_round_trip(
+    redis_url: str,
+) -> None:
+    from benchmarks import bench_cache
+
+    results = await bench_cache.run(seconds=0.05, rounds=1, redis_url=redis_url, users=5)
+    assert results["off_round_trips_warm"] == results["off_round_trips_cold"] > 0
+    for side in ("memory", "redis"):
+        assert results[f"{side}_round_trips_cold"] == results["off_round_trips_cold"]
+        assert results[f"{side}_round_trips_warm"] == 0
+        assert 0 < results[f"{side}_hit_ratio"] <= 1
+        assert results[f"{side}_rps"] > 0
+
+
+@pytest.mark.slow  # five servers in subprocesses
+def test_http_benchmark_checks_and_loads_every_side_over_real_servers() -> None:
+    from benchmarks import bench_http
+
+    # run() first checks every side's answer: (d)'s page must equal (a)'s field for
+    # field, (e)'s body must be (a)'s size, (c) and (f) must show a page of 20.
+    results = bench_http.run(seconds=0.2, rounds=1, concurrency=2)
+    assert set(results["sides"]) == {"a", "c", "d", "e", "f"}
+    for side in results["sides"].values():
+        assert side["requests"] > 0
+        assert side["cpu_ms"] >= 0
+    assert set(results["ratios"]) == {"a/d", "a/f", "a/e", "c/a", "d/e"}
+    assert "| (a) GraphQL" in bench_http.report(results)

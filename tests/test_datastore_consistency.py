@@ -8,12 +8,13 @@ which must reflect that user's write at once.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import httpx
 import pytest
 
 from app import create_app
-from settings import Settings
+from settings import CacheSettings, Settings
 from store import models
 from store.datastore import DatastoreStore
 from tests.conftest import graphql
@@ -36,7 +37,9 @@ async def eventual_store(
 async def eventual_client(
     eventual_store: DatastoreStore, settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=eventual_store)
+    # No cache: the tests write to the store behind the app's back, and what they
+    # watch is Datastore's own consistency.
+    app = create_app(replace(settings, cache=CacheSettings(backend="off")), store=eventual_store)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,

@@ -24,7 +24,7 @@ from tests.test_social import ADD_COMMENT, FOLLOW, LIKE, mutate, pid, uid
 from tests.test_social_background import FEED, NOTIFICATIONS
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import make_photos, make_user
-from tests.utils.draining import drain
+from tests.utils.draining import app_of, drain
 
 
 class RefusingQueue(TaskQueue):
@@ -167,7 +167,8 @@ async def test_replays_and_refusals_write_no_outbox_record(
     for _ in range(3):
         await mutate(harness.http, LIKE, as_bob, photoId=pid(photo), idempotencyKey="like-1")
     await mutate(harness.http, LIKE, as_bob, photoId=pid(photo))  # liked already: no effect
-    await store.delete_many([photo.key])
+    # Through the app's own store, as its writes go, so that its cache sees the delete.
+    await app_of(harness.http).state.store.delete_many([photo.key])
     gone = await mutate(harness.http, LIKE, bearer(settings, alice.id), photoId=pid(photo))
     assert [e["code"] for e in gone["errors"]] == ["NOT_FOUND"]
     records = await outbox_records(store)

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 
-from settings import PersistedQuerySettings, Settings
+from settings import CacheSettings, PersistedQuerySettings, Settings
 from store.keys import Key
 from store.port import Store
 from tests.utils.builders import make_photos, make_user
@@ -48,6 +48,13 @@ SEND = {"post": post, "get": get}
 def code_of(response: httpx.Response) -> str:
     code: str = response.json()["errors"][0]["extensions"]["code"]
     return code
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Uncached reads (TIMELINE_CACHE=off): these tests count what persisted queries
+    alone cost the store, the same for every request of one document."""
+    return replace(settings, cache=CacheSettings(backend="off"))
 
 
 @pytest.fixture

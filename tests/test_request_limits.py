@@ -9,6 +9,7 @@ import asyncio
 import json
 import socket
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -66,11 +67,10 @@ async def test_headers_over_the_limit_get_431(tmp_path: Path) -> None:
         assert response.status_code == 200
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    var = tmp_path_factory.mktemp("serve")
+def serve(var: Path, header_seconds: float) -> tuple[ManagedServer, int]:
     port = free_port()
-    argv = [sys.executable, "-m", "serve", "--port", str(port), "--header-seconds", str(DEADLINE)]
+    argv = [sys.executable, "-m", "serve", "--port", str(port)]
+    argv += ["--header-seconds", str(header_seconds)]
     env = {
         "PATH": "/usr/bin:/bin",
         "PYTHONPATH": str(ROOT),
@@ -78,9 +78,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
         "TIMELINE_VAR_DIR": str(var),
         "TIMELINE_BODY_TIMEOUT_SECONDS": str(DEADLINE),
     }
-    process = ManagedServer(
-        argv, f"http://127.0.0.1:{port}/healthz", log_path=var / "serve.log", env=env
-    )
+    health = f"http://127.0.0.1:{port}/healthz"
+    return ManagedServer(argv, health, log_path=var / "serve.log", env=env), port
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    process, port = serve(tmp_path_factory.mktemp("serve"), DEADLINE)
     process.start()
     try:
         yield port
@@ -118,6 +122,28 @@ def test_serve_refuses_headers_past_the_limit_while_they_arrive(server: int) -> 
         except (BrokenPipeError, ConnectionResetError):
             pass  # refused while we were still sending
     assert received == b"" or received.startswith(b"HTTP/1.1 400"), received[:100]
+
+
+@pytest.mark.slow
+def test_serve_refuses_headers_past_the_limit_before_the_deadline(tmp_path: Path) -> None:
+    """httptools buffers a header however long it grows: the server counts the bytes
+    itself and answers 400 at once, rather than holding them until the deadline."""
+    process, port = serve(tmp_path, header_seconds=30)
+    process.start()
+    try:
+        with socket.create_connection(("127.0.0.1", port)) as sock:
+            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ")
+            received = b""
+            try:
+                for _ in range(20):
+                    sock.sendall(b"a" * 1024)
+                    time.sleep(0.01)  # separate reads, as a slow client's would be
+                received = answer(sock)
+            except (BrokenPipeError, ConnectionResetError):
+                received = b"HTTP/1.1 400 (reset while we were still sending)"
+    finally:
+        process.stop()
+    assert received.startswith(b"HTTP/1.1 400"), received[:100]
 
 
 @pytest.mark.slow

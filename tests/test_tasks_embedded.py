@@ -17,6 +17,7 @@ from tasks.embedded_queue import list_tasks
 from tasks.registry import Payload, task_handler
 from tasks.task_db import task_database
 from tests.utils.tasks_app import (
+    ManualClock,
     TaskHarness,
     deliveries,
     effect_count,
@@ -99,17 +100,32 @@ async def test_a_named_task_is_added_once(harness: TaskHarness) -> None:
     assert len(await deliveries(harness.store, "named")) == 1
 
 
-async def test_a_delayed_task_waits_for_its_eta(harness: TaskHarness) -> None:
-    started = time.monotonic()
-    await harness.tasks.enqueue("test_effect", {"key": "later"}, countdown=0.4)
+async def test_a_delayed_task_waits_for_its_eta(tmp_path: Path) -> None:
+    # The workers' clock stands still: the task's eta (0.4 s on) never comes until
+    # the test moves it there.
+    clock = ManualClock(time.time())
+    async with running_app(tmp_path, clock=clock) as harness:
+        await harness.tasks.enqueue("test_effect", {"key": "later"}, countdown=0.4)
+        await _let_workers_look(harness, "default")
+        assert await effect_count(harness.store, "later") == 0
+        clock.advance(0.3)
+        await _let_workers_look(harness, "default")
+        assert await effect_count(harness.store, "later") == 0
+        clock.advance(0.2)
+        await _let_workers_look(harness, "default")
+
+        async def done() -> bool:
+            return await effect_count(harness.store, "later") == 1
+
+        await eventually(done, what="the delayed task once its eta has come")
+
+
+async def _let_workers_look(harness: TaskHarness, queue: str) -> None:
+    """Time for the workers to look at `queue` again: a check after it can fail
+    only if they dispatch what they should not (it never fails for being slow)."""
+    assert harness.runtime.workers is not None
+    harness.runtime.workers.wake(queue)
     await asyncio.sleep(0.2)
-    assert await effect_count(harness.store, "later") == 0
-
-    async def done() -> bool:
-        return await effect_count(harness.store, "later") == 1
-
-    await eventually(done, what="the delayed task")
-    assert time.monotonic() - started >= 0.4
 
 
 async def test_a_failing_task_is_retried_with_backoff(harness: TaskHarness) -> None:
@@ -176,18 +192,29 @@ async def test_a_task_that_exhausts_its_retries_is_kept_as_failed(harness: TaskH
     assert again.already_exists, "a failed task's name is not free again at once"
 
 
-async def test_a_queue_keeps_to_its_rate(harness: TaskHarness) -> None:
-    # rate 20/s with a bucket of 1: 6 tasks need at least 5 intervals of 50 ms.
-    for n in range(6):
-        await harness.tasks.enqueue("test_effect", {"key": f"paced-{n}"}, queue="paced")
-    started = time.monotonic()
+async def test_a_queue_keeps_to_its_rate(tmp_path: Path) -> None:
+    # rate 20/s with a bucket of 1, on a clock that moves only when told: one
+    # dispatch at once, then one per 50 ms, and one only after a long wait (the
+    # bucket holds one token).
+    rate_clock = ManualClock(0.0)
+    async with running_app(tmp_path, rate_clock=rate_clock) as harness:
+        for n in range(6):
+            await harness.tasks.enqueue("test_effect", {"key": f"paced-{n}"}, queue="paced")
+        for advance, dispatched in ((0.0, 1), (0.02, 1), (0.03, 2), (10.0, 3), (0.05, 4)):
+            rate_clock.advance(advance)
 
-    async def all_done() -> bool:
-        counts = [await effect_count(harness.store, f"paced-{n}") for n in range(6)]
-        return counts == [1] * 6
+            async def reached(expected: int = dispatched) -> bool:
+                return await _dispatched(harness, "paced", of=6) >= expected
 
-    await eventually(all_done, what="the paced tasks")
-    assert time.monotonic() - started >= 0.24
+            await eventually(reached, what=f"{dispatched} dispatched")
+            await _let_workers_look(harness, "paced")  # and no more than that
+            assert await _dispatched(harness, "paced", of=6) == dispatched, f"+{advance}s"
+
+
+async def _dispatched(harness: TaskHarness, queue: str, *, of: int) -> int:
+    """How many of the `of` tasks the workers have taken from `queue`."""
+    queued = [row for row in await harness.task_rows("queued") if row.queue == queue]
+    return of - len(queued)
 
 
 async def test_a_queue_keeps_to_its_max_concurrent_requests(harness: TaskHarness) -> None:

@@ -262,8 +262,9 @@ FULL_QUEUE_NAME = "projects/photo-timeline/locations/us-central1/queues/default"
 
 @pytest.fixture
 async def with_oidc_harness(tmp_path: Path, certs: CertServer) -> AsyncIterator[TaskHarness]:
-    oidc = {"service_account": ACCOUNT, "audience": AUDIENCE, "oidc_certs_url": certs.url}
-    async with running_app(tmp_path, **oidc) as harness:
+    async with running_app(
+        tmp_path, service_account=ACCOUNT, audience=AUDIENCE, oidc_certs_url=certs.url
+    ) as harness:
         yield harness
 
 

@@ -184,10 +184,29 @@ class TaskHarness:
         return await self.runtime.runs.recent(limit=500, failed_only=failed_only)
 
 
+class ManualClock:
+    """Seconds that pass only when a test says so."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @asynccontextmanager
 async def running_app(
-    tmp_path: Path, queue_yaml: str = TEST_QUEUE_YAML, **task_settings: Any
+    tmp_path: Path,
+    queue_yaml: str = TEST_QUEUE_YAML,
+    *,
+    clock: Callable[[], float] | None = None,
+    rate_clock: Callable[[], float] | None = None,
+    **task_settings: Any,
 ) -> AsyncIterator[TaskHarness]:
+    """`clock` and `rate_clock`: the embedded workers' (tasks/workers.py)."""
     (tmp_path / "queue.yaml").write_text(queue_yaml)
     settings = Settings(
         var_dir=tmp_path,
@@ -197,6 +216,11 @@ async def running_app(
     )
     store = SQLiteStore(settings.sqlite_path)
     app = create_app(settings, store=store)
+    workers = app.state.tasks.workers
+    if clock is not None:
+        workers.clock = clock
+    if rate_clock is not None:
+        workers.rate_clock = rate_clock
     transport = httpx.ASGITransport(app=app)
     async with (
         app.router.lifespan_context(app),

@@ -1,0 +1,64 @@
+"""The embedded cache: a bounded LRU in this process (the default on one machine).
+
+Generations and values share one LRU; evicting either is safe (cache/port.py).
+Every operation runs without awaiting, so each is atomic on the event loop. It
+sees only this process's writes: more than one instance needs the Redis adapter.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from cache.port import Fill, Found, Slot, new_generation
+
+DEFAULT_MAX_ENTRIES = 50_000
+
+
+class MemoryCache:
+    def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        if max_entries < 2:
+            raise ValueError("a cache needs room for a generation and a value")
+        self.max_entries = max_entries
+        # "g:<key>" -> generation token; "v:<key>" -> (token, value)
+        self._entries: OrderedDict[str, str | tuple[str, bytes]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def lookup(self, slots: Sequence[Slot]) -> list[Found]:
+        return [self._lookup(slot) for slot in slots]
+
+    def _lookup(self, slot: Slot) -> Found:
+        generation = self._get("g:" + slot.generation)
+        if not isinstance(generation, str):
+            generation = new_generation()
+            self._put("g:" + slot.generation, generation)
+            return Found(generation)
+        stamped = self._get("v:" + slot.value)
+        if isinstance(stamped, tuple) and stamped[0] == generation:
+            return Found(generation, stamped[1])
+        return Found(generation)
+
+    async def fill(self, fills: Sequence[Fill]) -> None:
+        for fill in fills:
+            self._put("v:" + fill.slot.value, (fill.generation, fill.value))
+
+    async def invalidate(self, generations: Sequence[str]) -> None:
+        for key in generations:
+            self._entries.pop("g:" + key, None)
+
+    async def close(self) -> None:
+        self._entries.clear()
+
+    def _get(self, key: str) -> str | tuple[str, bytes] | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+        return entry
+
+    def _put(self, key: str, entry: str | tuple[str, bytes]) -> None:
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)

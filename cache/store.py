@@ -1,0 +1,201 @@
+"""Read-through in front of the store, invalidated after every write that changes
+a cached value: memcache in front of the datastore, as the App Engine original had.
+
+It wraps the store port, so every write passes through it whoever makes it (a
+mutation's transaction, a task handler, a cron job folding counters) and the keys
+written are known exactly. What it caches are the reads a profile screen makes:
+
+- entities by key of `ENTITY_KINDS`: a user (`User`), a username's claim
+  (`Username`; a user by username is two of these gets), a photo by id (`Photo`),
+  and counter shards (`CounterShard`; follower, following, like and comment
+  counts) and persisted-query documents, present or absent;
+- the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos),
+  per page size.
+
+Reads inside a transaction go to the store: they must see its snapshot. A write
+invalidates, after its commit, the generation of each key written and, for a
+kind in `PAGE_KINDS`, of the first pages of each of its ancestors. Invalidation
+also follows a commit that failed, whose outcome may be unknown. Counts are
+therefore as fresh as the store's: a shard written by a `fold_counter` task, or
+folded by cron, is invalidated like any entity.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+
+from cache.codec import dump_entity, dump_results, load_entity, load_results
+from cache.port import Cache, Fill, Found, Slot
+from store.counters import SHARD_KIND
+from store.keys import Key
+from store.models import PHOTO, USER, USERNAME
+from store.port import Entity, Position, Query, Result, Store, Transaction
+
+# Persisted queries (persisted_queries.py) never change: on Redis every instance
+# finds a document another one stored without reading the store.
+PERSISTED_QUERY = "PersistedQuery"
+ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, PERSISTED_QUERY})
+PAGE_KINDS = frozenset({PHOTO})
+# A client's page is at most 50 (+1 to tell hasNextPage); jobs read more, and
+# those pages are not worth a cache entry.
+MAX_CACHED_PAGE = 51
+
+
+@functools.lru_cache(maxsize=65_536)  # a page asks for the same shard keys again and again
+def entity_slot(key: Key) -> Slot:
+    name = "e:" + key.encode()
+    if key.kind == SHARD_KIND:
+        # A counter's shards are read together, so they share one generation: a
+        # write to any shard ends them all, and a counter costs one entry fewer a shard.
+        return Slot("c:" + key.name.rpartition("#")[0], name)
+    return Slot(name, name)
+
+
+def _pages_of(kind: str, ancestor: Key) -> str:
+    return f"q:{kind}:{ancestor.encode()}"
+
+
+def page_slot(query: Query, limit: int) -> Slot | None:
+    """The slot of a first page of `query`, or None if such a page is not cached."""
+    if (
+        query.kind not in PAGE_KINDS
+        or query.ancestor is None
+        or query.equals
+        or not 0 < limit <= MAX_CACHED_PAGE
+    ):
+        return None
+    generation = _pages_of(query.kind, query.ancestor)
+    order = "desc" if query.descending else "asc"
+    return Slot(generation, f"{generation}:{query.order_by}:{order}:{limit}")
+
+
+def generations_written(keys: Iterable[Key]) -> list[str]:
+    """What a write of `keys` invalidates: each cached key, and the pages that list it."""
+    generations: dict[str, None] = {}
+    for key in keys:
+        if key.kind in ENTITY_KINDS:
+            generations[entity_slot(key).generation] = None
+        if key.kind in PAGE_KINDS:
+            for depth in range(1, len(key.path)):
+                generations[_pages_of(key.kind, Key(key.path[:depth]))] = None
+    return list(generations)
+
+
+class CachedStore:
+    """The store port, read through `cache` for what is cached."""
+
+    def __init__(self, inner: Store, cache: Cache) -> None:
+        self.inner = inner
+        self.cache = cache
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def round_trips(self) -> int:
+        return self.inner.round_trips
+
+    @round_trips.setter
+    def round_trips(self, value: int) -> None:
+        self.inner.round_trips = value
+
+    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
+        cacheable = list(dict.fromkeys(key for key in keys if key.kind in ENTITY_KINDS))
+        if not cacheable:
+            return await self.inner.get_many(keys)
+        found = await self.cache.lookup([entity_slot(key) for key in cacheable])
+        known: dict[Key, Entity | None] = {}
+        to_fill: dict[Key, str] = {}
+        for key, seen in zip(cacheable, found, strict=True):
+            if seen.value is not None:
+                known[key] = load_entity(seen.value)
+            elif seen.generation is not None:
+                to_fill[key] = seen.generation
+        self._count(found)
+        missing = list(dict.fromkeys(key for key in keys if key not in known))
+        if missing:
+            known.update(zip(missing, await self.inner.get_many(missing), strict=True))
+            await self.cache.fill(
+                [
+                    Fill(entity_slot(key), generation, dump_entity(known[key]))
+                    for key, generation in to_fill.items()
+                ]
+            )
+        return [known[key] for key in keys]
+
+    async def page(
+        self,
+        query: Query,
+        *,
+        limit: int,
+        after: Position | None = None,
+        before: Position | None = None,
+        from_end: bool = False,
+    ) -> list[Result]:
+        first_page = after is None and before is None and not from_end
+        slot = page_slot(query, limit) if first_page else None
+        if slot is None:
+            return await self.inner.page(
+                query, limit=limit, after=after, before=before, from_end=from_end
+            )
+        [seen] = await self.cache.lookup([slot])
+        self._count([seen])
+        if seen.value is not None:
+            return load_results(seen.value)
+        results = await self.inner.page(query, limit=limit)
+        if seen.generation is not None:
+            await self.cache.fill([Fill(slot, seen.generation, dump_results(results))])
+        return results
+
+    async def put_many(self, entities: Sequence[Entity]) -> None:
+        try:
+            await self.inner.put_many(entities)
+        finally:
+            await self.cache.invalidate(generations_written(e.key for e in entities))
+
+    async def delete_many(self, keys: Sequence[Key]) -> None:
+        try:
+            await self.inner.delete_many(keys)
+        finally:
+            await self.cache.invalidate(generations_written(keys))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        written: list[Key] = []
+        try:
+            async with self.inner.transaction() as tx:
+                yield _RecordingTransaction(tx, written)
+        finally:
+            if written:
+                await self.cache.invalidate(generations_written(written))
+
+    async def close(self) -> None:
+        try:
+            await self.inner.close()
+        finally:
+            await self.cache.close()
+
+    def _count(self, found: Sequence[Found]) -> None:
+        hits = sum(seen.value is not None for seen in found)
+        self.hits += hits
+        self.misses += len(found) - hits
+
+
+class _RecordingTransaction:
+    """The store's transaction, noting every key it writes."""
+
+    def __init__(self, inner: Transaction, written: list[Key]) -> None:
+        self._inner = inner
+        self._written = written
+
+    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
+        return await self._inner.get_many(keys)
+
+    def put_many(self, entities: Sequence[Entity]) -> None:
+        self._written.extend(entity.key for entity in entities)
+        self._inner.put_many(entities)
+
+    def delete_many(self, keys: Sequence[Key]) -> None:
+        self._written.extend(keys)
+        self._inner.delete_many(keys)

@@ -1,0 +1,303 @@
+"""Fills racing invalidations, in every order hypothesis can find: once a write
+has completed, no read that starts afterwards returns what it replaced, and no
+stale value is left behind for later reads.
+
+Every call through the cache port and the store port waits for its turn; the test
+draws whose turn comes next (or which actor starts), so each port call is one
+step and the steps of writers and readers interleave in any order. The cache and
+the store are real (both cache adapters, both store adapters); only the turns are
+added, through the ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cache.memory import MemoryCache
+from cache.port import Cache, Fill, Found, Slot
+from cache.redis import RedisCache
+from cache.store import CachedStore
+from store import models
+from store.keys import Key
+from store.port import Entity, Position, Query, Result, Store, Transaction
+from store.sqlite import SQLiteStore
+from tests.utils.builders import BASE_TIME
+
+T = TypeVar("T")
+ACTOR: contextvars.ContextVar[str] = contextvars.ContextVar("actor")
+EXAMPLES = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+_owners = itertools.count()  # a photo of its own for each run
+
+
+@dataclass
+class Turns:
+    """Each port call asks for a turn; the test grants them one at a time."""
+
+    waiting: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    granted: int = 0  # the logical clock: turns granted so far
+    free: bool = False  # every turn granted at once, to let the actors finish
+
+    async def take(self) -> None:
+        if self.free:
+            return
+        turn = asyncio.get_running_loop().create_future()
+        self.waiting[ACTOR.get()] = turn
+        self.changed.set()
+        await turn
+
+    async def grant(self, actor: str, task: asyncio.Task[Any]) -> None:
+        self.granted += 1
+        self.waiting.pop(actor).set_result(None)
+        await self.settle(actor, task)
+
+    def start(self, actor: str, run: Awaitable[T]) -> asyncio.Task[T]:
+        task = asyncio.create_task(_as(actor, run))
+        task.add_done_callback(lambda _: self.changed.set())
+        return task
+
+    async def settle(self, actor: str, task: asyncio.Task[Any]) -> None:
+        """Until `actor` asks for its next turn or is done."""
+        while actor not in self.waiting and not task.done():
+            self.changed.clear()
+            await self.changed.wait()
+
+
+class TurnCache:
+    def __init__(self, inner: Cache, turns: Turns) -> None:
+        self.inner, self.turns = inner, turns
+
+    async def lookup(self, slots: Sequence[Slot]) -> list[Found]:
+        await self.turns.take()
+        return await self.inner.lookup(slots)
+
+    async def fill(self, fills: Sequence[Fill]) -> None:
+        await self.turns.take()
+        await self.inner.fill(fills)
+
+    async def invalidate(self, generations: Sequence[str]) -> None:
+        await self.turns.take()
+        await self.inner.invalidate(generations)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+class TurnStore:
+    """The store, one turn per call; notes the order in which writes land."""
+
+    def __init__(self, inner: Store, turns: Turns) -> None:
+        self.inner, self.turns = inner, turns
+        self.round_trips = 0
+        self.landed: list[str] = []
+
+    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
+        await self.turns.take()
+        return await self.inner.get_many(keys)
+
+    async def put_many(self, entities: Sequence[Entity]) -> None:
+        await self.turns.take()
+        await self.inner.put_many(entities)
+        self.landed.extend(str(e.properties["caption"]) for e in entities)
+
+    async def delete_many(self, keys: Sequence[Key]) -> None:
+        raise NotImplementedError
+
+    async def page(
+        self,
+        query: Query,
+        *,
+        limit: int,
+        after: Position | None = None,
+        before: Position | None = None,
+        from_end: bool = False,
+    ) -> list[Result]:
+        await self.turns.take()
+        return await self.inner.page(
+            query, limit=limit, after=after, before=before, from_end=from_end
+        )
+
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_cache(request: pytest.FixtureRequest) -> Callable[[], Cache]:
+    if request.param == "redis":
+        url = request.getfixturevalue("redis_url")
+        return lambda: RedisCache(url)
+    return lambda: MemoryCache(1000)
+
+
+def photo(owner: str, caption: str) -> Entity:
+    return models.photo_to_entity(models.Photo(owner, "p", caption, BASE_TIME))
+
+
+Choose = Callable[[list[str]], str]
+
+
+async def race(
+    store: Store, cache: Cache, *, writers: int, readers: int, by_key: bool, choose: Choose
+) -> None:
+    """Writers and readers of one photo (by key, or as the first page of its owner's
+    photos), stepped in the order `choose` picks; then checks what every read saw."""
+    owner = f"race-{next(_owners)}"
+    await store.put_many([photo(owner, "v0")])
+    turns = Turns()
+    inner = TurnStore(store, turns)
+    cached = CachedStore(inner, TurnCache(cache, turns))
+    key = photo(owner, "").key
+    query = Query(kind=models.PHOTO, order_by="sort_key", ancestor=models.user_key(owner))
+
+    async def read() -> str:
+        if by_key:
+            [found] = await cached.get_many([key])
+            assert found is not None
+            return str(found.properties["caption"])
+        [first] = await cached.page(query, limit=2)
+        return str(first.entity.properties["caption"])
+
+    reads: dict[str, tuple[int, str]] = {}  # reader -> (turn it started at, value read)
+    completed: dict[str, int] = {}  # writer -> turn its write completed at
+
+    def reader(name: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            started = turns.granted
+            reads[name] = (started, await read())
+
+        return run
+
+    def writer(name: str) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            await cached.put_many([photo(owner, name)])
+            completed[name] = turns.granted
+
+        return run
+
+    actors = {f"w{i}": writer(f"w{i}") for i in range(writers)}
+    actors.update({f"r{i}": reader(f"r{i}") for i in range(readers)})
+    tasks: dict[str, asyncio.Task[Any]] = {}
+    try:
+        await _run(turns, tasks, actors, choose)
+        order = ["v0", *inner.landed]  # values in the order their writes landed
+        for name, (started, value) in reads.items():
+            done_before = [order.index(w) for w, at in completed.items() if at <= started]
+            assert order.index(value) >= max(done_before, default=0), (name, value, order)
+        # Nothing stale was left behind either: later reads see the last write.
+        for attempt in range(2):
+            tasks[f"final{attempt}"] = turns.start(f"final{attempt}", read())
+            await _run(turns, tasks, {}, choose)
+            assert tasks[f"final{attempt}"].result() == order[-1], order
+    finally:  # a failed run lets its actors finish (a write's invalidation waits too)
+        turns.free = True
+        for turn in turns.waiting.values():
+            turn.set_result(None)
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+
+async def _run(
+    turns: Turns,
+    tasks: dict[str, asyncio.Task[Any]],
+    actors: dict[str, Callable[[], Awaitable[None]]],
+    choose: Choose,
+) -> None:
+    """Start and step the actors in the order chosen, until every one is done."""
+    for actor, task in tasks.items():
+        await turns.settle(actor, task)
+    while len(set(actors) - set(tasks)) or turns.waiting:
+        options = sorted(turns.waiting) + sorted(set(actors) - set(tasks))
+        actor = choose(options) if len(options) > 1 else options[0]
+        if actor in tasks:
+            await turns.grant(actor, tasks[actor])
+        else:
+            tasks[actor] = turns.start(actor, actors[actor]())
+            await turns.settle(actor, tasks[actor])
+    await asyncio.gather(*tasks.values())
+
+
+class Schedules:
+    """Every sequence of choices, depth first: each run replays a prefix, then
+    takes the first option and leaves the others for later runs."""
+
+    def __init__(self) -> None:
+        self._todo: list[list[int]] = [[]]
+        self._prefix: list[int] = []
+        self._taken: list[int] = []
+        self.runs = 0
+
+    def next(self) -> bool:
+        if not self._todo:
+            return False
+        self._prefix, self._taken = self._todo.pop(), []
+        self.runs += 1
+        return True
+
+    def choose(self, options: list[str]) -> str:
+        depth = len(self._taken)
+        if depth < len(self._prefix):
+            pick = self._prefix[depth]
+        else:
+            pick = 0
+            self._todo.extend([*self._taken, other] for other in range(len(options) - 1, 0, -1))
+        self._taken.append(pick)
+        return options[pick]
+
+
+@EXAMPLES
+@given(data=st.data(), readers=st.integers(1, 4), writers=st.integers(1, 2), by_key=st.booleans())
+async def test_no_read_after_a_completed_write_sees_what_it_replaced(
+    store: Store,
+    make_cache: Callable[[], Cache],
+    data: st.DataObject,
+    readers: int,
+    writers: int,
+    by_key: bool,
+) -> None:
+    cache = make_cache()
+    try:
+        await race(
+            store,
+            cache,
+            writers=writers,
+            readers=readers,
+            by_key=by_key,
+            choose=lambda options: data.draw(st.sampled_from(options)),
+        )
+    finally:
+        await cache.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("by_key", [True, False], ids=["by_key", "first_page"])
+async def test_every_interleaving_of_two_fills_and_a_write(tmp_path: Path, by_key: bool) -> None:
+    """Exhaustive for two readers and one writer: every order of their port calls."""
+    store = SQLiteStore(tmp_path / "races.db")
+    schedules = Schedules()
+    try:
+        while schedules.next():
+            cache = MemoryCache(1000)
+            await race(store, cache, writers=1, readers=2, by_key=by_key, choose=schedules.choose)
+    finally:
+        await store.close()
+    assert schedules.runs > 1000
+
+
+async def _as(actor: str, run: Awaitable[T]) -> T:
+    ACTOR.set(actor)
+    return await run
