@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from store.errors import StoreUnavailable
-from store.sqlite_files import BUSY_TIMEOUT_MS, open_wal
+from store.sqlite_files import BUSY_TIMEOUT_MS, open_wal, tune
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
@@ -212,7 +212,7 @@ class SQLiteDatabase:
         the file to WAL: the writer has made the file a WAL one already (schema)."""
         conn = sqlite3.connect(self.path, timeout=0, check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA busy_timeout=0")
-        return self._register(conn)
+        return self._register(tune(conn))
 
     def _register(self, conn: sqlite3.Connection) -> sqlite3.Connection:
         conn.execute("PRAGMA query_only=ON")
