@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import devices
+from resolvers import devices, nodes
+from resolvers.models import Platform
 from resolvers.mutations import Outcome
 from schema.device import Device, DevicePlatform
 from schema.info import Info
 from schema.profile import IDEMPOTENCY_HELP
 from schema.user_error import UserError
-from store.device_models import Platform, device_from_entity
 
 _TOKEN_HELP = (
     "The FCM registration token of this app install: "
@@ -62,8 +62,8 @@ async def register_device(info: Info, input: RegisterDeviceInput) -> RegisterDev
         info.context, input.token, _PLATFORMS[input.platform], input.idempotency_key
     )
     # Read after the commit: a replayed outcome shows the device as it is now.
-    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    device = Device.from_model(device_from_entity(entity)) if entity is not None else None
+    model = await nodes.device(info.context, outcome.key) if outcome.key else None
+    device = Device.from_model(model) if model is not None else None
     return RegisterDevicePayload(device=device, errors=_errors(outcome))
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import email_preferences
+from resolvers.models import EmailPreferences as EmailPreferencesModel
 from schema.info import Info
 from schema.profile import IDEMPOTENCY_HELP
 from schema.user_error import UserError
-from store.email_models import EmailPreferences as EmailPreferencesModel
 
 
 @strawberry.type(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import comments, follows, likes
+from resolvers import comments, follows, likes, models, nodes, users
 from resolvers.mutations import Outcome
 from resolvers.node_ids import expect_global_id, to_global_id
 from schema.comment import Comment
@@ -13,7 +13,6 @@ from schema.photo import Photo
 from schema.profile import IDEMPOTENCY_HELP
 from schema.user import User
 from schema.user_error import UserError
-from store import models, social_models
 
 
 @strawberry.input
@@ -70,7 +69,7 @@ def _errors(outcome: Outcome) -> list[UserError]:
 
 
 async def _follow_payload(info: Info, outcome: Outcome) -> FollowPayload:
-    user = await info.context.loaders.user(outcome.key.name) if outcome.key else None
+    user = await users.user_by_id(info.context, outcome.key.name) if outcome.key else None
     return FollowPayload(user=User.from_model(user) if user else None, errors=_errors(outcome))
 
 
@@ -89,8 +88,8 @@ async def unfollow(info: Info, input: FollowInput) -> FollowPayload:
 
 
 async def _like_payload(info: Info, outcome: Outcome) -> LikePayload:
-    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    photo = Photo.from_model(models.photo_from_entity(entity)) if entity else None
+    model = await nodes.photo(info.context, outcome.key) if outcome.key else None
+    photo = Photo.from_model(model) if model else None
     return LikePayload(photo=photo, errors=_errors(outcome))
 
 
@@ -109,13 +108,13 @@ async def unlike_photo(info: Info, input: LikeInput) -> LikePayload:
 async def add_comment(info: Info, input: AddCommentInput) -> AddCommentPayload:
     photo = expect_global_id(input.photo_id, models.PHOTO, "photoId")
     outcome = await comments.add_comment(info.context, photo, input.text, input.idempotency_key)
-    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    comment = Comment.from_model(social_models.comment_from_entity(entity)) if entity else None
+    model = await nodes.comment(info.context, outcome.key) if outcome.key else None
+    comment = Comment.from_model(model) if model else None
     return AddCommentPayload(comment=comment, errors=_errors(outcome))
 
 
 async def delete_comment(info: Info, input: DeleteCommentInput) -> DeleteCommentPayload:
-    key = expect_global_id(input.comment_id, social_models.COMMENT, "commentId")
+    key = expect_global_id(input.comment_id, models.COMMENT, "commentId")
     outcome = await comments.delete_comment(info.context, key, input.idempotency_key)
     deleted = strawberry.ID(to_global_id("Comment", outcome.key)) if outcome.key else None
     return DeleteCommentPayload(deleted_comment_id=deleted, errors=_errors(outcome))
