@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import models
 from store.device_models import (
     Device,
@@ -52,7 +53,7 @@ TOKEN_RULE = (
 def _invalid_token(token: str) -> Outcome | None:
     if _TOKEN.fullmatch(token):
         return None
-    return Outcome.failed("INVALID_INPUT", TOKEN_RULE, "token")
+    return Outcome.failed(UserErrorCode.INVALID_INPUT, TOKEN_RULE, "token")
 
 
 async def register_device(

@@ -20,6 +20,7 @@ from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.loaders import Maybe, exists, then
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
 from store.activity_models import LIKE, activity
 from store.keys import Key
@@ -42,7 +43,9 @@ async def set_like(
     now = datetime.now(UTC)
     outbox = Outbox()
     if await context.loaders.entity(photo) is None:
-        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
+        )
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, existing = found

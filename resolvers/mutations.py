@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from errors import BadUserInput
+from resolvers.user_errors import UserError, UserErrorCode
 from store import models
 from store.keys import Key
 from store.port import Entity, Store, Transaction
@@ -30,13 +31,6 @@ IDEMPOTENCY_KEY_MAX = 128
 
 
 @dataclass(frozen=True)
-class UserError:
-    code: str
-    message: str
-    field: str | None = None
-
-
-@dataclass(frozen=True)
 class Outcome:
     """What a mutation did: the key of the object it returns, or why it did nothing."""
 
@@ -44,19 +38,19 @@ class Outcome:
     errors: list[UserError] = field(default_factory=list)
 
     @classmethod
-    def failed(cls, code: str, message: str, field: str | None = None) -> Outcome:
+    def failed(cls, code: UserErrorCode, message: str, field: str | None = None) -> Outcome:
         return cls(errors=[UserError(code, message, field)])
 
     @classmethod
     def profile_missing(cls) -> Outcome:
         """The viewer has signed in but not yet called createProfile."""
-        return cls.failed("PROFILE_MISSING", "Create your profile first.", None)
+        return cls.failed(UserErrorCode.PROFILE_MISSING, "Create your profile first.", None)
 
     def to_json(self) -> str:
         return json.dumps(
             {
                 "key": self.key.encode() if self.key else None,
-                "errors": [[e.code, e.message, e.field] for e in self.errors],
+                "errors": [[e.code.value, e.message, e.field] for e in self.errors],
             }
         )
 
@@ -65,7 +59,10 @@ class Outcome:
         raw = json.loads(text)
         return cls(
             key=Key.decode(raw["key"]) if raw["key"] else None,
-            errors=[UserError(*error) for error in raw["errors"]],
+            errors=[
+                UserError(UserErrorCode(code), message, field)
+                for code, message, field in raw["errors"]
+            ],
         )
 
 
@@ -156,7 +153,7 @@ def _replay(record: Entity | None, fingerprint: str, now: datetime) -> Outcome |
         return None  # an expired record is as good as none; it is overwritten below
     if record.properties.get("fingerprint") != fingerprint:
         return Outcome.failed(
-            "IDEMPOTENCY_KEY_REUSED",
+            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
             "This idempotency key was used for a different request; use a new key.",
             "idempotencyKey",
         )

@@ -30,9 +30,11 @@ from typing import BinaryIO
 from errors import BadUserInput
 from media import ImageRejected, Media, ProcessedImage, blob_name
 from media.derivatives import RENDER_VERSION
+from media.errors import CorruptImage, EmptyImage, ImageTooLarge, TooManyPixels, UnsupportedImage
 from resolvers import background
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import models, social_models
 from store.keys import Key
 from store.port import Entity, Transaction
@@ -59,6 +61,24 @@ def clean_caption(caption: str) -> str | None:
     return text
 
 
+# The pipeline's refusals (media/errors.py draws the tree), as the codes clients see.
+_IMAGE_REFUSALS: dict[type[ImageRejected], UserErrorCode] = {
+    EmptyImage: UserErrorCode.EMPTY_IMAGE,
+    ImageTooLarge: UserErrorCode.IMAGE_TOO_LARGE,
+    UnsupportedImage: UserErrorCode.UNSUPPORTED_IMAGE,
+    TooManyPixels: UserErrorCode.TOO_MANY_PIXELS,
+    CorruptImage: UserErrorCode.CORRUPT_IMAGE,
+}
+
+
+def _refusal_code(refusal: ImageRejected) -> UserErrorCode:
+    """The code of the nearest refusal class (ImageOverBudget is TOO_MANY_PIXELS)."""
+    for cls in type(refusal).__mro__:
+        if cls in _IMAGE_REFUSALS:
+            return _IMAGE_REFUSALS[cls]
+    return UserErrorCode.UNSUPPORTED_IMAGE
+
+
 def _media(context: RequestContext) -> Media:
     if context.media is None:
         raise RuntimeError("this request context has no media services")
@@ -71,14 +91,14 @@ async def create_photo(
     viewer = context.require_viewer()
     cleaned = clean_caption(caption)
     if cleaned is None:
-        return Outcome.failed("INVALID_INPUT", BAD_CAPTION, "caption")
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, BAD_CAPTION, "caption")
     if await context.loaders.user(viewer.user_id) is None:
         return Outcome.profile_missing()
     media = _media(context)
     try:
         processed = await media.pipeline.process(image)
     except ImageRejected as refusal:
-        return Outcome.failed(refusal.code, refusal.message, "image")
+        return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
 
     now = datetime.now(UTC)
     photo, blobs = _photo_with_blobs(viewer.user_id, cleaned, now, processed)
@@ -162,7 +182,7 @@ async def update_caption(
     viewer = context.require_viewer()
     cleaned = clean_caption(caption)
     if cleaned is None:
-        return Outcome.failed("INVALID_INPUT", BAD_CAPTION, "caption")
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, BAD_CAPTION, "caption")
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         photo_or_error = _owned_photo(found[0], viewer.user_id)
@@ -226,10 +246,14 @@ async def delete_photo(
 
 def _owned_photo(entity: Entity | None, viewer_id: str) -> models.Photo | Outcome:
     if entity is None:
-        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
+        )
     photo = models.photo_from_entity(entity)
     if photo.owner_id != viewer_id:
-        return Outcome.failed("NOT_ALLOWED", "Only the photo's owner can change it.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_ALLOWED, "Only the photo's owner can change it.", "photoId"
+        )
     return photo
 
 
