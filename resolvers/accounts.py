@@ -54,7 +54,7 @@ async def create_profile(
         return Outcome(key=user.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="createProfile",
         arguments={"username": username, "displayName": display_name},
@@ -104,7 +104,7 @@ async def update_profile(
         return Outcome(key=updated.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="updateProfile",
         arguments={"username": username, "displayName": display_name},

@@ -77,7 +77,7 @@ async def add_comment(
         return Outcome(key=comment.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="addComment",
         arguments={"photoId": photo.encode(), "text": text},
@@ -85,7 +85,6 @@ async def add_comment(
         reads=[models.user_key(viewer.user_id)],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 
@@ -116,7 +115,7 @@ async def delete_comment(
         return Outcome(key=comment)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="deleteComment",
         arguments={"commentId": comment.encode()},
@@ -124,7 +123,6 @@ async def delete_comment(
         reads=[comment],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

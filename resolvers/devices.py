@@ -83,7 +83,7 @@ async def register_device(
         return Outcome(key=device.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="registerDevice",
         arguments={"token": token, "platform": platform},
@@ -113,7 +113,7 @@ async def unregister_device(
         return Outcome(key=mine)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="unregisterDevice",
         arguments={"token": token},

@@ -71,7 +71,7 @@ async def update_email_preferences(
         return Outcome(key=key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="updateEmailPreferences",
         arguments={"digest": digest, "newFollower": new_follower},

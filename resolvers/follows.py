@@ -84,7 +84,7 @@ async def _change(
         return Outcome(key=target)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="follow" if following else "unfollow",
         arguments={"userId": target.encode()},
@@ -92,7 +92,6 @@ async def _change(
         reads=[models.user_key(viewer.user_id), edge],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

@@ -72,7 +72,7 @@ async def set_like(
         return Outcome(key=photo)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="likePhoto" if liked else "unlikePhoto",
         arguments={"photoId": photo.encode()},
@@ -80,7 +80,6 @@ async def set_like(
         reads=[models.user_key(viewer.user_id), like],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

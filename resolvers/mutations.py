@@ -18,12 +18,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from errors import BadUserInput
+from resolvers.context import RequestContext
 from resolvers.user_errors import UserError, UserErrorCode
 from store import models
 from store.keys import Key
-from store.port import Entity, Store, Transaction
+from store.port import Entity, Transaction
 from store.transactions import run_in_transaction
-from tasks.enqueue import Tasks
 from tasks.outbox import Outbox, outbox_records, relay_after_commit
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -70,7 +70,7 @@ Effect = Callable[[Transaction, list[Entity | None]], Awaitable[Outcome]]
 
 
 async def run_mutation(
-    store: Store,
+    context: RequestContext,
     *,
     viewer_id: str,
     name: str,
@@ -79,14 +79,13 @@ async def run_mutation(
     reads: Sequence[Key],
     effect: Effect,
     outbox: Outbox | None = None,
-    tasks: Tasks | None = None,
     now: datetime | None = None,
 ) -> Outcome:
     """Runs `effect` in a transaction with the entities at `reads` (one batched
     get), recording its outcome under the idempotency key if there is one.
 
     What the effect adds to `outbox` is written in the same transaction (in the
-    viewer's group) and relayed to `tasks` after the commit (tasks/outbox.py). A
+    viewer's group) and relayed to the queue after the commit (tasks/outbox.py). A
     replay adds nothing: the first commit's records carry its follow-ups."""
     record_key = _record_key(viewer_id, name, idempotency_key)
     fingerprint = _fingerprint(name, arguments)
@@ -116,8 +115,8 @@ async def run_mutation(
             )
         return outcome
 
-    outcome = await run_in_transaction(store, work)
-    await relay_after_commit(store, tasks, committed)
+    outcome = await run_in_transaction(context.store, work)
+    await relay_after_commit(context.store, context.tasks, committed)
     return outcome
 
 

@@ -134,7 +134,7 @@ async def create_photo(
 
     try:
         outcome = await run_mutation(
-            context.store,
+            context,
             viewer_id=viewer.user_id,
             name="createPhoto",
             # The image by its hash: a retry sends the same bytes, another photo does not.
@@ -143,7 +143,6 @@ async def create_photo(
             reads=[models.user_key(viewer.user_id)],
             effect=effect,
             outbox=outbox,
-            tasks=context.tasks,
             now=now,
         )
     except BadUserInput:
@@ -192,7 +191,7 @@ async def update_caption(
         return Outcome(key=photo_key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="updateCaption",
         arguments={"photoId": photo_key.encode(), "caption": caption},
@@ -227,7 +226,7 @@ async def delete_photo(
         return Outcome(key=photo_key)
 
     outcome = await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="deletePhoto",
         arguments={"photoId": photo_key.encode()},
@@ -235,7 +234,6 @@ async def delete_photo(
         reads=[photo_key],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
         now=now,
     )
     if not outcome.errors:
