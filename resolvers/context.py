@@ -20,8 +20,8 @@ class RequestContext:
     store: Store
     cursors: CursorCodec
     tasks: Tasks  # where mutations' follow-ups go (tests give it the embedded queue)
+    media: Media  # the image pipeline and the blob store, bound to the request's origin
     viewer: Viewer | None = None
-    media: Media | None = None  # None only where nothing reads or writes images
     runs: RunLog | None = None  # the task and cron run log, for admin-only fields
     task_admin: TaskAdmin | None = None  # the admin schema's queue calls; None elsewhere
     loaders: Loaders = field(init=False)

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import BinaryIO
 
 from errors import BadUserInput
-from media import ImageRejected, Media, ProcessedImage, blob_name
+from media import ImageRejected, ProcessedImage, blob_name
 from media.derivatives import RENDER_VERSION
 from media.errors import CorruptImage, EmptyImage, ImageTooLarge, TooManyPixels, UnsupportedImage
 from resolvers import background
@@ -79,12 +79,6 @@ def _refusal_code(refusal: ImageRejected) -> UserErrorCode:
     return UserErrorCode.UNSUPPORTED_IMAGE
 
 
-def _media(context: RequestContext) -> Media:
-    if context.media is None:
-        raise RuntimeError("this request context has no media services")
-    return context.media
-
-
 async def create_photo(
     context: RequestContext, image: BinaryIO, caption: str, idempotency_key: str | None
 ) -> Outcome:
@@ -94,7 +88,7 @@ async def create_photo(
         return Outcome.failed(UserErrorCode.INVALID_INPUT, BAD_CAPTION, "caption")
     if await context.loaders.user(viewer.user_id) is None:
         return Outcome.profile_missing()
-    media = _media(context)
+    media = context.media
     try:
         processed = await media.pipeline.process(image)
     except ImageRejected as refusal:
@@ -259,7 +253,7 @@ async def _reclaim(context: RequestContext, stray: models.StrayBlob) -> None:
     """Deletes the blobs, then their record. Best effort: if either step fails, the
     record stays and the cleanup job finishes the work."""
     try:
-        await _media(context).blobs.delete(stray.names)
+        await context.media.blobs.delete(stray.names)
         await context.store.delete_many([stray.key])
     except Exception:
         log.warning("left stray blobs %s for the cleanup job", stray.key, exc_info=True)

@@ -91,8 +91,7 @@ class Photo(Node):
     @strawberry.field(description="The URL of the image in a size; it never changes content.")
     def image(self, info: Info, size: ImageSize = ImageSize.LARGE) -> str | None:
         name = self.model.images.get(size.value)
-        media = info.context.media
-        return media.url(name) if name is not None and media is not None else None
+        return info.context.media.url(name) if name is not None else None
 
     @strawberry.field(
         graphql_type=Optional[Annotated["User", strawberry.lazy("schema.user")]],  # noqa: UP045

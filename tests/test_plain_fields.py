@@ -20,6 +20,9 @@ from hypothesis import strategies as st
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from media.local_blobs import LocalBlobStore
+from media.pipeline import ImageLimits, ImagePipeline
+from media.services import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from resolvers.node_ids import to_global_id
@@ -218,8 +221,15 @@ def tasks(tmp_path: Path) -> Iterator[Tasks]:
     database.close()
 
 
+@pytest.fixture
+def media(tmp_path: Path) -> Media:
+    """Local blobs: what a photo's `image` URLs are made from."""
+    pipeline = ImagePipeline(ImageLimits(), memory_budget=256 << 20)
+    return Media(pipeline, LocalBlobStore(tmp_path / "media"))
+
+
 async def test_the_apps_operations_answer_the_same_both_ways(
-    store: Store, tasks: Tasks, app_data: dict[str, Any]
+    store: Store, tasks: Tasks, media: Media, app_data: dict[str, Any]
 ) -> None:
     plain, usual = build_schema(), build_schema()
     usual.execution_context_class = StrawberryGraphQLCoreExecutionContext
@@ -231,7 +241,7 @@ async def test_the_apps_operations_answer_the_same_both_ways(
                 await schema.execute(
                     operation,
                     variable_values=app_data,
-                    context_value=RequestContext(store=store, cursors=cursors, tasks=tasks),
+                    context_value=RequestContext(store, cursors, tasks, media),
                 )
             )
             for schema in (plain, usual)
