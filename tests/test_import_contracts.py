@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from grimp import build_graph
-from importlinter.cli import EXIT_STATUS_SUCCESS, lint_imports
+from importlinter import api  # noqa: F401  (configures import-linter, as its CLI does)
+from importlinter.application.use_cases import lint_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 LAYERED: list[str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"][
@@ -32,9 +33,11 @@ OUTSIDE = {
 
 
 def test_the_import_contracts_hold(capsys: pytest.CaptureFixture[str]) -> None:
-    status = lint_imports(no_cache=True)
+    # Not importlinter.cli.lint_imports: that one reconfigures logging for the whole
+    # process (disabling the app's loggers for every later test).
+    kept = lint_imports(str(ROOT / "pyproject.toml"), cache_dir=None, no_logo=True)
     report = capsys.readouterr().out
-    assert status == EXIT_STATUS_SUCCESS, report
+    assert kept, report
 
 
 def test_every_package_has_its_place_in_the_layers() -> None:
