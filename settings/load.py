@@ -27,10 +27,10 @@ from settings.server import (
     GRAPHIQL,
     PUBLIC_ORIGIN,
     WebSettings,
-    is_production,
     load_secret_key,
     load_web_settings,
     local_only,
+    read_mode,
 )
 from settings.store import GOOGLE_CLOUD_PROJECT, LOCAL_PROJECT, load_store_choice
 from settings.tasks import (
@@ -82,7 +82,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 def read_settings(reader: Reader) -> Settings:
     """load_settings with the reader given, so that a test can see what was read."""
-    reader.production = production = is_production(reader.environ)
+    reader.production = production = read_mode(reader)
     store = load_store_choice(reader)
     demo_data = reader.value(DEMO_DATA)
     if production and demo_data:

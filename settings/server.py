@@ -5,7 +5,6 @@ meet (web.py, serve.py)."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -149,10 +148,9 @@ class WebSettings:
     max_header_bytes: int = 16 * 1024
 
 
-def is_production(environ: Mapping[str, str]) -> bool:
-    """The mode, decided before anything else is read (every default depends on it);
-    a problem here stops loading at once."""
-    reader = Reader(environ, production=True)
+def read_mode(reader: Reader) -> bool:
+    """Whether the app runs in production, decided before anything else is read (every
+    default depends on it): a problem here stops loading at once."""
     production = reader.value(ENV) == "production"
     reader.check()
     hosted = [variable.name for variable in (GAE_ENV, K_SERVICE) if reader.text(variable)]

@@ -207,7 +207,8 @@ def choice(*options: str, fold_case: bool = False) -> Kind[str]:
             raise Invalid(listed)
         return chosen
 
-    return Kind(" | ".join(options), parse)
+    ticked = [f"`{option}`" for option in options]
+    return Kind(" or ".join(ticked) if len(options) == 2 else f"one of {', '.join(ticked)}", parse)
 
 
 def url(*schemes: str) -> Kind[str]:
