@@ -52,8 +52,9 @@ the variable, what is wrong with its value and the form expected; for example, w
 
 {message}
 
-An empty variable counts as unset. "Required" says when a variable must be set; a
-default "local: …; production: …" differs between the two modes.
+An empty variable counts as unset, except a boolean, where empty means off. "Required"
+says when a variable must be set; a default "local: …; production: …" differs between
+the two modes.
 
 ## Adding a setting
 

@@ -117,6 +117,8 @@ def load_mail_settings(reader: Reader) -> MailSettings:
     )
     if sender is None and backend == "smtp":
         reader.refuse(f"{MAIL.env_name}=smtp needs {MAIL_FROM.env_name} (the From address)")
+    elif sender is not None and not _is_address(sender):  # made of the Mailgun domain
+        reader.refuse(f"{MAILGUN_DOMAIN.env_name} must be a domain, not {domain!r}")
     host = reader.optional(SMTP_HOST)
     starttls = reader.value(SMTP_STARTTLS)
     user, password = reader.optional(SMTP_USER), reader.optional(SMTP_PASSWORD)

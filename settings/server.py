@@ -5,7 +5,7 @@ meet (web.py, serve.py)."""
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,34 +27,34 @@ LOCAL_ORIGIN = "http://127.0.0.1:8080"
 PLACEHOLDER_SECRET = "replace-with-at-least-32-random-characters"  # secret.yaml.example
 
 
-def origin() -> Kind[str]:
-    """`scheme://host[:port]` and nothing more, as browsers compare origins (https
-    only in production: `load_web_settings` checks that, knowing the mode)."""
-    return Kind("origin: https://host[:port]", _origin)
+def origin(*, https_only: bool = False) -> Kind[str]:
+    """`scheme://host[:port]` and nothing more, as browsers compare origins."""
+    schemes = ("https",) if https_only else ("http", "https")
+    return Kind("origin: https://host[:port]", lambda value: _origin(value, schemes))
 
 
-def origins() -> Kind[tuple[str, ...]]:
+def origins(*, https_only: bool = False) -> Kind[tuple[str, ...]]:
+    """Comma-separated origins."""
+    schemes = ("https",) if https_only else ("http", "https")
 
     def parse(value: str) -> tuple[str, ...]:
-        found = tuple(_origin(part.strip()) for part in value.split(",") if part.strip())
-        if not found:
-            raise Invalid("origins like https://host[:port]")
-        return found
+        return tuple(_origin(part.strip(), schemes) for part in value.split(",") if part.strip())
 
     return Kind("origins, comma-separated: https://host[:port]", parse)
 
 
-def _origin(value: str) -> str:
+def _origin(value: str, schemes: tuple[str, ...]) -> str:
     parts = urlsplit(value)
     if (
-        parts.scheme not in ("http", "https")
+        parts.scheme not in schemes
         or not parts.hostname
         or parts.path not in ("", "/")
         or parts.query
         or parts.fragment
         or parts.username
     ):
-        raise Invalid("origins like http://host[:port] or https://host[:port]")
+        expected = " or ".join(f"{scheme}://host[:port]" for scheme in schemes)
+        raise Invalid(f"origins like {expected}")
     return f"{parts.scheme}://{parts.netloc}"
 
 
@@ -169,19 +169,13 @@ def local_only(reader: Reader, variable: Variable[bool], danger: str) -> bool:
 
 
 def load_web_settings(reader: Reader) -> WebSettings:
-    public = reader.optional(PUBLIC_ORIGIN)
-    cors = reader.optional(CORS_ORIGINS) or ()
-    if reader.production:
-        for variable, given in ((PUBLIC_ORIGIN, (public,) if public else ()), (CORS_ORIGINS, cors)):
-            plain = [origin for origin in given if not origin.startswith("https://")]
-            if plain:
-                reader.refuse(
-                    f"{variable.env_name} must be origins like https://host[:port], "
-                    f"not {plain[0]!r}"
-                )
+    public, cors = PUBLIC_ORIGIN, CORS_ORIGINS
+    if reader.production:  # browsers are met over https only
+        public = replace(public, kind=origin(https_only=True))
+        cors = replace(cors, kind=origins(https_only=True))
     return WebSettings(
-        public_origin=public,
-        cors_origins=cors,
+        public_origin=reader.optional(public),
+        cors_origins=reader.optional(cors) or (),
         body_timeout_seconds=reader.value(BODY_TIMEOUT_SECONDS),
         header_seconds=reader.value(HEADER_SECONDS),
     )

@@ -46,6 +46,7 @@ class Kind(Generic[T]):
 
     form: str
     parse: Callable[[str], T]
+    reads_empty: bool = False  # an empty value is a value (a boolean's off), not unset
 
 
 class _Same(enum.Enum):
@@ -91,9 +92,11 @@ class Reader:
     read_names: set[str] = field(default_factory=set)
 
     def text(self, variable: Variable[Any]) -> str | None:
-        """The variable's own text; None when it is unset or empty."""
+        """The variable's own text; None when it is unset, or empty where its kind
+        gives empty no meaning."""
         self.read_names.add(variable.env_name)
-        return self.environ.get(variable.env_name) or None
+        text = self.environ.get(variable.env_name)
+        return text if text or (text == "" and variable.kind.reads_empty) else None
 
     def optional(self, variable: Variable[T]) -> T | None:
         """The variable's value, its default's when unset, or None without either.
@@ -152,11 +155,11 @@ def flag() -> Kind[bool]:
     def parse(value: str) -> bool:
         if value in ("1", "true", "yes", "on"):
             return True
-        if value in ("0", "false", "no", "off"):
+        if value in ("0", "false", "no", "off", ""):
             return False
         raise Invalid("a boolean (1/0, true/false)")
 
-    return Kind("boolean: 1/0, true/false, yes/no, on/off", parse)
+    return Kind("boolean: 1/0, true/false, yes/no, on/off", parse, reads_empty=True)
 
 
 def whole(minimum: int = 1, maximum: int | None = None) -> Kind[int]:
@@ -213,14 +216,15 @@ def choice(*options: str, fold_case: bool = False) -> Kind[str]:
 
 def url(*schemes: str) -> Kind[str]:
     """A URL whose scheme is one of `schemes` (what the app can speak to)."""
-    listed = ", ".join(f"{scheme}://" for scheme in schemes)
+    starts = [f"{scheme}://" for scheme in schemes]
+    listed = " or ".join(starts) if len(starts) < 3 else f"{', '.join(starts[:-1])} or {starts[-1]}"
 
     def parse(value: str) -> str:
         if urlsplit(value).scheme not in schemes:
-            raise Invalid(f"a {listed} URL")
+            raise Invalid(f"a URL starting {listed}")
         return value
 
-    return Kind(f"URL ({listed})", parse)
+    return Kind(f"URL: {listed}", parse)
 
 
 @dataclass(frozen=True)
