@@ -95,8 +95,10 @@ class Reader:
         """The variable's own text; None when it is unset, or empty where its kind
         gives empty no meaning."""
         self.read_names.add(variable.env_name)
-        text = self.environ.get(variable.env_name)
-        return text if text or (text == "" and variable.kind.reads_empty) else None
+        given = self.environ.get(variable.env_name)
+        if given == "" and not variable.kind.reads_empty:
+            return None
+        return given
 
     def optional(self, variable: Variable[T]) -> T | None:
         """The variable's value, its default's when unset, or None without either.
