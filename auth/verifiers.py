@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from auth._jws import parse_compact
 from auth.errors import InvalidToken
+from auth.jwt_checks import read_token
 from auth.viewer import TokenVerifier, Viewer
 
 # Tokens larger than this are refused before any parsing: Firebase's are ~1 KB.
@@ -24,7 +24,7 @@ class AlgorithmRouter:
         self._by_algorithm = dict(by_algorithm)
 
     async def verify(self, token: str) -> Viewer:
-        header = parse_compact(token, max_length=MAX_TOKEN_LENGTH).header
+        header = read_token(token, max_length=MAX_TOKEN_LENGTH).header
         verifier = self._by_algorithm.get(str(header.get("alg")))
         if verifier is None:
             raise InvalidToken("unsupported_algorithm")

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from auth.oidc import OidcVerifier
 from mail.service import MailService
 from push.port import PushSender
 from settings import Settings, SettingsError
@@ -46,7 +47,6 @@ from tasks.cron_config import load_cron_yaml
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.guard import InternalGuard
-from tasks.oidc import OidcVerifier
 from tasks.outbox import sweep
 from tasks.port import TaskQueue
 from tasks.queue_config import load_queue_yaml
