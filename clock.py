@@ -10,10 +10,11 @@ for dates (tests/test_clock_guard.py checks); durations use `time.monotonic()`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "SystemClock", "system_clock"]
+__all__ = ["Clock", "SystemClock", "epoch_seconds", "system_clock", "system_seconds"]
 
 
 class Clock(Protocol):
@@ -33,3 +34,11 @@ class SystemClock:
 
 
 system_clock: Clock = SystemClock()
+
+
+def epoch_seconds(clock: Clock) -> Callable[[], float]:
+    """`clock` as seconds since the epoch: the embedded queue's tables keep times so."""
+    return lambda: clock().timestamp()
+
+
+system_seconds = epoch_seconds(system_clock)

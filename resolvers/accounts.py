@@ -11,8 +11,6 @@ Both also record the verified e-mail address of the sign-in, if any
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from resolvers.context import RequestContext
 from resolvers.email_preferences import record_address
 from resolvers.mutations import Outcome, run_mutation
@@ -36,7 +34,7 @@ async def create_profile(
     cleaned = clean_display_name(display_name)
     if cleaned is None:
         return Outcome.failed("INVALID_INPUT", _BAD_DISPLAY_NAME, "displayName")
-    user = models.User(viewer.user_id, username, cleaned, datetime.now(UTC))
+    user = models.User(viewer.user_id, username, cleaned, context.clock())
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         existing_user, claim, email_settings = found
@@ -47,11 +45,12 @@ async def create_profile(
         if claim is not None:
             return Outcome.failed("USERNAME_TAKEN", "That username is taken.", "username")
         tx.put_many([models.user_to_entity(user), models.username_claim(user)])
-        record_address(tx, viewer, email_settings)
+        record_address(tx, viewer, email_settings, context.clock())
         return Outcome(key=user.key)
 
     return await run_mutation(
         context.store,
+        now=context.clock(),
         viewer_id=viewer.user_id,
         name="createProfile",
         arguments={"username": username, "displayName": display_name},
@@ -95,11 +94,12 @@ async def update_profile(
                 return Outcome.failed("USERNAME_TAKEN", "That username is taken.", "username")
             tx.delete_many([models.username_key(current.username)])
         tx.put_many([models.user_to_entity(updated), models.username_claim(updated)])
-        record_address(tx, viewer, email_settings)
+        record_address(tx, viewer, email_settings, context.clock())
         return Outcome(key=updated.key)
 
     return await run_mutation(
         context.store,
+        now=context.clock(),
         viewer_id=viewer.user_id,
         name="updateProfile",
         arguments={"username": username, "displayName": display_name},

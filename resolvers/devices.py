@@ -16,7 +16,6 @@ trims.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
@@ -62,7 +61,7 @@ async def register_device(
     refused = _invalid_token(token)
     if refused is not None:
         return refused
-    device = Device(viewer.user_id, token, platform, datetime.now(UTC))
+    device = Device(viewer.user_id, token, platform, context.clock())
     current = await context.store.page(
         devices_query(viewer.user_id), limit=MAX_DEVICES + MAX_EVICTIONS
     )
@@ -83,6 +82,7 @@ async def register_device(
 
     return await run_mutation(
         context.store,
+        now=context.clock(),
         viewer_id=viewer.user_id,
         name="registerDevice",
         arguments={"token": token, "platform": platform},
@@ -113,6 +113,7 @@ async def unregister_device(
 
     return await run_mutation(
         context.store,
+        now=context.clock(),
         viewer_id=viewer.user_id,
         name="unregisterDevice",
         arguments={"token": token},

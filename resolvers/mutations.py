@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from errors import BadUserInput
@@ -83,7 +83,7 @@ async def run_mutation(
     effect: Effect,
     outbox: Outbox | None = None,
     tasks: Tasks | None = None,
-    now: datetime | None = None,
+    now: datetime,
 ) -> Outcome:
     """Runs `effect` in a transaction with the entities at `reads` (one batched
     get), recording its outcome under the idempotency key if there is one.
@@ -93,7 +93,6 @@ async def run_mutation(
     replay adds nothing: the first commit's records carry its follow-ups."""
     record_key = _record_key(viewer_id, name, idempotency_key)
     fingerprint = _fingerprint(name, arguments)
-    moment = now or datetime.now(UTC)
     committed: list[Entity] = []  # the outbox records of the attempt that commits
 
     async def work(tx: Transaction) -> Outcome:
@@ -102,18 +101,18 @@ async def run_mutation(
             outbox.clear()
         found = await tx.get_many([*reads, *([record_key] if record_key else [])])
         if record_key is not None:
-            replay = _replay(found.pop(), fingerprint, moment)
+            replay = _replay(found.pop(), fingerprint, now)
             if replay is not None:
                 return replay
         outcome = await effect(tx, found)
         if outbox is not None and outbox.items:
-            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, moment))
+            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, now))
             tx.put_many(committed)
         if record_key is not None:
             tx.put_many(
                 [
                     models.idempotency_record(
-                        record_key, fingerprint, outcome.to_json(), moment, moment + IDEMPOTENCY_TTL
+                        record_key, fingerprint, outcome.to_json(), now, now + IDEMPOTENCY_TTL
                     )
                 ]
             )

@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasks.context import Clock, system_clock
+from clock import Clock, system_clock
 from tasks.deferred import DEFERRED_HANDLER, encode_call
 from tasks.errors import BadTask, UnknownQueue
 from tasks.port import DEFAULT_QUEUE, EnqueueResult, TaskQueue, TaskRequest
