@@ -16,6 +16,7 @@ themselves, each with its own `InvalidToken` reason.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -44,13 +45,19 @@ class SignedToken:
         """`unsupported_algorithm` unless the header names `algorithm`; then the signature."""
         if self.header.get("alg") != algorithm:
             raise InvalidToken("unsupported_algorithm")
-        registry = jws.JWSRegistry(algorithms=[algorithm], strict_check_header=False)
         try:
-            valid = jws.validate_compact(self._compact, key, registry=registry)
+            valid = jws.validate_compact(self._compact, key, registry=_allowing(algorithm))
         except JoseError as error:
             raise InvalidToken("malformed", str(error)) from error
         if not valid:
             raise InvalidToken("bad_signature")
+
+
+@functools.cache
+def _allowing(algorithm: str) -> jws.JWSRegistry:
+    """joserfc's registry that admits `algorithm` alone; header members it does not
+    know are allowed (Google may add some), `crit` ones are not (read_token)."""
+    return jws.JWSRegistry(algorithms=[algorithm], strict_check_header=False)
 
 
 def read_token(token: str, *, max_length: int) -> SignedToken:
