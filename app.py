@@ -128,8 +128,8 @@ def create_app(
     store = cached_store(store, settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
-    push = push or push_from_settings(settings, database)
-    mailing = mail_from_settings(settings, database, sender=mail)  # None: e-mail is off
+    push = push or push_from_settings(settings, database, clock)
+    mailing = mail_from_settings(settings, database, sender=mail, clock=clock)  # None: off
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
         settings,
