@@ -11,8 +11,6 @@ Both also record the verified e-mail address of the sign-in, if any
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from resolvers.context import RequestContext
 from resolvers.email_preferences import record_address
 from resolvers.mutations import Outcome, run_mutation
@@ -37,7 +35,7 @@ async def create_profile(
     cleaned = clean_display_name(display_name)
     if cleaned is None:
         return Outcome.failed(UserErrorCode.INVALID_INPUT, _BAD_DISPLAY_NAME, "displayName")
-    user = models.User(viewer.user_id, username, cleaned, datetime.now(UTC))
+    user = models.User(viewer.user_id, username, cleaned, context.clock())
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         existing_user, claim, email_settings = found
@@ -50,7 +48,7 @@ async def create_profile(
                 UserErrorCode.USERNAME_TAKEN, "That username is taken.", "username"
             )
         tx.put_many([models.user_to_entity(user), models.username_claim(user)])
-        record_address(tx, viewer, email_settings)
+        record_address(tx, viewer, email_settings, context.clock())
         return Outcome(key=user.key)
 
     return await run_mutation(
@@ -100,7 +98,7 @@ async def update_profile(
                 )
             tx.delete_many([models.username_key(current.username)])
         tx.put_many([models.user_to_entity(updated), models.username_claim(updated)])
-        record_address(tx, viewer, email_settings)
+        record_address(tx, viewer, email_settings, context.clock())
         return Outcome(key=updated.key)
 
     return await run_mutation(

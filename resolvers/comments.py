@@ -10,7 +10,6 @@ characters refused. The author or the photo's owner may delete a comment.
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
 
 from resolvers import background, counts
 from resolvers.context import RequestContext
@@ -53,7 +52,7 @@ async def add_comment(
             "text",
         )
     comment = social_models.Comment(
-        photo, models.new_id(), viewer.user_id, cleaned, datetime.now(UTC)
+        photo, models.new_id(), viewer.user_id, cleaned, context.clock()
     )
     owner = social_models.owner_id_of(photo)
     outbox = Outbox()
@@ -71,9 +70,9 @@ async def add_comment(
             tx.put_many(
                 [activity(viewer.user_id, owner, COMMENT, photo.encode(), comment.created_at)]
             )
-        counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id)
+        counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id, now=comment.created_at)
         notified = owner if owner != viewer.user_id else None
-        outbox.add(*background.after_fan_in(notified, (comment_counter(photo),), datetime.now(UTC)))
+        outbox.add(*background.after_fan_in(notified, (comment_counter(photo),), context.clock()))
         return Outcome(key=comment.key)
 
     return await run_mutation(
@@ -108,10 +107,10 @@ async def delete_comment(
                 "commentId",
             )
         tx.delete_many([comment])
-        counters.add(tx, comment_counter(model.photo), -1, actor_id=viewer.user_id)
-        outbox.add(
-            *background.after_fan_in(None, (comment_counter(model.photo),), datetime.now(UTC))
+        counters.add(
+            tx, comment_counter(model.photo), -1, actor_id=viewer.user_id, now=context.clock()
         )
+        outbox.add(*background.after_fan_in(None, (comment_counter(model.photo),), context.clock()))
         return Outcome(key=comment)
 
     return await run_mutation(

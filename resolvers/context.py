@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auth.viewer import Viewer
+from clock import Clock, system_clock
 from errors import Forbidden, Unauthenticated
 from media.services import Media
 from resolvers.cursors import CursorCodec
@@ -24,6 +25,7 @@ class RequestContext:
     viewer: Viewer | None = None
     runs: RunLog | None = None  # the task and cron run log, for admin-only fields
     task_admin: TaskAdmin | None = None  # the admin schema's queue calls; None elsewhere
+    clock: Clock = system_clock  # what time it is: the app's clock, or a test's
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -16,7 +16,6 @@ trims.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
@@ -63,7 +62,7 @@ async def register_device(
     refused = _invalid_token(token)
     if refused is not None:
         return refused
-    device = Device(viewer.user_id, token, platform, datetime.now(UTC))
+    device = Device(viewer.user_id, token, platform, context.clock())
     current = await context.store.page(
         devices_query(viewer.user_id), limit=MAX_DEVICES + MAX_EVICTIONS
     )

@@ -10,7 +10,7 @@ stops rather than going to an address nobody vouches for any more.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from auth.viewer import Viewer
 from resolvers.context import RequestContext
@@ -36,13 +36,13 @@ async def viewer_preferences(context: RequestContext) -> EmailPreferences:
     return preferences_from_entity(await context.loaders.entity(email_settings_key(viewer.user_id)))
 
 
-def record_address(tx: Transaction, viewer: Viewer, current: Entity | None) -> None:
+def record_address(tx: Transaction, viewer: Viewer, current: Entity | None, now: datetime) -> None:
     """Within a mutation of the viewer's: the address on file becomes the one this
     sign-in vouches for (or none), written only when it changes."""
     preferences = preferences_from_entity(current)
     if preferences.address != viewer.email:
         updated = replace(preferences, address=viewer.email)
-        tx.put_many([preferences_to_entity(viewer.user_id, updated, datetime.now(UTC))])
+        tx.put_many([preferences_to_entity(viewer.user_id, updated, now)])
 
 
 async def update_email_preferences(
@@ -67,7 +67,7 @@ async def update_email_preferences(
             digest=current.digest if digest is None else digest,
             new_follower=current.new_follower if new_follower is None else new_follower,
         )
-        tx.put_many([preferences_to_entity(viewer.user_id, updated, datetime.now(UTC))])
+        tx.put_many([preferences_to_entity(viewer.user_id, updated, context.clock())])
         return Outcome(key=key)
 
     return await run_mutation(

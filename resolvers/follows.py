@@ -14,8 +14,6 @@ a photo posted in between reaches the follower one way or the other.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.loaders import Maybe, exists, then
@@ -54,7 +52,7 @@ async def _change(
     if refused is not None:
         return refused
     edge = social_models.following_key(viewer.user_id, target.name)
-    now = datetime.now(UTC)
+    now = context.clock()
     outbox = Outbox()
     if await context.loaders.entity(target) is None:
         return Outcome.failed(UserErrorCode.NOT_FOUND, "No such user.", "userId")
@@ -76,9 +74,9 @@ async def _change(
         kind = FOLLOW if following else UNFOLLOW
         tx.put_many([activity(viewer.user_id, target.name, kind, "", now)])
         for name in counted:
-            counters.add(tx, name, 1 if following else -1, actor_id=viewer.user_id)
+            counters.add(tx, name, 1 if following else -1, actor_id=viewer.user_id, now=now)
         # This attempt's time bucket: the commit and the relay follow at once.
-        outbox.add(*background.after_fan_in(target.name, counted, datetime.now(UTC)))
+        outbox.add(*background.after_fan_in(target.name, counted, context.clock()))
         if not following:
             outbox.add(*background.after_unfollow(viewer.user_id, target.name))
         return Outcome(key=target)

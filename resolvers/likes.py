@@ -14,8 +14,6 @@ harmless; it counts for a photo nobody sees.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.loaders import Maybe, exists, then
@@ -40,7 +38,7 @@ async def set_like(
     viewer = context.require_viewer()
     like = social_models.like_key(viewer.user_id, photo)
     owner = social_models.owner_id_of(photo)
-    now = datetime.now(UTC)
+    now = context.clock()
     outbox = Outbox()
     if await context.loaders.entity(photo) is None:
         return Outcome.failed(
@@ -61,12 +59,12 @@ async def set_like(
                 tx.put_many([activity(viewer.user_id, owner, LIKE, photo.encode(), now)])
         else:
             tx.delete_many([like])
-        counters.add(tx, like_counter(photo), 1 if liked else -1, actor_id=viewer.user_id)
+        counters.add(tx, like_counter(photo), 1 if liked else -1, actor_id=viewer.user_id, now=now)
         outbox.add(
             *background.after_fan_in(
                 owner if liked and owner != viewer.user_id else None,
                 (like_counter(photo),),
-                datetime.now(UTC),  # this attempt's bucket: the commit follows at once
+                context.clock(),  # this attempt's bucket: the commit follows at once
             )
         )
         return Outcome(key=photo)

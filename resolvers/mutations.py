@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from errors import BadUserInput
@@ -87,9 +87,10 @@ async def run_mutation(
     What the effect adds to `outbox` is written in the same transaction (in the
     viewer's group) and relayed to the queue after the commit (tasks/outbox.py). A
     replay adds nothing: the first commit's records carry its follow-ups."""
+    if now is None:
+        now = context.clock()
     record_key = _record_key(viewer_id, name, idempotency_key)
     fingerprint = _fingerprint(name, arguments)
-    moment = now or datetime.now(UTC)
     committed: list[Entity] = []  # the outbox records of the attempt that commits
 
     async def work(tx: Transaction) -> Outcome:
@@ -98,18 +99,18 @@ async def run_mutation(
             outbox.clear()
         found = await tx.get_many([*reads, *([record_key] if record_key else [])])
         if record_key is not None:
-            replay = _replay(found.pop(), fingerprint, moment)
+            replay = _replay(found.pop(), fingerprint, now)
             if replay is not None:
                 return replay
         outcome = await effect(tx, found)
         if outbox is not None and outbox.items:
-            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, moment))
+            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, now))
             tx.put_many(committed)
         if record_key is not None:
             tx.put_many(
                 [
                     models.idempotency_record(
-                        record_key, fingerprint, outcome.to_json(), moment, moment + IDEMPOTENCY_TTL
+                        record_key, fingerprint, outcome.to_json(), now, now + IDEMPOTENCY_TTL
                     )
                 ]
             )

@@ -24,7 +24,7 @@ import asyncio
 import logging
 import unicodedata
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import BinaryIO
 
 from errors import BadUserInput
@@ -94,7 +94,7 @@ async def create_photo(
     except ImageRejected as refusal:
         return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
 
-    now = datetime.now(UTC)
+    now = context.clock()
     photo, blobs = _photo_with_blobs(viewer.user_id, cleaned, now, processed)
     stray = models.StrayBlob(viewer.user_id, photo.id, tuple(blobs), now)
     await context.store.put_many([models.stray_blob_to_entity(stray)])
@@ -199,7 +199,7 @@ async def delete_photo(
     context: RequestContext, photo_key: Key, idempotency_key: str | None
 ) -> Outcome:
     viewer = context.require_viewer()
-    now = datetime.now(UTC)
+    now = context.clock()
     # Filled by the attempt that commits. A replay leaves it empty, unless an attempt
     # lost a race to a retry of itself first: reclaiming that retry's blobs is harmless.
     deleted: list[models.StrayBlob] = []

@@ -15,7 +15,7 @@ from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasks.context import Clock, system_clock
+from clock import Clock, system_clock
 from tasks.errors import BadTask, UnknownQueue
 from tasks.port import DEFAULT_QUEUE, EnqueueResult, TaskQueue, TaskRequest
 from tasks.registry import Registry, TaskHandler

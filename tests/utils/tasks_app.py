@@ -27,6 +27,7 @@ import httpx
 from starlette.applications import Starlette
 
 from app import create_app
+from clock import Clock, system_clock
 from settings import Settings, TaskSettings
 from store.errors import TransactionConflict
 from store.keys import Key
@@ -199,7 +200,8 @@ async def running_app(
     rate_clock: Callable[[], float] | None = None,
     **task_settings: Any,
 ) -> AsyncIterator[TaskHarness]:
-    """`clock` and `rate_clock`: the embedded workers' (tasks/workers.py)."""
+    """`clock`: the app's, in seconds since the epoch (the queue facade, the embedded
+    queue and its workers all read it); `rate_clock`: the workers' token buckets."""
     (tmp_path / "queue.yaml").write_text(queue_yaml)
     settings = Settings(
         var_dir=tmp_path,
@@ -208,10 +210,9 @@ async def running_app(
         tasks=TaskSettings(queue_yaml=tmp_path / "queue.yaml", **task_settings),
     )
     store = SQLiteStore(settings.sqlite_path)
-    app = create_app(settings, store=store)
+    app_clock = system_clock if clock is None else _from_epoch_seconds(clock)
+    app = create_app(settings, store=store, clock=app_clock)
     workers = app.state.tasks.workers
-    if clock is not None:
-        workers.clock = clock
     if rate_clock is not None:
         workers.rate_clock = rate_clock
     transport = httpx.ASGITransport(app=app)
@@ -220,6 +221,10 @@ async def running_app(
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
     ):
         yield TaskHarness(app, http, store, app.state.tasks)
+
+
+def _from_epoch_seconds(seconds: Callable[[], float]) -> Clock:
+    return lambda: datetime.fromtimestamp(seconds(), UTC)
 
 
 async def eventually(
