@@ -28,6 +28,7 @@ COPY app.py clock.py demo.py errors.py graphql_guards.py graphql_media.py graphq
      cron.yaml queue.yaml ./
 COPY auth ./auth
 COPY cache ./cache
+COPY cron ./cron
 # GraphiQL is served only in local mode; its npm files are not in the image.
 COPY graphiql ./graphiql
 COPY mail ./mail
@@ -38,6 +39,7 @@ COPY resolvers ./resolvers
 COPY schema ./schema
 COPY settings ./settings
 COPY store ./store
+COPY taskqueue ./taskqueue
 COPY tasks ./tasks
 
 # Not root: the code and the image are read-only to the server.

@@ -73,9 +73,9 @@ from schema import build_admin_schema, build_schema
 from schema.errors import client_error
 from settings import Settings
 from store.port import Store
-from tasks.enqueue import Tasks
-from tasks.runlog import RunLog
-from tasks.task_admin import TaskAdmin
+from taskqueue.enqueue import Tasks
+from taskqueue.runlog import RunLog
+from taskqueue.task_admin import TaskAdmin
 from trusted_documents import load_manifest
 
 

@@ -26,13 +26,13 @@ from pathlib import Path
 from app import create_app
 from settings import Settings
 from store.sqlite import SQLiteStore
-from tasks.context import TaskContext
-from tasks.embedded_queue import EmbeddedQueue
-from tasks.port import TaskRequest
-from tasks.queue_config import QueueConfig
-from tasks.registry import Payload, task_handler
+from taskqueue.config import QueueConfig
+from taskqueue.context import TaskContext
+from taskqueue.embedded.queue import EmbeddedQueue
+from taskqueue.embedded.workers import EmbeddedWorkers
+from taskqueue.port import TaskRequest
+from taskqueue.registry import Payload, task_handler
 from tasks.runtime import TaskRuntime
-from tasks.workers import EmbeddedWorkers
 
 QUEUE = "bench"
 started_at: dict[int, float] = {}

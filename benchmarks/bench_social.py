@@ -28,7 +28,7 @@ from settings import CacheSettings, Settings
 from store import models, social_models
 from store.port import MAX_BATCH, Entity, Store
 from store.sqlite import SQLiteStore
-from tasks.embedded_queue import list_tasks
+from taskqueue.embedded.queue import list_tasks
 from tasks.outbox import outbox_records, relay
 
 PAGE = 20

@@ -57,7 +57,7 @@ class LoadServer:
 
     async def wait_for_idle_queue(self, *, within: float) -> float | None:
         """Seconds until no task is due or running in the embedded queue (None if
-        still busy after `within`), read from the file as `python -m tasks.runs` does."""
+        still busy after `within`), read from the file as `python -m taskqueue.runs` does."""
         start = time.monotonic()
         while time.monotonic() - start < within:
             if await asyncio.to_thread(self._due_tasks) == 0:
@@ -91,7 +91,7 @@ class LoadServer:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def retried_task_lines(self) -> list[str]:
-        """Background runs that lost a race the queue retries (tasks/routes.py)."""
+        """Background runs that lost a race the queue retries (taskqueue/routes.py)."""
         lines = self._server.log_path.read_text(errors="replace").splitlines()
         return [line for line in lines if _RETRIED_LINE.search(line)]
 

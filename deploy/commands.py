@@ -8,7 +8,7 @@ import shlex
 import sys
 from collections.abc import Iterable
 
-from tasks.backoff import RetryPolicy
+from taskqueue.backoff import RetryPolicy
 
 
 def duration(seconds: float) -> str:

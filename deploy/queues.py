@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from deploy.commands import backoff_flags, print_commands
-from tasks.queue_config import QueueConfig, load_queue_yaml
+from taskqueue.config import QueueConfig, load_queue_yaml
 
 
 def queue_command(queue: QueueConfig, *, location: str, update: bool = False) -> list[str]:

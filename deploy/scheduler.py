@@ -8,9 +8,9 @@ prints one `gcloud scheduler jobs create http` (or `update http`) command per
 cron.yaml entry, so that cron.yaml stays the one list of jobs on both targets.
 Each job calls GET <url>/_internal/cron/<job> with an OIDC token for the service
 account and the URL as audience, which is what the internal-route guard accepts
-off App Engine (tasks/guard.py). Retries are cron.yaml's retry_parameters as
+off App Engine (taskqueue/guard.py). Retries are cron.yaml's retry_parameters as
 `gcloud app deploy cron.yaml` turns them into a Cloud Scheduler retry config
-(tasks/cron_config.py).
+(cron/config.py).
 
 Schedules are written in unix-cron form, which HTTP jobs take. App Engine's
 `every N minutes|hours` counts from the previous run; the cron form counts from
@@ -27,15 +27,15 @@ from collections.abc import Sequence
 from datetime import time, timedelta
 from pathlib import Path
 
+from cron.config import CronEntry, load_cron_yaml
+from cron.grammar import ALL_MONTHS, CalendarSpec, IntervalSpec
 from deploy.commands import backoff_flags, print_commands
-from tasks.backoff import RetryPolicy
-from tasks.cron_config import CronEntry, load_cron_yaml
-from tasks.schedule_grammar import ALL_MONTHS, CalendarSpec, IntervalSpec
+from taskqueue.backoff import RetryPolicy
 
 JOB_PREFIX = "timeline-"
 # Cloud Run's request timeout (service.yaml timeoutSeconds): a run may take that long.
 ATTEMPT_DEADLINE = "300s"
-_ALL_DAY = (time(0, 0), time(23, 59))  # `synchronized` (tasks/schedule_grammar.py)
+_ALL_DAY = (time(0, 0), time(23, 59))  # `synchronized` (cron/grammar.py)
 _ALL_ORDINALS = frozenset(range(1, 6))
 
 

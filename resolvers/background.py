@@ -9,7 +9,7 @@ Likes, comments and follows ask for batched tasks (`after_fan_in`): one per
 counter and per owner a time bucket, so that fifty actions a second on one
 photo or user become about one write a second to any entity group. The
 follower's backfill is asked for by the followee's fan-in, once the followee's
-half of the edge is written (tasks/fan_in_tasks.py).
+half of the edge is written (tasks/fan_in.py).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from datetime import datetime
 
 from store import models
 from store.keys import Key
+from taskqueue.naming import task_name
 from tasks.batching import batched
-from tasks.naming import task_name
 from tasks.outbox import FollowUp
 
 

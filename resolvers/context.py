@@ -11,9 +11,9 @@ from media.services import Media
 from resolvers.cursors import CursorCodec
 from resolvers.loaders import Loaders
 from store.port import Store
-from tasks.enqueue import Tasks
-from tasks.runlog import RunLog
-from tasks.task_admin import TaskAdmin
+from taskqueue.enqueue import Tasks
+from taskqueue.runlog import RunLog
+from taskqueue.task_admin import TaskAdmin
 
 
 @dataclass

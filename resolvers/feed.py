@@ -1,7 +1,7 @@
 """The home feed: the viewer's own FeedItems, one ancestor query a page.
 
 Fan-out on write puts a FeedItem for every new photo into each follower's entity
-group (tasks/feed_tasks.py). Reading is then one query plus one batched get of
+group (tasks/feed.py). Reading is then one query plus one batched get of
 the photos, whose owners, counts and likes the page then fetches in one more.
 Items whose photo is gone, or whose owner the viewer no longer follows, are
 hidden at read time until the cleanup task removes them. A page short of

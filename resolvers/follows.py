@@ -5,7 +5,7 @@ deltas of both counts (store/counters.py) and an Activity for the followee
 (store/activity_models.py). A popular user followed fifty times a second must
 not take fifty writes a second, so the followee's `Follower` record and the
 notification are written by the followee's `fan_in` task, a batch at a time, set
-to what the follower's half says when it runs (tasks/fan_in_tasks.py). Each
+to what the follower's half says when it runs (tasks/fan_in.py). Each
 user's list is still one ancestor query; the followers list and the counts show
 a follow about a second later, `viewerFollows` at once. The fan-in also asks
 for the backfill of the follower's feed once the followee's half is written, so

@@ -13,9 +13,9 @@ from store.errors import StoreUnavailable, TransactionConflict
 from store.models import PHOTO, USER, Photo, User
 from store.notification_models import NOTIFICATION, RECENT_ACTORS, Notification
 from store.social_models import COMMENT, Comment
-from tasks.port import PendingTask
-from tasks.runlog import Run
-from tasks.task_admin import QueueStatus
+from taskqueue.port import PendingTask
+from taskqueue.runlog import Run
+from taskqueue.task_admin import QueueStatus
 
 __all__ = [
     "COMMENT",

@@ -1,7 +1,7 @@
 """The admin schema's reads and calls (/admin/graphql): the run log and the
 queues' admin, for a signed-in admin only, with the queue's refusals turned
-into client errors. The same calls as `python -m tasks.runs` and
-`python -m tasks.admin`, through tasks.task_admin.TaskAdmin, whose port says
+into client errors. The same calls as `python -m taskqueue.runs` and
+`python -m taskqueue.admin`, through taskqueue.task_admin.TaskAdmin, whose port says
 what each guarantees.
 """
 
@@ -12,12 +12,12 @@ from contextlib import asynccontextmanager
 
 from errors import AppError, BadUserInput
 from resolvers.context import RequestContext
-from tasks.errors import BadTask, NoSuchTask, QueueAdminUnsupported, UnknownQueue
-from tasks.port import PendingTask, PurgeResult
-from tasks.runlog import Run, recent_runs
-from tasks.task_admin import QueueStatus, TaskAdmin
+from taskqueue.errors import BadTask, NoSuchTask, QueueAdminUnsupported, UnknownQueue
+from taskqueue.port import PendingTask, PurgeResult
+from taskqueue.runlog import Run, recent_runs
+from taskqueue.task_admin import QueueStatus, TaskAdmin
 
-MAX_RUNS = 500  # the run log's own bound (tasks.runlog.recent_runs)
+MAX_RUNS = 500  # the run log's own bound (taskqueue.runlog.recent_runs)
 
 
 class RunLogUnavailable(AppError):

@@ -5,8 +5,8 @@ Apps are generated from the public schema (schema.graphql), which therefore
 holds nothing they may not call. What only an admin may read lives here, in a
 schema of its own that an app's codegen never sees; its resolvers check for an
 admin all the same, since anyone may reach the path. The run log is also
-readable with `python -m tasks.runs`, and the queues administered with
-`python -m tasks.admin`.
+readable with `python -m taskqueue.runs`, and the queues administered with
+`python -m taskqueue.admin`.
 """
 
 from __future__ import annotations

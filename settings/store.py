@@ -80,7 +80,7 @@ def load_store_choice(reader: Reader) -> StoreChoice:
 
 def local_sqlite_path(environ: Mapping[str, str] | None = None) -> Path:
     """The embedded store's file, for the command-line tools that read it on this
-    machine (python -m tasks.runs, python -m push.outbox); no other setting is checked."""
+    machine (python -m taskqueue.runs, python -m push.outbox); no other setting is checked."""
     env = os.environ if environ is None else environ
     var_dir = Path(env.get(VAR_DIR.env_name) or "var")
     return Path(env.get(SQLITE_PATH.env_name) or var_dir / "timeline.db")

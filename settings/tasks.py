@@ -1,5 +1,5 @@
 """Background work (tasks/): which queue, how Cloud Tasks reaches the app, the
-embedded cron scheduler, and the pull queues (tasks/pull_port.py)."""
+embedded cron scheduler, and the pull queues (taskqueue/pull/port.py)."""
 
 from __future__ import annotations
 
@@ -38,14 +38,14 @@ class TaskSettings:
     service_account: str | None = None  # HTTP targets: whom Cloud Tasks' OIDC token names
     audience: str | None = None  # OIDC audience; the target URL when unset
     oidc_certs_url: str = GOOGLE_OIDC_CERTS_URL
-    # The embedded cron scheduler (tasks/scheduler.py); App Engine's cron service on App Engine.
+    # The embedded cron scheduler (cron/scheduler.py); App Engine's cron service on App Engine.
     cron_scheduler: bool = True
     cron_yaml: Path | None = None  # None: the project's own cron.yaml
 
 
 @dataclass(frozen=True)
 class PullQueueSettings:
-    """Pull queues (tasks/pull_port.py): a table in the embedded file, or Pub/Sub.
+    """Pull queues (taskqueue/pull/port.py): a table in the embedded file, or Pub/Sub.
     PUBSUB_EMULATOR_HOST, read by Google's client library, points it at the emulator."""
 
     backend: PullBackend = "embedded"

@@ -7,7 +7,7 @@ naming the owner it concerns (the photo's owner, the followee), written in the
 same transaction as an entity group of its own: written once by the actor,
 deleted once by the fan-in, so the fan-in's delete never makes the actor's next
 action retry (as it would in the actor's group). The owner's
-`fan_in` task (tasks/fan_in_tasks.py) reads the owner's activities with one
+`fan_in` task (tasks/fan_in.py) reads the owner's activities with one
 query, applies them to the owner's group in one transaction (notifications, the
 followee's half of follow edges) and deletes them: many actions, one write to
 the owner's group a batch.

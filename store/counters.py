@@ -5,7 +5,7 @@ like one photo in a second. So a change is never written to the counter by the
 request that makes it: the request writes a delta, an entity group of its own
 that nobody else writes, in the same transaction as the like or follow it counts
 (in its actor's group), and a task
-(`fold_counter`, named per counter and time bucket, tasks/counter_jobs.py) moves
+(`fold_counter`, named per counter and time bucket, tasks/counters.py) moves
 deltas into one of the counter's shards, FOLD_BATCH deltas a transaction. A
 read sums the shards (one batched get, shared with the rest of the page through
 the DataLoader), so a count shows a change once its fold has run, about a second

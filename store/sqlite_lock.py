@@ -8,8 +8,8 @@ message that says why and what to do. The lock is an advisory `flock` on a file
 beside the store (`timeline.db.lock`, holding the owner's pid); the kernel drops it
 when its process exits, even on SIGKILL, so a crash never leaves it stale.
 
-Command-line tools that only read the file (`python -m tasks.runs`) take no lock,
-nor does `python -m tasks.admin`, whose few short writes wait for SQLite's write
+Command-line tools that only read the file (`python -m taskqueue.runs`) take no lock,
+nor does `python -m taskqueue.admin`, whose few short writes wait for SQLite's write
 lock (busy timeout) beside the running app's.
 """
 

@@ -13,7 +13,7 @@ just before the commit and the relay), so nothing an action left waits for
 the next action. One relayed late (the outbox sweeper relays what a crash left,
 tasks/outbox.py) may find its bucket's task run already and be dropped as a
 duplicate; what its action left is then found by the next action's task or by
-the sweeping cron jobs (tasks/counter_jobs.py, tasks/fan_in_tasks.py).
+the sweeping cron jobs (tasks/counters.py, tasks/fan_in.py).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from tasks.enqueue import Tasks
-from tasks.naming import task_name
+from taskqueue.enqueue import Tasks
+from taskqueue.naming import task_name
 from tasks.outbox import FollowUp
 
 # About one write a second to any one entity group, Datastore's sustained rate.

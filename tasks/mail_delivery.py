@@ -30,7 +30,7 @@ from store.email_models import SendRecord, send_record, send_record_from_entity
 from store.keys import Key
 from store.port import Transaction
 from store.transactions import run_in_transaction
-from tasks.context import TaskContext
+from taskqueue.context import TaskContext
 
 log = logging.getLogger("timeline.tasks.mail")
 # Longer than a send can take (SMTP: a 30 s timeout; Mailgun: 10 s).

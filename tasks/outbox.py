@@ -36,12 +36,12 @@ from typing import Any
 from store import models
 from store.keys import Key
 from store.port import Entity, Store
-from tasks.context import JobContext
-from tasks.enqueue import Tasks
-from tasks.jobs import drain
-from tasks.naming import task_name
-from tasks.port import DEFAULT_QUEUE
-from tasks.registry import cron_job
+from taskqueue.context import JobContext
+from taskqueue.enqueue import Tasks
+from taskqueue.naming import task_name
+from taskqueue.port import DEFAULT_QUEUE
+from taskqueue.registry import cron_job
+from tasks.cleanup import drain
 
 OUTBOX = "Outbox"
 # Older than any relay still in flight after its commit; younger ones are the request's.

@@ -46,7 +46,7 @@ from store.device_models import (
 from store.keys import Key
 from store.port import Entity, Store, Transaction
 from store.transactions import run_in_transaction
-from tasks.context import TaskContext
+from taskqueue.context import TaskContext
 
 log = logging.getLogger("timeline.tasks.push")
 RECEIPT_LIFETIME = timedelta(hours=24)

@@ -39,8 +39,8 @@ from store import models
 from store.keys import Key
 from store.port import MAX_BATCH, Position, Query, Store
 from store.sqlite_db import shared_database
-from tasks.pull_port import Leased, PullQueue, PullTask
-from tasks.pull_wiring import pull_queue_from_settings
+from taskqueue.pull.port import Leased, PullQueue, PullTask
+from taskqueue.pull.wiring import pull_queue_from_settings
 from tasks.rerender_photo import Outcome, PhotoRenderer
 from tasks.rerender_progress import Progress, Summary
 

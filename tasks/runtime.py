@@ -25,37 +25,37 @@ from starlette.types import ASGIApp
 
 from auth.oidc import OidcVerifier
 from clock import Clock, epoch_seconds, system_clock
+from cron.config import load_cron_yaml
+from cron.scheduler import CronScheduler, runnable
 from mail.service import MailService
 from push.port import PushSender
 from settings import Settings, SettingsError
 from store.port import Store
 from store.sqlite_db import SQLiteDatabase
+from taskqueue.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
+from taskqueue.config import load_queue_yaml
+from taskqueue.context import BlobDeleter
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue
+from taskqueue.embedded.workers import EmbeddedWorkers
+from taskqueue.enqueue import Tasks
+from taskqueue.guard import InternalGuard
+from taskqueue.port import TaskQueue
+from taskqueue.registry import cron_jobs, handlers
+from taskqueue.routes import InternalServices, internal_mount
+from taskqueue.runlog import LoggedRunLog, RunLog, SQLiteRunLog
+from taskqueue.task_admin import TaskAdmin
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
-    counter_jobs,
-    fan_in_tasks,
-    feed_tasks,
-    jobs,
-    mail_tasks,
-    notification_tasks,
+    cleanup,
+    counters,
+    emails,
+    fan_in,
+    feed,
+    notifications,
     outbox,
-    push_tasks,
+    push_notifications,
 )
-from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
-from tasks.context import BlobDeleter
-from tasks.cron_config import load_cron_yaml
-from tasks.embedded_queue import EmbeddedQueue
-from tasks.enqueue import Tasks
-from tasks.guard import InternalGuard
 from tasks.outbox import sweep
-from tasks.port import TaskQueue
-from tasks.queue_config import load_queue_yaml
-from tasks.registry import cron_jobs, handlers
-from tasks.routes import InternalServices, internal_mount
-from tasks.runlog import LoggedRunLog, RunLog, SQLiteRunLog
-from tasks.scheduler import CronScheduler, runnable
-from tasks.task_admin import TaskAdmin
-from tasks.task_db import task_database
-from tasks.workers import EmbeddedWorkers
 
 log = logging.getLogger("timeline.tasks.runtime")
 # A layer around the queue port (a metrics or fault-injecting wrapper, say).

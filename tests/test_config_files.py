@@ -19,8 +19,8 @@ import pytz
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tasks.cron_config import PROJECT_CRON_YAML, load_cron_yaml
-from tasks.queue_config import PROJECT_QUEUE_YAML, load_queue_yaml
+from cron.config import PROJECT_CRON_YAML, load_cron_yaml
+from taskqueue.config import PROJECT_QUEUE_YAML, load_queue_yaml
 from tests.gcloud_sdk import load_sdk_module
 from tests.utils import schedule_oracle
 

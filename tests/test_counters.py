@@ -18,11 +18,11 @@ from store import counters
 from store.keys import Key
 from store.port import Store
 from store.transactions import run_in_transaction
-from tasks.context import JobContext
-from tasks.counter_jobs import STALE_DELTA, fold_counters, fold_deltas
-from tasks.embedded_queue import EmbeddedQueue
-from tasks.enqueue import Tasks
-from tasks.task_db import task_database
+from taskqueue.context import JobContext
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue
+from taskqueue.enqueue import Tasks
+from tasks.counters import STALE_DELTA, fold_counters, fold_deltas
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 _names = itertools.count()

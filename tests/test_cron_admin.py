@@ -14,7 +14,7 @@ from app import create_app
 from auth.dev_tokens import key_path_in, mint_dev_token
 from settings import Settings, TaskSettings
 from store.sqlite import SQLiteStore
-from tasks.headers import app_engine_task_headers
+from taskqueue.headers import app_engine_task_headers
 from tests.utils.accounts import call
 from tests.utils.tasks_app import TaskHarness, running_app
 

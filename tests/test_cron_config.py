@@ -11,17 +11,17 @@ import pytest
 import tasks.runtime  # noqa: F401  (imports every module whose jobs the app registers)
 import tests.utils.cron  # noqa: F401  (registers the test jobs)
 from app import create_app
-from settings import Settings, SettingsError, TaskSettings, load_settings
-from store.sqlite import SQLiteStore
-from tasks.backoff import RetryPolicy
-from tasks.cron_config import (
+from cron.config import (
     NO_RETRIES,
     PROJECT_CRON_YAML,
     CronConfigError,
     load_cron_yaml,
     parse_cron_yaml,
 )
-from tasks.registry import cron_jobs
+from settings import Settings, SettingsError, TaskSettings, load_settings
+from store.sqlite import SQLiteStore
+from taskqueue.backoff import RetryPolicy
+from taskqueue.registry import cron_jobs
 from tests.utils.tasks_app import eventually, running_app
 
 PROJECT_JOBS = {

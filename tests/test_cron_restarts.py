@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cron.config import CronEntry
+from cron.scheduler import Attempt, CronScheduler
 from store.sqlite_db import SQLiteDatabase
-from tasks.cron_config import CronEntry
-from tasks.scheduler import Attempt, CronScheduler
-from tasks.task_db import task_database
+from taskqueue.embedded.database import task_database
 from tests.utils.cron import T0, FakeClock, calls, close_databases, entry, reset_jobs, scheduler
 from tests.utils.tasks_app import TaskHarness, running_app
 

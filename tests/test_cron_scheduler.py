@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tasks.cron_slots import INTERRUPTED
-from tasks.scheduler import SHUTDOWN_ABANDONED, Attempt
+from cron.scheduler import SHUTDOWN_ABANDONED, Attempt
+from cron.slots import INTERRUPTED
 from tests.utils.cron import (
     LEASE_SECONDS,
     T0,

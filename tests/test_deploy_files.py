@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
+from cron.config import load_cron_yaml
+from cron.schedule import parse_schedule
 from deploy.cloudrun import SERVICE_TEMPLATE, RenderError, placeholders, render
 from deploy.dockerfile import Dockerfile, DockerfileError
 from deploy.scheduler import ATTEMPT_DEADLINE, UnschedulableError, unix_cron
-from tasks.cron_config import load_cron_yaml
-from tasks.schedule import parse_schedule
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCKERFILE = Dockerfile.read(ROOT / "Dockerfile")

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from cron.config import load_cron_yaml
 from deploy.queues import queue_command
 from deploy.scheduler import job_command
-from tasks.cron_config import load_cron_yaml
-from tasks.queue_config import load_queue_yaml
+from taskqueue.config import load_queue_yaml
 from tests.gcloud_cli import Parsed, command_problems, help_text, parse, shell_commands
 
 ROOT = Path(__file__).resolve().parents[1]

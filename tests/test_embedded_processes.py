@@ -22,10 +22,10 @@ import pytest
 
 from auth.dev_tokens import key_path_in, mint_dev_token
 from store.sqlite import SQLiteStore
-from tasks.embedded_queue import EmbeddedQueue, list_tasks
-from tasks.enqueue import Tasks
-from tasks.queue_config import load_queue_yaml
-from tasks.task_db import task_database
+from taskqueue.config import load_queue_yaml
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue, list_tasks
+from taskqueue.enqueue import Tasks
 from tests.utils.accounts import CREATE_PROFILE, UPDATE_PROFILE, VIEWER
 from tests.utils.app_server import AppServer
 from tests.utils.tasks_app import deliveries, eventually

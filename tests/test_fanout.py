@@ -12,8 +12,8 @@ from settings import Settings
 from store import models, social_models
 from store.notification_models import first_item_key
 from store.port import Store
-from tasks.headers import EMBEDDED_SECRET
-from tasks.naming import task_name
+from taskqueue.headers import EMBEDDED_SECRET
+from taskqueue.naming import task_name
 from tasks.outbox import outbox_records, relay
 from tests.test_social import UNFOLLOW, mutate, uid
 from tests.utils.accounts import bearer, call

@@ -17,10 +17,10 @@ from settings import Settings
 from store import models
 from store.email_models import digest_email_key
 from store.port import Store
-from tasks.context import TaskContext, TaskInfo
-from tasks.headers import EMBEDDED_SECRET
+from taskqueue.context import TaskContext, TaskInfo
+from taskqueue.headers import EMBEDDED_SECRET
+from tasks.emails import email_digest
 from tasks.mail_delivery import MailRetry
-from tasks.mail_tasks import email_digest
 from tests.test_social import FOLLOW, mutate, uid
 from tests.utils.devices import device_token, register
 from tests.utils.draining import app_of, drain

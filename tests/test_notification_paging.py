@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from settings import Settings
 from store.port import Store
-from tasks.context import TaskContext, TaskInfo
-from tasks.notification_tasks import notify
+from taskqueue.context import TaskContext, TaskInfo
+from tasks.notifications import notify
 from tests.conftest import graphql
 from tests.test_social import LIKE, mutate, pid
 from tests.utils.accounts import bearer, call
@@ -173,7 +173,7 @@ async def test_node_ids_of_notifications_stay_the_recipients(
 async def test_likes_through_the_app_replace_the_item_too(
     client: httpx.AsyncClient, settings: Settings, store: Store
 ) -> None:
-    """The batched fan-in (tasks/fan_in_tasks.py) writes notifications the same way."""
+    """The batched fan-in (tasks/fan_in.py) writes notifications the same way."""
     alice, bob, carol = [await make_user(store, name) for name in ("alice", "bob", "carol")]
     [photo] = await make_photos(store, alice, 1)
     inbox = Inbox(client, settings, store)

@@ -15,10 +15,10 @@ from app import create_app
 from settings import Settings
 from store import models
 from store.port import Entity, Query, Store
-from tasks.context import JobContext
-from tasks.embedded_queue import list_tasks
+from taskqueue.context import JobContext
+from taskqueue.embedded.queue import list_tasks
+from taskqueue.port import EnqueueResult, TaskQueue, TaskRequest
 from tasks.outbox import OUTBOX, relay, relay_outbox
-from tasks.port import EnqueueResult, TaskQueue, TaskRequest
 from tasks.runtime import TaskRuntime
 from tests.test_social import ADD_COMMENT, FOLLOW, LIKE, mutate, pid, uid
 from tests.test_social_background import FEED, NOTIFICATIONS

@@ -26,9 +26,9 @@ from store import models, social_models
 from store.port import Query, Store
 from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase
-from tasks.embedded_queue import TaskRow, list_tasks
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import TaskRow, list_tasks
 from tasks.outbox import OUTBOX
-from tasks.task_db import task_database
 from tests.test_social import ADD_COMMENT, FOLLOW, LIKE, pid, uid
 from tests.test_social_background import FEED, NOTIFICATIONS
 from tests.utils.accounts import bearer

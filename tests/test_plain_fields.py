@@ -30,9 +30,9 @@ from schema import build_schema, plain_fields
 from schema.date_time import DATE_TIME
 from store import models
 from store.port import Store
-from tasks.embedded_queue import EmbeddedQueue
-from tasks.enqueue import Tasks
-from tasks.task_db import task_database
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue
+from taskqueue.enqueue import Tasks
 from tests.utils.builders import make_photos, make_user
 
 

@@ -14,8 +14,8 @@ import pytest
 
 from store.sqlite_db import SQLiteDatabase
 from store.sqlite_lock import exclusive_use
-from tasks.pull_embedded import EmbeddedPullQueue
-from tasks.pull_port import PullTask
+from taskqueue.pull.embedded import EmbeddedPullQueue
+from taskqueue.pull.port import PullTask
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tasks.pull_port import Leased, PullQueue, PullTask
+from taskqueue.pull.port import Leased, PullQueue, PullTask
 from tests.utils.pull_queues import PULL_QUEUE_KINDS, make_pull_queue
 
 SHORT = 3.0  # seconds: a lease the tests outlive (an empty Pub/Sub pull takes about 1 s)

@@ -12,9 +12,9 @@ from media.derivatives import RENDER_VERSION
 from settings import SettingsError, load_settings
 from store.sqlite import SQLiteStore
 from store.sqlite_db import shared_database
-from tasks.pull_embedded import EmbeddedPullQueue
-from tasks.pull_pubsub import PubSubPullQueue
-from tasks.pull_wiring import pull_queue_from_settings
+from taskqueue.pull.embedded import EmbeddedPullQueue
+from taskqueue.pull.pubsub import PubSubPullQueue
+from taskqueue.pull.wiring import pull_queue_from_settings
 from tasks.rerender import arguments, run
 from tests.utils.clients import app_client
 from tests.utils.pubsub_emulator import PROJECT_ID, PubSubEmulator

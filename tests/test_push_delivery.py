@@ -12,7 +12,7 @@ from settings import Settings
 from store import models
 from store.notification_models import first_item_key, notification_from_entity
 from store.port import Store
-from tasks.push_tasks import notification_version
+from tasks.push_notifications import notification_version
 from tests.test_social import FOLLOW, LIKE, mutate, pid, uid
 from tests.utils.accounts import bearer
 from tests.utils.builders import make_photos, make_user

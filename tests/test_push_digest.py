@@ -13,10 +13,10 @@ from store import models
 from store.device_models import Device, device_to_entity, digest_sent_key
 from store.notification_models import Notification, notification_to_entity
 from store.port import Store
-from tasks.context import JobContext
-from tasks.headers import EMBEDDED_SECRET
-from tasks.naming import task_name
-from tasks.push_tasks import daily_digest, resume_after
+from taskqueue.context import JobContext
+from taskqueue.headers import EMBEDDED_SECRET
+from taskqueue.naming import task_name
+from tasks.push_notifications import daily_digest, resume_after
 from tests.test_social import FOLLOW, mutate, uid
 from tests.test_social_background import MARK_READ
 from tests.utils.accounts import bearer

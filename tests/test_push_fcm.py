@@ -22,10 +22,10 @@ from settings import PushSettings, Settings, TaskSettings
 from store.errors import StoreError
 from store.notification_models import first_item_key, notification_from_entity
 from store.port import Store, Transaction
-from tasks.context import TaskContext, TaskInfo
+from taskqueue.context import TaskContext, TaskInfo
 from tasks.push_delivery import CLAIM_LIFETIME, PushRetry
-from tasks.push_tasks import notification_version
-from tasks.push_tasks import push as push_task
+from tasks.push_notifications import notification_version
+from tasks.push_notifications import push as push_task
 from tests.test_social import FOLLOW, mutate, uid
 from tests.test_uploads_atomicity import FlakyCommits
 from tests.utils.accounts import bearer

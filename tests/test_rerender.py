@@ -18,7 +18,7 @@ from settings import Settings
 from store.port import Entity, Store
 from store.sqlite import SQLiteStore
 from store.sqlite_db import shared_database
-from tasks.pull_embedded import EmbeddedPullQueue
+from taskqueue.pull.embedded import EmbeddedPullQueue
 from tasks.rerender import TAG, WorkOptions, enqueue, work
 from tasks.rerender_photo import Outcome, PhotoRenderer
 from tasks.rerender_progress import Progress

@@ -1,4 +1,4 @@
-"""tasks.schedule against Google's implementation, the googlecron code in the Cloud SDK.
+"""cron.schedule against Google's implementation, the googlecron code in the Cloud SDK.
 
 Each comparison asks both for the next runs after a start and requires identical
 instants (to the microsecond), or that both refuse the schedule. For a fair and exact
@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytz
 
-from tasks.schedule import ScheduleError, parse_schedule
+from cron.schedule import ScheduleError, parse_schedule
 from tests.utils.schedule_oracle import (
     assert_same_as_google,
     at,

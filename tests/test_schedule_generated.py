@@ -1,4 +1,4 @@
-"""tasks.schedule against Google's parser over hypothesis-generated schedules and
+"""cron.schedule against Google's parser over hypothesis-generated schedules and
 start times near clock changes (the oracle: tests/utils/schedule_oracle.py)."""
 
 from __future__ import annotations

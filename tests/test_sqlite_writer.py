@@ -20,10 +20,10 @@ from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase
 from store.sqlite_files import CACHE_KIB
 from store.transactions import run_in_transaction
-from tasks import embedded_queue as rows
-from tasks.embedded_queue import EmbeddedQueue
-from tasks.port import TaskRequest
-from tasks.task_db import task_database
+from taskqueue.embedded import queue as rows
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue
+from taskqueue.port import TaskRequest
 from tests.utils.tasks_app import effect_count, eventually, running_app
 
 A = Key.of("User", "a")

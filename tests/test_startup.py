@@ -30,7 +30,7 @@ from deploy.cloudrun import SERVICE_TEMPLATE, render
 from deploy.dockerfile import Dockerfile
 from deploy.platforms import Launch, app_engine, cloud_run
 from settings import PLACEHOLDER_SECRET
-from tasks.queue_config import load_queue_yaml
+from taskqueue.config import load_queue_yaml
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
 from tests.utils.processes import ManagedServer, free_port
 from tests.utils.storage_emulator import StorageEmulator

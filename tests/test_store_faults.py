@@ -14,9 +14,9 @@ import pytest
 from auth.dev_tokens import key_path_in, mint_dev_token
 from store.errors import StoreUnavailable
 from store.sqlite_db import translate
-from tasks.embedded_queue import EmbeddedQueue
-from tasks.port import TaskRequest
-from tasks.task_db import task_database
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue
+from taskqueue.port import TaskRequest
 from tests.utils.accounts import CREATE_PROFILE, UPDATE_PROFILE, VIEWER
 from tests.utils.app_server import AppServer
 

@@ -1,4 +1,4 @@
-"""`python -m tasks.admin` on the embedded queue, beside a running app; deleted
+"""`python -m taskqueue.admin` on the embedded queue, beside a running app; deleted
 names and files made before task admin existed."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from datetime import timedelta
 from pathlib import Path
 
 from store.sqlite_db import SQLiteDatabase
-from tasks.embedded_queue import EmbeddedQueue, list_tasks
-from tasks.port import TaskRequest
-from tasks.task_db import task_database
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue, list_tasks
+from taskqueue.port import TaskRequest
 from tests.utils.tasks_app import effect_count, eventually, running_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def admin_command(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     files = ["--db", str(tmp_path / "timeline.db"), "--queue-yaml", str(tmp_path / "queue.yaml")]
     return subprocess.run(
-        [sys.executable, "-m", "tasks.admin", *files, *args],
+        [sys.executable, "-m", "taskqueue.admin", *files, *args],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -87,7 +87,7 @@ async def test_refusals_exit_with_1_and_say_why(tmp_path: Path) -> None:
     assert bad_limit.returncode == 2
     no_file = await asyncio.to_thread(
         subprocess.run,
-        [sys.executable, "-m", "tasks.admin", "--db", str(tmp_path / "none.db"), "queues"],
+        [sys.executable, "-m", "taskqueue.admin", "--db", str(tmp_path / "none.db"), "queues"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -17,9 +17,9 @@ from google.api_core.exceptions import AlreadyExists
 from google.cloud import tasks_v2
 
 from store.sqlite import SQLiteStore
-from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget
-from tasks.enqueue import Tasks
-from tasks.port import TaskRequest
+from taskqueue.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget
+from taskqueue.enqueue import Tasks
+from taskqueue.port import TaskRequest
 from tests.utils.cloud_tasks_stack import ACCOUNT, AUDIENCE, CloudStack, cloud_tasks_stack
 from tests.utils.tasks_app import deliveries, effect_count, eventually
 from tests.utils.tasks_emulator import LOCATION, PROJECT, queue_name

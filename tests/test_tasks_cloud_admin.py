@@ -23,10 +23,10 @@ from pathlib import Path
 import pytest
 
 from store.sqlite import SQLiteStore
-from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue
-from tasks.enqueue import Tasks
-from tasks.errors import QueueAdminUnsupported
-from tasks.task_admin import TaskAdmin
+from taskqueue.cloud_tasks import AppEngineTarget, CloudTasksQueue
+from taskqueue.enqueue import Tasks
+from taskqueue.errors import QueueAdminUnsupported
+from taskqueue.task_admin import TaskAdmin
 from tests.utils.cloud_tasks_stack import CloudStack, cloud_tasks_stack
 from tests.utils.tasks_app import deliveries, effect_count, eventually
 from tests.utils.tasks_emulator import LOCATION, PROJECT
@@ -146,7 +146,14 @@ def cloud_admin_command(stack: CloudStack, queue_yaml: Path, *args: str) -> str:
         "TIMELINE_CLOUD_TASKS_LOCATION": LOCATION,
         "TIMELINE_CLOUD_TASKS_EMULATOR_HOST": stack.emulator.host,
     }
-    argv = [sys.executable, "-m", "tasks.admin", "--cloud-tasks", "--queue-yaml", str(queue_yaml)]
+    argv = [
+        sys.executable,
+        "-m",
+        "taskqueue.admin",
+        "--cloud-tasks",
+        "--queue-yaml",
+        str(queue_yaml),
+    ]
     result = subprocess.run(
         [*argv, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

@@ -10,10 +10,10 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tasks.backoff import RetryPolicy
-from tasks.errors import QueueConfigError
-from tasks.queue_config import PROJECT_QUEUE_YAML, load_queue_yaml, parse_queue_yaml
-from tasks.rate import TokenBucket
+from taskqueue.backoff import RetryPolicy
+from taskqueue.config import PROJECT_QUEUE_YAML, load_queue_yaml, parse_queue_yaml
+from taskqueue.errors import QueueConfigError
+from taskqueue.rate import TokenBucket
 
 policies = st.builds(
     RetryPolicy,

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 
 from store.sqlite_db import SQLiteDatabase
-from tasks.context import TaskContext
-from tasks.embedded_queue import list_tasks
-from tasks.registry import Payload, task_handler
-from tasks.task_db import task_database
+from taskqueue.context import TaskContext
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import list_tasks
+from taskqueue.registry import Payload, task_handler
 from tests.utils.tasks_app import (
     ManualClock,
     TaskHarness,

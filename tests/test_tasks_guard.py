@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from settings import Settings, TaskSettings
-from tasks.headers import EMBEDDED_SECRET, app_engine_task_headers
+from taskqueue.headers import EMBEDDED_SECRET, app_engine_task_headers
 from tests.utils.clients import app_client
 from tests.utils.tasks_app import TaskHarness, deliveries, effect_count, running_app
 from tests.utils.tokens import (

@@ -11,11 +11,11 @@ import pytest
 from store import models
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Store
-from tasks.context import JobContext
-from tasks.embedded_queue import EmbeddedQueue
-from tasks.enqueue import Tasks
-from tasks.jobs import prune_idempotency_records, reclaim_stray_blobs
-from tasks.task_db import task_database
+from taskqueue.context import JobContext
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue
+from taskqueue.enqueue import Tasks
+from tasks.cleanup import prune_idempotency_records, reclaim_stray_blobs
 from tests.utils.tasks_app import running_app
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from store.keys import Key
 from store.port import Entity, Store, Transaction
-from tasks.errors import BadTask, UnknownHandler, UnknownQueue
-from tasks.headers import app_engine_task_headers
+from taskqueue.errors import BadTask, UnknownHandler, UnknownQueue
+from taskqueue.headers import app_engine_task_headers
 from tests.utils.once import run_once
 from tests.utils.tasks_app import (
     TaskHarness,

@@ -1,5 +1,5 @@
 """Killing the server mid-task and starting it again completes every task once;
-and `python -m tasks.runs` shows what ran."""
+and `python -m taskqueue.runs` shows what ran."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import pytest
 
 from settings import TaskSettings
 from store.sqlite import SQLiteStore
-from tasks.embedded_queue import EmbeddedQueue, list_tasks
-from tasks.enqueue import Tasks
-from tasks.queue_config import load_queue_yaml
-from tasks.task_db import task_database
+from taskqueue.config import load_queue_yaml
+from taskqueue.embedded.database import task_database
+from taskqueue.embedded.queue import EmbeddedQueue, list_tasks
+from taskqueue.enqueue import Tasks
 from tests.utils.processes import ManagedServer, free_port
 from tests.utils.tasks_app import deliveries, effect_count, eventually
 
@@ -76,7 +76,7 @@ def var(tmp_path: Path) -> Path:
 
 def runs_command(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tasks.runs", *args], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, "-m", "taskqueue.runs", *args], cwd=ROOT, capture_output=True, text=True
     )
 
 

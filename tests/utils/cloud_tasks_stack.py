@@ -19,8 +19,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from tasks.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
-from tasks.enqueue import Tasks
+from taskqueue.cloud_tasks import AppEngineTarget, CloudTasksQueue, HttpTarget, cloud_tasks_client
+from taskqueue.enqueue import Tasks
 from tests.utils.processes import ManagedServer, free_port
 from tests.utils.tasks_emulator import LOCATION, PROJECT, TasksEmulator
 from tests.utils.tokens import make_rsa_signing_key, serving_certificates

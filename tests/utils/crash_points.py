@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from app import create_app, make_store
 from store.port import Entity, Store
 from store.sqlite_db import shared_database
-from tasks.port import EnqueueResult, TaskQueue, TaskRequest
+from taskqueue.port import EnqueueResult, TaskQueue, TaskRequest
 from tests.test_uploads_atomicity import FlakyCommits
 
 HANGS = ("relay", "after-add", "feed-write", "push-receipt", "none")

@@ -13,12 +13,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from cron.config import CronEntry, parse_cron_yaml
+from cron.scheduler import CronScheduler
 from store.sqlite_db import SQLiteDatabase
-from tasks.context import JobContext
-from tasks.cron_config import CronEntry, parse_cron_yaml
-from tasks.registry import cron_job
-from tasks.scheduler import CronScheduler
-from tasks.task_db import task_database
+from taskqueue.context import JobContext
+from taskqueue.embedded.database import task_database
+from taskqueue.registry import cron_job
 from tests.utils.tasks_app import TaskHarness
 
 T0 = datetime(2030, 1, 7, 0, 0, tzinfo=UTC)  # a Monday

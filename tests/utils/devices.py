@@ -9,7 +9,7 @@ import httpx
 
 from store.device_models import Device, device_from_entity, devices_query
 from store.port import Store
-from tasks.headers import EMBEDDED_SECRET, app_engine_task_headers
+from taskqueue.headers import EMBEDDED_SECRET, app_engine_task_headers
 from tests.utils.accounts import call
 from tests.utils.draining import app_of
 

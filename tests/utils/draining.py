@@ -7,7 +7,7 @@ import asyncio
 import httpx
 from starlette.applications import Starlette
 
-from tasks.embedded_queue import list_tasks
+from taskqueue.embedded.queue import list_tasks
 from tasks.runtime import TaskRuntime
 
 

@@ -27,7 +27,7 @@ from store import models
 from store.keys import Key
 from store.port import Store, Transaction
 from store.transactions import run_in_transaction
-from tasks.context import TaskContext
+from taskqueue.context import TaskContext
 
 RECORD_LIFETIME = timedelta(hours=24)  # far past any redelivery of one task
 

@@ -12,7 +12,7 @@ import asyncio
 import sys
 
 from store.sqlite_db import SQLiteDatabase
-from tasks.pull_embedded import EmbeddedPullQueue
+from taskqueue.pull.embedded import EmbeddedPullQueue
 
 LEASE_SECONDS = 60.0
 WORK_SECONDS = 0.01

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from store.sqlite_db import SQLiteDatabase
-from tasks.pull_embedded import EmbeddedPullQueue
-from tasks.pull_port import PullQueue
-from tasks.pull_pubsub import PubSubPullQueue
+from taskqueue.pull.embedded import EmbeddedPullQueue
+from taskqueue.pull.port import PullQueue
+from taskqueue.pull.pubsub import PubSubPullQueue
 from tests.utils.pubsub_emulator import PROJECT_ID, PubSubEmulator
 
 # The Pub/Sub half needs the emulator: marked so that `make test-fast` leaves it out.

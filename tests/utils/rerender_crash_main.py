@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from settings import load_settings
-from tasks.pull_port import Leased, PullQueue, PullTask
+from taskqueue.pull.port import Leased, PullQueue, PullTask
 from tasks.rerender import arguments, run
 
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import pytz
 
-from tasks.schedule import Schedule, ScheduleError, parse_schedule
+from cron.schedule import Schedule, ScheduleError, parse_schedule
 from tests.gcloud_sdk import load_sdk_module
 
 RUNS = 5

@@ -33,12 +33,12 @@ from store.errors import TransactionConflict
 from store.keys import Key
 from store.port import Entity, Position, Query, Store, Transaction
 from store.sqlite import SQLiteStore
-from tasks.context import TaskContext
-from tasks.embedded_queue import TaskRow, list_tasks
-from tasks.enqueue import Tasks
-from tasks.headers import EMBEDDED_SECRET
-from tasks.registry import Payload, task_handler
-from tasks.runlog import Run
+from taskqueue.context import TaskContext
+from taskqueue.embedded.queue import TaskRow, list_tasks
+from taskqueue.enqueue import Tasks
+from taskqueue.headers import EMBEDDED_SECRET
+from taskqueue.registry import Payload, task_handler
+from taskqueue.runlog import Run
 from tasks.runtime import TaskRuntime
 from tests.utils.once import once_per_task
 

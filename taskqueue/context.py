@@ -1,0 +1,61 @@
+"""What a task handler or a cron job is handed: ports and the delivery's facts.
+
+Handlers see only ports (the store, the task queue facade, a blob deleter, the
+push sender, the mail service), never an adapter class or a Starlette request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from clock import Clock, system_clock
+from mail.service import MailService
+from push.port import PushSender
+from store.port import Store
+
+if TYPE_CHECKING:
+    from taskqueue.enqueue import Tasks
+
+
+class BlobDeleter(Protocol):
+    """The part of the blob store port (media.BlobStore) that cleanup jobs need."""
+
+    async def delete(self, names: Sequence[str]) -> None:
+        """Delete what exists of `names`; a missing name is not an error."""
+        ...
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """The delivery, as App Engine's (or Cloud Tasks') headers describe it."""
+
+    handler: str
+    queue: str
+    name: str
+    retry_count: int = 0  # earlier attempts of this task
+    execution_count: int = 0  # earlier attempts that reached a handler and failed
+    eta: datetime | None = None
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    store: Store
+    tasks: Tasks
+    info: TaskInfo
+    clock: Clock = system_clock
+    push: PushSender | None = None  # None where no push adapter is wired (some tests)
+    mail: MailService | None = None  # None where e-mail is off (TIMELINE_MAIL=off)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    store: Store
+    tasks: Tasks
+    job: str
+    blobs: BlobDeleter | None = None
+    clock: Clock = system_clock
+    push: PushSender | None = None
+    mail: MailService | None = None

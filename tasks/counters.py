@@ -1,0 +1,64 @@
+"""Folding sharded counters (store/counters.py): deltas into shards, shards into totals.
+
+    fold_counter   {counter}   this counter's deltas into its shards (one a bucket)
+    fold_counters  (cron)      every counter's shards into its total, and any
+                               delta older than STALE_DELTA whose task was lost
+
+`fold_counter` pages the counter's deltas (oldest first) and folds each page in
+a transaction that adds them to one shard and deletes them, so a delta counts
+once however often the task runs. The cron job pages the pending shards (a
+global query, oldest first) and folds each of their counters in a transaction
+of its own: the total takes the shards' counts and the shards go back to zero.
+A counter's value is the same before and after a fold, and a write racing a fold
+makes one of the two transactions retry, so nothing is counted twice or lost.
+Running it twice for one slot folds nothing more.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime, timedelta
+
+from store import counters
+from store.models import sort_key
+from store.port import MAX_BATCH, Position, Store
+from store.transactions import run_in_transaction
+from taskqueue.context import JobContext, TaskContext
+from taskqueue.registry import Payload, cron_job, task_handler
+
+# A delta this old has missed its bucket's task (the enqueue after its commit was
+# lost); the cron job folds it.
+STALE_DELTA = timedelta(minutes=1)
+
+
+@task_handler("fold_counter")
+async def fold_counter(payload: Payload, ctx: TaskContext) -> None:
+    await fold_deltas(ctx.store, str(payload["counter"]), ctx.clock())
+
+
+async def fold_deltas(store: Store, name: str, now: datetime) -> None:
+    while batch := await store.page(counters.deltas_of(name), limit=counters.FOLD_BATCH):
+        folded = await run_in_transaction(
+            store,
+            functools.partial(
+                counters.fold_deltas, name=name, keys=[r.entity.key for r in batch], now=now
+            ),
+        )
+        if folded == 0:
+            return  # what the query still shows was folded already (an index lagging)
+
+
+@cron_job("fold_counters")
+async def fold_counters(ctx: JobContext) -> None:
+    now = ctx.clock()
+    stale = await ctx.store.page(
+        counters.all_deltas(), limit=MAX_BATCH, before=Position(sort_key(now - STALE_DELTA, ""))
+    )
+    for name in dict.fromkeys(str(r.entity.properties["counter"]) for r in stale):
+        await fold_deltas(ctx.store, name, now)
+    while pending := await ctx.store.page(counters.pending_shards(), limit=MAX_BATCH):
+        names = dict.fromkeys(str(r.entity.properties["counter"]) for r in pending)
+        for name in names:
+            await run_in_transaction(
+                ctx.store, functools.partial(counters.fold, name=name, now=now)
+            )
