@@ -1,6 +1,6 @@
 """What a task handler or a cron job is handed: ports and the delivery's facts.
 
-Handlers see only ports (the store, the task queue facade, a blob deleter, the
+Handlers see only ports (the store, the task queue's Enqueuer, a blob deleter, the
 push sender, the mail service), never an adapter class or a Starlette request.
 """
 
@@ -9,15 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from clock import Clock, system_clock
 from mail.service import MailService
 from push.port import PushSender
 from store.port import Store
-
-if TYPE_CHECKING:
-    from taskqueue.enqueue import Tasks
+from taskqueue.port import Enqueuer
 
 
 class BlobDeleter(Protocol):
@@ -43,7 +41,7 @@ class TaskInfo:
 @dataclass(frozen=True)
 class TaskContext:
     store: Store
-    tasks: Tasks
+    tasks: Enqueuer
     info: TaskInfo
     clock: Clock = system_clock
     push: PushSender | None = None  # None where no push adapter is wired (some tests)
@@ -53,7 +51,7 @@ class TaskContext:
 @dataclass(frozen=True)
 class JobContext:
     store: Store
-    tasks: Tasks
+    tasks: Enqueuer
     job: str
     blobs: BlobDeleter | None = None
     clock: Clock = system_clock

@@ -11,9 +11,10 @@ no-op reported as `created=False`, as Cloud Tasks answers ALREADY_EXISTS.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 DEFAULT_QUEUE = "default"
 
@@ -39,6 +40,26 @@ class EnqueueResult:
 
 class TaskQueue(Protocol):
     async def add(self, request: TaskRequest) -> EnqueueResult: ...
+
+
+class Enqueuer(Protocol):
+    """What handlers and jobs enqueue through (`ctx.tasks`), whichever queue is wired:
+    `enqueue.Tasks`, which checks each task against the registry and queue.yaml.
+
+    A port rather than `Tasks` itself, so that what a handler is handed
+    (`context.py`) does not depend on the registry of handlers that are typed by it.
+    """
+
+    async def enqueue(
+        self,
+        handler: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        queue: str = DEFAULT_QUEUE,
+        name: str | None = None,
+        countdown: float | timedelta | None = None,
+        eta: datetime | None = None,
+    ) -> EnqueueResult: ...
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from taskqueue.enqueue import Tasks
 from taskqueue.naming import task_name
+from taskqueue.port import Enqueuer
 from tasks.outbox import FollowUp
 
 # About one write a second to any one entity group, Datastore's sustained rate.
@@ -50,7 +50,7 @@ def batched(handler: str, payload: Mapping[str, Any], *parts: str, now: datetime
 
 
 async def enqueue_batched(
-    tasks: Tasks,
+    tasks: Enqueuer,
     handler: str,
     payload: Mapping[str, Any],
     *parts: str,

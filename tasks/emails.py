@@ -37,8 +37,8 @@ from store.notification_text import UNREAD_SHOWN, digest_message, notification_m
 from store.port import Entity, Store
 from store.social_models import following_key
 from taskqueue.context import TaskContext
-from taskqueue.enqueue import Tasks
 from taskqueue.naming import task_name
+from taskqueue.port import Enqueuer
 from taskqueue.registry import Payload, task_handler
 from tasks.mail_delivery import send_once
 
@@ -70,7 +70,7 @@ async def enqueue_email_digests(ctx: TaskContext, users: list[str], day: str) ->
             )
 
 
-async def enqueue_follower_emails(tasks: Tasks, owner: str, followers: list[str]) -> None:
+async def enqueue_follower_emails(tasks: Enqueuer, owner: str, followers: list[str]) -> None:
     for follower in followers:
         await tasks.enqueue(
             "follower_email",

@@ -25,8 +25,8 @@ from store.keys import Key
 from store.notification_models import Notification, first_item_key, notification_to_entity
 from store.port import Entity, Position, Query, Result, Store
 from taskqueue.context import TaskContext
-from taskqueue.enqueue import Tasks
 from taskqueue.naming import task_name
+from taskqueue.port import Enqueuer
 from taskqueue.registry import Payload, task_handler
 
 # Followers per task: two entities each (FeedItem, notification), so one commit
@@ -137,7 +137,7 @@ async def unfanout_photo(payload: Payload, ctx: TaskContext) -> None:
     await ctx.store.delete_many([first_item_key(f, "NEW_PHOTO", photo.encode()) for f in followers])
 
 
-async def enqueue_backfill(tasks: Tasks, follower: str, followee: str, edge: Entity) -> None:
+async def enqueue_backfill(tasks: Enqueuer, follower: str, followee: str, edge: Entity) -> None:
     """Asks for `backfill_feed` once the followee's half of the edge is written:
     a photo posted before then is backfilled, one posted after is fanned out.
     Named by the edge's creation, so following again after an unfollow backfills

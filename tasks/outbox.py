@@ -37,9 +37,8 @@ from store import models
 from store.keys import Key
 from store.port import Entity, Store
 from taskqueue.context import JobContext
-from taskqueue.enqueue import Tasks
 from taskqueue.naming import task_name
-from taskqueue.port import DEFAULT_QUEUE
+from taskqueue.port import DEFAULT_QUEUE, Enqueuer
 from taskqueue.registry import cron_job
 from tasks.cleanup import drain
 
@@ -110,7 +109,7 @@ class RelayIncomplete(Exception):
     """Some records could not be enqueued; they stay for the sweeper."""
 
 
-async def relay(store: Store, tasks: Tasks, records: Sequence[Entity]) -> None:
+async def relay(store: Store, tasks: Enqueuer, records: Sequence[Entity]) -> None:
     """Enqueue each record's task, then delete the records that were enqueued.
     Raises RelayIncomplete (after deleting the others) if any enqueue failed."""
     results = await asyncio.gather(
@@ -126,7 +125,7 @@ async def relay(store: Store, tasks: Tasks, records: Sequence[Entity]) -> None:
         ) from failures[0]
 
 
-async def _enqueue(tasks: Tasks, record: Entity) -> None:
+async def _enqueue(tasks: Enqueuer, record: Entity) -> None:
     props = record.properties
     eta = props.get("eta")
     await tasks.enqueue(
@@ -138,7 +137,7 @@ async def _enqueue(tasks: Tasks, record: Entity) -> None:
     )
 
 
-async def relay_after_commit(store: Store, tasks: Tasks, records: Sequence[Entity]) -> None:
+async def relay_after_commit(store: Store, tasks: Enqueuer, records: Sequence[Entity]) -> None:
     """The request's relay: never raises, since the write it follows has committed."""
     if not records:
         return
@@ -148,7 +147,7 @@ async def relay_after_commit(store: Store, tasks: Tasks, records: Sequence[Entit
         log.warning("outbox relay failed; the relay_outbox sweeper will retry", exc_info=True)
 
 
-async def sweep(store: Store, tasks: Tasks, older_than: datetime) -> int:
+async def sweep(store: Store, tasks: Enqueuer, older_than: datetime) -> int:
     """Relay every outbox record written before `older_than`; how many it found.
     Raises RelayIncomplete once the pass is over if any could not be relayed."""
     incomplete: list[RelayIncomplete] = []

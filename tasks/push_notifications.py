@@ -42,8 +42,8 @@ from store.notification_models import (
 from store.notification_text import UNREAD_SHOWN, digest_message, notification_message
 from store.port import Entity, Position, Query
 from taskqueue.context import JobContext, TaskContext
-from taskqueue.enqueue import Tasks
 from taskqueue.naming import task_name
+from taskqueue.port import Enqueuer
 from taskqueue.registry import Payload, cron_job, task_handler
 from tasks.emails import enqueue_email_digests
 from tasks.push_delivery import deliver, load_devices, receipt_key
@@ -59,7 +59,7 @@ def notification_version(notice: Notification) -> str:
     return models.sort_key(notice.updated_at, notice.key.name)
 
 
-async def enqueue_push(tasks: Tasks, notice: Notification) -> None:
+async def enqueue_push(tasks: Enqueuer, notice: Notification) -> None:
     version = notification_version(notice)
     await tasks.enqueue(
         "push",
