@@ -17,6 +17,7 @@ from resolvers.context import RequestContext
 from resolvers.loaders import Maybe
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
 from store.activity_models import COMMENT, activity
 from store.keys import Key
@@ -47,7 +48,7 @@ async def add_comment(
     cleaned = clean_comment(text)
     if cleaned is None:
         return Outcome.failed(
-            "INVALID_INPUT",
+            UserErrorCode.INVALID_INPUT,
             f"Comments are 1 to {COMMENT_MAX} characters; no control characters but newlines.",
             "text",
         )
@@ -57,7 +58,9 @@ async def add_comment(
     owner = social_models.owner_id_of(photo)
     outbox = Outbox()
     if await context.loaders.entity(photo) is None:
-        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
+        )
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         [me] = found
@@ -74,7 +77,7 @@ async def add_comment(
         return Outcome(key=comment.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="addComment",
         arguments={"photoId": photo.encode(), "text": text},
@@ -82,7 +85,6 @@ async def add_comment(
         reads=[models.user_key(viewer.user_id)],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 
@@ -91,17 +93,17 @@ async def delete_comment(
 ) -> Outcome:
     viewer = context.require_viewer()
     if comment.kind != social_models.COMMENT or comment.parent is None:
-        return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
+        return Outcome.failed(UserErrorCode.NOT_FOUND, "No such comment.", "commentId")
     outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         [existing] = found
         if existing is None:
-            return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
+            return Outcome.failed(UserErrorCode.NOT_FOUND, "No such comment.", "commentId")
         model = social_models.comment_from_entity(existing)
         if viewer.user_id not in (model.author_id, social_models.owner_id_of(model.photo)):
             return Outcome.failed(
-                "NOT_ALLOWED",
+                UserErrorCode.NOT_ALLOWED,
                 "Only the author or the photo's owner may delete it.",
                 "commentId",
             )
@@ -113,7 +115,7 @@ async def delete_comment(
         return Outcome(key=comment)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="deleteComment",
         arguments={"commentId": comment.encode()},
@@ -121,7 +123,6 @@ async def delete_comment(
         reads=[comment],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

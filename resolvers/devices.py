@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import models
 from store.device_models import (
     Device,
@@ -52,7 +53,7 @@ TOKEN_RULE = (
 def _invalid_token(token: str) -> Outcome | None:
     if _TOKEN.fullmatch(token):
         return None
-    return Outcome.failed("INVALID_INPUT", TOKEN_RULE, "token")
+    return Outcome.failed(UserErrorCode.INVALID_INPUT, TOKEN_RULE, "token")
 
 
 async def register_device(
@@ -82,7 +83,7 @@ async def register_device(
         return Outcome(key=device.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="registerDevice",
         arguments={"token": token, "platform": platform},
@@ -112,7 +113,7 @@ async def unregister_device(
         return Outcome(key=mine)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="unregisterDevice",
         arguments={"token": token},

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from auth.viewer import Viewer
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import models
 from store.email_models import (
     EmailPreferences,
@@ -59,7 +60,7 @@ async def update_email_preferences(
         if me is None:
             return Outcome.profile_missing()
         if turning_on and viewer.email is None:
-            return Outcome.failed("EMAIL_NOT_VERIFIED", _UNVERIFIED, None)
+            return Outcome.failed(UserErrorCode.EMAIL_NOT_VERIFIED, _UNVERIFIED, None)
         current = preferences_from_entity(current_entity)
         updated = EmailPreferences(
             address=viewer.email,
@@ -70,7 +71,7 @@ async def update_email_preferences(
         return Outcome(key=key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="updateEmailPreferences",
         arguments={"digest": digest, "newFollower": new_follower},

@@ -21,6 +21,7 @@ from resolvers.context import RequestContext
 from resolvers.loaders import Maybe, exists, then
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
 from store.activity_models import FOLLOW, UNFOLLOW, activity
 from store.keys import Key
@@ -33,7 +34,7 @@ FOLLOWING = "following"
 
 def _target(user_id: str, viewer_id: str) -> Outcome | None:
     if user_id == viewer_id:
-        return Outcome.failed("INVALID_INPUT", "You cannot follow yourself.", "userId")
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, "You cannot follow yourself.", "userId")
     return None
 
 
@@ -56,7 +57,7 @@ async def _change(
     now = datetime.now(UTC)
     outbox = Outbox()
     if await context.loaders.entity(target) is None:
-        return Outcome.failed("NOT_FOUND", "No such user.", "userId")
+        return Outcome.failed(UserErrorCode.NOT_FOUND, "No such user.", "userId")
     counted = (
         counters.counter_name(FOLLOWERS, target),
         counters.counter_name(FOLLOWING, models.user_key(viewer.user_id)),
@@ -83,7 +84,7 @@ async def _change(
         return Outcome(key=target)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="follow" if following else "unfollow",
         arguments={"userId": target.encode()},
@@ -91,7 +92,6 @@ async def _change(
         reads=[models.user_key(viewer.user_id), edge],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

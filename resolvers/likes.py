@@ -20,6 +20,7 @@ from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.loaders import Maybe, exists, then
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
 from store.activity_models import LIKE, activity
 from store.keys import Key
@@ -42,7 +43,9 @@ async def set_like(
     now = datetime.now(UTC)
     outbox = Outbox()
     if await context.loaders.entity(photo) is None:
-        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
+        )
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, existing = found
@@ -69,7 +72,7 @@ async def set_like(
         return Outcome(key=photo)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="likePhoto" if liked else "unlikePhoto",
         arguments={"photoId": photo.encode()},
@@ -77,7 +80,6 @@ async def set_like(
         reads=[models.user_key(viewer.user_id), like],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

@@ -31,7 +31,6 @@ from store.port import Store
 from store.sqlite_db import SQLiteDatabase
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     counter_jobs,
-    deferred,
     fan_in_tasks,
     feed_tasks,
     jobs,

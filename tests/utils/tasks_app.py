@@ -8,7 +8,7 @@ a second Delivery but never as a second Effect.
     python -c "from tests.utils.tasks_app import main; main()" --port 8123
 
 serves the real app, plus these handlers (imported, not run as __main__, so that
-`@deferrable` functions keep their importable module name).
+they register under this module's name).
 """
 
 from __future__ import annotations
@@ -33,14 +33,13 @@ from store.keys import Key
 from store.port import Entity, Position, Query, Store, Transaction
 from store.sqlite import SQLiteStore
 from tasks.context import TaskContext
-from tasks.deferred import deferrable
 from tasks.embedded_queue import TaskRow, list_tasks
 from tasks.enqueue import Tasks
 from tasks.headers import EMBEDDED_SECRET
-from tasks.idempotency import once_per_task
 from tasks.registry import Payload, task_handler
 from tasks.runlog import Run
 from tasks.runtime import TaskRuntime
+from tests.utils.once import once_per_task
 
 EFFECT = "TestEffect"
 DELIVERY = "TestDelivery"
@@ -93,12 +92,6 @@ async def always_fails(payload: Payload, ctx: TaskContext) -> None:
 @task_handler("test_noop")
 async def noop(payload: Payload, ctx: TaskContext) -> None:
     return None
-
-
-@deferrable
-async def deferred_effect(ctx: TaskContext, key: str, *, times: int = 1) -> None:
-    for _ in range(times):
-        await _count_effect(ctx, key)
 
 
 async def effect_count(store: Store, key: str) -> int:
