@@ -222,9 +222,10 @@ async def test_transactions_on_different_groups_both_commit(store: Store) -> Non
 
 async def test_transactions_on_different_entities_of_one_group(store: Store) -> None:
     # The embedded store validates per entity, as Firestore in Datastore mode does
-    # (its default concurrency modes do); the Datastore emulator still validates
-    # per entity group, as legacy Datastore did. Code may rely on neither: it must
-    # work when such transactions both commit, and when one is retried.
+    # in its optimistic and pessimistic modes; the Datastore emulator still
+    # validates per entity group, as legacy Datastore did. Code may rely on
+    # neither: it must work when such transactions both commit, and when one is
+    # retried.
     group = Key.of("User", "owner")
     committed = await _committed_when_overtaken(
         store, group.child("Thing", "1"), group.child("Thing", "2")
