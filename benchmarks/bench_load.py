@@ -138,6 +138,7 @@ async def run(
         # Every reply, also those that came after the last window had closed.
         "replies": {"mixed": len(mixed.replies), "read_only": len(reads)},
         "ok_by_kind": Counter(r.kind for r in mixed.replies if r.ok),
+        "latency_by_kind": latency_by_kind(mixed.replies),
         "errors_by_kind": Counter(r.kind for r in mixed.replies if not r.ok),
         "errors_by_code": Counter(r.error for r in [*mixed.replies, *reads] if r.error),
         "server_error_lines": server_errors,
@@ -154,6 +155,17 @@ async def run(
     results["reads_after_over_before_rps"] = _ratio(reads_after["rps"], reads_before["rps"])
     results["reads_after_over_before_cpu"] = _ratio(reads_after["cpu_ms"], reads_before["cpu_ms"])
     return results
+
+
+def latency_by_kind(replies: list[Reply]) -> dict[str, tuple[float, float]]:
+    """Each kind's p50 and p99 (seconds): which requests make the tail."""
+    kinds: dict[str, list[float]] = {}
+    for reply in replies:
+        kinds.setdefault(reply.kind, []).append(reply.seconds)
+    return {
+        kind: (_quantile(sorted(times), 0.50), _quantile(sorted(times), 0.99))
+        for kind, times in sorted(kinds.items())
+    }
 
 
 def _ratio(a: float, b: float) -> float:
@@ -191,6 +203,13 @@ def report(results: dict[str, Any]) -> None:
         f"background tasks drained {drained:.1f} s after the mixed load"
         if drained is not None
         else "background tasks still due when the read-only run began"
+    )
+    print(
+        "mixed p50 / p99 ms by kind: "
+        + ", ".join(
+            f"{kind} {p50 * 1000:.0f} / {p99 * 1000:.0f}"
+            for kind, (p50, p99) in results["latency_by_kind"].items()
+        )
     )
     print(f"errors by kind: {dict(results['errors_by_kind'])}")
     print(f"errors by code: {dict(results['errors_by_code'])}")
