@@ -212,3 +212,50 @@ async def test_two_processes_write_exactly_and_the_survivor_takes_over_backgroun
 async def _leads(var: Path, server: AppServer) -> bool:
     assert server.process is not None
     return leader_pid(var) == server.process.pid
+
+
+def children(pid: int) -> set[int]:
+    return {int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+
+
+async def test_serve_with_two_workers_seeds_once_leads_once_and_survives_its_leader(
+    tmp_path: Path,
+) -> None:
+    demo = {"WEB_CONCURRENCY": "2", "TIMELINE_DEMO_DATA": "1"}
+    server = AppServer(tmp_path, "workers", env=demo)  # serve.py, as `make run` starts it
+    try:
+        server.start()
+        assert server.process is not None
+        leader = leader_pid(tmp_path)
+        assert leader in children(server.process.pid)
+        assert "the in-process cache is off" in server.log()
+        users = Users(tmp_path, [server.url])
+        async with httpx.AsyncClient(timeout=60) as http:
+            # Seeded by serve.py before the workers start (the file was new).
+            data = await users.read(http, 0, '{ user(username: "alice") { id } }')
+            alice = data["user"]["id"]
+
+            async def followers() -> int:
+                count: int = (await users.read(http, 0, COUNTS, id=alice))["node"]["followerCount"]
+                return count
+
+            before = await followers()
+            os.kill(leader, signal.SIGKILL)
+            await settled(
+                lambda: _led_by_another(tmp_path, leader, server), "a new leader", within=15
+            )
+            await users.mutate(http, 0, CREATE_PROFILE, username="user0", displayName="U")
+            await users.mutate(http, 0, FOLLOW, userId=alice)
+
+            async def alice_counted() -> bool:
+                return await followers() == before + 1
+
+            await settled(alice_counted, "the new leader's fold of the follow")
+    finally:
+        server.stop()
+
+
+async def _led_by_another(var: Path, old: int, server: AppServer) -> bool:
+    assert server.process is not None
+    pid = leader_pid(var)
+    return pid != old and pid in children(server.process.pid)
