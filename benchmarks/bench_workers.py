@@ -2,6 +2,7 @@
 `python -m serve` in one process and in N, alternated in one run.
 
     python -m benchmarks.bench_workers [--workers 2] [--seconds 4] [--rounds 3] [--concurrency 16]
+                                       [--generators 2]
 
 Three servers, each on its own copy of one seeded file (an embedded file admits a
 process with the in-process cache only alone):
@@ -10,11 +11,12 @@ process with the in-process cache only alone):
     1u   one process with the cache off, as each of the N processes runs
     N    `serve --workers N`: N processes on one file, the cache off
 
-Sides a1, c1, a1u, c1u, aN, cN are loaded in turn by benchmarks/http_load.py in
-`rounds` alternating rounds. It prints per side the medians of req/s, the servers'
-CPU ms per request, p50 and p99, then aN/a1u and cN/c1u (what the processes add)
-and aN/a1 and cN/c1 (against the default), and the load average: on a shared
-machine the processes can only scale as far as the cores they are given.
+Sides a1, c1, a1u, c1u, aN, cN are loaded in turn by benchmarks/http_load.py,
+spread over `generators` processes, in `rounds` alternating rounds. It prints per
+side the medians of req/s, the servers' CPU ms per request, p50 and p99, then
+aN/a1u and cN/c1u (what the processes add) and aN/a1 and cN/c1 (against the
+default), and the load average: on a shared machine the processes can only scale
+as far as the cores they are given.
 """
 
 from __future__ import annotations
@@ -27,14 +29,16 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 from auth.dev_tokens import key_path_in, mint_dev_token
 from benchmarks import bench_social
-from benchmarks.bench_http import HOME, ROOT, Side, copy_database, load_sides, seed
-from benchmarks.http_load import HttpRequest, fetch
+from benchmarks.bench_http import HOME, ROOT, Generator, Side, copy_database, load_sides, seed
+from benchmarks.http_load import HttpRequest, Load, fetch, generate
 from benchmarks.http_sides import PAGE, SECRET, USER_ID, USER_PAGE
 from tests.utils.processes import ManagedServer, free_port
 
@@ -98,16 +102,60 @@ async def check_answers(sides: dict[str, Side]) -> None:
         assert all(answer == answers[0] for answer in answers), f"({kind}) differs between servers"
 
 
+def _generate(request: HttpRequest, seconds: float, concurrency: int) -> Load:
+    return asyncio.run(generate(request, seconds=seconds, concurrency=concurrency))
+
+
+def spread_over(pool: ProcessPoolExecutor, processes: int) -> Generator:
+    """http_load.generate in `processes` processes, `concurrency` connections in all:
+    one Python generator takes about a core at a few hundred requests a second, which
+    would cap what it can show of two server processes."""
+
+    async def generator(request: HttpRequest, *, seconds: float, concurrency: int) -> Load:
+        loop = asyncio.get_running_loop()
+        shares = [
+            concurrency // processes + (n < concurrency % processes) for n in range(processes)
+        ]
+        parts = await asyncio.gather(
+            *(
+                loop.run_in_executor(pool, _generate, request, seconds, share)
+                for share in shares
+                if share
+            )
+        )
+        merged = Load(seconds=max(part.seconds for part in parts))
+        for part in parts:
+            merged.latencies += part.latencies
+            merged.errors += part.errors
+        return merged
+
+    return generator
+
+
 def run(
-    seconds: float = 4.0, rounds: int = 3, concurrency: int = 16, workers: int = 2
+    seconds: float = 4.0,
+    rounds: int = 3,
+    concurrency: int = 16,
+    workers: int = 2,
+    generators: int = 2,
 ) -> dict[str, Any]:
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     try:
-        with servers(tmp, workers) as sides:
+        with (
+            servers(tmp, workers) as sides,
+            ProcessPoolExecutor(generators, mp_context=get_context("spawn")) as pool,
+        ):
             asyncio.run(check_answers(sides))
+            generator = spread_over(pool, generators)
             table = asyncio.run(
-                load_sides(sides, seconds=seconds, rounds=rounds, concurrency=concurrency)
+                load_sides(
+                    sides,
+                    seconds=seconds,
+                    rounds=rounds,
+                    concurrency=concurrency,
+                    generator=generator,
+                )
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -121,12 +169,13 @@ def run(
         "ratios": ratios,
         "load_average": (load_before, os.getloadavg()),
         "concurrency": concurrency,
+        "generators": generators,
     }
 
 
 def report(results: dict[str, Any]) -> str:
     lines = [
-        f"concurrency {results['concurrency']}",
+        f"concurrency {results['concurrency']}, from {results['generators']} generator processes",
         "| side | req/s | CPU ms/request | p50 ms | p99 ms |",
         "|---|---|---|---|---|",
     ]
@@ -151,8 +200,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--generators", type=int, default=2, help="load generator processes")
     args = parser.parse_args(argv)
-    print(report(run(args.seconds, args.rounds, args.concurrency, args.workers)))
+    results = run(args.seconds, args.rounds, args.concurrency, args.workers, args.generators)
+    print(report(results))
 
 
 if __name__ == "__main__":
