@@ -28,6 +28,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -37,7 +38,7 @@ from typing import Any
 
 from auth.dev_tokens import key_path_in, mint_dev_token
 from benchmarks import bench_social
-from benchmarks.bench_http import HOME, ROOT, Generator, Side, copy_database, load_sides, seed
+from benchmarks.bench_http import HOME, ROOT, Side, copy_database, load_sides, seed
 from benchmarks.http_load import HttpRequest, Load, fetch, generate
 from benchmarks.http_sides import PAGE, SECRET, USER_ID, USER_PAGE
 from tests.utils.processes import ManagedServer, free_port
@@ -102,34 +103,41 @@ async def check_answers(sides: dict[str, Side]) -> None:
         assert all(answer == answers[0] for answer in answers), f"({kind}) differs between servers"
 
 
-def _generate(request: HttpRequest, seconds: float, concurrency: int) -> Load:
-    return asyncio.run(generate(request, seconds=seconds, concurrency=concurrency))
+def _generate(request: HttpRequest, seconds: float, concurrency: int) -> tuple[Load, float]:
+    """One generator process's load, and the CPU seconds it spent making it."""
+    before = time.process_time()
+    load = asyncio.run(generate(request, seconds=seconds, concurrency=concurrency))
+    return load, time.process_time() - before
 
 
-def spread_over(pool: ProcessPoolExecutor, processes: int) -> Generator:
+class SpreadLoad:
     """http_load.generate in `processes` processes, `concurrency` connections in all:
-    one Python generator takes about a core at a few hundred requests a second, which
-    would cap what it can show of two server processes."""
+    one Python generator takes a core at a few hundred requests a second, which would
+    cap what it can show of two server processes. It keeps its own CPU cost, which
+    on a two-core machine bounds what the servers can get."""
 
-    async def generator(request: HttpRequest, *, seconds: float, concurrency: int) -> Load:
+    def __init__(self, pool: ProcessPoolExecutor, processes: int) -> None:
+        self.pool, self.processes = pool, processes
+        self.cpu_seconds, self.requests = 0.0, 0
+
+    async def __call__(self, request: HttpRequest, *, seconds: float, concurrency: int) -> Load:
         loop = asyncio.get_running_loop()
-        shares = [
-            concurrency // processes + (n < concurrency % processes) for n in range(processes)
-        ]
+        count = self.processes
+        shares = [concurrency // count + (n < concurrency % count) for n in range(count)]
         parts = await asyncio.gather(
             *(
-                loop.run_in_executor(pool, _generate, request, seconds, share)
+                loop.run_in_executor(self.pool, _generate, request, seconds, share)
                 for share in shares
                 if share
             )
         )
-        merged = Load(seconds=max(part.seconds for part in parts))
-        for part in parts:
+        merged = Load(seconds=max(part.seconds for part, _ in parts))
+        for part, cpu in parts:
             merged.latencies += part.latencies
             merged.errors += part.errors
+            self.cpu_seconds += cpu
+        self.requests += merged.requests
         return merged
-
-    return generator
 
 
 def run(
@@ -147,7 +155,7 @@ def run(
             ProcessPoolExecutor(generators, mp_context=get_context("spawn")) as pool,
         ):
             asyncio.run(check_answers(sides))
-            generator = spread_over(pool, generators)
+            generator = SpreadLoad(pool, generators)
             table = asyncio.run(
                 load_sides(
                     sides,
@@ -170,12 +178,14 @@ def run(
         "load_average": (load_before, os.getloadavg()),
         "concurrency": concurrency,
         "generators": generators,
+        "generator_cpu_ms": generator.cpu_seconds * 1000 / max(generator.requests, 1),
     }
 
 
 def report(results: dict[str, Any]) -> str:
     lines = [
-        f"concurrency {results['concurrency']}, from {results['generators']} generator processes",
+        f"concurrency {results['concurrency']}, from {results['generators']} generator "
+        f"processes, which spent {results['generator_cpu_ms']:.2f} CPU ms a request",
         "| side | req/s | CPU ms/request | p50 ms | p99 ms |",
         "|---|---|---|---|---|",
     ]
