@@ -192,7 +192,13 @@ class TaskRuntime:
         while not leadership.try_lead():  # noqa: ASYNC110
             await asyncio.sleep(LEADER_POLL_SECONDS)
         log.warning("the leading process is gone: process %d runs background work", os.getpid())
-        await self._start_background(app)
+        try:
+            await self._start_background(app)
+        except Exception:  # nobody awaits this task until shutdown: say it now
+            log.critical(
+                "process %d could not start the background work", os.getpid(), exc_info=True
+            )
+            raise
 
     async def _sweep_outbox(self) -> None:
         """Relay what a crash left in the outbox now, rather than at the next cron
