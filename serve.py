@@ -133,9 +133,10 @@ def worker_count(
     - `--workers N` (`requested`) when given, else WEB_CONCURRENCY when set
       (service.yaml sets it to the container's CPU limit);
     - the embedded store: 1 unless asked for more. It is the local default, where one
-      process keeps the in-process cache (several processes run without it: each
-      would miss the others' writes) and one log; several processes share the file
-      (store/sqlite_lock.py) and serve about 1.9x as much with two (docs/PERFORMANCE.md);
+      process keeps the in-process cache (several run without it: each would miss
+      the others' writes), one log and one place to debug; several processes share
+      the file (store/sqlite_lock.py), which pays where the cores are free (on this
+      project's shared machine it was not measurable: docs/PERFORMANCE.md);
     - App Engine: 1. Its F-class instances have at most one CPU's worth (an F2 is
       1.2 GHz) and report the host's CPUs, so counting them would oversubscribe;
     - elsewhere: the CPUs this process may use (affinity, and the cgroup's quota,
