@@ -47,6 +47,7 @@ import gc
 import logging.config
 import math
 import os
+import sys
 from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -286,4 +287,9 @@ if __name__ == "__main__":
     # that both see one protocol class (and worker processes can unpickle it).
     import serve
 
-    serve.main()
+    try:
+        serve.main()
+    except SettingsError as wrong:
+        # What to fix, in a line a deploy log shows whole; a traceback would bury it.
+        print(f"cannot start: {wrong}", file=sys.stderr)
+        sys.exit(2)

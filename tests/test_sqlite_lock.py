@@ -18,10 +18,14 @@ from store.sqlite_lock import FileClaim, claim_file, exclusive_use
 
 def test_shared_processes_run_together_and_exactly_one_leads(tmp_path: Path) -> None:
     path = tmp_path / "timeline.db"
-    with claim_file(path, shared=True) as first, claim_file(path, shared=True) as second:
-        with claim_file(path, shared=True) as third:
-            assert [first.leads, second.leads, third.leads] == [True, False, False]
-            assert not second.try_lead() and not third.try_lead()
+    with (
+        claim_file(path, shared=True) as first,
+        claim_file(path, shared=True) as second,
+        claim_file(path, shared=True) as third,
+    ):
+        assert [first.leads, second.leads, third.leads] == [True, False, False]
+        assert not second.try_lead()
+        assert not third.try_lead()
 
 
 def test_a_follower_leads_once_the_leader_is_gone(tmp_path: Path) -> None:
@@ -44,8 +48,7 @@ def test_a_process_with_its_own_cache_is_alone_on_the_file(tmp_path: Path) -> No
         with pytest.raises(StoreInUse, match="TIMELINE_CACHE=memory"):
             FileClaim(path, shared=False)
     assert "--workers N" in str(refusal.value)
-    with claim_file(path, shared=True):
-        with pytest.raises(StoreInUse, match="TIMELINE_CACHE=off"):
-            FileClaim(path, shared=False)
+    with claim_file(path, shared=True), pytest.raises(StoreInUse, match="TIMELINE_CACHE=off"):
+        FileClaim(path, shared=False)
     with claim_file(path, shared=False) as alone:  # everyone gone: free again
         assert alone.leads
