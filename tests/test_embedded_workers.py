@@ -14,6 +14,7 @@ import contextlib
 import os
 import signal
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -259,3 +260,28 @@ async def _led_by_another(var: Path, old: int, server: AppServer) -> bool:
     assert server.process is not None
     pid = leader_pid(var)
     return pid != old and pid in children(server.process.pid)
+
+
+def test_plain_uvicorn_workers_without_the_in_process_cache_share_the_file(
+    tmp_path: Path,
+) -> None:
+    """`uvicorn --workers 2 app:app` outside serve.py, on a fresh var dir: refused with
+    the in-process cache (tests/test_embedded_processes.py), served with it off."""
+    server = AppServer(tmp_path, "uvicorn", uvicorn=("--workers", "2"), env=SHARED)
+    try:
+        server.start()
+        assert server.process is not None
+        deadline = time.monotonic() + 60
+        while server.log().count("Application startup complete") < 2:  # both, each at its pace
+            assert time.monotonic() < deadline, server.log()
+            assert server.process.poll() is None, server.log()  # refused: the server stops
+            time.sleep(0.2)
+        workers = children(server.process.pid)
+        assert leader_pid(tmp_path) in workers
+        assert "refusing" not in server.log()
+        with httpx.Client() as http:
+            for _ in range(4):  # connections land on either process
+                assert http.get(f"{server.url}/healthz").status_code == 200
+        assert all(Path(f"/proc/{pid}").exists() for pid in workers), "neither exited"
+    finally:
+        server.stop()
