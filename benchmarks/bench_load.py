@@ -1,6 +1,6 @@
 """Mixed load on the real server: does it hold, or stall and slow down over time?
 
-    python -m benchmarks.bench_load [--window-seconds 30] [--clients 20]
+    python -m benchmarks.bench_load [--window-seconds 30] [--clients 20] [--workers 1]
 
 Starts the server as `make run` does (serve.py on 127.0.0.1, embedded store, a
 fresh var dir), makes one user per client, each with a registered push device, a
@@ -112,9 +112,9 @@ async def _load(
 
 
 async def run(
-    *, window_seconds: float = 30.0, clients: int = 20, windows: int = 3
+    *, window_seconds: float = 30.0, clients: int = 20, windows: int = 3, workers: int = 1
 ) -> dict[str, Any]:
-    with LoadServer() as server:
+    with LoadServer(workers) as server:
         limits = httpx.Limits(max_connections=clients + 4)
         async with httpx.AsyncClient(
             base_url=server.url, timeout=REQUEST_TIMEOUT, limits=limits
@@ -223,8 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="mixed load on the real server")
     parser.add_argument("--window-seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve.py)")
     args = parser.parse_args(argv)
-    report(asyncio.run(run(window_seconds=args.window_seconds, clients=args.clients)))
+    report(
+        asyncio.run(
+            run(window_seconds=args.window_seconds, clients=args.clients, workers=args.workers)
+        )
+    )
 
 
 if __name__ == "__main__":
