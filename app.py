@@ -27,6 +27,7 @@ from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
 from cache.wiring import cached_store
+from clock import Clock, system_clock
 from graphiql import ASSETS_PATH, GraphiQLAssets
 from graphiql.assets import NODE_MODULES
 from graphql_route import GraphQLRoute
@@ -83,11 +84,12 @@ def embedded_files(settings: Settings, store: Store, tasks: TaskRuntime) -> list
     return sorted(path for path in files if path.name != ":memory:")
 
 
-def make_verifier(settings: Settings) -> TokenVerifier:
+def make_verifier(settings: Settings, clock: Clock = system_clock) -> TokenVerifier:
     return build_verifier(
         dev_tokens_key=key_path_in(settings.var_dir) if settings.auth.dev_tokens else None,
         firebase_project=settings.auth.firebase_project,
         firebase_certs_url=settings.auth.firebase_certs_url,
+        clock=clock,
     )
 
 
@@ -101,9 +103,11 @@ def create_app(
     queue_layer: QueueLayer | None = None,
     node_modules: Path = NODE_MODULES,
     tracer_provider: TracerProvider | None = None,
+    clock: Clock = system_clock,
 ) -> Starlette:
     """`tracer_provider`: where spans go, whatever TIMELINE_TRACING says (tests
-    give one with an in-memory exporter)."""
+    give one with an in-memory exporter). `clock`: what time it is for requests,
+    tasks, cron and tokens (tests give a fixed or stepping one)."""
     settings = settings or load_settings()
     # The embedded file's one access layer (a single writer thread, a reader pool),
     # shared by the store, the task queue and the push outbox; opened on first use.
@@ -124,8 +128,8 @@ def create_app(
     store = cached_store(store, settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
-    push = push or push_from_settings(settings, database)
-    mailing = mail_from_settings(settings, database, sender=mail)  # None: e-mail is off
+    push = push or push_from_settings(settings, database, clock)
+    mailing = mail_from_settings(settings, database, sender=mail, clock=clock)  # None: off
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
         settings,
@@ -135,6 +139,7 @@ def create_app(
         mail=mailing,
         database=database,
         queue_layer=queue_layer,
+        clock=clock,
     )
 
     @contextlib.asynccontextmanager
@@ -166,9 +171,17 @@ def create_app(
     # GraphiQL (local mode only) with its files from node_modules, never from a CDN.
     ide = settings.graphiql and not settings.is_production
     graphiql = GraphiQLAssets.installed(node_modules) if ide else None
-    verifier = make_verifier(settings)
+    verifier = make_verifier(settings, clock)
     route = functools.partial(
-        GraphQLRoute, store, settings, verifier, media, tasks.tasks, runs=tasks.runs, tracer=tracer
+        GraphQLRoute,
+        store,
+        settings,
+        verifier,
+        media,
+        tasks.tasks,
+        runs=tasks.runs,
+        tracer=tracer,
+        clock=clock,
     )
     graphql = route(graphiql=graphiql)
     admin = route(admin=True, task_admin=tasks.admin)
@@ -178,7 +191,7 @@ def create_app(
         Route("/admin/graphql", admin),
         Route("/healthz", health),
         tasks.mount,
-        unsubscribe_route(store, unsubscribe_links(settings)),
+        unsubscribe_route(store, unsubscribe_links(settings), clock),
     ]
     if graphiql is not None:
         routes.append(Route(ASSETS_PATH + "/{path:path}", graphiql.serve, methods=["GET"]))

@@ -38,6 +38,7 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import requests
 
+from clock import system_clock
 from push.message import fcm_message
 from push.port import DELIVERED, Platform, PushMessage, PushResult
 
@@ -140,7 +141,7 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or system_clock())).total_seconds())
 
 
 def _error(content: bytes) -> tuple[str | None, str, list[str], str]:

@@ -23,9 +23,9 @@ import os
 import sqlite3
 import urllib.parse
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from clock import system_clock
 from store.errors import StoreFileDamaged
 
 log = logging.getLogger("timeline.store")
@@ -69,7 +69,7 @@ def mark_store_file(path: Path, *, is_new: bool) -> None:
     marker = marker_path(path)
     if marker.exists():
         return
-    now = datetime.now(UTC).isoformat()
+    now = system_clock().isoformat()
     content = {
         "file": path.name,
         "created_at": now if is_new else None,  # unknown for a store from before markers

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 
+from clock import system_seconds
 from store.sqlite_db import SQLiteDatabase
 from tasks.pull_port import Leased, PullTask, check_lease
 
@@ -44,7 +44,7 @@ _COLUMNS = "name, tag, payload, leases"
 class EmbeddedPullQueue:
     """The PullQueue port over `pull_tasks`."""
 
-    def __init__(self, db: SQLiteDatabase, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: SQLiteDatabase, *, clock: Callable[[], float] = system_seconds) -> None:
         self._db = db
         self._clock = clock
         db.ensure_schema(_SCHEMA)

@@ -19,11 +19,12 @@ import logging
 import secrets
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from auth.oidc import OidcVerifier
+from clock import Clock, epoch_seconds, system_clock
 from mail.service import MailService
 from push.port import PushSender
 from settings import Settings, SettingsError
@@ -31,7 +32,6 @@ from store.port import Store
 from store.sqlite_db import SQLiteDatabase
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     counter_jobs,
-    deferred,
     fan_in_tasks,
     feed_tasks,
     jobs,
@@ -46,7 +46,6 @@ from tasks.cron_config import load_cron_yaml
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.guard import InternalGuard
-from tasks.oidc import OidcVerifier
 from tasks.outbox import sweep
 from tasks.port import TaskQueue
 from tasks.queue_config import load_queue_yaml
@@ -74,6 +73,7 @@ class TaskRuntime:
     workers: EmbeddedWorkers | None = None
     db: SQLiteDatabase | None = None
     scheduler: CronScheduler | None = None
+    clock: Clock = system_clock
 
     @classmethod
     def from_settings(
@@ -86,6 +86,7 @@ class TaskRuntime:
         mail: MailService | None = None,
         queue_layer: QueueLayer | None = None,
         database: SQLiteDatabase | None = None,
+        clock: Clock = system_clock,
     ) -> TaskRuntime:
         """`database` is the embedded file's access layer, shared with the store and
         the push outbox (default: the process's one for settings.sqlite_path)."""
@@ -104,18 +105,23 @@ class TaskRuntime:
         if config.backend == "embedded":
             db = db or task_database(database or settings.sqlite_path)
             workers = EmbeddedWorkers(
-                db, queues, secret=secret, runs=runs, lease_seconds=config.lease_seconds
+                db,
+                queues,
+                secret=secret,
+                runs=runs,
+                lease_seconds=config.lease_seconds,
+                clock=epoch_seconds(clock),
             )
-            queue = EmbeddedQueue(db, wake=workers.wake)
+            queue = EmbeddedQueue(db, wake=workers.wake, clock=epoch_seconds(clock))
         else:
             queue = _cloud_tasks_queue(settings)
         admin = TaskAdmin(queue, queues=queues.keys())
         port: TaskQueue = queue if queue_layer is None else queue_layer(queue)
-        facade = Tasks(port, queues=queues.keys(), handlers=handlers)
+        facade = Tasks(port, queues=queues.keys(), handlers=handlers, clock=clock)
         services = InternalServices(
-            store, facade, runs, handlers, cron_jobs, blobs, push=push, mail=mail
+            store, facade, runs, handlers, cron_jobs, blobs, clock, push=push, mail=mail
         )
-        oidc = _oidc_verifier(settings)
+        oidc = _oidc_verifier(settings, clock)
 
         def guard(app: ASGIApp) -> InternalGuard:
             return InternalGuard(app, secret=secret, on_app_engine=settings.app_engine, oidc=oidc)
@@ -127,9 +133,14 @@ class TaskRuntime:
             db = db or task_database(database or settings.sqlite_path)
             entries = runnable(load_cron_yaml(config.cron_yaml), cron_jobs)
             scheduler = CronScheduler(
-                db, entries, secret=secret, runs=runs, lease_seconds=config.lease_seconds
+                db,
+                entries,
+                secret=secret,
+                runs=runs,
+                lease_seconds=config.lease_seconds,
+                clock=clock,
             )
-        return cls(facade, runs, mount, secret, store, admin, workers, db, scheduler)
+        return cls(facade, runs, mount, secret, store, admin, workers, db, scheduler, clock)
 
     @contextlib.asynccontextmanager
     async def running(self, app: ASGIApp) -> AsyncIterator[None]:
@@ -154,7 +165,7 @@ class TaskRuntime:
         slot. Everything counts: a record written before this process started has
         no relay of its own in flight (and a repeated relay collapses anyway)."""
         try:
-            await sweep(self.store, self.tasks, datetime.now(UTC))
+            await sweep(self.store, self.tasks, self.clock())
         except Exception:
             log.warning("the start-up outbox sweep failed; relay_outbox will retry", exc_info=True)
 
@@ -185,7 +196,7 @@ def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:
     )
 
 
-def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
+def _oidc_verifier(settings: Settings, clock: Clock) -> OidcVerifier | None:
     config = settings.tasks
     if config.service_account is None:
         return None
@@ -195,5 +206,8 @@ def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
             "TIMELINE_TASKS_SERVICE_ACCOUNT needs TIMELINE_TASKS_AUDIENCE or _TARGET_URL"
         )
     return OidcVerifier(
-        audience=audience, service_account=config.service_account, certs_url=config.oidc_certs_url
+        audience=audience,
+        service_account=config.service_account,
+        certs_url=config.oidc_certs_url,
+        clock=clock,
     )
