@@ -51,7 +51,7 @@ from store.port import Store
 from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase, shared_database
 from store.sqlite_integrity import check_store_file, mark_store_file
-from store.sqlite_lock import exclusive_use
+from store.sqlite_lock import claim_file
 from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
@@ -77,7 +77,7 @@ def open_store(settings: Settings, database: SQLiteDatabase) -> tuple[Store, boo
 
 
 def embedded_files(settings: Settings, store: Store, tasks: TaskRuntime) -> list[Path]:
-    """The SQLite files this process runs on, which no other process may share."""
+    """The SQLite files this process runs on, which it claims (store/sqlite_lock.py)."""
     files = {Path(store.path).resolve()} if isinstance(store, SQLiteStore) else set()
     if tasks.workers is not None or tasks.scheduler is not None:
         files.add(settings.sqlite_path.resolve())
@@ -142,17 +142,27 @@ def create_app(
         clock=clock,
     )
 
+    # Other processes may serve from the same embedded file unless this one keeps a
+    # cache of it in its own memory, which their writes would leave stale.
+    shares_file = settings.cache.backend != "memory"
+    tasks_file = settings.sqlite_path.resolve()
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             with contextlib.ExitStack() as held:
-                for path in embedded_files(settings, uncached, tasks):
-                    held.enter_context(exclusive_use(path))
-                if seed_demo:
+                claims = [
+                    held.enter_context(claim_file(path, shared=shares_file))
+                    for path in embedded_files(settings, uncached, tasks)
+                ]
+                # One process leads the tasks' file: it alone runs background work.
+                leader = next((c for c in claims if c.path == tasks_file), None)
+                leader = leader or (claims[0] if claims else None)
+                if seed_demo and (leader is None or leader.leads):
                     from demo import seed_demo_data
 
                     await seed_demo_data(store, media)
-                async with tasks.running(app):
+                async with tasks.running(app, leader):
                     yield
         finally:
             await push.close()
@@ -205,6 +215,7 @@ def create_app(
     app.state.media = media
     app.state.push = push
     app.state.mail = mailing
+    app.state.seed_demo = seed_demo  # whether its lifespan seeds demo data (serve.py)
     return app
 
 

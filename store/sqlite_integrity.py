@@ -77,7 +77,8 @@ def mark_store_file(path: Path, *, is_new: bool) -> None:
         "note": "The store beside this file held data: if that file is missing, empty or "
         "damaged the server refuses to start instead of making a new one.",
     }
-    partial = marker.with_name(marker.name + ".partial")
+    # Per process: two processes making one store at once (uvicorn --workers) both mark it.
+    partial = marker.with_name(f"{marker.name}.{os.getpid()}.partial")
     partial.write_text(json.dumps(content, indent=2) + "\n")
     os.replace(partial, marker)
 

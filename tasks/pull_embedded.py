@@ -10,8 +10,8 @@ release match on the lease token, so a worker whose lease ran out (and whose tas
 someone else now holds) changes nothing.
 
 A separate worker process opens the file through its own `SQLiteDatabase` and
-takes no lock of the server's (store/sqlite_lock.py guards against a second
-*server*, whose workers and scheduler would run twice); its writes wait on
+takes no lock of the server's (store/sqlite_lock.py decides which server process
+runs the workers and the scheduler, so that they never run twice); its writes wait on
 SQLite's lock through the busy timeout, as short as the server's own jobs.
 """
 

@@ -16,9 +16,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp
@@ -60,6 +62,21 @@ from tasks.workers import EmbeddedWorkers
 log = logging.getLogger("timeline.tasks.runtime")
 # A layer around the queue port (a metrics or fault-injecting wrapper, say).
 QueueLayer = Callable[[TaskQueue], TaskQueue]
+# How often a process that does not lead asks whether the leader is gone.
+LEADER_POLL_SECONDS = 1.0
+
+
+class Leadership(Protocol):
+    """Whether this process runs the background work (store/sqlite_lock.FileClaim)."""
+
+    @property
+    def leads(self) -> bool: ...
+
+    def try_lead(self) -> bool: ...
+
+
+class _Background(Protocol):
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -74,6 +91,7 @@ class TaskRuntime:
     db: SQLiteDatabase | None = None
     scheduler: CronScheduler | None = None
     clock: Clock = system_clock
+    _started: list[_Background] = field(default_factory=list)
 
     @classmethod
     def from_settings(
@@ -143,22 +161,55 @@ class TaskRuntime:
         return cls(facade, runs, mount, secret, store, admin, workers, db, scheduler, clock)
 
     @contextlib.asynccontextmanager
-    async def running(self, app: ASGIApp) -> AsyncIterator[None]:
-        if self.workers is not None:
-            await self.workers.start(app)
-            await self._sweep_outbox()
-        if self.scheduler is not None:
-            await self.scheduler.start(app)
+    async def running(
+        self, app: ASGIApp, leadership: Leadership | None = None
+    ) -> AsyncIterator[None]:
+        """The workers and the scheduler, while the block runs. With `leadership`
+        (several processes on one embedded file, store/sqlite_lock.py) only in the
+        process that leads; another one waits to lead, and starts them when it does."""
+        waiting: asyncio.Task[None] | None = None
+        if leadership is None or leadership.leads:
+            await self._start_background(app)
+        elif self.workers is not None or self.scheduler is not None:
+            waiting = asyncio.create_task(self._lead_when_free(app, leadership))
         try:
             yield
         finally:
+            if waiting is not None:
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
             # Together, so that shutdown waits for one grace period, not one each: a
             # process has about 10 s after SIGTERM. Whatever a cron job enqueues as it
             # stops stays queued in the file and runs after the restart.
-            stopping = [part.stop() for part in (self.scheduler, self.workers) if part is not None]
+            stopping = [part.stop() for part in self._started]
             await asyncio.gather(*stopping)
+            self._started.clear()
             if self.db is not None:
                 self.db.close()  # finishes the writes already submitted
+
+    async def _start_background(self, app: ASGIApp) -> None:
+        if self.workers is not None:
+            await self.workers.start(app)
+            self._started.append(self.workers)
+            await self._sweep_outbox()
+        if self.scheduler is not None:
+            await self.scheduler.start(app)
+            self._started.append(self.scheduler)
+
+    async def _lead_when_free(self, app: ASGIApp, leadership: Leadership) -> None:
+        """A follower's watch: the leader's lock is free once its process is gone
+        (the kernel drops it, even on SIGKILL); then this process takes over."""
+        # Polling: flock has no notification, and a blocking one could not be cancelled.
+        while not leadership.try_lead():  # noqa: ASYNC110
+            await asyncio.sleep(LEADER_POLL_SECONDS)
+        log.warning("the leading process is gone: process %d runs background work", os.getpid())
+        try:
+            await self._start_background(app)
+        except Exception:  # nobody awaits this task until shutdown: say it now
+            log.critical(
+                "process %d could not start the background work", os.getpid(), exc_info=True
+            )
+            raise
 
     async def _sweep_outbox(self) -> None:
         """Relay what a crash left in the outbox now, rather than at the next cron

@@ -70,3 +70,15 @@ def test_http_benchmark_checks_and_loads_every_side_over_real_servers() -> None:
         assert side["cpu_ms"] >= 0
     assert set(results["ratios"]) == {"a/d", "a/f", "a/e", "c/a", "d/e"}
     assert "| (a) GraphQL" in bench_http.report(results)
+
+
+@pytest.mark.slow  # three servers in subprocesses, one of them two processes
+def test_workers_benchmark_loads_one_and_two_processes_serving_the_same_answers() -> None:
+    from benchmarks import bench_workers
+
+    # run() first checks that every server answers (a) and (c) alike.
+    results = bench_workers.run(seconds=0.2, rounds=1, concurrency=2, workers=2)
+    assert set(results["sides"]) == {"a1", "c1", "a1u", "c1u", "a2", "c2"}
+    assert all(side["requests"] > 0 for side in results["sides"].values())
+    assert set(results["ratios"]) == {"a2/a1u", "a2/a1", "c2/c1u", "c2/c1"}
+    assert "| a2 |" in bench_workers.report(results)
