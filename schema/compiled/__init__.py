@@ -37,8 +37,8 @@ log = logging.getLogger("timeline.compiled")
 CACHED_PLANS = 512
 CACHED_PLAN_BYTES = 1024 * 1024
 
-# (the document's text, the operation's name, the @skip/@include variables' values)
-PlanKey = tuple[str, str | None, tuple[object, ...]]
+# (the document's text, the operation's name)
+PlanKey = tuple[str, str | None]
 
 
 class Stats:
@@ -65,12 +65,24 @@ class Refused:
         self.reason = reason
 
 
+class OperationPlans:
+    """An operation's plans, one for each set of values of the variables its
+    `@skip` and `@include` read (`conditions`): at most two a variable, and in
+    practice one, since an app sends the same flags."""
+
+    __slots__ = ("by_conditions", "conditions")
+
+    def __init__(self, conditions: tuple[str, ...]) -> None:
+        self.conditions = conditions
+        self.by_conditions: dict[tuple[object, ...], Plan | Refused] = {}
+
+
 class CompiledExecution(PlainFieldsExecution):
     """graphql-core's executor, running a compiled plan when there is one (and
     plain fields completed in one step when there is not)."""
 
     strawberry_schema: ClassVar[strawberry.Schema]
-    plans: ClassVar[DocumentCache[Plan | Refused]]
+    plans: ClassVar[DocumentCache[OperationPlans | Refused]]
 
     def execute_operation(self, serially: bool | None = None) -> AwaitableOrValue[Any]:
         plan = None if serially or self.abort_signal is not None else self._plan()
@@ -102,40 +114,46 @@ class CompiledExecution(PlainFieldsExecution):
         return self.finish(self.build_response(None))
 
     def _plan(self) -> Plan | None:
-        key = self._key()
-        if key is None:
+        operation: OperationDefinitionNode = self.operation
+        if operation.loc is None or (
+            self.middleware_manager and self.middleware_manager.middlewares
+        ):
             return None
-        found = self.plans.get(key)
+        key = (operation.loc.source.body, operation.name.value if operation.name else None)
+        plans = self.plans.get(key)
+        if plans is None:
+            plans = self._operation_plans(key)
+        if isinstance(plans, Refused):
+            return None
+        coerced = self.variable_values.coerced
+        values = tuple(coerced.get(name) for name in plans.conditions)
+        found = plans.by_conditions.get(values)
         if found is None:
-            found = self._compile(key)
+            found = plans.by_conditions[values] = self._compile(key)
         return found if isinstance(found, Plan) else None
 
-    def _key(self) -> PlanKey | None:
-        operation: OperationDefinitionNode = self.operation
-        source = operation.loc.source.body if operation.loc is not None else None
-        if source is None or (self.middleware_manager and self.middleware_manager.middlewares):
-            return None
-        name = operation.name.value if operation.name else None
+    def _operation_plans(self, key: PlanKey) -> OperationPlans | Refused:
+        found: OperationPlans | Refused
         try:
-            names = condition_variables(self)
-        except Unsupported:
-            names = ()  # refused when compiled
-        values = self.variable_values.coerced
-        return source, name, tuple(values.get(variable) for variable in names)
-
-    def _compile(self, key: PlanKey) -> Plan | Refused:
-        found: Plan | Refused
-        try:
-            condition_variables(self)
-            found = compile_plan(self, self.strawberry_schema)
-            stats.compiled += 1
+            found = OperationPlans(condition_variables(self))
         except Unsupported as refusal:
-            reason = str(refusal)
-            stats.fallback[reason] += 1
-            log.debug("operation %s runs on graphql-core's executor: %s", key[1], reason)
-            found = Refused(reason)
+            found = self._refused(key, refusal)
         self.plans.put(key, found, size=len(key[0]))
         return found
+
+    def _compile(self, key: PlanKey) -> Plan | Refused:
+        try:
+            plan = compile_plan(self, self.strawberry_schema)
+        except Unsupported as refusal:
+            return self._refused(key, refusal)
+        stats.compiled += 1
+        return plan
+
+    def _refused(self, key: PlanKey, refusal: Unsupported) -> Refused:
+        reason = str(refusal)
+        stats.fallback[reason] += 1
+        log.debug("operation %s runs on graphql-core's executor: %s", key[1], reason)
+        return Refused(reason)
 
 
 def enable(schema: strawberry.Schema) -> None:

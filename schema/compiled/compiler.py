@@ -162,6 +162,8 @@ class _Compiler:
         plan.field_def = field_def
         plan.strawberry_field = strawberry_field
         plan.completion = self.completion(field_def.type, details)
+        leaf = plan.completion.inner if plan.completion.kind is Kind.NON_NULL else plan.completion
+        plan.leaf = leaf.leaf if leaf is not None else None
         return plan
 
     def arguments(

@@ -84,6 +84,7 @@ class FieldPlan:
         "info_name",
         "key",
         "kwargs",
+        "leaf",
         "name",
         "nodes",
         "parent_type",
@@ -121,6 +122,8 @@ class FieldPlan:
         self.kwargs: dict[str, Any] = {}
         self.arguments_dynamic = False
         self.completion: Completion | None = None
+        # The leaf type when the field is a scalar or enum (nullable or not).
+        self.leaf: GraphQLLeafType | None = None
 
 
 class Plan:

@@ -20,6 +20,7 @@ of a level into one get.
 from __future__ import annotations
 
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -32,6 +33,10 @@ from strawberry.types.info import Info
 
 from schema.compiled.compiler import python_arguments
 from schema.compiled.plan import Completion, FieldPlan, Kind, Source
+
+# Values that are never awaitable nor an exception: a leaf of one of these types
+# is coerced at once.
+_PLAIN_VALUES = frozenset({str, int, float, bool, datetime})
 
 
 class RequestInfo:
@@ -51,6 +56,7 @@ class Run:
         self.is_awaitable = executor.is_awaitable
         self.request_info = RequestInfo(executor.context_value)
         self.infos: dict[FieldPlan, Info[Any, Any]] = {}
+        self.kwargs: dict[FieldPlan, dict[str, Any]] = {}
         self.schema = schema
 
     def execute_fields(
@@ -64,6 +70,24 @@ class Run:
         awaitable_keys: list[str] = []
         try:
             for plan in completion.fields:
+                source_kind = plan.source
+                if source_kind is Source.TYPENAME:
+                    results[plan.key] = type_name
+                    continue
+                leaf = plan.leaf
+                if leaf is not None and source_kind is Source.ATTRIBUTE:
+                    # Most fields of a page: a plain value, completed here. Anything
+                    # unusual (a failure, a null, an awaitable) takes the path below,
+                    # which reads the attribute again and reports it as graphql-core would.
+                    try:
+                        value = getattr(source, plan.attribute)
+                        if type(value) in _PLAIN_VALUES:
+                            coerced = leaf.coerce_output_value(value)
+                            if coerced is not None and coerced is not Undefined:
+                                results[plan.key] = coerced
+                                continue
+                    except Exception:  # reported by execute_field, below
+                        pass
                 result = self.execute_field(plan, source, path, type_name)
                 results[plan.key] = result
                 if is_awaitable(result):
@@ -79,24 +103,21 @@ class Run:
     def execute_field(
         self, plan: FieldPlan, source: Any, parent: Path | None, type_name: str
     ) -> Any:
-        source_kind = plan.source
-        if source_kind is Source.TYPENAME:
-            return type_name
         completion = plan.completion
         assert completion is not None
         path: Path | None = None
         try:
-            if source_kind is Source.ATTRIBUTE:
+            if plan.source is Source.ATTRIBUTE:
                 result = getattr(source, plan.attribute)
             else:
                 result = self.call(plan, source)
             if self.is_awaitable(result):
                 path = Path(parent, plan.key, type_name)
                 return self.complete_awaitable_value(completion, plan, path, result)
-            leaf = _leaf_of(completion)
+            leaf = plan.leaf
             if leaf is not None and result is not None and not isinstance(result, Exception):
                 # A leaf needs no path unless it fails, which the generic path reports.
-                coerced = leaf.leaf.coerce_output_value(result)  # type: ignore[union-attr]
+                coerced = leaf.coerce_output_value(result)
                 if coerced is not None and coerced is not Undefined:
                     return coerced
             path = Path(parent, plan.key, type_name)
@@ -111,15 +132,15 @@ class Run:
             return None
 
     def call(self, plan: FieldPlan, source: Any) -> Any:
-        kwargs = plan.kwargs
-        if plan.arguments_dynamic:
-            kwargs = self.arguments(plan)
-        if plan.info_name is not None or plan.source_names:
-            kwargs = dict(kwargs)
+        kwargs = self.kwargs.get(plan)
+        if kwargs is None:
+            kwargs = self.arguments(plan) if plan.arguments_dynamic else plan.kwargs
             if plan.info_name is not None:
-                kwargs[plan.info_name] = self.info(plan)
-            for name in plan.source_names:
-                kwargs[name] = source
+                kwargs = {**kwargs, plan.info_name: self.info(plan)}
+            # The same for every object of the request (a resolver gets its own copy).
+            self.kwargs[plan] = kwargs
+        if plan.source_names:
+            kwargs = {**kwargs, **dict.fromkeys(plan.source_names, source)}
         resolver = plan.resolver
         assert resolver is not None
         return resolver(source, **kwargs) if plan.passes_self else resolver(**kwargs)
@@ -261,12 +282,6 @@ class Run:
         return executor.complete_value(
             completion.return_type, plan.details, info, path, result, None
         )
-
-
-def _leaf_of(completion: Completion) -> Completion | None:
-    if completion.kind is Kind.NON_NULL:
-        completion = completion.inner  # type: ignore[assignment]
-    return completion if completion.kind is Kind.LEAF else None
 
 
 async def _gather_fields(results: dict[str, Any], keys: list[str]) -> dict[str, Any]:
