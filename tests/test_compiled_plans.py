@@ -42,6 +42,7 @@ from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity
 from store.sqlite import SQLiteStore
+from tests import test_plain_fields as plain_fields_test
 from tests.utils import app_documents
 from tests.utils.builders import make_photos, make_user
 from tests.utils.clients import app_client
@@ -409,3 +410,26 @@ async def test_what_the_compiler_leaves_to_graphql_core_is_counted(world: World)
         reason for reason, count in compiled.stats.fallback.items() if count > before.get(reason, 0)
     }
     assert grown == {"introspection", "mutation operation"}
+
+
+# -- values that fail: a small schema whose fields return nulls, wrong types, errors ------
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(plain_fields_test.item_strategy(), min_size=1, max_size=3), st.data())
+async def test_values_that_fail_fail_the_same_way_both_ways(
+    items: list[plain_fields_test.Item], data: st.DataObject
+) -> None:
+    """Nulls in non-null fields and lists, values no scalar accepts, attributes
+    that raise or must be awaited (tests/test_plain_fields.py's schema)."""
+    selection = data.draw(plain_fields_test.selection_strategy(depth=1))
+    compiled_schema = plain_fields_test.small_schema(items, plain=True)
+    compiled.enable(compiled_schema)
+    generic = plain_fields_test.small_schema(items, plain=False)
+    for root in ("items", "maybeItems"):
+        query = f"{{ {root} {{ {selection} }} }}"
+        mine, theirs = await compiled_schema.execute(query), await generic.execute(query)
+        assert mine.data == theirs.data
+        assert [e.formatted for e in mine.errors or []] == [
+            e.formatted for e in theirs.errors or []
+        ]
