@@ -53,16 +53,27 @@ CURSORS = CursorCodec(b"k" * 32)
 
 
 class FaultyStore(DelegatingStore):
-    """Fails every get that asks for a key of one of `broken` kinds."""
+    """Fails every get that asks for a key of one of `broken` kinds, and answers
+    entities of `corrupt` kinds without their properties (their decoding fails).
+
+    A failed get fails every field whose keys shared its batch, and which loads
+    share a batch depends on timing (some reads cross a thread): only fixed
+    operations use `broken`. A corrupt entity fails the fields that read it,
+    whatever the batches, so generated operations use `corrupt`."""
 
     def __init__(self, inner: SQLiteStore) -> None:
         super().__init__(inner)
         self.broken: frozenset[str] = frozenset()
+        self.corrupt: frozenset[str] = frozenset()
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         if any(key.kind in self.broken for key in keys):
             raise RuntimeError(f"store fault reading {sorted(self.broken)}")
-        return await self.inner.get_many(keys)
+        found = await self.inner.get_many(keys)
+        return [
+            Entity(entity.key, {}) if entity and entity.key.kind in self.corrupt else entity
+            for entity in found
+        ]
 
 
 # Owners and authors (nullable), counts (Int!: null goes up to the photo's
@@ -208,6 +219,7 @@ def variable_choices(document: str, ids: dict[str, str]) -> list[dict[str, Any]]
     return [dict(zip(names, combo, strict=True)) for combo in combos]
 
 
+@pytest.mark.slow
 async def test_every_query_of_the_suite_answers_the_same_both_ways(world: World) -> None:
     queries = suite_queries(world.compiled._schema)
     assert len(queries) >= 15, queries  # the scan finds the suite's documents
@@ -215,10 +227,10 @@ async def test_every_query_of_the_suite_answers_the_same_both_ways(world: World)
     runs = errors = 0
     for query in queries:
         for variables in variable_choices(query, world.ids):
-            for viewer, broken in itertools.product(VIEWERS, FAULTS[:2]):
-                world.store.broken = frozenset(broken)
+            for viewer, corrupt in itertools.product(VIEWERS, [frozenset(), {models.USER}]):
+                world.store.corrupt = frozenset(corrupt)
                 mine, theirs = await world.both(query, variables, viewer)
-                assert mine == theirs, (query, variables, viewer, broken)
+                assert mine == theirs, (query, variables, viewer, corrupt)
                 runs += 1
                 errors += len(mine["errors"])
     assert errors  # faults, bad ids and signed-out viewers were among them
@@ -228,7 +240,7 @@ async def test_every_query_of_the_suite_answers_the_same_both_ways(world: World)
 async def test_store_faults_null_the_nearest_nullable_parent_the_same_way(world: World) -> None:
     query = """query($id: ID!) { node(id: $id) { ... on User { username photos(first: 3) {
       edges { cursor node { id likeCount viewerHasLiked commentCount owner { username } } }
-      pageInfo { endCursor } } } } viewer { feed(first: 3) { nodes { id owner { id } } } } }"""
+      pageInfo { endCursor } } } } }"""
     answers = []
     for broken in FAULTS:
         world.store.broken = frozenset(broken)
@@ -352,13 +364,14 @@ def _fill(query: str, ids: dict[str, str]) -> str:
 _SCHEMA = build_schema()._schema
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     query=operations(_SCHEMA),
     yes=st.booleans(),
     n=st.sampled_from([None, 1, 3]),
     viewer=st.sampled_from(VIEWERS),
-    broken=st.sampled_from(FAULTS),
+    corrupt=st.sampled_from([frozenset(), {models.USER}, {models.PHOTO}]),
     id_name=st.sampled_from(["alice", "bob", "photo", "orphan"]),
 )
 async def test_generated_operations_answer_the_same_both_ways(
@@ -367,13 +380,13 @@ async def test_generated_operations_answer_the_same_both_ways(
     yes: bool,
     n: int | None,
     viewer: Viewer | None,
-    broken: frozenset[str],
+    corrupt: frozenset[str],
     id_name: str,
 ) -> None:
     query = _fill(query, world.ids)
     if validate(_SCHEMA, parse(query)):
         return  # merged fields with different arguments, unused $id...: validation's job
-    world.store.broken = frozenset(broken)
+    world.store.corrupt = frozenset(corrupt)
     variables = {"yes": yes, "n": n, "id": world.ids[id_name]}
     mine, theirs = await world.both(query, variables, viewer)
     assert mine == theirs
@@ -415,7 +428,8 @@ async def test_what_the_compiler_leaves_to_graphql_core_is_counted(world: World)
 # -- values that fail: a small schema whose fields return nulls, wrong types, errors ------
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@pytest.mark.slow
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.lists(plain_fields_test.item_strategy(), min_size=1, max_size=3), st.data())
 async def test_values_that_fail_fail_the_same_way_both_ways(
     items: list[plain_fields_test.Item], data: st.DataObject

@@ -23,6 +23,7 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
     OperationType,
     VariableNode,
     Visitor,
@@ -37,9 +38,10 @@ from graphql.execution.collect_fields import FieldDetailsList, collect_fields, c
 from graphql.execution.executor import Executor
 from graphql.execution.values import get_argument_values
 from graphql.language import Node
+from strawberry.relay.types import GlobalID
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
-from strawberry.types.base import StrawberryObjectDefinition
+from strawberry.types.base import StrawberryMaybe, StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
 from schema.compiled.plan import Completion, FieldPlan, Kind, Plan, Source
@@ -177,6 +179,7 @@ class _Compiler:
             return  # as graphql-core: no arguments to coerce
         if any(_holds_variable(argument.value) for argument in node.arguments or ()):
             plan.arguments_dynamic = True
+            plan.renames = self.renames(args, strawberry_field)
             return
         try:
             coerced = get_argument_values(
@@ -186,6 +189,25 @@ class _Compiler:
             plan.arguments_dynamic = True
             return
         plan.kwargs = python_arguments(self.schema, coerced, strawberry_field)
+
+    def renames(
+        self, args: dict[str, Any], strawberry_field: StrawberryField
+    ) -> tuple[tuple[str, str], ...] | None:
+        """(GraphQL name, Python name) of each argument when strawberry's conversion
+        would only rename them: every one a built-in or custom scalar (not a list,
+        an enum, a GlobalID or a strawberry Maybe)."""
+        renames = []
+        registry = self.schema.schema_converter.scalar_registry
+        for argument in strawberry_field.arguments:
+            name = self.schema.config.name_converter.from_argument(argument)
+            type_ = argument.type
+            if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
+                type_ = type_.of_type
+            plain = type_ in registry and type_ is not GlobalID
+            if not plain or not isinstance(get_named_type(args[name].type), GraphQLScalarType):
+                return None
+            renames.append((name, argument.python_name))
+        return tuple(renames)
 
     def completion(self, return_type: GraphQLOutputType, details: FieldDetailsList) -> Completion:
         if is_non_null_type(return_type):

@@ -89,6 +89,7 @@ class FieldPlan:
         "nodes",
         "parent_type",
         "passes_self",
+        "renames",
         "resolver",
         "source",
         "source_names",
@@ -121,6 +122,8 @@ class FieldPlan:
         # otherwise (arguments_dynamic) coerced and converted per request.
         self.kwargs: dict[str, Any] = {}
         self.arguments_dynamic = False
+        # (GraphQL name, Python name) when converting the arguments is renaming them.
+        self.renames: tuple[tuple[str, str], ...] | None = None
         self.completion: Completion | None = None
         # The leaf type when the field is a scalar or enum (nullable or not).
         self.leaf: GraphQLLeafType | None = None

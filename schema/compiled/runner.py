@@ -156,6 +156,8 @@ class Run:
             None,
             executor.hide_suggestions,
         )
+        if plan.renames is not None:
+            return {python: coerced[name] for name, python in plan.renames if name in coerced}
         return python_arguments(self.schema, coerced, plan.strawberry_field)
 
     def info(self, plan: FieldPlan) -> Info[Any, Any]:
