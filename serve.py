@@ -43,6 +43,7 @@ import gc
 import logging.config
 import math
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -234,4 +235,9 @@ if __name__ == "__main__":
     # that both see one protocol class (and worker processes can unpickle it).
     import serve
 
-    serve.main()
+    try:
+        serve.main()
+    except SettingsError as wrong:
+        # What to fix, in a line a deploy log shows whole; a traceback would bury it.
+        print(f"cannot start: {wrong}", file=sys.stderr)
+        sys.exit(2)

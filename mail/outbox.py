@@ -30,7 +30,7 @@ from typing import Any
 
 from mail.mime import mime_message
 from mail.port import SENT, MailMessage, MailResult
-from mail.settings import LOCAL_SENDER
+from settings.mail import LOCAL_SENDER
 from store.sqlite_db import SQLiteDatabase, shared_database
 
 _SCHEMA = """

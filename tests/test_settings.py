@@ -67,6 +67,21 @@ def test_malformed_values_name_the_variable(
         load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path), name: value})
 
 
+def test_an_empty_variable_is_unset_and_an_empty_switch_off(tmp_path: Path) -> None:
+    empty = ("STORE", "MAX_QUERY_COST", "TASK_LEASE_SECONDS", "GRAPHIQL", "PERSISTED_QUERIES")
+    settings = load_settings(
+        {
+            "TIMELINE_ENV": "local",
+            "TIMELINE_VAR_DIR": str(tmp_path),
+            **{f"TIMELINE_{name}": "" for name in empty},
+        }
+    )
+    assert (settings.store, settings.query_limits.max_cost) == ("sqlite", 10_000)
+    assert settings.tasks.lease_seconds == 30
+    assert not settings.graphiql
+    assert not settings.persisted_queries.enabled
+
+
 def test_query_limits_are_read_from_their_variables(tmp_path: Path) -> None:
     names = ["BYTES", "TOKENS", "OPERATIONS", "FIELDS", "ALIASES", "DIRECTIVES", "DEPTH", "COST"]
     environ = {f"TIMELINE_MAX_QUERY_{name}": str(n + 1) for n, name in enumerate(names)}
