@@ -395,13 +395,7 @@ async def test_generated_operations_answer_the_same_both_ways(
 # -- what runs where ----------------------------------------------------------------------
 
 
-async def test_the_apps_queries_run_from_plans_over_http(tmp_path: Path) -> None:
-    settings = Settings(
-        environment="local",
-        var_dir=tmp_path,
-        sqlite_path=tmp_path / "timeline.db",
-        secret_key=b"test-secret-" * 4,
-    )
+async def test_the_apps_queries_run_from_plans_over_http(settings: Settings) -> None:
     query = "query($n: Int) { photos(first: $n) { edges { node { id caption } } } }"
     async with app_client(settings) as http:
         before = compiled.stats.planned
