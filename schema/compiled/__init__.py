@@ -20,8 +20,7 @@ from collections import Counter
 from typing import Any, ClassVar
 
 import strawberry
-from graphql import OperationDefinitionNode
-from graphql.execution.executor import Executor
+from graphql import GraphQLError, OperationDefinitionNode
 from graphql.pyutils import AwaitableOrValue
 
 from schema.compiled.compiler import Unsupported, compile_plan, condition_variables
@@ -106,8 +105,6 @@ class CompiledExecution(PlainFieldsExecution):
             return self._failed(error)
 
     def _failed(self, error: Exception) -> Any:
-        from graphql import GraphQLError
-
         if not isinstance(error, GraphQLError):  # as graphql-core: only located errors are data
             raise error
         self.collected_errors.add(error, None)
@@ -169,4 +166,4 @@ def enable(schema: strawberry.Schema) -> None:
     )
 
 
-__all__ = ["CompiledExecution", "Executor", "enable", "stats"]
+__all__ = ["CompiledExecution", "enable", "stats"]
