@@ -235,9 +235,12 @@ class _Compiler:
     ) -> Completion:
         completion = Completion(Kind.OBJECT, return_type)
         completion.object_type = object_type
-        completion.origin = _definition(object_type).origin
-        # Without is_type_of graphql-core takes any value; with it (strawberry's,
-        # for types with interfaces) an instance of exactly the type is one it accepts.
+        definition = _definition(object_type)
+        if definition.is_type_of is not None:
+            raise Unsupported(f"{object_type.name} has its own is_type_of")
+        completion.origin = definition.origin
+        # Without is_type_of graphql-core takes any value; with strawberry's (for
+        # types with interfaces) an instance of exactly the type is one it accepts.
         completion.checked = object_type.is_type_of is not None
         fields, defers, _ = collect_subfields(
             self.executor.schema,
@@ -265,7 +268,9 @@ class _Compiler:
         # strawberry's resolve_type names a (non-generic) instance's own type.
         for object_type in self.executor.schema.get_possible_types(return_type):
             definition = _definition(object_type)
-            if not definition.is_graphql_generic:
+            if not definition.is_graphql_generic and issubclass(
+                definition.origin, interface.origin
+            ):
                 completion.by_class[definition.origin] = self.object_completion(
                     return_type, object_type, details
                 )
