@@ -18,6 +18,8 @@ from graphql import FieldNode, GraphQLField, GraphQLLeafType, GraphQLObjectType,
 from graphql.execution.collect_fields import FieldDetailsList
 from strawberry.types.field import StrawberryField
 
+from schema.compiled.prefetch import Prefetch
+
 
 class Kind(IntEnum):
     """How a completion treats the value it is given."""
@@ -49,6 +51,7 @@ class Completion:
         "leaf",
         "object_type",
         "origin",
+        "prefetch",
         "return_type",
     )
 
@@ -62,6 +65,8 @@ class Completion:
         self.checked = False
         self.fields: list[FieldPlan] = []
         self.by_class: dict[type, Completion] = {}
+        # A LIST's one batched get for its objects' fields (prefetch.py).
+        self.prefetch: Prefetch | None = None
 
 
 class Source(IntEnum):

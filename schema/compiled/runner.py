@@ -19,6 +19,7 @@ of a level into one get.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
@@ -31,8 +32,11 @@ from graphql.pyutils import Path, gather_with_cancel, is_iterable
 from strawberry.types.cast import get_strawberry_type_cast
 from strawberry.types.info import Info
 
+from resolvers.context import RequestContext
+from resolvers.loaders import Loaders
 from schema.compiled.compiler import python_arguments
 from schema.compiled.plan import Completion, FieldPlan, Kind, Source
+from store.keys import Key
 
 # Values that are never awaitable nor an exception: a leaf of one of these types
 # is coerced at once.
@@ -213,6 +217,39 @@ class Run:
                 "Expected Iterable, but did not find one for field"
                 f" '{plan.parent_type.name}.{plan.name}'."
             )
+        prefetch = completion.prefetch
+        context = executor.context_value
+        if prefetch is not None and isinstance(context, RequestContext):
+            items = list(result)
+            missing = prefetch.missing(context, items)
+            if missing:
+                return self.prefetched_list_value(
+                    completion, plan, path, items, missing, context.loaders
+                )
+            result = items
+        return self.complete_items(completion, plan, path, result)
+
+    async def prefetched_list_value(
+        self,
+        completion: Completion,
+        plan: FieldPlan,
+        path: Path,
+        items: list[Any],
+        missing: list[Key],
+        loaders: Loaders,
+    ) -> Any:
+        """The list completed once its objects' fields have their keys (prefetch.py)."""
+        with contextlib.suppress(Exception):  # the fields read again and fail as usual
+            await loaders.many(missing)
+        completed = self.complete_items(completion, plan, path, items)
+        if self.is_awaitable(completed):
+            return await completed
+        return completed
+
+    def complete_items(
+        self, completion: Completion, plan: FieldPlan, path: Path, result: Any
+    ) -> Any:
+        executor = self.executor
         item_completion = completion.inner
         assert item_completion is not None
         item_type = item_completion.return_type
