@@ -73,3 +73,13 @@ def test_http_benchmark_checks_and_loads_every_side_over_real_servers() -> None:
         assert side["cpu_ms"] >= 0
     assert set(results["ratios"]) == {"a/d", "a/f", "a/e", "c/a", "d/e"}
     assert "| (a) GraphQL" in bench_http.report(results)
+
+
+async def test_plans_benchmark_runs_and_plans_make_fewer_tasks() -> None:
+    from benchmarks import bench_plans
+
+    results = await bench_plans.run(requests=2, rounds=1)  # both sides' answers are compared
+    assert set(results) == set(bench_plans.OPERATIONS)
+    for figures in results.values():
+        assert figures["compiled_tasks"] <= figures["generic_tasks"]
+    assert results["app Profile"]["compiled_tasks"] < results["app Profile"]["generic_tasks"]
