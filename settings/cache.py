@@ -24,7 +24,8 @@ CACHE = Variable(
     "CACHE",
     choice("memory", "redis", "off"),
     "the cache; memory is refused in production, where other instances' writes would "
-    "not invalidate it",
+    "not invalidate it, and locally runs alone on the embedded file (serve --workers N "
+    "sets off)",
     shown_default="redis with TIMELINE_REDIS_URL; else local: memory, production: off",
 )
 REDIS_URL = Variable(

@@ -4,6 +4,8 @@ meet (web.py, serve.py)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -200,6 +202,12 @@ def load_secret_key(reader: Reader, var_dir: Path) -> bytes:
     path = var_dir / "secret.key"
     if not path.exists():
         var_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        # Written whole, then linked into place: of processes starting together
+        # (uvicorn --workers) the first link wins and every one reads the same key.
+        scratch = var_dir / f"secret.key.{secrets.token_hex(4)}.partial"
+        scratch.write_text(secrets.token_urlsafe(48))
+        scratch.chmod(0o600)
+        with contextlib.suppress(FileExistsError):
+            os.link(scratch, path)
+        scratch.unlink()
     return path.read_text().strip().encode()

@@ -83,3 +83,15 @@ async def test_plans_benchmark_runs_and_plans_make_fewer_tasks() -> None:
     for figures in results.values():
         assert figures["compiled_tasks"] <= figures["generic_tasks"]
     assert results["app Profile"]["compiled_tasks"] < results["app Profile"]["generic_tasks"]
+
+
+@pytest.mark.slow  # three servers in subprocesses, one of them two processes
+def test_workers_benchmark_loads_one_and_two_processes_serving_the_same_answers() -> None:
+    from benchmarks import bench_workers
+
+    # run() first checks that every server answers (a) and (c) alike.
+    results = bench_workers.run(seconds=0.2, rounds=1, concurrency=2, workers=2)
+    assert set(results["sides"]) == {"a1", "c1", "a1u", "c1u", "a2", "c2"}
+    assert all(side["requests"] > 0 for side in results["sides"].values())
+    assert set(results["ratios"]) == {"a2/a1u", "a2/a1", "c2/c1u", "c2/c1"}
+    assert "| a2 |" in bench_workers.report(results)

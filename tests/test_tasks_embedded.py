@@ -101,8 +101,8 @@ async def test_a_named_task_is_added_once(harness: TaskHarness) -> None:
 
 
 async def test_a_delayed_task_waits_for_its_eta(tmp_path: Path) -> None:
-    # The workers' clock stands still: the task's eta (0.4 s on) never comes until
-    # the test moves it there.
+    # The app's clock stands still: the task's eta (0.4 s on) never comes until the
+    # test moves it there.
     clock = ManualClock(time.time())
     async with running_app(tmp_path, clock=clock) as harness:
         await harness.tasks.enqueue("test_effect", {"key": "later"}, countdown=0.4)
