@@ -25,11 +25,17 @@ from auth.viewer import Viewer
 from benchmarks import bench_social
 from benchmarks.bench_http import HOME, seed
 from benchmarks.http_sides import USER_ID, USER_PAGE
+from media.local_blobs import LocalBlobStore
+from media.pipeline import ImageLimits, ImagePipeline
+from media.services import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from schema import TimelineSchema, build_schema
 from schema.compiled import CompiledExecution
 from store.sqlite import SQLiteStore
+from tasks.embedded_queue import EmbeddedQueue
+from tasks.enqueue import Tasks
+from tasks.task_db import task_database
 from tests.utils import app_documents
 
 CURSORS = CursorCodec(b"bench-plans" * 3)
@@ -53,18 +59,24 @@ async def run(requests: int, rounds: int) -> dict[str, dict[str, float]]:
         path = Path(tmp) / "plans.db"
         await seed(path)
         store = SQLiteStore(path)
+        database = task_database(Path(tmp) / "tasks.db")
+        pipeline = ImagePipeline(ImageLimits(), memory_budget=256 << 20)
+        media = Media(pipeline, LocalBlobStore(Path(tmp) / "media"))
         try:
-            return await _measure(store, requests, rounds)
+            return await _measure(store, Tasks(EmbeddedQueue(database)), media, requests, rounds)
         finally:
             await store.close()
+            database.close()
 
 
-async def _measure(store: SQLiteStore, requests: int, rounds: int) -> dict[str, dict[str, float]]:
+async def _measure(
+    store: SQLiteStore, tasks: Tasks, media: Media, requests: int, rounds: int
+) -> dict[str, dict[str, float]]:
     sides = {"compiled": build_schema(), "generic": generic(build_schema())}
     viewer = Viewer(bench_social._user("reader").id, "dev")
 
     async def execute(schema: TimelineSchema, query: str, variables: dict[str, Any]) -> Any:
-        context = RequestContext(store=store, cursors=CURSORS, viewer=viewer)
+        context = RequestContext(store, CURSORS, tasks, media, viewer=viewer)
         result = await schema.execute(query, variable_values=variables, context_value=context)
         assert not result.errors, result.errors
         return result.data

@@ -35,6 +35,9 @@ from hypothesis import strategies as st
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from auth.viewer import Viewer
+from media.local_blobs import LocalBlobStore
+from media.pipeline import ImageLimits, ImagePipeline
+from media.services import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
 from resolvers.node_ids import to_global_id
@@ -45,6 +48,9 @@ from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity
 from store.sqlite import SQLiteStore
+from tasks.embedded_queue import EmbeddedQueue
+from tasks.enqueue import Tasks
+from tasks.task_db import task_database
 from tests import test_plain_fields as plain_fields_test
 from tests.utils import app_documents
 from tests.utils.builders import make_photos, make_user
@@ -85,9 +91,11 @@ FAULTS = [frozenset(), {models.USER}, {counters.SHARD_KIND}, {social_models.LIKE
 
 
 class World:
-    def __init__(self, store: FaultyStore, ids: dict[str, str]) -> None:
+    def __init__(self, store: FaultyStore, ids: dict[str, str], tasks: Tasks, media: Media) -> None:
         self.store = store
         self.ids = ids
+        self.tasks = tasks
+        self.media = media
         self.compiled = build_schema()
         self.generic = build_schema()
         self.generic.execution_context_class = StrawberryGraphQLCoreExecutionContext
@@ -107,7 +115,7 @@ class World:
         variables: dict[str, Any],
         viewer: Viewer | None,
     ) -> dict[str, Any]:
-        context = RequestContext(store=self.store, cursors=CURSORS, viewer=viewer)
+        context = RequestContext(self.store, CURSORS, self.tasks, self.media, viewer=viewer)
         result = await schema.execute(query, variable_values=variables, context_value=context)
         errors = [client_error(error).formatted for error in result.errors or []]
         for error in errors:
@@ -138,7 +146,10 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         "photo": to_global_id("Photo", photos["bob"][0].key),
         "orphan": to_global_id("Photo", orphan.key),
     }
-    world = World(store, ids)
+    database = task_database(tmp_path / "tasks.db")
+    pipeline = ImagePipeline(ImageLimits(), memory_budget=256 << 20)
+    media = Media(pipeline, LocalBlobStore(tmp_path / "media"))
+    world = World(store, ids, Tasks(EmbeddedQueue(database)), media)
     alice = Viewer("id-alice", "dev")
     for other in ("bob", "carol"):
         await _mutate(
@@ -164,6 +175,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         )
     yield world
     await store.close()
+    database.close()
 
 
 VIEWERS = [None, Viewer("id-alice", "dev")]
