@@ -11,6 +11,8 @@ from resolvers.context import RequestContext
 from store import counters, models, social_models
 from store.keys import Key
 
+__all__ = ["PHOTO_FIELDS", "USER_FIELDS", "Key"]  # Key: for the schema's annotations
+
 
 def _owner(context: RequestContext, photo: models.Photo) -> Iterable[Key]:
     return (models.user_key(photo.owner_id),)

@@ -18,18 +18,15 @@ A failed prefetch is ignored: the fields read again and fail as they would have.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 from resolvers.context import RequestContext
-from resolvers.field_keys import PHOTO_FIELDS, USER_FIELDS
+from resolvers.field_keys import PHOTO_FIELDS, USER_FIELDS, Key
 from schema.photo import Photo
 from schema.user import User
 
-if TYPE_CHECKING:
-    from store.keys import Key
-
 # A field of a type -> the keys it reads for one object of that type.
-KeysOf: TypeAlias = "Callable[[RequestContext, object], Iterable[Key]]"
+KeysOf: TypeAlias = Callable[[RequestContext, object], Iterable[Key]]
 
 
 def photo_keys(fields: Iterable[str], owner_fields: Iterable[str] | None) -> list[KeysOf]:

@@ -33,10 +33,10 @@ from strawberry.types.cast import get_strawberry_type_cast
 from strawberry.types.info import Info
 
 from resolvers.context import RequestContext
+from resolvers.field_keys import Key
 from resolvers.loaders import Loaders
 from schema.compiled.compiler import python_arguments
 from schema.compiled.plan import Completion, FieldPlan, Kind, Source
-from store.keys import Key
 
 # Values that are never awaitable nor an exception: a leaf of one of these types
 # is coerced at once.
