@@ -38,9 +38,9 @@ from store.port import Entity, Store
 from store.social_models import following_key
 from taskqueue.context import TaskContext
 from taskqueue.naming import task_name
-from taskqueue.port import Enqueuer
 from taskqueue.registry import Payload, task_handler
 from tasks.mail_delivery import send_once
+from tasks.outbox import FollowUp
 
 # Notifications a digest e-mail lists (it counts up to UNREAD_SHOWN).
 DIGEST_LINES = 5
@@ -70,13 +70,12 @@ async def enqueue_email_digests(ctx: TaskContext, users: list[str], day: str) ->
             )
 
 
-async def enqueue_follower_emails(tasks: Enqueuer, owner: str, followers: list[str]) -> None:
-    for follower in followers:
-        await tasks.enqueue(
-            "follower_email",
-            {"owner": owner, "follower": follower},
-            name=task_name("follower_email", owner, follower),
-        )
+def follower_email_follow_up(owner: str, follower: str) -> FollowUp:
+    return FollowUp(
+        "follower_email",
+        {"owner": owner, "follower": follower},
+        name=task_name("follower_email", owner, follower),
+    )
 
 
 @task_handler("email_digest")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -39,7 +38,6 @@ from tests.utils.fcm_stub import (
     busy,
     held,
     invalid_token,
-    serving_fcm,
     unregistered,
 )
 from tests.utils.tasks_app import eventually
@@ -63,13 +61,6 @@ queue:
     min_backoff_seconds: 0.05
     max_backoff_seconds: 0.1
 """
-
-
-@pytest.fixture
-def fcm() -> Iterator[FcmStub]:
-    with serving_fcm("demo-timeline") as stub:
-        yield stub
-        assert stub.problems == []
 
 
 @pytest.fixture
