@@ -80,8 +80,14 @@ typecheck: install
 COVERAGE_MEASURED := 93.6
 COVERAGE_FLOOR := 92
 
+# The suite in TEST_WORKERS processes (pytest-xdist), a test module to a process
+# (--dist loadscope: a module's fixtures start once). Most of a run is waiting (on
+# emulators, servers in subprocesses, queues' etas), so more processes than cores
+# still shorten it; each process starts the emulators its tests ask for.
+TEST_WORKERS ?= 2
+
 unit: install
-	$(BIN)/pytest -q --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## Benchmarks; results go into docs/PERFORMANCE.md by hand, as ratios from one run.
 bench: install
