@@ -81,10 +81,11 @@ COVERAGE_MEASURED := 93.6
 COVERAGE_FLOOR := 92
 
 # The suite in TEST_WORKERS processes (pytest-xdist), a test module to a process
-# (--dist loadscope: a module's fixtures start once). Most of a run is waiting (on
-# emulators, servers in subprocesses, queues' etas), so more processes than cores
-# still shorten it; each process starts the emulators its tests ask for.
-TEST_WORKERS ?= 2
+# (--dist loadscope: a module's fixtures start once). Half of a serial run was
+# waiting (on emulators, servers in subprocesses, queues' etas), so twice as many
+# processes as a 2-core machine's cores still shorten it (docs/ARCHITECTURE.md,
+# Tests); each process starts the emulators its tests ask for.
+TEST_WORKERS ?= 4
 
 unit: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
