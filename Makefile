@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test test-fast deploy-check install node-deps system-deps tasks-emulator lint typecheck unit bench token clean schema
+.PHONY: run test test-fast deploy-check install node-deps system-deps tasks-emulator lint typecheck unit bench token clean schema config-doc
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -97,6 +97,10 @@ bench: install
 ## schema.graphql from the live schema; refuses breaking changes not listed in docs/SCHEMA_CHANGELOG.md.
 schema: install
 	$(BIN)/python -m schema.export
+
+## docs/CONFIGURATION.md from the variables declared in settings/ (a test fails when it is stale).
+config-doc: install
+	$(BIN)/python -m settings.doc
 
 ## A dev token for GraphiQL or curl: make token USER=alice
 token: install

@@ -27,6 +27,7 @@ from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
 from cache.wiring import cached_store
+from clock import Clock, system_clock
 from graphiql import ASSETS_PATH, GraphiQLAssets
 from graphiql.assets import NODE_MODULES
 from graphql_route import GraphQLRoute
@@ -50,7 +51,7 @@ from store.port import Store
 from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase, shared_database
 from store.sqlite_integrity import check_store_file, mark_store_file
-from store.sqlite_lock import exclusive_use
+from store.sqlite_lock import claim_file
 from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
@@ -76,18 +77,19 @@ def open_store(settings: Settings, database: SQLiteDatabase) -> tuple[Store, boo
 
 
 def embedded_files(settings: Settings, store: Store, tasks: TaskRuntime) -> list[Path]:
-    """The SQLite files this process runs on, which no other process may share."""
+    """The SQLite files this process runs on, which it claims (store/sqlite_lock.py)."""
     files = {Path(store.path).resolve()} if isinstance(store, SQLiteStore) else set()
     if tasks.workers is not None or tasks.scheduler is not None:
         files.add(settings.sqlite_path.resolve())
     return sorted(path for path in files if path.name != ":memory:")
 
 
-def make_verifier(settings: Settings) -> TokenVerifier:
+def make_verifier(settings: Settings, clock: Clock = system_clock) -> TokenVerifier:
     return build_verifier(
         dev_tokens_key=key_path_in(settings.var_dir) if settings.auth.dev_tokens else None,
         firebase_project=settings.auth.firebase_project,
         firebase_certs_url=settings.auth.firebase_certs_url,
+        clock=clock,
     )
 
 
@@ -101,9 +103,11 @@ def create_app(
     queue_layer: QueueLayer | None = None,
     node_modules: Path = NODE_MODULES,
     tracer_provider: TracerProvider | None = None,
+    clock: Clock = system_clock,
 ) -> Starlette:
     """`tracer_provider`: where spans go, whatever TIMELINE_TRACING says (tests
-    give one with an in-memory exporter)."""
+    give one with an in-memory exporter). `clock`: what time it is for requests,
+    tasks, cron and tokens (tests give a fixed or stepping one)."""
     settings = settings or load_settings()
     # The embedded file's one access layer (a single writer thread, a reader pool),
     # shared by the store, the task queue and the push outbox; opened on first use.
@@ -124,8 +128,8 @@ def create_app(
     store = cached_store(store, settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
-    push = push or push_from_settings(settings, database)
-    mailing = mail_from_settings(settings, database, sender=mail)  # None: e-mail is off
+    push = push or push_from_settings(settings, database, clock)
+    mailing = mail_from_settings(settings, database, sender=mail, clock=clock)  # None: off
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
         settings,
@@ -135,19 +139,30 @@ def create_app(
         mail=mailing,
         database=database,
         queue_layer=queue_layer,
+        clock=clock,
     )
+
+    # Other processes may serve from the same embedded file unless this one keeps a
+    # cache of it in its own memory, which their writes would leave stale.
+    shares_file = settings.cache.backend != "memory"
+    tasks_file = settings.sqlite_path.resolve()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
             with contextlib.ExitStack() as held:
-                for path in embedded_files(settings, uncached, tasks):
-                    held.enter_context(exclusive_use(path))
-                if seed_demo:
+                claims = [
+                    held.enter_context(claim_file(path, shared=shares_file))
+                    for path in embedded_files(settings, uncached, tasks)
+                ]
+                # One process leads the tasks' file: it alone runs background work.
+                leader = next((c for c in claims if c.path == tasks_file), None)
+                leader = leader or (claims[0] if claims else None)
+                if seed_demo and (leader is None or leader.leads):
                     from demo import seed_demo_data
 
                     await seed_demo_data(store, media)
-                async with tasks.running(app):
+                async with tasks.running(app, leader):
                     yield
         finally:
             await push.close()
@@ -166,9 +181,17 @@ def create_app(
     # GraphiQL (local mode only) with its files from node_modules, never from a CDN.
     ide = settings.graphiql and not settings.is_production
     graphiql = GraphiQLAssets.installed(node_modules) if ide else None
-    verifier = make_verifier(settings)
+    verifier = make_verifier(settings, clock)
     route = functools.partial(
-        GraphQLRoute, store, settings, verifier, media, tasks.tasks, runs=tasks.runs, tracer=tracer
+        GraphQLRoute,
+        store,
+        settings,
+        verifier,
+        media,
+        tasks.tasks,
+        runs=tasks.runs,
+        tracer=tracer,
+        clock=clock,
     )
     graphql = route(graphiql=graphiql)
     admin = route(admin=True, task_admin=tasks.admin)
@@ -178,7 +201,7 @@ def create_app(
         Route("/admin/graphql", admin),
         Route("/healthz", health),
         tasks.mount,
-        unsubscribe_route(store, unsubscribe_links(settings)),
+        unsubscribe_route(store, unsubscribe_links(settings), clock),
     ]
     if graphiql is not None:
         routes.append(Route(ASSETS_PATH + "/{path:path}", graphiql.serve, methods=["GET"]))
@@ -192,6 +215,7 @@ def create_app(
     app.state.media = media
     app.state.push = push
     app.state.mail = mailing
+    app.state.seed_demo = seed_demo  # whether its lifespan seeds demo data (serve.py)
     return app
 
 

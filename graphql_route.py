@@ -36,6 +36,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from auth.viewer import TokenVerifier
+from clock import Clock, system_clock
 from errors import Unavailable
 from graphiql import GraphiQLAssets, graphiql_response
 from graphql_guards import (
@@ -100,6 +101,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         task_admin: TaskAdmin | None = None,
         graphiql: GraphiQLAssets | None = None,
         tracer: Tracer | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
         `task_admin` for its queue calls.
@@ -125,12 +127,14 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._max_upload = settings.media.max_upload_bytes
         self._graphiql = graphiql
         self._tracer = tracer
+        self._clock = clock
         trusted = settings.persisted_queries.trusted_documents
         # A malformed manifest stops the start here (ManifestError).
         self._persisted = PersistedQueries(
             store,
             enabled=settings.persisted_queries.enabled,
             trusted=load_manifest(trusted) if trusted is not None else None,
+            clock=clock,
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -315,6 +319,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             runs=self._runs,
             media=self._media,
             task_admin=self._task_admin,
+            clock=self._clock,
         )
 
 

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+from clock import Clock, system_clock
 from errors import Unavailable
 from graphql_media import RequestRefused
 from schema.document_cache import DocumentCache
@@ -62,9 +62,15 @@ class Resolved:
 
 class PersistedQueries:
     def __init__(
-        self, store: Store, *, enabled: bool = True, trusted: dict[str, str] | None = None
+        self,
+        store: Store,
+        *,
+        enabled: bool = True,
+        trusted: dict[str, str] | None = None,
+        clock: Clock = system_clock,
     ) -> None:
         self._store = store
+        self._clock = clock
         self._enabled = enabled
         self._trusted = trusted
         self._cache: DocumentCache[str] = DocumentCache(CACHED_DOCUMENTS, CACHED_DOCUMENT_BYTES)
@@ -100,7 +106,7 @@ class PersistedQueries:
         cannot take it now only means the client will be asked for it again."""
         entity = Entity(
             Key.of(KIND, sha),
-            {"document": document, "created_at": datetime.now(UTC)},
+            {"document": document, "created_at": self._clock()},
             unindexed=frozenset({"document"}),
         )
         try:

@@ -3,6 +3,7 @@ in as many processes as the instance has CPUs for.
 
     python -m serve [--host 127.0.0.1] [--port 8080]    # `make run`; App Engine's entrypoint
     python -m serve --host 0.0.0.0                      # the container's CMD (Dockerfile)
+    python -m serve --workers 2                         # two processes (default: see below)
 
 uvicorn on its own bounds neither how long a client may take to send its headers
 nor how many connections it holds. Here:
@@ -26,8 +27,11 @@ request. Errors are still logged.
 
 Processes (`worker_count`): one event loop per CPU the instance may use, because
 the work between awaits is CPU (GraphQL execution, JSON); image decoding runs in
-each process's thread pool, outside the GIL. WEB_CONCURRENCY overrides the count.
-With several processes each gets an equal share of the image memory budget.
+each process's thread pool, outside the GIL. `--workers N`, else WEB_CONCURRENCY,
+overrides the count; on the embedded store the default is 1 (`worker_count` says
+why), and `--workers N` runs N processes on its one file, one of them leading the
+background work (store/sqlite_lock.py). With several processes each gets an equal
+share of the image memory budget, and the in-process cache is off.
 
 Logging is the app's (observability/logs.py): JSON lines for Cloud Logging in
 production, readable ones locally, uvicorn's loggers through the same handler,
@@ -43,7 +47,8 @@ import gc
 import logging.config
 import math
 import os
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +60,8 @@ from app import create_app
 from media.budget import default_budget
 from observability.logs import log_config
 from settings import PREFIX, Settings, SettingsError, WebSettings, load_settings
+
+log = logging.getLogger("timeline.serve")
 
 # HeaderDeadline reads at most this much of an incomplete request line and headers; the app
 # checks complete ones against the same figure (request_limits.py).
@@ -117,32 +124,55 @@ class HeaderDeadline(HttpToolsProtocol):
 
 
 def worker_count(
-    settings: Settings, environ: Mapping[str, str], cgroup_root: Path = Path("/sys/fs/cgroup")
+    settings: Settings,
+    environ: Mapping[str, str],
+    cgroup_root: Path = Path("/sys/fs/cgroup"),
+    requested: int | None = None,
 ) -> int:
     """How many server processes this instance runs.
 
-    - the embedded store: 1, always; its SQLite file has one writer, in one process;
-    - WEB_CONCURRENCY when set (service.yaml sets it to the container's CPU limit);
+    - `--workers N` (`requested`) when given, else WEB_CONCURRENCY when set
+      (service.yaml sets it to the container's CPU limit);
+    - the embedded store: 1 unless asked for more. It is the local default, where one
+      process keeps the in-process cache (several run without it: each would miss
+      the others' writes), one log and one place to debug; several processes share
+      the file (store/sqlite_lock.py), which pays where the cores are free (on this
+      project's shared machine it was not measurable: docs/PERFORMANCE.md);
     - App Engine: 1. Its F-class instances have at most one CPU's worth (an F2 is
       1.2 GHz) and report the host's CPUs, so counting them would oversubscribe;
     - elsewhere: the CPUs this process may use (affinity, and the cgroup's quota,
       which is how a container's CPU limit is set).
     """
+    if requested is not None:
+        if requested < 1:
+            raise SettingsError(f"--workers must be a whole number above 0, not {requested}")
+        return requested
     configured = environ.get("WEB_CONCURRENCY", "").strip()
     if configured and not (configured.isdigit() and int(configured) > 0):
         raise SettingsError(f"WEB_CONCURRENCY must be a whole number above 0, not {configured!r}")
-    if settings.store == "sqlite":
-        if configured and int(configured) > 1:
-            raise SettingsError(
-                f"WEB_CONCURRENCY={configured} with the embedded store: its file admits "
-                "one process; use TIMELINE_STORE=datastore to run several"
-            )
-        return 1
     if configured:
         return int(configured)
-    if settings.app_engine:
+    if settings.store == "sqlite" or settings.app_engine:
         return 1
     return usable_cpus(cgroup_root)
+
+
+def uncached_for_workers(
+    settings: Settings, workers: int, environ: MutableMapping[str, str]
+) -> bool:
+    """With several processes, the in-process cache is off (each process would keep
+    serving what another one's write changed); whether it was turned off here. Asked
+    for in so many words (TIMELINE_CACHE=memory), it is refused instead."""
+    if workers == 1 or settings.cache.backend != "memory":
+        return False
+    name = PREFIX + "CACHE"
+    if environ.get(name, "").strip():
+        raise SettingsError(
+            f"{name}=memory with {workers} processes: each would keep serving what another "
+            f"one's write changed; use {name}=off, or redis ({PREFIX}REDIS_URL)"
+        )
+    environ[name] = "off"  # inherited by the worker processes
+    return True
 
 
 def usable_cpus(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
@@ -168,6 +198,17 @@ def worker_app() -> Starlette:
     gc.collect()
     gc.freeze()
     return app
+
+
+async def _prepare_store(app: Starlette) -> None:
+    """Seed demo data into a store made at this start, then close it."""
+    try:
+        if app.state.seed_demo:
+            from demo import seed_demo_data
+
+            await seed_demo_data(app.state.store, app.state.media)
+    finally:
+        await app.state.store.close()
 
 
 def _share_image_budget(workers: int) -> None:
@@ -200,17 +241,29 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument(
         "--header-seconds", type=float, help=f"sets {PREFIX}HEADER_SECONDS for this server"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="server processes (default: WEB_CONCURRENCY, else 1 on the embedded store, "
+        "else the usable CPUs)",
+    )
     args = parser.parse_args(argv)
     if args.header_seconds is not None:
         os.environ[PREFIX + "HEADER_SECONDS"] = str(args.header_seconds)
     settings = load_settings()
     logging_config = logging_for(settings)
     logging.config.dictConfig(logging_config)  # before the app is built, which may log
-    workers = worker_count(settings, os.environ)
+    workers = worker_count(settings, os.environ, requested=args.workers)
+    if uncached_for_workers(settings, workers, os.environ):
+        log.info("%d processes: the in-process cache is off (TIMELINE_CACHE=off)", workers)
     _share_image_budget(workers)
     # Built here whatever the count: a setting the app refuses stops the server now.
     # Were it left to the workers, uvicorn would start each failed one again, forever.
     app = worker_app()
+    if workers > 1:
+        # The workers build their own; this one only makes the store (and its demo
+        # data, which a worker would not seed into a file it did not make).
+        asyncio.run(_prepare_store(app))
     uvicorn.run(
         app if workers == 1 else "serve:worker_app",
         factory=workers > 1,
@@ -234,4 +287,9 @@ if __name__ == "__main__":
     # that both see one protocol class (and worker processes can unpickle it).
     import serve
 
-    serve.main()
+    try:
+        serve.main()
+    except SettingsError as wrong:
+        # What to fix, in a line a deploy log shows whole; a traceback would bury it.
+        print(f"cannot start: {wrong}", file=sys.stderr)
+        sys.exit(2)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from auth.errors import AuthError, InvalidToken, Reason, VerifierUnavailable
 from auth.firebase import FIREBASE_CERTS_URL, FirebaseTokenVerifier
-from auth.viewer import Clock, Provider, TokenVerifier, Viewer, system_clock
+from auth.viewer import Provider, TokenVerifier, Viewer
 
 if TYPE_CHECKING:
     from auth.dev_tokens import DevTokenVerifier, key_path_in, mint_dev_token
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
 __all__ = [
     "FIREBASE_CERTS_URL",
     "AuthError",
-    "Clock",
     "DevTokenVerifier",
     "FirebaseTokenVerifier",
     "InvalidToken",
@@ -25,7 +24,6 @@ __all__ = [
     "Viewer",
     "key_path_in",
     "mint_dev_token",
-    "system_clock",
 ]
 
 _DEV_TOKEN_NAMES = frozenset({"DevTokenVerifier", "key_path_in", "mint_dev_token"})

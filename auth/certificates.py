@@ -1,6 +1,6 @@
 """A signer's public certificates, `{key id: PEM}` from a URL, shared by every
 verification: Firebase ID tokens (auth/firebase.py) and Cloud Tasks' OIDC tokens
-(tasks/oidc.py) are checked against certificates published this way.
+(auth/oidc.py) are checked against certificates published this way.
 
 Forged tokens must cost no network, so `CertificateSource`:
 - keeps the certificates for the response's Cache-Control max-age (less its Age),

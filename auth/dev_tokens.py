@@ -14,20 +14,21 @@ Settings refuse dev tokens in production; nothing here is meant to face the inte
 from __future__ import annotations
 
 import argparse
-import hashlib
-import hmac
 import os
 import re
 import secrets
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TypeAlias
 
-from auth._jws import b64url_encode, check_lifetime, encode_json_segment, parse_compact
+from joserfc import jwt
+
 from auth.errors import InvalidToken
-from auth.viewer import Clock, Viewer, system_clock
+from auth.jwt_checks import check_lifetime, hmac_key, read_token
+from auth.viewer import Viewer
+from clock import Clock, system_clock
 
 __all__ = [
     "DEFAULT_TTL",
@@ -46,9 +47,9 @@ DEFAULT_TTL = timedelta(days=30)
 
 _KEY_BYTES = 32
 _USER_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
-_HEADER: Mapping[str, object] = {"alg": "HS256", "typ": "JWT"}
+_ALGORITHM = "HS256"
 _MAX_TOKEN_LENGTH = 1024
-_LEEWAY_SECONDS = 5.0
+_LEEWAY_SECONDS = 5
 
 KeyPath: TypeAlias = str | os.PathLike[str]
 
@@ -109,23 +110,19 @@ def mint_dev_token(
         claims["admin"] = True
     if email is not None:
         claims["email"], claims["email_verified"] = email, True
-    signing_input = f"{encode_json_segment(_HEADER)}.{encode_json_segment(claims)}"
-    return f"{signing_input}.{b64url_encode(_sign(key, signing_input.encode('ascii')))}"
+    return jwt.encode({"alg": _ALGORITHM}, claims, hmac_key(key), algorithms=[_ALGORITHM])
 
 
 class DevTokenVerifier:
     """Verifies tokens from `mint_dev_token` against the key at `key_path`."""
 
     def __init__(self, key_path: KeyPath, clock: Clock = system_clock) -> None:
-        self._key = load_or_create_key(key_path)
+        self._key = hmac_key(load_or_create_key(key_path))
         self._clock = clock
 
     async def verify(self, token: str) -> Viewer:
-        parsed = parse_compact(token, max_length=_MAX_TOKEN_LENGTH)
-        if parsed.header.get("alg") != "HS256":
-            raise InvalidToken("unsupported_algorithm")
-        if not hmac.compare_digest(_sign(self._key, parsed.signing_input), parsed.signature):
-            raise InvalidToken("bad_signature")
+        parsed = read_token(token, max_length=_MAX_TOKEN_LENGTH)
+        parsed.check_signature(self._key, _ALGORITHM)
         claims = parsed.claims
         if claims.get("iss") != ISSUER:
             raise InvalidToken("wrong_issuer")
@@ -134,7 +131,7 @@ class DevTokenVerifier:
             raise InvalidToken("missing_subject")
         if not isinstance(subject, str) or not _USER_ID.fullmatch(subject):
             raise InvalidToken("invalid_subject")
-        check_lifetime(claims, now=self._clock().timestamp(), leeway=_LEEWAY_SECONDS)
+        check_lifetime(claims, clock=self._clock, leeway_seconds=_LEEWAY_SECONDS)
         email = claims.get("email")
         return Viewer(
             user_id=subject,
@@ -145,10 +142,6 @@ class DevTokenVerifier:
             else None,
             is_admin=claims.get("admin") is True,
         )
-
-
-def _sign(key: bytes, signing_input: bytes) -> bytes:
-    return hmac.new(key, signing_input, hashlib.sha256).digest()
 
 
 def _read_key(path: Path) -> bytes:

@@ -5,26 +5,24 @@ Follows https://firebase.google.com/docs/auth/admin/verify-id-tokens: RS256 with
 `https://securetoken.google.com/<project id>`; `sub` is a non-empty uid of at most 128
 characters; `exp` is in the future and `iat` and `auth_time` are in the past.
 
-google-auth fetches the certificates (its requests transport) and checks signatures
-(`google.auth.crypt.RSAVerifier`). The claims are checked here rather than by
-`google.oauth2.id_token.verify_firebase_token`, because that call fetches the
-certificates on every call, reads the wall clock (tests inject theirs), ignores `nbf`
-and `auth_time`, and reports failures only as free text.
+The token is read and its signature and times checked on joserfc (auth/jwt_checks.py),
+the certificates fetched and cached by a CertificateSource. Not
+`google.oauth2.id_token.verify_firebase_token`: it fetches the certificates on every
+call, reads the wall clock (tests inject theirs), ignores `nbf` and `auth_time`, and
+reports failures only as free text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Protocol
 
-import google.auth.crypt
-import google.auth.exceptions
-import google.auth.transport.requests
+from joserfc.jwk import Key
 
-from auth._jws import check_lifetime, parse_compact
 from auth.certificates import FETCH_TIMEOUT, CertificateSource
 from auth.errors import InvalidToken
-from auth.viewer import Clock, Viewer, system_clock
+from auth.jwt_checks import check_lifetime, read_token, rsa_key
+from auth.viewer import Viewer
+from clock import Clock, system_clock
 
 __all__ = ["FIREBASE_CERTS_URL", "FirebaseTokenVerifier"]
 
@@ -34,10 +32,7 @@ FIREBASE_CERTS_URL = (
 _ISSUER_PREFIX = "https://securetoken.google.com/"
 _MAX_TOKEN_LENGTH = 8192
 _MAX_SUBJECT_LENGTH = 128
-
-
-class _SignatureCheck(Protocol):
-    def verify(self, message: bytes, signature: bytes) -> bool: ...
+_ALGORITHM = "RS256"
 
 
 class FirebaseTokenVerifier:
@@ -52,7 +47,7 @@ class FirebaseTokenVerifier:
         self,
         project_id: str,
         certs_url: str = FIREBASE_CERTS_URL,
-        clock_skew_seconds: float = 10.0,
+        clock_skew_seconds: int = 10,
         *,
         clock: Clock = system_clock,
         fetch_timeout_seconds: float = FETCH_TIMEOUT,
@@ -66,21 +61,20 @@ class FirebaseTokenVerifier:
         self._clock_skew = clock_skew_seconds
         self._clock = clock
         self._certificates = CertificateSource(
-            certs_url, _rsa_verifiers, clock=self._now, timeout=fetch_timeout_seconds
+            certs_url, _rsa_keys, clock=self._now, timeout=fetch_timeout_seconds
         )
 
     async def verify(self, token: str) -> Viewer:
-        parsed = parse_compact(token, max_length=_MAX_TOKEN_LENGTH)
-        if parsed.header.get("alg") != "RS256":
+        parsed = read_token(token, max_length=_MAX_TOKEN_LENGTH)
+        if parsed.header.get("alg") != _ALGORITHM:
             raise InvalidToken("unsupported_algorithm")
         key_id = parsed.header.get("kid")
         if not isinstance(key_id, str) or not key_id:
             raise InvalidToken("malformed", "missing kid")
-        verifier = (await self._certificates.current()).get(key_id)
-        if verifier is None:
+        key = (await self._certificates.current()).get(key_id)
+        if key is None:
             raise InvalidToken("unknown_key")
-        if not verifier.verify(parsed.signing_input, parsed.signature):
-            raise InvalidToken("bad_signature")
+        parsed.check_signature(key, _ALGORITHM)
 
         claims = parsed.claims
         if claims.get("aud") != self._project_id:
@@ -94,9 +88,9 @@ class FirebaseTokenVerifier:
             raise InvalidToken("invalid_subject")
         check_lifetime(
             claims,
-            now=self._now(),
-            leeway=self._clock_skew,
-            issued_claims=("iat", "auth_time"),
+            clock=self._clock,
+            leeway_seconds=self._clock_skew,
+            required=("exp", "iat", "auth_time"),
         )
         email = claims.get("email")
         verified_email = (
@@ -113,10 +107,5 @@ class FirebaseTokenVerifier:
         return self._clock().timestamp()
 
 
-def _rsa_verifiers(pems: Mapping[str, str]) -> Mapping[str, _SignatureCheck]:
-    return {key_id: _rsa_verifier(pem) for key_id, pem in pems.items()}
-
-
-def _rsa_verifier(certificate_pem: str) -> _SignatureCheck:
-    verifier: _SignatureCheck = google.auth.crypt.RSAVerifier.from_string(certificate_pem)  # type: ignore[no-untyped-call]
-    return verifier
+def _rsa_keys(pems: Mapping[str, str]) -> Mapping[str, Key]:
+    return {key_id: rsa_key(pem) for key_id, pem in pems.items()}

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from auth._jws import parse_compact
 from auth.errors import InvalidToken
+from auth.jwt_checks import read_token
 from auth.viewer import TokenVerifier, Viewer
+from clock import Clock, system_clock
 
 # Tokens larger than this are refused before any parsing: Firebase's are ~1 KB.
 MAX_TOKEN_LENGTH = 8192
@@ -24,7 +25,7 @@ class AlgorithmRouter:
         self._by_algorithm = dict(by_algorithm)
 
     async def verify(self, token: str) -> Viewer:
-        header = parse_compact(token, max_length=MAX_TOKEN_LENGTH).header
+        header = read_token(token, max_length=MAX_TOKEN_LENGTH).header
         verifier = self._by_algorithm.get(str(header.get("alg")))
         if verifier is None:
             raise InvalidToken("unsupported_algorithm")
@@ -32,17 +33,21 @@ class AlgorithmRouter:
 
 
 def build_verifier(
-    *, dev_tokens_key: Path | None, firebase_project: str | None, firebase_certs_url: str | None
+    *,
+    dev_tokens_key: Path | None,
+    firebase_project: str | None,
+    firebase_certs_url: str | None,
+    clock: Clock = system_clock,
 ) -> AlgorithmRouter:
     by_algorithm: dict[str, TokenVerifier] = {}
     if dev_tokens_key is not None:
         from auth.dev_tokens import DevTokenVerifier
 
-        by_algorithm["HS256"] = DevTokenVerifier(dev_tokens_key)
+        by_algorithm["HS256"] = DevTokenVerifier(dev_tokens_key, clock)
     if firebase_project:
         from auth.firebase import FIREBASE_CERTS_URL, FirebaseTokenVerifier
 
         by_algorithm["RS256"] = FirebaseTokenVerifier(
-            firebase_project, certs_url=firebase_certs_url or FIREBASE_CERTS_URL
+            firebase_project, certs_url=firebase_certs_url or FIREBASE_CERTS_URL, clock=clock
         )
     return AlgorithmRouter(by_algorithm)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Literal, Protocol
 
-__all__ = ["Clock", "Provider", "TokenVerifier", "Viewer", "system_clock"]
+__all__ = ["Provider", "TokenVerifier", "Viewer"]
 
 Provider = Literal["firebase", "dev"]
-
-Clock = Callable[[], datetime]
-"""Returns the current time as an aware datetime; injected so tests never sleep."""
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import sqlite3
 import statistics
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -181,11 +181,17 @@ async def check_answers(sides: dict[str, Side]) -> dict[str, int]:
     return sizes
 
 
-async def measure(side: Side, *, seconds: float, concurrency: int) -> dict[str, float]:
+# What loads a side: benchmarks/http_load.generate, or several processes of it.
+Generator = Callable[..., Awaitable[Load]]
+
+
+async def measure(
+    side: Side, *, seconds: float, concurrency: int, generator: Generator = generate
+) -> dict[str, float]:
     assert side.server.process is not None
     pid = side.server.process.pid
     cpu_before = server_cpu_seconds(pid)
-    load: Load = await generate(side.request, seconds=seconds, concurrency=concurrency)
+    load: Load = await generator(side.request, seconds=seconds, concurrency=concurrency)
     cpu = server_cpu_seconds(pid) - cpu_before
     assert load.errors == 0, f"({side.name}) answered {load.errors} requests with an error"
     return {
@@ -198,14 +204,21 @@ async def measure(side: Side, *, seconds: float, concurrency: int) -> dict[str, 
 
 
 async def load_sides(
-    sides: dict[str, Side], *, seconds: float, rounds: int, concurrency: int
+    sides: dict[str, Side],
+    *,
+    seconds: float,
+    rounds: int,
+    concurrency: int,
+    generator: Generator = generate,
 ) -> dict[str, dict[str, float]]:
     for side in sides.values():  # warm-up: caches, indexes, JIT-free but lazy imports
-        await generate(side.request, seconds=min(seconds, 1.0), concurrency=concurrency)
+        await generator(side.request, seconds=min(seconds, 1.0), concurrency=concurrency)
     samples: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     for _ in range(rounds):
         for name, side in sides.items():
-            samples[name].append(await measure(side, seconds=seconds, concurrency=concurrency))
+            samples[name].append(
+                await measure(side, seconds=seconds, concurrency=concurrency, generator=generator)
+            )
     return {
         name: {
             measure_name: statistics.median(sample[measure_name] for sample in runs)

@@ -1,6 +1,6 @@
 """Mixed load on the real server: does it hold, or stall and slow down over time?
 
-    python -m benchmarks.bench_load [--window-seconds 30] [--clients 20]
+    python -m benchmarks.bench_load [--window-seconds 30] [--clients 20] [--workers 1]
 
 Starts the server as `make run` does (serve.py on 127.0.0.1, embedded store, a
 fresh var dir), makes one user per client, each with a registered push device, a
@@ -112,9 +112,9 @@ async def _load(
 
 
 async def run(
-    *, window_seconds: float = 30.0, clients: int = 20, windows: int = 3
+    *, window_seconds: float = 30.0, clients: int = 20, windows: int = 3, workers: int = 1
 ) -> dict[str, Any]:
-    with LoadServer() as server:
+    with LoadServer(workers) as server:
         limits = httpx.Limits(max_connections=clients + 4)
         async with httpx.AsyncClient(
             base_url=server.url, timeout=REQUEST_TIMEOUT, limits=limits
@@ -138,6 +138,7 @@ async def run(
         # Every reply, also those that came after the last window had closed.
         "replies": {"mixed": len(mixed.replies), "read_only": len(reads)},
         "ok_by_kind": Counter(r.kind for r in mixed.replies if r.ok),
+        "latency_by_kind": latency_by_kind(mixed.replies),
         "errors_by_kind": Counter(r.kind for r in mixed.replies if not r.ok),
         "errors_by_code": Counter(r.error for r in [*mixed.replies, *reads] if r.error),
         "server_error_lines": server_errors,
@@ -154,6 +155,17 @@ async def run(
     results["reads_after_over_before_rps"] = _ratio(reads_after["rps"], reads_before["rps"])
     results["reads_after_over_before_cpu"] = _ratio(reads_after["cpu_ms"], reads_before["cpu_ms"])
     return results
+
+
+def latency_by_kind(replies: list[Reply]) -> dict[str, tuple[float, float]]:
+    """Each kind's p50 and p99 (seconds): which requests make the tail."""
+    kinds: dict[str, list[float]] = {}
+    for reply in replies:
+        kinds.setdefault(reply.kind, []).append(reply.seconds)
+    return {
+        kind: (_quantile(sorted(times), 0.50), _quantile(sorted(times), 0.99))
+        for kind, times in sorted(kinds.items())
+    }
 
 
 def _ratio(a: float, b: float) -> float:
@@ -192,6 +204,13 @@ def report(results: dict[str, Any]) -> None:
         if drained is not None
         else "background tasks still due when the read-only run began"
     )
+    print(
+        "mixed p50 / p99 ms by kind: "
+        + ", ".join(
+            f"{kind} {p50 * 1000:.0f} / {p99 * 1000:.0f}"
+            for kind, (p50, p99) in results["latency_by_kind"].items()
+        )
+    )
     print(f"errors by kind: {dict(results['errors_by_kind'])}")
     print(f"errors by code: {dict(results['errors_by_code'])}")
     print(f"background runs retried after a lost race: {len(results['retried_task_lines'])}")
@@ -204,8 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="mixed load on the real server")
     parser.add_argument("--window-seconds", type=float, default=30.0)
     parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=1, help="server processes (serve.py)")
     args = parser.parse_args(argv)
-    report(asyncio.run(run(window_seconds=args.window_seconds, clients=args.clients)))
+    report(
+        asyncio.run(
+            run(window_seconds=args.window_seconds, clients=args.clients, workers=args.workers)
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ _ERROR_LINE = re.compile(r"(ERROR|CRITICAL)\b|internal error|[\w.]+(Error|Except
 
 
 class LoadServer:
-    def __init__(self) -> None:
+    def __init__(self, workers: int = 1) -> None:
         self._tmp = tempfile.TemporaryDirectory(prefix="bench-load-")
         self.var = Path(self._tmp.name)
         port = free_port()
@@ -40,6 +40,7 @@ class LoadServer:
         for name in ("GAE_ENV", "TIMELINE_STORE", "TIMELINE_TASKS", "TIMELINE_DEMO_DATA"):
             env.pop(name, None)
         argv = [sys.executable, "-m", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        argv += ["--workers", str(workers)]
         self._server = ManagedServer(argv, f"{self.url}/healthz", self.var / "server.log", env)
 
     def __enter__(self) -> LoadServer:
@@ -78,17 +79,15 @@ class LoadServer:
         return int(count)
 
     def cpu_seconds(self) -> float | None:
-        """CPU time the server process has used so far (user + system, every
+        """CPU time the server's processes have used so far (user + system, every
         thread), or None where /proc is not there. Per request, it tells a server
         that slows down from a machine that is busy with other work."""
         process = self._server.process
-        try:
-            assert process is not None
-            stat = Path(f"/proc/{process.pid}/stat").read_text()
-        except (AssertionError, OSError):
+        if process is None or not Path(f"/proc/{process.pid}").exists():
             return None
-        fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        from benchmarks.bench_http import server_cpu_seconds  # with `--workers`' children
+
+        return server_cpu_seconds(process.pid)
 
     def retried_task_lines(self) -> list[str]:
         """Background runs that lost a race the queue retries (tasks/routes.py)."""

@@ -21,16 +21,17 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email import message_from_string
 from email.message import EmailMessage
 from email.policy import default
 from pathlib import Path
 from typing import Any
 
+from clock import Clock, system_clock
 from mail.mime import mime_message
 from mail.port import SENT, MailMessage, MailResult
-from mail.settings import LOCAL_SENDER
+from settings.mail import LOCAL_SENDER
 from store.sqlite_db import SQLiteDatabase, shared_database
 
 _SCHEMA = """
@@ -73,7 +74,14 @@ class OutboxMail:
 
 
 class MailOutbox:
-    def __init__(self, file: Path | str | SQLiteDatabase, *, sender: str = LOCAL_SENDER) -> None:
+    def __init__(
+        self,
+        file: Path | str | SQLiteDatabase,
+        *,
+        sender: str = LOCAL_SENDER,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._clock = clock
         self._db = file if isinstance(file, SQLiteDatabase) else shared_database(file)
         self.path = self._db.path
         self._sender = sender
@@ -81,7 +89,7 @@ class MailOutbox:
 
     async def send(self, message: MailMessage) -> MailResult:
         raw = mime_message(self._sender, message).as_string()
-        row = (datetime.now(UTC).isoformat(), message.to, message.subject, raw)
+        row = (self._clock().isoformat(), message.to, message.subject, raw)
         await self._db.write(
             lambda conn: conn.execute(
                 "INSERT INTO mail_outbox (sent_at, recipient, subject, message) "

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import html
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from clock import Clock, system_clock
 from mail.links import UNSUBSCRIBE_PATH, Topic, UnsubscribeLinks
 from store.email_models import (
     email_settings_key,
@@ -36,7 +37,7 @@ _PAGE_POLICY = "default-src 'none'; form-action 'self'; frame-ancestors 'none'; 
 _NAMES = {"digest": "the daily digest", "new_follower": "new-follower e-mails"}
 
 
-def unsubscribe_route(store: Store, links: UnsubscribeLinks) -> Route:
+def unsubscribe_route(store: Store, links: UnsubscribeLinks, clock: Clock = system_clock) -> Route:
     async def unsubscribe(request: Request) -> Response:
         token = request.query_params.get("token", "")
         found = links.verify(token)
@@ -50,7 +51,7 @@ def unsubscribe_route(store: Store, links: UnsubscribeLinks) -> Route:
                 f"<button>Unsubscribe from {_NAMES[topic]}</button></form>"
             )
             return _page(f"Stop receiving {_NAMES[topic]}?", button)
-        await turn_off(store, user_id, topic)
+        await turn_off(store, user_id, topic, clock())
         return _page(
             f"You will no longer receive {_NAMES[topic]}. "
             "You can turn it back on in the app's settings."
@@ -59,7 +60,7 @@ def unsubscribe_route(store: Store, links: UnsubscribeLinks) -> Route:
     return Route(UNSUBSCRIBE_PATH, unsubscribe, methods=["GET", "POST"])
 
 
-async def turn_off(store: Store, user_id: str, topic: Topic) -> None:
+async def turn_off(store: Store, user_id: str, topic: Topic, now: datetime) -> None:
     key = email_settings_key(user_id)
 
     async def work(tx: Transaction) -> None:
@@ -71,7 +72,7 @@ async def turn_off(store: Store, user_id: str, topic: Topic) -> None:
             else replace(current, new_follower=False)
         )
         if found is None or changed != current:
-            tx.put_many([preferences_to_entity(user_id, changed, datetime.now(UTC))])
+            tx.put_many([preferences_to_entity(user_id, changed, now)])
 
     await run_in_transaction(store, work)
 

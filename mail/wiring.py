@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from clock import Clock, system_clock
 from mail.links import UnsubscribeLinks
 from mail.port import MailSender
 from mail.service import MailService
@@ -14,16 +15,20 @@ log = logging.getLogger("timeline.mail")
 
 
 def mail_from_settings(
-    settings: Settings, database: SQLiteDatabase | None = None, sender: MailSender | None = None
+    settings: Settings,
+    database: SQLiteDatabase | None = None,
+    sender: MailSender | None = None,
+    clock: Clock = system_clock,
 ) -> MailService | None:
     """None when e-mail is off. `database`: the embedded file's access layer, shared
-    with the store and the queue; `sender`: an adapter to use instead (tests)."""
+    with the store and the queue; `sender`: an adapter to use instead (tests);
+    `clock`: the app's, which stamps the local outbox's entries."""
     config = settings.mail
     origin = settings.web.public_origin
     if config.backend == "off" or origin is None:
         log.warning("e-mail is off: set TIMELINE_MAIL=smtp or mailgun to send digests")
         return None
-    return MailService(sender or _adapter(settings, database), unsubscribe_links(settings))
+    return MailService(sender or _adapter(settings, database, clock), unsubscribe_links(settings))
 
 
 def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
@@ -31,7 +36,7 @@ def unsubscribe_links(settings: Settings) -> UnsubscribeLinks:
     return UnsubscribeLinks(settings.web.public_origin or "", settings.secret_key)
 
 
-def _adapter(settings: Settings, database: SQLiteDatabase | None) -> MailSender:
+def _adapter(settings: Settings, database: SQLiteDatabase | None, clock: Clock) -> MailSender:
     config = settings.mail
     if config.backend == "smtp":
         from mail.smtp import SmtpMail
@@ -59,4 +64,4 @@ def _adapter(settings: Settings, database: SQLiteDatabase | None) -> MailSender:
         )
     from mail.outbox import MailOutbox
 
-    return MailOutbox(database or settings.sqlite_path, sender=config.sender)
+    return MailOutbox(database or settings.sqlite_path, sender=config.sender, clock=clock)

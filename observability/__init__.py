@@ -8,7 +8,8 @@
   and opens the request's span;
 - `tracing` and `traced_store`: OpenTelemetry spans per request, operation and
   store round trip, when TIMELINE_TRACING asks for them;
-- `settings`: TIMELINE_LOG_LEVEL, TIMELINE_TRACING, TIMELINE_OTLP_ENDPOINT.
+- its settings (TIMELINE_LOG_LEVEL, TIMELINE_TRACING, TIMELINE_OTLP_ENDPOINT) are in
+  settings/observability.py.
 """
 
 from observability.context import current_request, note_operation

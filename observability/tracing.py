@@ -23,7 +23,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace import Tracer
 
-from observability.settings import ObservabilitySettings
+from settings.observability import ObservabilitySettings
 
 SERVICE_NAME = "photo-timeline"
 TRACER_NAME = "timeline"

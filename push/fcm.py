@@ -29,6 +29,7 @@ import email.utils
 import json
 import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +39,7 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import requests
 
+from clock import system_clock
 from push.message import fcm_message
 from push.port import DELIVERED, Platform, PushMessage, PushResult
 
@@ -48,6 +50,10 @@ _RETRY_CODES = frozenset({"QUOTA_EXCEEDED", "UNAVAILABLE", "INTERNAL"})
 _DEAD_TOKEN_CODES = frozenset({"UNREGISTERED", "SENDER_ID_MISMATCH"})
 _FCM_ERROR_TYPE = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _BAD_REQUEST_TYPE = "type.googleapis.com/google.rpc.BadRequest"
+# Sends in flight at once, on threads of their own: an FCM that answers slowly (up
+# to the timeout) holds these, never asyncio's default executor, which the
+# Datastore and Cloud Storage calls of every request share. Sends beyond them wait.
+PUSH_THREADS = 8
 
 
 class FcmPush:
@@ -66,11 +72,14 @@ class FcmPush:
         self._timeout = timeout_seconds
         self._session = requests.Session()
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(PUSH_THREADS, thread_name_prefix="push-io")
 
     async def send(self, token: str, platform: Platform, message: PushMessage) -> PushResult:
-        return await asyncio.to_thread(self._send, fcm_message(token, platform, message))
+        body = fcm_message(token, platform, message)
+        return await asyncio.wrap_future(self._pool.submit(self._send, body))
 
     async def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
         self._session.close()
 
     def _send(self, body: dict[str, Any]) -> PushResult:
@@ -140,7 +149,7 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    return max(0.0, (when - (now or system_clock())).total_seconds())
 
 
 def _error(content: bytes) -> tuple[str | None, str, list[str], str]:

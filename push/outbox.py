@@ -21,10 +21,11 @@ import sqlite3
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from clock import Clock, system_clock
 from push.message import fcm_message
 from push.port import DELIVERED, UNREGISTERED, Platform, PushMessage, PushResult
 from store.sqlite_db import SQLiteDatabase, shared_database
@@ -65,14 +66,15 @@ class OutboxEntry:
 
 
 class OutboxPush:
-    def __init__(self, file: Path | str | SQLiteDatabase) -> None:
+    def __init__(self, file: Path | str | SQLiteDatabase, *, clock: Clock = system_clock) -> None:
+        self._clock = clock
         self._db = file if isinstance(file, SQLiteDatabase) else shared_database(file)
         self.path = self._db.path
         self._db.ensure_schema(_SCHEMA)
 
     async def send(self, token: str, platform: Platform, message: PushMessage) -> PushResult:
         body = json.dumps(fcm_message(token, platform, message), separators=(",", ":"))
-        sent_at = datetime.now(UTC).isoformat()
+        sent_at = self._clock().isoformat()
 
         def record(conn: sqlite3.Connection) -> bool:
             dead = conn.execute(

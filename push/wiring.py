@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from clock import Clock, system_clock
 from push.port import PushSender
 from settings import Settings
 from store.sqlite_db import SQLiteDatabase
 
 
-def push_from_settings(settings: Settings, database: SQLiteDatabase | None = None) -> PushSender:
+def push_from_settings(
+    settings: Settings, database: SQLiteDatabase | None = None, clock: Clock = system_clock
+) -> PushSender:
     """`database`: the embedded file's access layer, shared with the store and the
-    queue (default: the process's one for settings.sqlite_path)."""
+    queue (default: the process's one for settings.sqlite_path); `clock`: the app's,
+    which stamps the local outbox's entries."""
     config = settings.push
     if config.backend == "fcm":
         from google.oauth2 import service_account
@@ -25,4 +29,4 @@ def push_from_settings(settings: Settings, database: SQLiteDatabase | None = Non
         return FcmPush(config.fcm_project, credentials=credentials, endpoint=config.fcm_endpoint)
     from push.outbox import OutboxPush
 
-    return OutboxPush(database or settings.sqlite_path)
+    return OutboxPush(database or settings.sqlite_path, clock=clock)

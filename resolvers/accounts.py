@@ -11,12 +11,11 @@ Both also record the verified e-mail address of the sign-in, if any
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from resolvers.context import RequestContext
 from resolvers.email_preferences import record_address
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.profile_rules import DISPLAY_NAME_MAX, clean_display_name, username_problem
+from resolvers.user_errors import UserErrorCode
 from store import models
 from store.email_models import email_settings_key
 from store.port import Entity, Transaction
@@ -35,23 +34,25 @@ async def create_profile(
         return Outcome.failed(*problem, "username")
     cleaned = clean_display_name(display_name)
     if cleaned is None:
-        return Outcome.failed("INVALID_INPUT", _BAD_DISPLAY_NAME, "displayName")
-    user = models.User(viewer.user_id, username, cleaned, datetime.now(UTC))
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, _BAD_DISPLAY_NAME, "displayName")
+    user = models.User(viewer.user_id, username, cleaned, context.clock())
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         existing_user, claim, email_settings = found
         if existing_user is not None:
             return Outcome.failed(
-                "PROFILE_EXISTS", "You already have a profile; use updateProfile.", None
+                UserErrorCode.PROFILE_EXISTS, "You already have a profile; use updateProfile.", None
             )
         if claim is not None:
-            return Outcome.failed("USERNAME_TAKEN", "That username is taken.", "username")
+            return Outcome.failed(
+                UserErrorCode.USERNAME_TAKEN, "That username is taken.", "username"
+            )
         tx.put_many([models.user_to_entity(user), models.username_claim(user)])
-        record_address(tx, viewer, email_settings)
+        record_address(tx, viewer, email_settings, context.clock())
         return Outcome(key=user.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="createProfile",
         arguments={"username": username, "displayName": display_name},
@@ -72,7 +73,7 @@ async def update_profile(
         return Outcome.failed(*problem, "username")
     cleaned = clean_display_name(display_name) if display_name is not None else None
     if display_name is not None and cleaned is None:
-        return Outcome.failed("INVALID_INPUT", _BAD_DISPLAY_NAME, "displayName")
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, _BAD_DISPLAY_NAME, "displayName")
     user_key = models.user_key(viewer.user_id)
     new_claim_key = models.username_key(username) if username is not None else None
 
@@ -92,14 +93,16 @@ async def update_profile(
         if renamed:
             claimed_by = new_claim.properties.get("user_id") if new_claim else None
             if claimed_by not in (None, current.id):
-                return Outcome.failed("USERNAME_TAKEN", "That username is taken.", "username")
+                return Outcome.failed(
+                    UserErrorCode.USERNAME_TAKEN, "That username is taken.", "username"
+                )
             tx.delete_many([models.username_key(current.username)])
         tx.put_many([models.user_to_entity(updated), models.username_claim(updated)])
-        record_address(tx, viewer, email_settings)
+        record_address(tx, viewer, email_settings, context.clock())
         return Outcome(key=updated.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="updateProfile",
         arguments={"username": username, "displayName": display_name},

@@ -10,13 +10,13 @@ characters refused. The author or the photo's owner may delete a comment.
 from __future__ import annotations
 
 import unicodedata
-from datetime import UTC, datetime
 
 from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.loaders import Maybe
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
 from store.activity_models import COMMENT, activity
 from store.keys import Key
@@ -47,17 +47,19 @@ async def add_comment(
     cleaned = clean_comment(text)
     if cleaned is None:
         return Outcome.failed(
-            "INVALID_INPUT",
+            UserErrorCode.INVALID_INPUT,
             f"Comments are 1 to {COMMENT_MAX} characters; no control characters but newlines.",
             "text",
         )
     comment = social_models.Comment(
-        photo, models.new_id(), viewer.user_id, cleaned, datetime.now(UTC)
+        photo, models.new_id(), viewer.user_id, cleaned, context.clock()
     )
     owner = social_models.owner_id_of(photo)
     outbox = Outbox()
     if await context.loaders.entity(photo) is None:
-        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
+        )
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         [me] = found
@@ -68,13 +70,13 @@ async def add_comment(
             tx.put_many(
                 [activity(viewer.user_id, owner, COMMENT, photo.encode(), comment.created_at)]
             )
-        counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id)
+        counters.add(tx, comment_counter(photo), 1, actor_id=viewer.user_id, now=comment.created_at)
         notified = owner if owner != viewer.user_id else None
-        outbox.add(*background.after_fan_in(notified, (comment_counter(photo),), datetime.now(UTC)))
+        outbox.add(*background.after_fan_in(notified, (comment_counter(photo),), context.clock()))
         return Outcome(key=comment.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="addComment",
         arguments={"photoId": photo.encode(), "text": text},
@@ -82,7 +84,6 @@ async def add_comment(
         reads=[models.user_key(viewer.user_id)],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 
@@ -91,29 +92,29 @@ async def delete_comment(
 ) -> Outcome:
     viewer = context.require_viewer()
     if comment.kind != social_models.COMMENT or comment.parent is None:
-        return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
+        return Outcome.failed(UserErrorCode.NOT_FOUND, "No such comment.", "commentId")
     outbox = Outbox()
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         [existing] = found
         if existing is None:
-            return Outcome.failed("NOT_FOUND", "No such comment.", "commentId")
+            return Outcome.failed(UserErrorCode.NOT_FOUND, "No such comment.", "commentId")
         model = social_models.comment_from_entity(existing)
         if viewer.user_id not in (model.author_id, social_models.owner_id_of(model.photo)):
             return Outcome.failed(
-                "NOT_ALLOWED",
+                UserErrorCode.NOT_ALLOWED,
                 "Only the author or the photo's owner may delete it.",
                 "commentId",
             )
         tx.delete_many([comment])
-        counters.add(tx, comment_counter(model.photo), -1, actor_id=viewer.user_id)
-        outbox.add(
-            *background.after_fan_in(None, (comment_counter(model.photo),), datetime.now(UTC))
+        counters.add(
+            tx, comment_counter(model.photo), -1, actor_id=viewer.user_id, now=context.clock()
         )
+        outbox.add(*background.after_fan_in(None, (comment_counter(model.photo),), context.clock()))
         return Outcome(key=comment)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="deleteComment",
         arguments={"commentId": comment.encode()},
@@ -121,7 +122,6 @@ async def delete_comment(
         reads=[comment],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from auth.viewer import Viewer
+from clock import Clock, system_clock
 from errors import Forbidden, Unauthenticated
 from media.services import Media
 from resolvers.cursors import CursorCodec
@@ -19,11 +20,12 @@ from tasks.task_admin import TaskAdmin
 class RequestContext:
     store: Store
     cursors: CursorCodec
+    tasks: Tasks  # where mutations' follow-ups go (tests give it the embedded queue)
+    media: Media  # the image pipeline and the blob store, bound to the request's origin
     viewer: Viewer | None = None
-    tasks: Tasks | None = None  # None only where no queue runs (some unit tests)
-    media: Media | None = None  # None only where nothing reads or writes images
     runs: RunLog | None = None  # the task and cron run log, for admin-only fields
     task_admin: TaskAdmin | None = None  # the admin schema's queue calls; None elsewhere
+    clock: Clock = system_clock  # what time it is: the app's clock, or a test's
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

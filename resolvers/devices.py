@@ -16,10 +16,10 @@ trims.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import models
 from store.device_models import (
     Device,
@@ -52,7 +52,7 @@ TOKEN_RULE = (
 def _invalid_token(token: str) -> Outcome | None:
     if _TOKEN.fullmatch(token):
         return None
-    return Outcome.failed("INVALID_INPUT", TOKEN_RULE, "token")
+    return Outcome.failed(UserErrorCode.INVALID_INPUT, TOKEN_RULE, "token")
 
 
 async def register_device(
@@ -62,7 +62,7 @@ async def register_device(
     refused = _invalid_token(token)
     if refused is not None:
         return refused
-    device = Device(viewer.user_id, token, platform, datetime.now(UTC))
+    device = Device(viewer.user_id, token, platform, context.clock())
     current = await context.store.page(
         devices_query(viewer.user_id), limit=MAX_DEVICES + MAX_EVICTIONS
     )
@@ -82,7 +82,7 @@ async def register_device(
         return Outcome(key=device.key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="registerDevice",
         arguments={"token": token, "platform": platform},
@@ -112,7 +112,7 @@ async def unregister_device(
         return Outcome(key=mine)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="unregisterDevice",
         arguments={"token": token},

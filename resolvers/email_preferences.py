@@ -10,11 +10,12 @@ stops rather than going to an address nobody vouches for any more.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 
 from auth.viewer import Viewer
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import models
 from store.email_models import (
     EmailPreferences,
@@ -35,13 +36,13 @@ async def viewer_preferences(context: RequestContext) -> EmailPreferences:
     return preferences_from_entity(await context.loaders.entity(email_settings_key(viewer.user_id)))
 
 
-def record_address(tx: Transaction, viewer: Viewer, current: Entity | None) -> None:
+def record_address(tx: Transaction, viewer: Viewer, current: Entity | None, now: datetime) -> None:
     """Within a mutation of the viewer's: the address on file becomes the one this
     sign-in vouches for (or none), written only when it changes."""
     preferences = preferences_from_entity(current)
     if preferences.address != viewer.email:
         updated = replace(preferences, address=viewer.email)
-        tx.put_many([preferences_to_entity(viewer.user_id, updated, datetime.now(UTC))])
+        tx.put_many([preferences_to_entity(viewer.user_id, updated, now)])
 
 
 async def update_email_preferences(
@@ -59,18 +60,18 @@ async def update_email_preferences(
         if me is None:
             return Outcome.profile_missing()
         if turning_on and viewer.email is None:
-            return Outcome.failed("EMAIL_NOT_VERIFIED", _UNVERIFIED, None)
+            return Outcome.failed(UserErrorCode.EMAIL_NOT_VERIFIED, _UNVERIFIED, None)
         current = preferences_from_entity(current_entity)
         updated = EmailPreferences(
             address=viewer.email,
             digest=current.digest if digest is None else digest,
             new_follower=current.new_follower if new_follower is None else new_follower,
         )
-        tx.put_many([preferences_to_entity(viewer.user_id, updated, datetime.now(UTC))])
+        tx.put_many([preferences_to_entity(viewer.user_id, updated, context.clock())])
         return Outcome(key=key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="updateEmailPreferences",
         arguments={"digest": digest, "newFollower": new_follower},

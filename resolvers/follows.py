@@ -14,13 +14,12 @@ a photo posted in between reaches the follower one way or the other.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.loaders import Maybe, exists, then
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
+from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
 from store.activity_models import FOLLOW, UNFOLLOW, activity
 from store.keys import Key
@@ -33,7 +32,7 @@ FOLLOWING = "following"
 
 def _target(user_id: str, viewer_id: str) -> Outcome | None:
     if user_id == viewer_id:
-        return Outcome.failed("INVALID_INPUT", "You cannot follow yourself.", "userId")
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, "You cannot follow yourself.", "userId")
     return None
 
 
@@ -53,10 +52,10 @@ async def _change(
     if refused is not None:
         return refused
     edge = social_models.following_key(viewer.user_id, target.name)
-    now = datetime.now(UTC)
+    now = context.clock()
     outbox = Outbox()
     if await context.loaders.entity(target) is None:
-        return Outcome.failed("NOT_FOUND", "No such user.", "userId")
+        return Outcome.failed(UserErrorCode.NOT_FOUND, "No such user.", "userId")
     counted = (
         counters.counter_name(FOLLOWERS, target),
         counters.counter_name(FOLLOWING, models.user_key(viewer.user_id)),
@@ -75,15 +74,15 @@ async def _change(
         kind = FOLLOW if following else UNFOLLOW
         tx.put_many([activity(viewer.user_id, target.name, kind, "", now)])
         for name in counted:
-            counters.add(tx, name, 1 if following else -1, actor_id=viewer.user_id)
+            counters.add(tx, name, 1 if following else -1, actor_id=viewer.user_id, now=now)
         # This attempt's time bucket: the commit and the relay follow at once.
-        outbox.add(*background.after_fan_in(target.name, counted, datetime.now(UTC)))
+        outbox.add(*background.after_fan_in(target.name, counted, context.clock()))
         if not following:
             outbox.add(*background.after_unfollow(viewer.user_id, target.name))
         return Outcome(key=target)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="follow" if following else "unfollow",
         arguments={"userId": target.encode()},
@@ -91,7 +90,6 @@ async def _change(
         reads=[models.user_key(viewer.user_id), edge],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

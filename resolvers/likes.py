@@ -14,12 +14,11 @@ harmless; it counts for a photo nobody sees.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from resolvers import background, counts
 from resolvers.context import RequestContext
 from resolvers.loaders import Maybe, exists, then
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
 from store.activity_models import LIKE, activity
 from store.keys import Key
@@ -39,10 +38,12 @@ async def set_like(
     viewer = context.require_viewer()
     like = social_models.like_key(viewer.user_id, photo)
     owner = social_models.owner_id_of(photo)
-    now = datetime.now(UTC)
+    now = context.clock()
     outbox = Outbox()
     if await context.loaders.entity(photo) is None:
-        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
+        )
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         me, existing = found
@@ -58,18 +59,18 @@ async def set_like(
                 tx.put_many([activity(viewer.user_id, owner, LIKE, photo.encode(), now)])
         else:
             tx.delete_many([like])
-        counters.add(tx, like_counter(photo), 1 if liked else -1, actor_id=viewer.user_id)
+        counters.add(tx, like_counter(photo), 1 if liked else -1, actor_id=viewer.user_id, now=now)
         outbox.add(
             *background.after_fan_in(
                 owner if liked and owner != viewer.user_id else None,
                 (like_counter(photo),),
-                datetime.now(UTC),  # this attempt's bucket: the commit follows at once
+                context.clock(),  # this attempt's bucket: the commit follows at once
             )
         )
         return Outcome(key=photo)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="likePhoto" if liked else "unlikePhoto",
         arguments={"photoId": photo.encode()},
@@ -77,7 +78,6 @@ async def set_like(
         reads=[models.user_key(viewer.user_id), like],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
     )
 
 

@@ -14,26 +14,20 @@ import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from errors import BadUserInput
+from resolvers.context import RequestContext
+from resolvers.user_errors import UserError, UserErrorCode
 from store import models
 from store.keys import Key
-from store.port import Entity, Store, Transaction
+from store.port import Entity, Transaction
 from store.transactions import run_in_transaction
-from tasks.enqueue import Tasks
 from tasks.outbox import Outbox, outbox_records, relay_after_commit
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IDEMPOTENCY_KEY_MAX = 128
-
-
-@dataclass(frozen=True)
-class UserError:
-    code: str
-    message: str
-    field: str | None = None
 
 
 @dataclass(frozen=True)
@@ -44,19 +38,19 @@ class Outcome:
     errors: list[UserError] = field(default_factory=list)
 
     @classmethod
-    def failed(cls, code: str, message: str, field: str | None = None) -> Outcome:
+    def failed(cls, code: UserErrorCode, message: str, field: str | None = None) -> Outcome:
         return cls(errors=[UserError(code, message, field)])
 
     @classmethod
     def profile_missing(cls) -> Outcome:
         """The viewer has signed in but not yet called createProfile."""
-        return cls.failed("PROFILE_MISSING", "Create your profile first.", None)
+        return cls.failed(UserErrorCode.PROFILE_MISSING, "Create your profile first.", None)
 
     def to_json(self) -> str:
         return json.dumps(
             {
                 "key": self.key.encode() if self.key else None,
-                "errors": [[e.code, e.message, e.field] for e in self.errors],
+                "errors": [[e.code.value, e.message, e.field] for e in self.errors],
             }
         )
 
@@ -65,7 +59,10 @@ class Outcome:
         raw = json.loads(text)
         return cls(
             key=Key.decode(raw["key"]) if raw["key"] else None,
-            errors=[UserError(*error) for error in raw["errors"]],
+            errors=[
+                UserError(UserErrorCode(code), message, field)
+                for code, message, field in raw["errors"]
+            ],
         )
 
 
@@ -73,7 +70,7 @@ Effect = Callable[[Transaction, list[Entity | None]], Awaitable[Outcome]]
 
 
 async def run_mutation(
-    store: Store,
+    context: RequestContext,
     *,
     viewer_id: str,
     name: str,
@@ -82,18 +79,18 @@ async def run_mutation(
     reads: Sequence[Key],
     effect: Effect,
     outbox: Outbox | None = None,
-    tasks: Tasks | None = None,
     now: datetime | None = None,
 ) -> Outcome:
     """Runs `effect` in a transaction with the entities at `reads` (one batched
     get), recording its outcome under the idempotency key if there is one.
 
     What the effect adds to `outbox` is written in the same transaction (in the
-    viewer's group) and relayed to `tasks` after the commit (tasks/outbox.py). A
+    viewer's group) and relayed to the queue after the commit (tasks/outbox.py). A
     replay adds nothing: the first commit's records carry its follow-ups."""
+    if now is None:
+        now = context.clock()
     record_key = _record_key(viewer_id, name, idempotency_key)
     fingerprint = _fingerprint(name, arguments)
-    moment = now or datetime.now(UTC)
     committed: list[Entity] = []  # the outbox records of the attempt that commits
 
     async def work(tx: Transaction) -> Outcome:
@@ -102,25 +99,25 @@ async def run_mutation(
             outbox.clear()
         found = await tx.get_many([*reads, *([record_key] if record_key else [])])
         if record_key is not None:
-            replay = _replay(found.pop(), fingerprint, moment)
+            replay = _replay(found.pop(), fingerprint, now)
             if replay is not None:
                 return replay
         outcome = await effect(tx, found)
         if outbox is not None and outbox.items:
-            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, moment))
+            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, now))
             tx.put_many(committed)
         if record_key is not None:
             tx.put_many(
                 [
                     models.idempotency_record(
-                        record_key, fingerprint, outcome.to_json(), moment, moment + IDEMPOTENCY_TTL
+                        record_key, fingerprint, outcome.to_json(), now, now + IDEMPOTENCY_TTL
                     )
                 ]
             )
         return outcome
 
-    outcome = await run_in_transaction(store, work)
-    await relay_after_commit(store, tasks, committed)
+    outcome = await run_in_transaction(context.store, work)
+    await relay_after_commit(context.store, context.tasks, committed)
     return outcome
 
 
@@ -156,7 +153,7 @@ def _replay(record: Entity | None, fingerprint: str, now: datetime) -> Outcome |
         return None  # an expired record is as good as none; it is overwritten below
     if record.properties.get("fingerprint") != fingerprint:
         return Outcome.failed(
-            "IDEMPOTENCY_KEY_REUSED",
+            UserErrorCode.IDEMPOTENCY_KEY_REUSED,
             "This idempotency key was used for a different request; use a new key.",
             "idempotencyKey",
         )

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import functools
 
+from resolvers import nodes
 from resolvers.context import RequestContext
 from resolvers.pagination import Page, PageArgs, paginate
 from store import models
 from store.keys import Key
 from store.notification_models import (
     NOTIFICATION,
+    RECENT_ACTORS,
     Notification,
     notification_from_entity,
     notification_to_entity,
 )
+from store.notification_text import notification_message
 from store.port import MAX_BATCH, Position, Query, Transaction
 from store.transactions import run_in_transaction
 
@@ -42,6 +45,24 @@ async def notifications(context: RequestContext, args: PageArgs) -> Page[Notific
     )
 
 
+async def recent_actors(context: RequestContext, notice: Notification) -> list[models.User]:
+    """The RECENT_ACTORS most recent actors who still exist, newest first."""
+    keys = [models.user_key(actor) for actor in notice.actor_ids[:RECENT_ACTORS]]
+    found = await context.loaders.many(keys)
+    return [models.user_from_entity(e) for e in found if e is not None]
+
+
+async def subject_photo(context: RequestContext, notice: Notification) -> models.Photo | None:
+    """The photo it is about: None for a follow, or once the photo is deleted."""
+    if not notice.subject:
+        return None
+    return await nodes.photo(context, Key.decode(notice.subject))
+
+
+def message(notice: Notification, first_actor: str | None) -> str:
+    return notification_message(notice.kind, first_actor, notice.actor_count)
+
+
 async def unread_count(context: RequestContext) -> int:
     viewer = context.require_viewer()
     unread = await context.store.page(
@@ -66,6 +87,20 @@ async def mark_read(context: RequestContext, up_to_sort_key: str | None) -> int:
         marked += await run_in_transaction(
             context.store, functools.partial(_mark, keys=[r.entity.key for r in batch])
         )
+
+
+async def mark_read_through(context: RequestContext, up_to: Key | None) -> int | None:
+    """Marks read the viewer's notification at `up_to` and every older one (all
+    when None); None when `up_to` names no notification of the viewer's."""
+    up_to_sort_key = None
+    if up_to is not None:
+        viewer = context.require_viewer()
+        entity = await context.loaders.entity(up_to)
+        owner = up_to.parent
+        if entity is None or owner is None or owner.name != viewer.user_id:
+            return None
+        up_to_sort_key = str(entity.properties["sort_key"])
+    return await mark_read(context, up_to_sort_key)
 
 
 async def _mark(tx: Transaction, *, keys: list[Key]) -> int:

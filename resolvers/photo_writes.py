@@ -24,15 +24,17 @@ import asyncio
 import logging
 import unicodedata
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import BinaryIO
 
 from errors import BadUserInput
-from media import ImageRejected, Media, ProcessedImage, blob_name
+from media import ImageRejected, ProcessedImage, blob_name
 from media.derivatives import RENDER_VERSION
+from media.errors import CorruptImage, EmptyImage, ImageTooLarge, TooManyPixels, UnsupportedImage
 from resolvers import background
 from resolvers.context import RequestContext
 from resolvers.mutations import Outcome, run_mutation
+from resolvers.user_errors import UserErrorCode
 from store import models, social_models
 from store.keys import Key
 from store.port import Entity, Transaction
@@ -59,10 +61,22 @@ def clean_caption(caption: str) -> str | None:
     return text
 
 
-def _media(context: RequestContext) -> Media:
-    if context.media is None:
-        raise RuntimeError("this request context has no media services")
-    return context.media
+# The pipeline's refusals (media/errors.py draws the tree), as the codes clients see.
+_IMAGE_REFUSALS: dict[type[ImageRejected], UserErrorCode] = {
+    EmptyImage: UserErrorCode.EMPTY_IMAGE,
+    ImageTooLarge: UserErrorCode.IMAGE_TOO_LARGE,
+    UnsupportedImage: UserErrorCode.UNSUPPORTED_IMAGE,
+    TooManyPixels: UserErrorCode.TOO_MANY_PIXELS,
+    CorruptImage: UserErrorCode.CORRUPT_IMAGE,
+}
+
+
+def _refusal_code(refusal: ImageRejected) -> UserErrorCode:
+    """The code of the nearest refusal class (ImageOverBudget is TOO_MANY_PIXELS)."""
+    for cls in type(refusal).__mro__:
+        if cls in _IMAGE_REFUSALS:
+            return _IMAGE_REFUSALS[cls]
+    return UserErrorCode.UNSUPPORTED_IMAGE
 
 
 async def create_photo(
@@ -71,16 +85,16 @@ async def create_photo(
     viewer = context.require_viewer()
     cleaned = clean_caption(caption)
     if cleaned is None:
-        return Outcome.failed("INVALID_INPUT", BAD_CAPTION, "caption")
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, BAD_CAPTION, "caption")
     if await context.loaders.user(viewer.user_id) is None:
         return Outcome.profile_missing()
-    media = _media(context)
+    media = context.media
     try:
         processed = await media.pipeline.process(image)
     except ImageRejected as refusal:
-        return Outcome.failed(refusal.code, refusal.message, "image")
+        return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
 
-    now = datetime.now(UTC)
+    now = context.clock()
     photo, blobs = _photo_with_blobs(viewer.user_id, cleaned, now, processed)
     stray = models.StrayBlob(viewer.user_id, photo.id, tuple(blobs), now)
     await context.store.put_many([models.stray_blob_to_entity(stray)])
@@ -114,7 +128,7 @@ async def create_photo(
 
     try:
         outcome = await run_mutation(
-            context.store,
+            context,
             viewer_id=viewer.user_id,
             name="createPhoto",
             # The image by its hash: a retry sends the same bytes, another photo does not.
@@ -123,7 +137,6 @@ async def create_photo(
             reads=[models.user_key(viewer.user_id)],
             effect=effect,
             outbox=outbox,
-            tasks=context.tasks,
             now=now,
         )
     except BadUserInput:
@@ -162,7 +175,7 @@ async def update_caption(
     viewer = context.require_viewer()
     cleaned = clean_caption(caption)
     if cleaned is None:
-        return Outcome.failed("INVALID_INPUT", BAD_CAPTION, "caption")
+        return Outcome.failed(UserErrorCode.INVALID_INPUT, BAD_CAPTION, "caption")
 
     async def effect(tx: Transaction, found: list[Entity | None]) -> Outcome:
         photo_or_error = _owned_photo(found[0], viewer.user_id)
@@ -172,7 +185,7 @@ async def update_caption(
         return Outcome(key=photo_key)
 
     return await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="updateCaption",
         arguments={"photoId": photo_key.encode(), "caption": caption},
@@ -186,7 +199,7 @@ async def delete_photo(
     context: RequestContext, photo_key: Key, idempotency_key: str | None
 ) -> Outcome:
     viewer = context.require_viewer()
-    now = datetime.now(UTC)
+    now = context.clock()
     # Filled by the attempt that commits. A replay leaves it empty, unless an attempt
     # lost a race to a retry of itself first: reclaiming that retry's blobs is harmless.
     deleted: list[models.StrayBlob] = []
@@ -207,7 +220,7 @@ async def delete_photo(
         return Outcome(key=photo_key)
 
     outcome = await run_mutation(
-        context.store,
+        context,
         viewer_id=viewer.user_id,
         name="deletePhoto",
         arguments={"photoId": photo_key.encode()},
@@ -215,7 +228,6 @@ async def delete_photo(
         reads=[photo_key],
         effect=effect,
         outbox=outbox,
-        tasks=context.tasks,
         now=now,
     )
     if not outcome.errors:
@@ -226,10 +238,14 @@ async def delete_photo(
 
 def _owned_photo(entity: Entity | None, viewer_id: str) -> models.Photo | Outcome:
     if entity is None:
-        return Outcome.failed("NOT_FOUND", "No such photo; it may have been deleted.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
+        )
     photo = models.photo_from_entity(entity)
     if photo.owner_id != viewer_id:
-        return Outcome.failed("NOT_ALLOWED", "Only the photo's owner can change it.", "photoId")
+        return Outcome.failed(
+            UserErrorCode.NOT_ALLOWED, "Only the photo's owner can change it.", "photoId"
+        )
     return photo
 
 
@@ -237,7 +253,7 @@ async def _reclaim(context: RequestContext, stray: models.StrayBlob) -> None:
     """Deletes the blobs, then their record. Best effort: if either step fails, the
     record stays and the cleanup job finishes the work."""
     try:
-        await _media(context).blobs.delete(stray.names)
+        await context.media.blobs.delete(stray.names)
         await context.store.delete_many([stray.key])
     except Exception:
         log.warning("left stray blobs %s for the cleanup job", stray.key, exc_info=True)

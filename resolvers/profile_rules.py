@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from resolvers.user_errors import UserErrorCode
+
 USERNAME_MIN, USERNAME_MAX = 3, 30
 DISPLAY_NAME_MAX = 50
 _USERNAME = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
@@ -27,19 +29,25 @@ RESERVED_USERNAMES = frozenset(
 )  # fmt: skip
 
 
-def username_problem(username: str) -> tuple[str, str] | None:
+def username_problem(username: str) -> tuple[UserErrorCode, str] | None:
     """(code, message) when `username` breaks a rule, else None."""
     if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
-        return "INVALID_INPUT", f"Usernames are {USERNAME_MIN} to {USERNAME_MAX} characters long."
+        return (
+            UserErrorCode.INVALID_INPUT,
+            f"Usernames are {USERNAME_MIN} to {USERNAME_MAX} characters long.",
+        )
     if not _USERNAME.fullmatch(username):
         return (
-            "INVALID_INPUT",
+            UserErrorCode.INVALID_INPUT,
             "Usernames start with a letter and use only letters, digits, '_' and '.'.",
         )
     if username.endswith(".") or ".." in username:
-        return "INVALID_INPUT", "Usernames cannot end with '.' or have two dots in a row."
+        return (
+            UserErrorCode.INVALID_INPUT,
+            "Usernames cannot end with '.' or have two dots in a row.",
+        )
     if username.lower().replace(".", "").replace("_", "") in RESERVED_USERNAMES:
-        return "USERNAME_RESERVED", "That username is reserved."
+        return UserErrorCode.USERNAME_RESERVED, "That username is reserved."
     return None
 
 

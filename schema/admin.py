@@ -16,20 +16,12 @@ from enum import Enum
 
 import strawberry
 
-from errors import AppError, BadUserInput
+from resolvers import task_admin
+from resolvers.models import Run
 from schema.info import Info
 from schema.task_admin import DEFAULT_LISTED, PendingTask, TaskQueue, pending_tasks, task_queues
-from tasks.runlog import Run, recent_runs
 
-MAX_RUNS = 500  # the run log's own bound (tasks.runlog.recent_runs)
 DEFAULT_RUNS = 50
-
-
-class RunLogUnavailable(AppError):
-    """This deployment cannot list runs (on App Engine they are log lines in Cloud
-    Logging). A sibling of errors.py's tree: expected, so typed, never masked."""
-
-    code = "RUN_LOG_UNAVAILABLE"
 
 
 @strawberry.enum(description="What ran: a task delivery or a cron job.")
@@ -73,20 +65,8 @@ class TaskRun:
 
 async def task_runs(info: Info, failed_only: bool | None, first: int | None) -> list[TaskRun]:
     """AdminQuery.taskRuns: newest first; for a signed-in admin only."""
-    info.context.require_admin("Only an admin may read the run log.")
     limit = DEFAULT_RUNS if first is None else first
-    if not 1 <= limit <= MAX_RUNS:
-        raise BadUserInput(f"`first` must be within 1..{MAX_RUNS}.", argument="first")
-    runs = info.context.runs
-    if runs is None:
-        raise RunLogUnavailable("This server keeps no run log.")
-    try:
-        found = await recent_runs(runs, limit=limit, failed_only=bool(failed_only))
-    except NotImplementedError:
-        raise RunLogUnavailable(
-            "Runs are not listed here: on App Engine each run is a log line in Cloud Logging "
-            "(logger timeline.tasks.runs)."
-        ) from None
+    found = await task_admin.task_runs(info.context, limit, bool(failed_only))
     return [TaskRun.from_model(run) for run in found]
 
 

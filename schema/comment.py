@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from resolvers import models, users
 from resolvers.node_ids import to_global_id
 from schema.info import Info
+from schema.late import object_type
 from schema.node import Node
-from store import social_models
 
 if TYPE_CHECKING:
     from schema.user import User
@@ -20,10 +21,10 @@ if TYPE_CHECKING:
 class Comment(Node):
     text: str
     created_at: datetime
-    model: strawberry.Private[social_models.Comment]
+    model: strawberry.Private[models.Comment]
 
     @classmethod
-    def from_model(cls, comment: social_models.Comment) -> Comment:
+    def from_model(cls, comment: models.Comment) -> Comment:
         return cls(
             id=strawberry.ID(to_global_id("Comment", comment.key)),
             text=comment.text,
@@ -33,7 +34,6 @@ class Comment(Node):
 
     @strawberry.field(description="Who wrote it; null if they have left.")
     async def author(self, info: Info) -> Annotated[User, strawberry.lazy("schema.user")] | None:
-        from schema.user import User
-
-        user = await info.context.loaders.user(self.model.author_id)
-        return User.from_model(user) if user else None
+        user_type: type[User] = object_type("schema.user", "User")
+        user = await users.user_by_id(info.context, self.model.author_id)
+        return user_type.from_model(user) if user else None

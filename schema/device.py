@@ -7,7 +7,7 @@ from enum import Enum
 
 import strawberry
 
-from store import device_models
+from resolvers import models
 
 
 @strawberry.enum(description="Which push service a device is reached through.")
@@ -23,6 +23,6 @@ class Device:
     registered_at: datetime
 
     @classmethod
-    def from_model(cls, device: device_models.Device) -> Device:
+    def from_model(cls, device: models.Device) -> Device:
         # The FCM token stays on the server: it addresses the install, and is no one's to read.
         return cls(platform=DevicePlatform(device.platform), registered_at=device.registered_at)

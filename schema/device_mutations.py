@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import devices
-from resolvers.mutations import Outcome
+from resolvers import devices, nodes
+from resolvers.models import Platform
 from schema.device import Device, DevicePlatform
 from schema.info import Info
 from schema.profile import IDEMPOTENCY_HELP
-from schema.user_error import UserError
-from store.device_models import Platform, device_from_entity
+from schema.user_error import UserError, user_errors
 
 _TOKEN_HELP = (
     "The FCM registration token of this app install: "
@@ -53,20 +52,16 @@ class UnregisterDevicePayload:
     errors: list[UserError]
 
 
-def _errors(outcome: Outcome) -> list[UserError]:
-    return [UserError.from_model(error) for error in outcome.errors]
-
-
 async def register_device(info: Info, input: RegisterDeviceInput) -> RegisterDevicePayload:
     outcome = await devices.register_device(
         info.context, input.token, _PLATFORMS[input.platform], input.idempotency_key
     )
     # Read after the commit: a replayed outcome shows the device as it is now.
-    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    device = Device.from_model(device_from_entity(entity)) if entity is not None else None
-    return RegisterDevicePayload(device=device, errors=_errors(outcome))
+    model = await nodes.device(info.context, outcome.key) if outcome.key else None
+    device = Device.from_model(model) if model is not None else None
+    return RegisterDevicePayload(device=device, errors=user_errors(outcome))
 
 
 async def unregister_device(info: Info, input: UnregisterDeviceInput) -> UnregisterDevicePayload:
     outcome = await devices.unregister_device(info.context, input.token, input.idempotency_key)
-    return UnregisterDevicePayload(removed=outcome.key is not None, errors=_errors(outcome))
+    return UnregisterDevicePayload(removed=outcome.key is not None, errors=user_errors(outcome))

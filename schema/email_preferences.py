@@ -5,10 +5,10 @@ from __future__ import annotations
 import strawberry
 
 from resolvers import email_preferences
+from resolvers.models import EmailPreferences as EmailPreferencesModel
 from schema.info import Info
 from schema.profile import IDEMPOTENCY_HELP
-from schema.user_error import UserError
-from store.email_models import EmailPreferences as EmailPreferencesModel
+from schema.user_error import UserError, user_errors
 
 
 @strawberry.type(
@@ -55,7 +55,7 @@ async def update_email_preferences(
     outcome = await email_preferences.update_email_preferences(
         info.context, input.digest, input.new_follower, input.idempotency_key
     )
-    errors = [UserError.from_model(error) for error in outcome.errors]
+    errors = user_errors(outcome)
     if errors:
         return UpdateEmailPreferencesPayload(preferences=None, errors=errors)
     # Read after the commit: a replayed outcome shows the preferences as they are now.

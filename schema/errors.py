@@ -19,7 +19,7 @@ import uuid
 from graphql import GraphQLError
 
 from errors import AppError, Unavailable
-from store.errors import StoreUnavailable, TransactionConflict
+from resolvers.models import StoreUnavailable, TransactionConflict
 
 log = logging.getLogger("timeline.errors")
 

@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from media.derivatives import LARGE, MEDIUM, THUMBNAIL
+from resolvers.models import LARGE, MEDIUM, THUMBNAIL
 
 
 @strawberry.enum(

@@ -8,14 +8,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
+from resolvers import notifications
+from resolvers.models import RECENT_ACTORS
+from resolvers.models import Notification as NotificationModel
 from resolvers.node_ids import to_global_id
 from schema.info import Info
+from schema.late import object_type
 from schema.node import Node
-from store import models
-from store.keys import Key
-from store.notification_models import RECENT_ACTORS
-from store.notification_models import Notification as NotificationModel
-from store.notification_text import notification_message
 
 if TYPE_CHECKING:
     from schema.photo import Photo
@@ -52,23 +51,17 @@ class Notification(Node):
 
     @strawberry.field(description=f"The {RECENT_ACTORS} most recent actors, newest first.")
     async def actors(self, info: Info) -> list[Annotated[User, strawberry.lazy("schema.user")]]:
-        from schema.user import User
-
-        keys = [models.user_key(a) for a in self.model.actor_ids[:RECENT_ACTORS]]
-        found = await info.context.loaders.many(keys)
-        return [User.from_model(models.user_from_entity(e)) for e in found if e is not None]
+        user_type: type[User] = object_type("schema.user", "User")
+        actors = await notifications.recent_actors(info.context, self.model)
+        return [user_type.from_model(user) for user in actors]
 
     @strawberry.field(description="The photo it is about, if any (null once deleted).")
     async def photo(self, info: Info) -> Annotated[Photo, strawberry.lazy("schema.photo")] | None:
-        from schema.photo import Photo
-
-        if not self.model.subject:
-            return None
-        entity = await info.context.loaders.entity(Key.decode(self.model.subject))
-        return Photo.from_model(models.photo_from_entity(entity)) if entity else None
+        photo_type: type[Photo] = object_type("schema.photo", "Photo")
+        photo = await notifications.subject_photo(info.context, self.model)
+        return photo_type.from_model(photo) if photo is not None else None
 
     @strawberry.field(description='Ready to show, e.g. "alice and 4 others liked your photo".')
     async def message(self, info: Info) -> str:
-        actors = await self.actors(info)
-        first = actors[0].username if actors else None
-        return notification_message(self.model.kind, first, self.model.actor_count)
+        actors = await notifications.recent_actors(info.context, self.model)
+        return notifications.message(self.model, actors[0].username if actors else None)

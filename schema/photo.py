@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Annotated, Optional
 
 import strawberry
 
-from resolvers import comments, likes
+from resolvers import comments, likes, models
 from resolvers.loaders import Maybe, then
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import PageArgs
 from schema.connection import Connection, to_connection
 from schema.image_size import ImageSize
 from schema.info import Info
+from schema.late import object_type
 from schema.node import Node
-from store import models
 
 if TYPE_CHECKING:
     from schema.comment import Comment
@@ -82,18 +82,16 @@ class Photo(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Annotated[Comment, strawberry.lazy("schema.comment")]] | None:
-        from schema.comment import Comment
-
+        comment_type: type[Comment] = object_type("schema.comment", "Comment")
         page = await comments.photo_comments(
             info.context, self.model.key, PageArgs(first, after, last, before)
         )
-        return to_connection(page, Comment.from_model)
+        return to_connection(page, comment_type.from_model)
 
     @strawberry.field(description="The URL of the image in a size; it never changes content.")
     def image(self, info: Info, size: ImageSize = ImageSize.LARGE) -> str | None:
         name = self.model.images.get(size.value)
-        media = info.context.media
-        return media.url(name) if name is not None and media is not None else None
+        return info.context.media.url(name) if name is not None else None
 
     @strawberry.field(
         graphql_type=Optional[Annotated["User", strawberry.lazy("schema.user")]],  # noqa: UP045
@@ -104,10 +102,9 @@ class Photo(Node):
         return then(info.context.loaders.user_now(self.model.owner_id), self._owner)
 
     def _owner(self, user: models.User | None) -> User:
-        from schema.user import User
-
         if user is None:
             # A photo outlives its owner only through a bug; say so (logged, with an
             # error id), but only here: nullable, so the photo and its page survive.
             raise LookupError(f"photo {self.model.key} has no owner")
-        return User.from_model(user)
+        user_type: type[User] = object_type("schema.user", "User")
+        return user_type.from_model(user)

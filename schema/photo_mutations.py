@@ -8,14 +8,13 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from errors import BadUserInput
-from resolvers import photo_writes
+from resolvers import models, nodes, photo_writes
 from resolvers.mutations import Outcome
 from resolvers.node_ids import expect_global_id, to_global_id
 from schema.info import Info
 from schema.photo import Photo
 from schema.profile import IDEMPOTENCY_HELP
-from schema.user_error import UserError
-from store import models
+from schema.user_error import UserError, user_errors
 
 _CAPTION_HELP = (
     f"Up to {photo_writes.CAPTION_MAX} characters; line breaks are kept, other control "
@@ -58,15 +57,11 @@ class DeletePhotoPayload:
     errors: list[UserError]
 
 
-def _errors(outcome: Outcome) -> list[UserError]:
-    return [UserError.from_model(error) for error in outcome.errors]
-
-
 async def _photo_payload(info: Info, outcome: Outcome) -> PhotoPayload:
     # Read after the commit: a replayed outcome returns the photo as it is now.
-    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    photo = Photo.from_model(models.photo_from_entity(entity)) if entity else None
-    return PhotoPayload(photo=photo, errors=_errors(outcome))
+    model = await nodes.photo(info.context, outcome.key) if outcome.key else None
+    photo = Photo.from_model(model) if model else None
+    return PhotoPayload(photo=photo, errors=user_errors(outcome))
 
 
 def _uploaded_file(image: object) -> BinaryIO:
@@ -100,4 +95,4 @@ async def delete_photo(info: Info, input: DeletePhotoInput) -> DeletePhotoPayloa
     photo = expect_global_id(input.photo_id, models.PHOTO, "photoId")
     outcome = await photo_writes.delete_photo(info.context, photo, input.idempotency_key)
     deleted = strawberry.ID(to_global_id("Photo", outcome.key)) if outcome.key else None
-    return DeletePhotoPayload(deleted_photo_id=deleted, errors=_errors(outcome))
+    return DeletePhotoPayload(deleted_photo_id=deleted, errors=user_errors(outcome))

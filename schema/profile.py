@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import accounts
+from resolvers import accounts, users
 from resolvers.mutations import Outcome
 from schema.info import Info
 from schema.user import User
-from schema.user_error import UserError
+from schema.user_error import UserError, user_errors
 
 IDEMPOTENCY_HELP = (
     "Any string up to 128 characters, new for each user action; a retry with the same "
@@ -40,9 +40,9 @@ async def profile_payload(info: Info, outcome: Outcome) -> ProfilePayload:
     user = None
     if outcome.key is not None:
         # Read after the commit: a replayed outcome returns the profile as it is now.
-        model = await info.context.loaders.user(outcome.key.name)
+        model = await users.user_by_id(info.context, outcome.key.name)
         user = User.from_model(model) if model else None
-    return ProfilePayload(user=user, errors=[UserError.from_model(e) for e in outcome.errors])
+    return ProfilePayload(user=user, errors=user_errors(outcome))
 
 
 async def create_profile(info: Info, input: CreateProfileInput) -> ProfilePayload:

@@ -7,8 +7,7 @@ import asyncio
 import strawberry
 
 from errors import BadUserInput
-from resolvers import photos, users
-from resolvers.node_ids import from_global_id
+from resolvers import models, nodes, photos, users
 from resolvers.pagination import PageArgs
 from schema.comment import Comment
 from schema.connection import Connection, to_connection
@@ -18,8 +17,6 @@ from schema.notification import Notification
 from schema.photo import Photo
 from schema.user import User
 from schema.viewer import Viewer
-from store import models, social_models
-from store.notification_models import NOTIFICATION, notification_from_entity
 
 MAX_NODES = 100
 
@@ -28,26 +25,15 @@ async def _resolve_node(info: Info, global_id: str) -> Node | None:
     """The object with this id, or None when there is none (or none this viewer may see):
     Relay clients take null for "gone" and drop it from their cache. A malformed id
     is a client bug, refused with BAD_USER_INPUT."""
-    type_name, key = from_global_id(global_id)
-    loaders = info.context.loaders
-    if type_name == "User" and key.kind == models.USER and key.parent is None:
-        user = await loaders.user(key.name)
-        if user is not None:
-            return User.from_model(user)
-    elif type_name == "Photo" and key.kind == models.PHOTO and key.parent is not None:
-        entity = await loaders.entity(key)
-        if entity is not None:
-            return Photo.from_model(models.photo_from_entity(entity))
-    elif type_name == "Comment" and key.kind == social_models.COMMENT and key.parent:
-        entity = await loaders.entity(key)
-        if entity is not None:
-            return Comment.from_model(social_models.comment_from_entity(entity))
-    elif type_name == "Notification" and key.kind == NOTIFICATION and key.parent:
-        viewer = info.context.viewer
-        entity = await loaders.entity(key)
-        # Only its recipient may refetch a notification; to others it does not exist.
-        if entity is not None and viewer is not None and key.parent.name == viewer.user_id:
-            return Notification.from_model(notification_from_entity(entity))
+    found = await nodes.node(info.context, global_id)
+    if isinstance(found, models.User):
+        return User.from_model(found)
+    if isinstance(found, models.Photo):
+        return Photo.from_model(found)
+    if isinstance(found, models.Comment):
+        return Comment.from_model(found)
+    if isinstance(found, models.Notification):
+        return Notification.from_model(found)
     return None
 
 

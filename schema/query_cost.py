@@ -44,7 +44,7 @@ from graphql import (
 from graphql.utilities import get_operation_ast
 
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
-from schema.admin import MAX_RUNS
+from resolvers.task_admin import MAX_RUNS
 from schema.document_figures import Summary, fold_fragments
 from schema.query import MAX_NODES
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
-from resolvers import comments, follows, likes
+from resolvers import comments, follows, likes, models, nodes, users
 from resolvers.mutations import Outcome
 from resolvers.node_ids import expect_global_id, to_global_id
 from schema.comment import Comment
@@ -12,8 +12,7 @@ from schema.info import Info
 from schema.photo import Photo
 from schema.profile import IDEMPOTENCY_HELP
 from schema.user import User
-from schema.user_error import UserError
-from store import models, social_models
+from schema.user_error import UserError, user_errors
 
 
 @strawberry.input
@@ -65,13 +64,9 @@ class DeleteCommentPayload:
     errors: list[UserError]
 
 
-def _errors(outcome: Outcome) -> list[UserError]:
-    return [UserError.from_model(error) for error in outcome.errors]
-
-
 async def _follow_payload(info: Info, outcome: Outcome) -> FollowPayload:
-    user = await info.context.loaders.user(outcome.key.name) if outcome.key else None
-    return FollowPayload(user=User.from_model(user) if user else None, errors=_errors(outcome))
+    user = await users.user_by_id(info.context, outcome.key.name) if outcome.key else None
+    return FollowPayload(user=User.from_model(user) if user else None, errors=user_errors(outcome))
 
 
 async def follow(info: Info, input: FollowInput) -> FollowPayload:
@@ -89,9 +84,9 @@ async def unfollow(info: Info, input: FollowInput) -> FollowPayload:
 
 
 async def _like_payload(info: Info, outcome: Outcome) -> LikePayload:
-    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    photo = Photo.from_model(models.photo_from_entity(entity)) if entity else None
-    return LikePayload(photo=photo, errors=_errors(outcome))
+    model = await nodes.photo(info.context, outcome.key) if outcome.key else None
+    photo = Photo.from_model(model) if model else None
+    return LikePayload(photo=photo, errors=user_errors(outcome))
 
 
 async def like_photo(info: Info, input: LikeInput) -> LikePayload:
@@ -109,13 +104,13 @@ async def unlike_photo(info: Info, input: LikeInput) -> LikePayload:
 async def add_comment(info: Info, input: AddCommentInput) -> AddCommentPayload:
     photo = expect_global_id(input.photo_id, models.PHOTO, "photoId")
     outcome = await comments.add_comment(info.context, photo, input.text, input.idempotency_key)
-    entity = await info.context.loaders.entity(outcome.key) if outcome.key else None
-    comment = Comment.from_model(social_models.comment_from_entity(entity)) if entity else None
-    return AddCommentPayload(comment=comment, errors=_errors(outcome))
+    model = await nodes.comment(info.context, outcome.key) if outcome.key else None
+    comment = Comment.from_model(model) if model else None
+    return AddCommentPayload(comment=comment, errors=user_errors(outcome))
 
 
 async def delete_comment(info: Info, input: DeleteCommentInput) -> DeleteCommentPayload:
-    key = expect_global_id(input.comment_id, social_models.COMMENT, "commentId")
+    key = expect_global_id(input.comment_id, models.COMMENT, "commentId")
     outcome = await comments.delete_comment(info.context, key, input.idempotency_key)
     deleted = strawberry.ID(to_global_id("Comment", outcome.key)) if outcome.key else None
-    return DeleteCommentPayload(deleted_comment_id=deleted, errors=_errors(outcome))
+    return DeleteCommentPayload(deleted_comment_id=deleted, errors=user_errors(outcome))

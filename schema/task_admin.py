@@ -1,33 +1,18 @@
 """Task admin in the admin schema (/admin/graphql): pending tasks, delete, purge,
-pause, resume. Admins only; the same calls as `python -m tasks.admin`, through
-tasks.task_admin.TaskAdmin, whose port says what each guarantees.
+pause, resume. Admins only (resolvers/task_admin.py checks, and says what each
+call guarantees).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
 
 import strawberry
 
-from errors import AppError, BadUserInput
+from resolvers import models, task_admin
 from schema.info import Info
-from tasks import port
-from tasks.errors import BadTask, NoSuchTask, QueueAdminUnsupported, UnknownQueue
-from tasks.task_admin import QueueStatus, TaskAdmin
 
 DEFAULT_LISTED = 50
-
-
-class TaskNotFound(AppError):
-    code = "NOT_FOUND"
-
-
-class AdminCallUnsupported(AppError):
-    """The queue's server lacks the call (the Cloud Tasks emulator has no DeleteTask)."""
-
-    code = "UNSUPPORTED"
 
 
 @strawberry.type(description="A task still to run, or running now.")
@@ -43,7 +28,7 @@ class PendingTask:
     )
 
     @classmethod
-    def from_model(cls, task: port.PendingTask) -> PendingTask:
+    def from_model(cls, task: models.PendingTask) -> PendingTask:
         return cls(
             name=task.name,
             queue=task.queue,
@@ -59,7 +44,7 @@ class TaskQueue:
     paused: bool
 
     @classmethod
-    def from_model(cls, status: QueueStatus) -> TaskQueue:
+    def from_model(cls, status: models.QueueStatus) -> TaskQueue:
         return cls(name=status.name, paused=status.paused)
 
 
@@ -78,56 +63,32 @@ class PurgeQueuePayload:
     )
 
 
-@asynccontextmanager
-async def administering(info: Info) -> AsyncIterator[TaskAdmin]:
-    """The queue admin, for an admin; the queue's refusals as client errors."""
-    info.context.require_admin("Only an admin may administer task queues.")
-    admin = info.context.task_admin
-    if admin is None:
-        raise RuntimeError("the admin schema is served without a task admin")
-    try:
-        yield admin
-    except UnknownQueue as error:
-        raise BadUserInput(str(error), argument="queue") from error
-    except BadTask as error:
-        raise BadUserInput(str(error)) from error
-    except NoSuchTask as error:
-        raise TaskNotFound(str(error)) from error
-    except QueueAdminUnsupported as error:
-        raise AdminCallUnsupported(str(error)) from error
-
-
 async def pending_tasks(info: Info, queue: str, first: int | None) -> list[PendingTask]:
-    async with administering(info) as admin:
-        found = await admin.pending(queue, DEFAULT_LISTED if first is None else first)
+    limit = DEFAULT_LISTED if first is None else first
+    found = await task_admin.pending_tasks(info.context, queue, limit)
     return [PendingTask.from_model(task) for task in found]
 
 
 async def task_queues(info: Info) -> list[TaskQueue]:
-    async with administering(info) as admin:
-        return [TaskQueue.from_model(await admin.status(name)) for name in admin.queue_names]
+    return [TaskQueue.from_model(status) for status in await task_admin.queues(info.context)]
 
 
 @strawberry.type(description="What an admin may change.")
 class AdminMutation:
     @strawberry.mutation(description="Delete a pending task: it never runs again.")
     async def delete_task(self, info: Info, queue: str, name: str) -> DeleteTaskPayload:
-        async with administering(info) as admin:
-            await admin.delete(queue, name)
+        await task_admin.delete_task(info.context, queue, name)
         return DeleteTaskPayload(queue=queue, name=name)
 
     @strawberry.mutation(description="Delete every pending task of a queue.")
     async def purge_queue(self, info: Info, queue: str) -> PurgeQueuePayload:
-        async with administering(info) as admin:
-            result = await admin.purge(queue)
+        result = await task_admin.purge_queue(info.context, queue)
         return PurgeQueuePayload(queue=queue, purged=result.purged, running=list(result.running))
 
     @strawberry.mutation(description="Stop dispatching a queue's tasks; they are kept.")
     async def pause_queue(self, info: Info, queue: str) -> TaskQueue:
-        async with administering(info) as admin:
-            return TaskQueue.from_model(await admin.pause(queue))
+        return TaskQueue.from_model(await task_admin.pause_queue(info.context, queue))
 
     @strawberry.mutation(description="Dispatch a paused queue's tasks again.")
     async def resume_queue(self, info: Info, queue: str) -> TaskQueue:
-        async with administering(info) as admin:
-            return TaskQueue.from_model(await admin.resume(queue))
+        return TaskQueue.from_model(await task_admin.resume_queue(info.context, queue))

@@ -6,14 +6,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 
-from resolvers import follows, photos
+from resolvers import follows, models, photos, users
 from resolvers.loaders import Maybe
 from resolvers.node_ids import to_global_id
-from resolvers.pagination import Edge, Page, PageArgs
+from resolvers.pagination import PageArgs
 from schema.connection import Connection, to_connection
 from schema.info import Info
+from schema.late import object_type
 from schema.node import Node
-from store import models
 
 if TYPE_CHECKING:
     from schema.photo import Photo
@@ -43,13 +43,12 @@ class User(Node):
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[Annotated[Photo, strawberry.lazy("schema.photo")]] | None:
-        from schema.photo import Photo
-
-        info.context.loaders.prime(models.user_to_entity(self.model))
+        photo_type: type[Photo] = object_type("schema.photo", "Photo")
+        users.remember(info.context, self.model)
         page = await photos.user_photos(
             info.context, self.model.id, PageArgs(first, after, last, before)
         )
-        return to_connection(page, Photo.from_model)
+        return to_connection(page, photo_type.from_model)
 
     @strawberry.field(description="Who follows this user, most recent first.")
     async def followers(
@@ -63,7 +62,7 @@ class User(Node):
         page = await follows.followers(
             info.context, self.model.id, PageArgs(first, after, last, before)
         )
-        return await _users_connection(info, page)
+        return to_connection(await users.users_page(info.context, page), User.from_model)
 
     @strawberry.field(description="Whom this user follows, most recent first.")
     async def following(
@@ -77,7 +76,7 @@ class User(Node):
         page = await follows.following(
             info.context, self.model.id, PageArgs(first, after, last, before)
         )
-        return await _users_connection(info, page)
+        return to_connection(await users.users_page(info.context, page), User.from_model)
 
     @strawberry.field(graphql_type=int)
     def follower_count(self, info: Info) -> Maybe[int]:
@@ -92,13 +91,3 @@ class User(Node):
     )
     def viewer_follows(self, info: Info) -> Maybe[bool]:
         return follows.viewer_follows(info.context, self.model.id)
-
-
-async def _users_connection(info: Info, page: Page[str]) -> Connection[User]:
-    loaded = await info.context.loaders.many([models.user_key(u) for u in page.node_list])
-    by_id = {e.key.name: models.user_from_entity(e) for e in loaded if e is not None}
-    # A user who left keeps no edge; the cursors of the others are unaffected.
-    kept = page.keeping(
-        [Edge(by_id[edge.node], edge.cursor) for edge in page.edges if edge.node in by_id]
-    )
-    return to_connection(kept, User.from_model)

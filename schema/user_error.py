@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-from enum import Enum
-
 import strawberry
 
-from resolvers.mutations import UserError as UserErrorModel
+from resolvers.mutations import Outcome
+from resolvers.user_errors import UserError as UserErrorModel
+from resolvers.user_errors import UserErrorCode
 
-
-@strawberry.enum(description="Stable codes for expected mutation failures.")
-class UserErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    USERNAME_TAKEN = "USERNAME_TAKEN"
-    USERNAME_RESERVED = "USERNAME_RESERVED"
-    PROFILE_EXISTS = "PROFILE_EXISTS"
-    PROFILE_MISSING = "PROFILE_MISSING"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
-    NOT_ALLOWED = "NOT_ALLOWED"
-    NOT_FOUND = "NOT_FOUND"
-    # updateEmailPreferences: the sign-in has no verified e-mail address.
-    EMAIL_NOT_VERIFIED = "EMAIL_NOT_VERIFIED"
-    # createPhoto's image (media/errors.py says when each applies).
-    EMPTY_IMAGE = "EMPTY_IMAGE"
-    IMAGE_TOO_LARGE = "IMAGE_TOO_LARGE"
-    UNSUPPORTED_IMAGE = "UNSUPPORTED_IMAGE"
-    TOO_MANY_PIXELS = "TOO_MANY_PIXELS"
-    CORRUPT_IMAGE = "CORRUPT_IMAGE"
+# The resolvers' own enum, so that a code is checked from where it is raised to here.
+strawberry.enum(UserErrorCode, description="Stable codes for expected mutation failures.")
 
 
 @strawberry.type(description="Why a mutation did nothing; `field` names the input at fault.")
@@ -37,4 +20,11 @@ class UserError:
 
     @classmethod
     def from_model(cls, error: UserErrorModel) -> UserError:
-        return cls(code=UserErrorCode(error.code), message=error.message, field=error.field)
+        return cls(code=error.code, message=error.message, field=error.field)
+
+
+def user_errors(outcome: Outcome) -> list[UserError]:
+    return [UserError.from_model(error) for error in outcome.errors]
+
+
+__all__ = ["UserError", "UserErrorCode", "user_errors"]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import functools
 import random
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 from store.keys import Key
 from store.models import new_id, sort_key
@@ -65,13 +65,11 @@ def shard_keys(name: str) -> list[Key]:
     return list(_shard_keys(name))
 
 
-def add(
-    tx: Transaction, name: str, delta: int, *, actor_id: str, now: datetime | None = None
-) -> None:
+def add(tx: Transaction, name: str, delta: int, *, actor_id: str, now: datetime) -> None:
     """Records `delta` as an entity group of its own, inside the caller's
     transaction (which reads nothing for it, so no two actors ever contend).
     The caller schedules the counter's `fold_counter` task after the commit."""
-    when = now or datetime.now(UTC)
+    when = now
     delta_id = new_id()
     properties: dict[str, Value] = {
         "counter": name,

@@ -7,7 +7,7 @@ StoreError
  │                         disk full, read-only, I/O error, corrupt); retry later
  ├── StoreFileDamaged      at start: the embedded store's file held data and is now
  │                         missing, empty, truncated or corrupt; refused, never re-made
- └── StoreInUse            at start: another process already runs on the embedded file
+ └── StoreInUse            at start: a process it may not share with holds the embedded file
 
 Clients see StoreUnavailable, and a TransactionConflict that outlasted
 run_in_transaction's retries, as the retryable `UNAVAILABLE` (schema/errors.py).
@@ -39,4 +39,5 @@ class StoreFileDamaged(StoreError):
 
 
 class StoreInUse(StoreError):
-    """Another process holds the embedded store's file."""
+    """Another process holds the embedded store's file, and one of the two must run
+    alone on it (store/sqlite_lock.py)."""

@@ -65,7 +65,11 @@ class Result:
 
 class Transaction(Protocol):
     """Reads see the groups as they were when the transaction began; writes are
-    applied together at commit, or not at all."""
+    applied together at commit, or not at all. A commit fails (TransactionConflict)
+    when an entity it read was written meanwhile; a write to another entity of a
+    group it read may or may not make it fail (the emulator and legacy Datastore
+    validate per group, Firestore in Datastore mode and SQLite per entity), so
+    code must be right either way."""
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]: ...
 

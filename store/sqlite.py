@@ -6,15 +6,18 @@ first time a query shape is seen, as Datastore builds its single-property indexe
 without being asked. All SQL runs through the file's one access layer
 (store/sqlite_db.py): reads on its reader pool, writes on its single writer.
 
-Transactions are optimistic, validated per entity group as Datastore does. Each
-group has a version in `entity_groups`, bumped by every write into the group. A
-transaction's reads run on a reader, without any lock, and note the version of
-each group they read (in the same read transaction as the entities, so the two
-agree); a later read also checks that the groups read before are unchanged, so a
-transaction never sees two moments at once. At exit the writes and the noted
-versions go to the writer in one job: if a version moved, TransactionConflict
-(run_in_transaction retries); otherwise the writes apply and their groups' versions
-are bumped. No SQLite lock is held while the transaction's code awaits.
+Transactions are optimistic, validated per entity, as Firestore in Datastore mode
+does (legacy Datastore, and its emulator, validate per entity group; see
+docs/ARCHITECTURE.md, "The embedded write path"). A transaction's reads run on a
+reader, without any lock, and keep what each key held (its stored properties, or
+its absence); a later read also checks that the keys read before still hold the
+same, so a transaction never sees two moments at once. At exit the writes and what
+was read go to the writer in one job: if any key read holds something else now,
+TransactionConflict (run_in_transaction retries); otherwise the writes apply. Since
+every read is re-checked on the writer, the transaction behaves as if all its
+reads happened at its commit: serializable, whatever happened in between. A write
+to another entity of the same group does not conflict. No SQLite lock is held
+while the transaction's code awaits.
 """
 
 from __future__ import annotations
@@ -39,12 +42,9 @@ CREATE TABLE IF NOT EXISTS entities (
     grp TEXT NOT NULL,
     props TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS entity_groups (
-    grp TEXT PRIMARY KEY,
-    version INTEGER NOT NULL
-) WITHOUT ROWID;
 """
-Versions = dict[str, int]  # entity group -> version (0: never written)
+# An encoded key -> its stored properties when the transaction read it (None: absent).
+Seen = dict[str, str | None]
 
 
 class SQLiteStore:
@@ -110,9 +110,9 @@ class SQLiteStore:
         if not puts and not deletes:
             return  # nothing to commit; the reads were already consistent
         _check_batch(len(puts) + len(deletes))
-        read = dict(tx.read_versions)
+        seen = dict(tx.seen)
         self.round_trips += 1
-        await self.database.write(lambda conn: _commit(conn, read, puts, deletes))
+        await self.database.write(lambda conn: _commit(conn, seen, puts, deletes))
 
     async def close(self) -> None:
         self.database.close()
@@ -121,17 +121,17 @@ class SQLiteStore:
 class _SQLiteTransaction:
     def __init__(self, store: SQLiteStore) -> None:
         self._store = store
-        self.read_versions: Versions = {}
+        self.seen: Seen = {}
         self.puts: dict[Key, Entity] = {}
         self.deletes: set[Key] = set()
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         self._store.round_trips += 1
-        seen = dict(self.read_versions)
-        entities, versions = await self._store.database.read(
+        seen = dict(self.seen)
+        entities, read = await self._store.database.read(
             lambda conn: _snapshot(conn, keys, seen), quick=True
         )
-        self.read_versions.update(versions)
+        self.seen.update(read)
         return entities
 
     def put_many(self, entities: Sequence[Entity]) -> None:
@@ -146,52 +146,33 @@ class _SQLiteTransaction:
 
 
 def _snapshot(
-    conn: sqlite3.Connection, keys: Sequence[Key], seen: Versions
-) -> tuple[list[Entity | None], Versions]:
-    """The entities and their groups' versions, read together; TransactionConflict
-    if a group the transaction read earlier has changed since."""
-    groups = {key.root.encode() for key in keys}
-    versions = _versions(conn, groups | seen.keys())
-    _check_unchanged(seen, versions)
-    return _select_keys(conn, keys), {grp: versions[grp] for grp in groups}
+    conn: sqlite3.Connection, keys: Sequence[Key], seen: Seen
+) -> tuple[list[Entity | None], Seen]:
+    """The entities and what their keys held; TransactionConflict if a key the
+    transaction read earlier holds something else now."""
+    encoded = [key.encode() for key in keys]
+    rows = _rows(conn, set(encoded) | seen.keys())
+    _check_unchanged(seen, rows)
+    return _entities(keys, encoded, rows), {text: rows.get(text) for text in encoded}
 
 
 def _commit(
-    conn: sqlite3.Connection, read: Versions, puts: Sequence[Entity], deletes: Sequence[Key]
+    conn: sqlite3.Connection, seen: Seen, puts: Sequence[Entity], deletes: Sequence[Key]
 ) -> None:
-    """On the writer: validate the groups read, then apply the writes."""
-    _check_unchanged(read, _versions(conn, read.keys()))
+    """On the writer: validate the keys read, then apply the writes."""
+    _check_unchanged(seen, _rows(conn, seen.keys()))
     _apply(conn, puts, deletes)
 
 
-def _check_unchanged(expected: Versions, current: Versions) -> None:
-    for grp, version in expected.items():
-        if current[grp] != version:
-            raise TransactionConflict(f"entity group {grp} changed since the transaction read it")
-
-
-def _versions(conn: sqlite3.Connection, groups: Iterable[str]) -> Versions:
-    wanted = list(groups)
-    found: Versions = {}
-    for start in range(0, len(wanted), 500):
-        chunk = wanted[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        found.update(
-            conn.execute(f"SELECT grp, version FROM entity_groups WHERE grp IN ({marks})", chunk)
-        )
-    return {grp: found.get(grp, 0) for grp in wanted}
+def _check_unchanged(seen: Seen, current: dict[str, str]) -> None:
+    for text, props in seen.items():
+        if current.get(text) != props:
+            raise TransactionConflict(f"entity {text} changed since the transaction read it")
 
 
 def _apply(conn: sqlite3.Connection, puts: Sequence[Entity], deletes: Sequence[Key]) -> None:
-    """Write and delete, and bump the version of every group written."""
     _upsert(conn, puts)
     _delete(conn, deletes)
-    groups = {e.key.root.encode() for e in puts} | {key.root.encode() for key in deletes}
-    conn.executemany(
-        "INSERT INTO entity_groups(grp, version) VALUES (?, 1) "
-        "ON CONFLICT(grp) DO UPDATE SET version = version + 1",
-        [(grp,) for grp in sorted(groups)],
-    )
 
 
 def _check_batch(size: int) -> None:
@@ -201,14 +182,26 @@ def _check_batch(size: int) -> None:
 
 def _select_keys(conn: sqlite3.Connection, keys: Sequence[Key]) -> list[Entity | None]:
     encoded = [key.encode() for key in keys]
+    return _entities(keys, encoded, _rows(conn, encoded))
+
+
+def _rows(conn: sqlite3.Connection, encoded: Iterable[str]) -> dict[str, str]:
+    """Encoded key -> stored properties, for the keys that exist."""
+    wanted = list(encoded)
     found: dict[str, str] = {}
     # SQLite caps bound parameters; Datastore batches are at most 1000 keys anyway.
-    for start in range(0, len(encoded), 500):
-        chunk = encoded[start : start + 500]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
         marks = ",".join("?" * len(chunk))
         found.update(conn.execute(f"SELECT key, props FROM entities WHERE key IN ({marks})", chunk))
+    return found
+
+
+def _entities(
+    keys: Sequence[Key], encoded: Sequence[str], rows: dict[str, str]
+) -> list[Entity | None]:
     return [
-        Entity(key, load_properties(found[text])) if text in found else None
+        Entity(key, load_properties(rows[text])) if text in rows else None
         for key, text in zip(keys, encoded, strict=True)
     ]
 

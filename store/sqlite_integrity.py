@@ -23,9 +23,9 @@ import os
 import sqlite3
 import urllib.parse
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
+from clock import system_clock
 from store.errors import StoreFileDamaged
 
 log = logging.getLogger("timeline.store")
@@ -69,7 +69,7 @@ def mark_store_file(path: Path, *, is_new: bool) -> None:
     marker = marker_path(path)
     if marker.exists():
         return
-    now = datetime.now(UTC).isoformat()
+    now = system_clock().isoformat()
     content = {
         "file": path.name,
         "created_at": now if is_new else None,  # unknown for a store from before markers
@@ -77,7 +77,8 @@ def mark_store_file(path: Path, *, is_new: bool) -> None:
         "note": "The store beside this file held data: if that file is missing, empty or "
         "damaged the server refuses to start instead of making a new one.",
     }
-    partial = marker.with_name(marker.name + ".partial")
+    # Per process: two processes making one store at once (uvicorn --workers) both mark it.
+    partial = marker.with_name(f"{marker.name}.{os.getpid()}.partial")
     partial.write_text(json.dumps(content, indent=2) + "\n")
     os.replace(partial, marker)
 

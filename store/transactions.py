@@ -1,8 +1,10 @@
 """Running a unit of work in a transaction, retried when it loses a race.
 
-Datastore transactions are optimistic: when two touch the same entity group, one
-commit fails and the whole function must run again on fresh reads. The function
-must therefore have no effects outside the transaction.
+Transactions are optimistic: when another writer changed what one read (the
+entity, on SQLite and Firestore in Datastore mode; anything in its entity group, on
+legacy Datastore and the emulator), its commit fails and the whole function must
+run again on fresh reads. The function must therefore have no effects outside the
+transaction.
 """
 
 from __future__ import annotations

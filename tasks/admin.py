@@ -10,7 +10,7 @@
 The embedded queue lives in the app's SQLite file (TIMELINE_SQLITE_PATH, or
 `--db PATH`); this command writes to it beside a running app, whose workers
 see a pause or resume within a second. With `--cloud-tasks` (or
-TIMELINE_TASKS_BACKEND=cloudtasks) it calls Cloud Tasks instead: the project
+TIMELINE_TASKS=cloudtasks) it calls Cloud Tasks instead: the project
 from TIMELINE_CLOUD_TASKS_PROJECT or GOOGLE_CLOUD_PROJECT, the region from
 TIMELINE_CLOUD_TASKS_LOCATION, and TIMELINE_CLOUD_TASKS_EMULATOR_HOST for an
 emulator. Queues are those of queue.yaml (TIMELINE_QUEUE_YAML, or `--queue-yaml`).
@@ -114,7 +114,7 @@ def open_admin(args: argparse.Namespace, cleanup: AsyncExitStack) -> TaskAdmin:
         Path(env[ENV + "QUEUE_YAML"]) if env.get(ENV + "QUEUE_YAML") else None
     )
     queues = load_queue_yaml(queue_yaml).keys()
-    if args.cloud_tasks or env.get(ENV + "TASKS_BACKEND") == "cloudtasks":
+    if args.cloud_tasks or env.get(ENV + "TASKS") == "cloudtasks":
         project = env.get(ENV + "CLOUD_TASKS_PROJECT") or env.get("GOOGLE_CLOUD_PROJECT")
         location = env.get(ENV + "CLOUD_TASKS_LOCATION")
         if not project or not location:

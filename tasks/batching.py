@@ -37,12 +37,10 @@ def bucket_of(when: datetime) -> int:
     return int(when.timestamp() // BUCKET_SECONDS)
 
 
-def batched(
-    handler: str, payload: Mapping[str, Any], *parts: str, now: datetime | None = None
-) -> FollowUp:
+def batched(handler: str, payload: Mapping[str, Any], *parts: str, now: datetime) -> FollowUp:
     """The task that does `handler` for `parts` in the current bucket, due at its
     end: a mutation's follow-up, written to its outbox."""
-    bucket = bucket_of(now or datetime.now(UTC))
+    bucket = bucket_of(now)
     return FollowUp(
         handler,
         payload,
@@ -56,7 +54,7 @@ async def enqueue_batched(
     handler: str,
     payload: Mapping[str, Any],
     *parts: str,
-    now: datetime | None = None,
+    now: datetime,
 ) -> None:
     """Enqueues `batched(...)` directly, from a task or a cron job."""
     follow_up = batched(handler, payload, *parts, now=now)

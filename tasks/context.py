@@ -6,23 +6,18 @@ push sender, the mail service), never an adapter class or a Starlette request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from clock import Clock, system_clock
 from mail.service import MailService
 from push.port import PushSender
 from store.port import Store
 
 if TYPE_CHECKING:
     from tasks.enqueue import Tasks
-
-Clock = Callable[[], datetime]
-
-
-def system_clock() -> datetime:
-    return datetime.now(UTC)
 
 
 class BlobDeleter(Protocol):

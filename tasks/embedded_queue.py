@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from clock import system_seconds
 from store.sqlite_db import SQLiteDatabase
 from tasks import embedded_admin as admin
 from tasks.port import EnqueueResult, PendingTask, PurgeResult, TaskQueue, TaskRequest
@@ -71,7 +71,7 @@ class EmbeddedQueue(TaskQueue):
         db: SQLiteDatabase,
         *,
         wake: Wake | None = None,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = system_seconds,
         dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:
         self._db = db

@@ -1,7 +1,6 @@
 """`Tasks`: how resolvers and handlers enqueue work, over whichever queue port is wired.
 
     await tasks.enqueue("fanout", {"photo": key}, name=f"fanout-{photo_id}")
-    await tasks.defer(send_welcome, user_id, _countdown=60)
 
 Everything a queue would refuse later is refused here, at the call, with a message
 that says what to change: an unregistered handler, an undefined queue, a payload
@@ -12,12 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from tasks.context import Clock, system_clock
-from tasks.deferred import DEFERRED_HANDLER, encode_call
+from clock import Clock, system_clock
 from tasks.errors import BadTask, UnknownQueue
 from tasks.port import DEFAULT_QUEUE, EnqueueResult, TaskQueue, TaskRequest
 from tasks.registry import Registry, TaskHandler
@@ -70,27 +68,6 @@ class Tasks:
             eta=self._eta(countdown, eta),
         )
         return await self._queue.add(request)
-
-    async def defer(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> EnqueueResult:
-        """Run `function(ctx, *args, **kwargs)` later, as App Engine's deferred library did.
-
-        The function must be an async module-level function marked `@deferrable`; it
-        travels as its dotted path, never as pickled code. The arguments must be JSON.
-        `_queue`, `_name`, `_countdown` and `_eta` are taken as the task's options.
-        """
-        options = {
-            key: kwargs.pop(key)
-            for key in ("_queue", "_name", "_countdown", "_eta")
-            if key in kwargs
-        }
-        return await self.enqueue(
-            DEFERRED_HANDLER,
-            encode_call(function, args, kwargs),
-            queue=options.get("_queue", DEFAULT_QUEUE),
-            name=options.get("_name"),
-            countdown=options.get("_countdown"),
-            eta=options.get("_eta"),
-        )
 
     def _eta(self, countdown: float | timedelta | None, eta: datetime | None) -> datetime | None:
         if countdown is not None and eta is not None:

@@ -4,8 +4,7 @@
      ├── QueueConfigError   queue.yaml is malformed or names a setting we cannot honour
      ├── UnknownQueue       a task was sent to a queue that queue.yaml does not define
      ├── UnknownHandler     no task handler (or cron job) is registered under that name
-     ├── BadTask            the payload, name or delay cannot be sent as a task
-     └── NotDeferrable      `defer` was given something a worker could not import and call
+     └── BadTask            the payload, name or delay cannot be sent as a task
 
 A handler signals "retry me" by raising anything at all: the internal route answers
 500 and the queue tries again later. These errors are for the code that enqueues.
@@ -32,10 +31,6 @@ class UnknownHandler(TaskError):
 
 class BadTask(TaskError):
     """The task's payload, name or delay is not acceptable."""
-
-
-class NotDeferrable(TaskError):
-    """The function cannot be deferred: it is not a registered module-level function."""
 
 
 class NoSuchTask(TaskError):

@@ -19,9 +19,13 @@ on the owner's group alone:
   posted after is fanned out to the follower), and the owner, if they asked for
   new-follower e-mails, is sent one per follower (tasks/mail_tasks.py).
 
-Then it deletes the page's activities. The transaction also records which
-activities it applied (the FanInMark), so a run that dies between the commit and
-the delete does not apply them again. Fifty likes a second on one photo are so
+The pushes, backfills and e-mails this calls for are written in the same
+transaction, as outbox records under a root of their own (tasks/outbox.py), and
+relayed after it. Then it deletes the page's activities. The transaction also
+records which activities it applied (the FanInMark), so a run that dies between
+the commit and the delete does not apply them again, and what they called for
+is already in the outbox: the rerun asks for nothing twice, the crash loses
+nothing. Fifty likes a second on one photo are so
 about one write a second to its owner's group.
 """
 
@@ -33,7 +37,8 @@ from datetime import datetime, timedelta
 from store import activity_models, social_models
 from store.activity_models import Activity
 from store.email_models import email_settings_key, preferences_from_entity
-from store.models import sort_key
+from store.keys import Key
+from store.models import new_id, sort_key
 from store.notification_models import (
     Notification,
     current_notifications,
@@ -44,16 +49,18 @@ from store.port import MAX_BATCH, Entity, Position, Store, Transaction
 from store.transactions import run_in_transaction
 from tasks.batching import enqueue_batched
 from tasks.context import JobContext, TaskContext
-from tasks.feed_tasks import enqueue_backfill
-from tasks.mail_tasks import enqueue_follower_emails
-from tasks.push_tasks import enqueue_push
+from tasks.feed_tasks import backfill_follow_up
+from tasks.mail_tasks import follower_email_follow_up
+from tasks.outbox import OUTBOX, outbox_records, relay_after_commit
+from tasks.push_tasks import push_follow_up
 from tasks.registry import Payload, cron_job, task_handler
 
-# Activities a transaction applies: at most one follower edge and one notification
-# each, well inside a commit of MAX_BATCH entities.
-FAN_IN_PAGE = 200
+# Activities a transaction applies, inside a commit of MAX_BATCH (500) mutations:
+# each writes at most four (a follower edge, a backfill and an e-mail record; or
+# a changed notification's new item, thread and removed item, and its push).
+FAN_IN_PAGE = 100
 # Pages one run applies before it leaves the rest to the next bucket's run.
-MAX_PAGES = 10
+MAX_PAGES = 20
 # An activity this old has missed its bucket's task; the sweeper asks again.
 STALE_ACTIVITY = timedelta(minutes=1)
 
@@ -67,20 +74,19 @@ async def fan_in(payload: Payload, ctx: TaskContext) -> None:
             return
         activities = [activity_models.activity_from_entity(r.entity) for r in page]
         edges, wants_mail = await _follower_halves(ctx.store, owner, activities)
-        changed = await run_in_transaction(
-            ctx.store,
-            functools.partial(
-                _apply, owner=owner, activities=activities, edges=edges, now=ctx.clock()
-            ),
+        apply = functools.partial(
+            _apply,
+            owner=owner,
+            activities=activities,
+            edges=edges,
+            mail=wants_mail and ctx.mail is not None,
+            now=ctx.clock(),
         )
+        follow_ups = await run_in_transaction(ctx.store, apply)
+        # Committed with what they follow from: a run that dies from here on
+        # leaves them to the outbox's sweeper, and its rerun skips the applied.
+        await relay_after_commit(ctx.store, ctx.tasks, follow_ups)
         await ctx.store.delete_many([a.key for a in activities])
-        for notice in changed:
-            await enqueue_push(ctx.tasks, notice)
-        followers = {follower: edge for follower, edge in edges.items() if edge is not None}
-        for follower, edge in followers.items():
-            await enqueue_backfill(ctx.tasks, follower, owner, edge)
-        if wants_mail and ctx.mail is not None:
-            await enqueue_follower_emails(ctx.tasks, owner, list(followers))
         if len(page) < FAN_IN_PAGE:
             return
     await enqueue_batched(ctx.tasks, "fan_in", {"owner": owner}, owner, now=ctx.clock())
@@ -111,9 +117,13 @@ async def _apply(
     owner: str,
     activities: list[Activity],
     edges: dict[str, Entity | None],
+    mail: bool,
     now: datetime,
-) -> list[Notification]:
-    """Applies the activities not applied already; returns the notifications changed."""
+) -> list[Entity]:
+    """Applies the activities not applied already, with the follow-up work they
+    call for in the owner's outbox (tasks/outbox.py); returns its records: a push
+    per notification changed, a backfill (and an e-mail, when `mail`) per new
+    follower."""
     topics = list(
         dict.fromkeys(
             (a.kind, a.subject) for a in activities if a.kind in activity_models.NOTIFYING
@@ -128,8 +138,13 @@ async def _apply(
     notices = dict(zip(topics, current, strict=True))
     applied = activity_models.applied_ids(mark)
     changed: dict[tuple[str, str], Notification] = {}
+    followed_by: set[str] = set()
     for a in activities:
-        if a.id in applied or a.kind not in activity_models.NOTIFYING:
+        if a.id in applied:
+            continue
+        if a.kind in activity_models.EDGE_KINDS:
+            followed_by.add(a.actor_id)
+        if a.kind not in activity_models.NOTIFYING:
             continue
         # Changed notifications become new items at the top (store/notification_models.py).
         if notices[(a.kind, a.subject)].add_actor(a.actor_id, now):
@@ -141,12 +156,21 @@ async def _apply(
         for actor, edge in edges.items()
         if edge is not None
     ]
+    new_followers = {a: edge for a, edge in edges.items() if edge is not None and a in followed_by}
+    follow_ups = [
+        *(push_follow_up(notice) for notice in changed.values()),
+        *(backfill_follow_up(actor, owner, edge) for actor, edge in new_followers.items()),
+        *(follower_email_follow_up(owner, actor) for actor in new_followers if mail),
+    ]
+    # In a root of their own, so that the relay's delete is not a second write
+    # into the owner's group each run (one write a bucket, ARCHITECTURE.md).
+    records = outbox_records(Key.of(OUTBOX, new_id()), follow_ups, now)
     save_notifications(tx, changed.values())
-    tx.put_many([*follows, activity_models.mark(owner, [a.id for a in activities])])
+    tx.put_many([*follows, *records, activity_models.mark(owner, [a.id for a in activities])])
     tx.delete_many(
         [social_models.follower_key(owner, actor) for actor, edge in edges.items() if edge is None]
     )
-    return list(changed.values())
+    return records
 
 
 def _created_at(edge: Entity, default: datetime) -> datetime:

@@ -25,8 +25,8 @@ from store.keys import Key
 from store.notification_models import Notification, first_item_key, notification_to_entity
 from store.port import Entity, Position, Query, Result, Store
 from tasks.context import TaskContext
-from tasks.enqueue import Tasks
 from tasks.naming import task_name
+from tasks.outbox import FollowUp
 from tasks.registry import Payload, task_handler
 
 # Followers per task: two entities each (FeedItem, notification), so one commit
@@ -137,18 +137,18 @@ async def unfanout_photo(payload: Payload, ctx: TaskContext) -> None:
     await ctx.store.delete_many([first_item_key(f, "NEW_PHOTO", photo.encode()) for f in followers])
 
 
-async def enqueue_backfill(tasks: Tasks, follower: str, followee: str, edge: Entity) -> None:
-    """Asks for `backfill_feed` once the followee's half of the edge is written:
-    a photo posted before then is backfilled, one posted after is fanned out.
-    Named by the edge's creation, so following again after an unfollow backfills
-    again and a repeated fan-in run asks once."""
+def backfill_follow_up(follower: str, followee: str, edge: Entity) -> FollowUp:
+    """`backfill_feed`, once the followee's half of the edge is written: a photo
+    posted before then is backfilled, one posted after is fanned out. Named by
+    the edge's creation, so following again after an unfollow backfills again
+    and a repeated fan-in run asks once."""
     created = edge.properties.get("created_at")
     since = str(int(created.timestamp() * 1_000_000)) if isinstance(created, datetime) else "0"
-    await tasks.enqueue(
+    return FollowUp(
         "backfill_feed",
         {"follower": follower, "followee": followee, "since": since},
-        queue=FEED_QUEUE,
         name=task_name("backfill", follower, followee, since),
+        queue=FEED_QUEUE,
     )
 
 

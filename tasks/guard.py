@@ -58,8 +58,9 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from auth.errors import InvalidToken, VerifierUnavailable
+from auth.oidc import OidcVerifier
 from tasks.headers import APP_ENGINE_CRON, APP_ENGINE_QUEUE, EMBEDDED_SECRET
-from tasks.oidc import CertificatesUnavailable, OidcVerifier, TokenRejected
 
 Caller = Literal["embedded", "app-engine-queue", "app-engine-cron", "cloud-tasks-oidc"]
 log = logging.getLogger("timeline.tasks.guard")
@@ -89,7 +90,7 @@ class InternalGuard:
         path: str = scope["path"]
         try:
             caller = await self.identify(Headers(scope=scope), _section(path))
-        except CertificatesUnavailable as error:
+        except VerifierUnavailable as error:
             log.error("cannot check an internal call's OIDC token: %s", error)
             response = JSONResponse({"error": "cannot verify the caller now"}, status_code=503)
             await response(scope, receive, send)
@@ -116,7 +117,7 @@ class InternalGuard:
         if self._oidc is not None and scheme.lower() == "bearer" and token:
             try:
                 await self._oidc.verify(token.strip())
-            except TokenRejected as error:
+            except InvalidToken as error:
                 log.warning("refused an OIDC token on an internal route: %s", error)
                 return None
             return "cloud-tasks-oidc"

@@ -37,9 +37,9 @@ from store.notification_text import UNREAD_SHOWN, digest_message, notification_m
 from store.port import Entity, Store
 from store.social_models import following_key
 from tasks.context import TaskContext
-from tasks.enqueue import Tasks
 from tasks.mail_delivery import send_once
 from tasks.naming import task_name
+from tasks.outbox import FollowUp
 from tasks.registry import Payload, task_handler
 
 # Notifications a digest e-mail lists (it counts up to UNREAD_SHOWN).
@@ -70,13 +70,12 @@ async def enqueue_email_digests(ctx: TaskContext, users: list[str], day: str) ->
             )
 
 
-async def enqueue_follower_emails(tasks: Tasks, owner: str, followers: list[str]) -> None:
-    for follower in followers:
-        await tasks.enqueue(
-            "follower_email",
-            {"owner": owner, "follower": follower},
-            name=task_name("follower_email", owner, follower),
-        )
+def follower_email_follow_up(owner: str, follower: str) -> FollowUp:
+    return FollowUp(
+        "follower_email",
+        {"owner": owner, "follower": follower},
+        name=task_name("follower_email", owner, follower),
+    )
 
 
 @task_handler("email_digest")

@@ -4,7 +4,7 @@
     async def effect(tx, found):                       # inside run_mutation's transaction
         ...
         outbox.add(FollowUp("fanout_photo", {"photo": ...}, name=task_name(...)))
-    await run_mutation(..., effect=effect, outbox=outbox, tasks=context.tasks)
+    await run_mutation(context, ..., effect=effect, outbox=outbox)
 
 1. Written: each follow-up becomes an `Outbox` entity in the transaction's entity
    group (the viewer's), in the same commit as the effect. Committed means the
@@ -138,9 +138,9 @@ async def _enqueue(tasks: Tasks, record: Entity) -> None:
     )
 
 
-async def relay_after_commit(store: Store, tasks: Tasks | None, records: Sequence[Entity]) -> None:
+async def relay_after_commit(store: Store, tasks: Tasks, records: Sequence[Entity]) -> None:
     """The request's relay: never raises, since the write it follows has committed."""
-    if tasks is None or not records:
+    if not records:
         return
     try:
         await relay(store, tasks, records)

@@ -10,8 +10,8 @@ release match on the lease token, so a worker whose lease ran out (and whose tas
 someone else now holds) changes nothing.
 
 A separate worker process opens the file through its own `SQLiteDatabase` and
-takes no lock of the server's (store/sqlite_lock.py guards against a second
-*server*, whose workers and scheduler would run twice); its writes wait on
+takes no lock of the server's (store/sqlite_lock.py decides which server process
+runs the workers and the scheduler, so that they never run twice); its writes wait on
 SQLite's lock through the busy timeout, as short as the server's own jobs.
 """
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import secrets
 import sqlite3
-import time
 from collections.abc import Callable, Sequence
 
+from clock import system_seconds
 from store.sqlite_db import SQLiteDatabase
 from tasks.pull_port import Leased, PullTask, check_lease
 
@@ -44,7 +44,7 @@ _COLUMNS = "name, tag, payload, leases"
 class EmbeddedPullQueue:
     """The PullQueue port over `pull_tasks`."""
 
-    def __init__(self, db: SQLiteDatabase, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, db: SQLiteDatabase, *, clock: Callable[[], float] = system_seconds) -> None:
         self._db = db
         self._clock = clock
         db.ensure_schema(_SCHEMA)

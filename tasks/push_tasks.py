@@ -45,6 +45,7 @@ from tasks.context import JobContext, TaskContext
 from tasks.enqueue import Tasks
 from tasks.mail_tasks import enqueue_email_digests
 from tasks.naming import task_name
+from tasks.outbox import FollowUp
 from tasks.push_delivery import deliver, load_devices, receipt_key
 from tasks.registry import Payload, cron_job, task_handler
 
@@ -59,14 +60,20 @@ def notification_version(notice: Notification) -> str:
     return models.sort_key(notice.updated_at, notice.key.name)
 
 
-async def enqueue_push(tasks: Tasks, notice: Notification) -> None:
+def push_follow_up(notice: Notification) -> FollowUp:
+    """The push of `notice` as it now stands, named after its version."""
     version = notification_version(notice)
-    await tasks.enqueue(
+    return FollowUp(
         "push",
         {"recipient": notice.recipient_id, "notification": notice.key.encode(), "version": version},
-        queue=PUSH_QUEUE,
         name=task_name("push", notice.key.encode(), version),
+        queue=PUSH_QUEUE,
     )
+
+
+async def enqueue_push(tasks: Tasks, notice: Notification) -> None:
+    push = push_follow_up(notice)
+    await tasks.enqueue(push.handler, push.payload, queue=push.queue, name=push.name)
 
 
 def _collapse_key(key: Key) -> str:

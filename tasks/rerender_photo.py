@@ -31,8 +31,8 @@ import io
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 
+from clock import Clock, system_clock
 from media import BlobStore, ImagePipeline, ImageRejected, blob_name
 from media.derivatives import LARGE, RENDER_VERSION
 from store import models
@@ -70,8 +70,10 @@ class PhotoRenderer:
         pipeline: ImagePipeline,
         *,
         version: int = RENDER_VERSION,
+        clock: Clock = system_clock,
     ) -> None:
         self.store = store
+        self.clock = clock
         self.blobs = blobs
         self.pipeline = pipeline
         self.version = version
@@ -116,7 +118,7 @@ class PhotoRenderer:
             photo.owner_id,
             pending_key.name,
             tuple(sorted({*kept, *names})),
-            datetime.now(UTC),
+            self.clock(),
         )
         await self.store.put_many([models.stray_blob_to_entity(record)])
         return pending_key
@@ -153,7 +155,7 @@ class PhotoRenderer:
         unused = None
         if unused_names:
             unused = models.StrayBlob(
-                read.owner_id, models.new_id(), tuple(sorted(unused_names)), datetime.now(UTC)
+                read.owner_id, models.new_id(), tuple(sorted(unused_names)), self.clock()
             )
             tx.put_many([models.stray_blob_to_entity(unused)])
         return _Commit(applies, unused)

@@ -16,17 +16,17 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, Router
 
+from clock import Clock, system_clock
 from mail.service import MailService
 from push.port import PushSender
 from store.errors import TransactionConflict
 from store.port import Store
-from tasks.context import BlobDeleter, Clock, JobContext, TaskContext, system_clock
+from tasks.context import BlobDeleter, JobContext, TaskContext
 from tasks.enqueue import Tasks
 from tasks.guard import InternalGuard
 from tasks.headers import MissingTaskHeaders, task_info
@@ -80,7 +80,9 @@ def _task_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
             push=services.push,
             mail=services.mail,
         )
-        run = _Run(services.runs, "task", name, info.queue, info.name, info.retry_count + 1)
+        run = _Run(
+            services.runs, "task", name, info.queue, info.name, info.retry_count + 1, services.clock
+        )
         return await run(lambda: handler(payload, context))
 
     return endpoint
@@ -102,7 +104,8 @@ def _cron_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
             mail=services.mail,
         )
         attempt = _count(request.headers.get("x-appengine-taskretrycount")) + 1
-        return await _Run(services.runs, "cron", name, None, None, attempt)(lambda: job(context))
+        run = _Run(services.runs, "cron", name, None, None, attempt, services.clock)
+        return await run(lambda: job(context))
 
     return endpoint
 
@@ -115,9 +118,10 @@ class _Run:
     queue: str | None
     task_name: str | None
     attempt: int
+    clock: Clock
 
     async def __call__(self, work: Callable[[], Awaitable[None]]) -> Response:
-        started_at = datetime.now(UTC)
+        started_at = self.clock()
         started = time.perf_counter()
         error: str | None = None
         try:

@@ -16,14 +16,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import secrets
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp
 
+from auth.oidc import OidcVerifier
+from clock import Clock, epoch_seconds, system_clock
 from mail.service import MailService
 from push.port import PushSender
 from settings import Settings, SettingsError
@@ -31,7 +34,6 @@ from store.port import Store
 from store.sqlite_db import SQLiteDatabase
 from tasks import (  # noqa: F401  (importing registers their handlers and jobs)
     counter_jobs,
-    deferred,
     fan_in_tasks,
     feed_tasks,
     jobs,
@@ -46,7 +48,6 @@ from tasks.cron_config import load_cron_yaml
 from tasks.embedded_queue import EmbeddedQueue
 from tasks.enqueue import Tasks
 from tasks.guard import InternalGuard
-from tasks.oidc import OidcVerifier
 from tasks.outbox import sweep
 from tasks.port import TaskQueue
 from tasks.queue_config import load_queue_yaml
@@ -61,6 +62,21 @@ from tasks.workers import EmbeddedWorkers
 log = logging.getLogger("timeline.tasks.runtime")
 # A layer around the queue port (a metrics or fault-injecting wrapper, say).
 QueueLayer = Callable[[TaskQueue], TaskQueue]
+# How often a process that does not lead asks whether the leader is gone.
+LEADER_POLL_SECONDS = 1.0
+
+
+class Leadership(Protocol):
+    """Whether this process runs the background work (store/sqlite_lock.FileClaim)."""
+
+    @property
+    def leads(self) -> bool: ...
+
+    def try_lead(self) -> bool: ...
+
+
+class _Background(Protocol):
+    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -74,6 +90,8 @@ class TaskRuntime:
     workers: EmbeddedWorkers | None = None
     db: SQLiteDatabase | None = None
     scheduler: CronScheduler | None = None
+    clock: Clock = system_clock
+    _started: list[_Background] = field(default_factory=list)
 
     @classmethod
     def from_settings(
@@ -86,6 +104,7 @@ class TaskRuntime:
         mail: MailService | None = None,
         queue_layer: QueueLayer | None = None,
         database: SQLiteDatabase | None = None,
+        clock: Clock = system_clock,
     ) -> TaskRuntime:
         """`database` is the embedded file's access layer, shared with the store and
         the push outbox (default: the process's one for settings.sqlite_path)."""
@@ -104,18 +123,23 @@ class TaskRuntime:
         if config.backend == "embedded":
             db = db or task_database(database or settings.sqlite_path)
             workers = EmbeddedWorkers(
-                db, queues, secret=secret, runs=runs, lease_seconds=config.lease_seconds
+                db,
+                queues,
+                secret=secret,
+                runs=runs,
+                lease_seconds=config.lease_seconds,
+                clock=epoch_seconds(clock),
             )
-            queue = EmbeddedQueue(db, wake=workers.wake)
+            queue = EmbeddedQueue(db, wake=workers.wake, clock=epoch_seconds(clock))
         else:
             queue = _cloud_tasks_queue(settings)
         admin = TaskAdmin(queue, queues=queues.keys())
         port: TaskQueue = queue if queue_layer is None else queue_layer(queue)
-        facade = Tasks(port, queues=queues.keys(), handlers=handlers)
+        facade = Tasks(port, queues=queues.keys(), handlers=handlers, clock=clock)
         services = InternalServices(
-            store, facade, runs, handlers, cron_jobs, blobs, push=push, mail=mail
+            store, facade, runs, handlers, cron_jobs, blobs, clock, push=push, mail=mail
         )
-        oidc = _oidc_verifier(settings)
+        oidc = _oidc_verifier(settings, clock)
 
         def guard(app: ASGIApp) -> InternalGuard:
             return InternalGuard(app, secret=secret, on_app_engine=settings.app_engine, oidc=oidc)
@@ -127,34 +151,72 @@ class TaskRuntime:
             db = db or task_database(database or settings.sqlite_path)
             entries = runnable(load_cron_yaml(config.cron_yaml), cron_jobs)
             scheduler = CronScheduler(
-                db, entries, secret=secret, runs=runs, lease_seconds=config.lease_seconds
+                db,
+                entries,
+                secret=secret,
+                runs=runs,
+                lease_seconds=config.lease_seconds,
+                clock=clock,
             )
-        return cls(facade, runs, mount, secret, store, admin, workers, db, scheduler)
+        return cls(facade, runs, mount, secret, store, admin, workers, db, scheduler, clock)
 
     @contextlib.asynccontextmanager
-    async def running(self, app: ASGIApp) -> AsyncIterator[None]:
-        if self.workers is not None:
-            await self.workers.start(app)
-            await self._sweep_outbox()
-        if self.scheduler is not None:
-            await self.scheduler.start(app)
+    async def running(
+        self, app: ASGIApp, leadership: Leadership | None = None
+    ) -> AsyncIterator[None]:
+        """The workers and the scheduler, while the block runs. With `leadership`
+        (several processes on one embedded file, store/sqlite_lock.py) only in the
+        process that leads; another one waits to lead, and starts them when it does."""
+        waiting: asyncio.Task[None] | None = None
+        if leadership is None or leadership.leads:
+            await self._start_background(app)
+        elif self.workers is not None or self.scheduler is not None:
+            waiting = asyncio.create_task(self._lead_when_free(app, leadership))
         try:
             yield
         finally:
+            if waiting is not None:
+                waiting.cancel()
+                await asyncio.gather(waiting, return_exceptions=True)
             # Together, so that shutdown waits for one grace period, not one each: a
             # process has about 10 s after SIGTERM. Whatever a cron job enqueues as it
             # stops stays queued in the file and runs after the restart.
-            stopping = [part.stop() for part in (self.scheduler, self.workers) if part is not None]
+            stopping = [part.stop() for part in self._started]
             await asyncio.gather(*stopping)
+            self._started.clear()
             if self.db is not None:
                 self.db.close()  # finishes the writes already submitted
+
+    async def _start_background(self, app: ASGIApp) -> None:
+        if self.workers is not None:
+            await self.workers.start(app)
+            self._started.append(self.workers)
+            await self._sweep_outbox()
+        if self.scheduler is not None:
+            await self.scheduler.start(app)
+            self._started.append(self.scheduler)
+
+    async def _lead_when_free(self, app: ASGIApp, leadership: Leadership) -> None:
+        """A follower's watch: the leader's lock is free once its process is gone
+        (the kernel drops it, even on SIGKILL); then this process takes over."""
+        # Polling: flock has no notification, and a blocking one could not be cancelled.
+        while not leadership.try_lead():  # noqa: ASYNC110
+            await asyncio.sleep(LEADER_POLL_SECONDS)
+        log.warning("the leading process is gone: process %d runs background work", os.getpid())
+        try:
+            await self._start_background(app)
+        except Exception:  # nobody awaits this task until shutdown: say it now
+            log.critical(
+                "process %d could not start the background work", os.getpid(), exc_info=True
+            )
+            raise
 
     async def _sweep_outbox(self) -> None:
         """Relay what a crash left in the outbox now, rather than at the next cron
         slot. Everything counts: a record written before this process started has
         no relay of its own in flight (and a repeated relay collapses anyway)."""
         try:
-            await sweep(self.store, self.tasks, datetime.now(UTC))
+            await sweep(self.store, self.tasks, self.clock())
         except Exception:
             log.warning("the start-up outbox sweep failed; relay_outbox will retry", exc_info=True)
 
@@ -185,7 +247,7 @@ def _cloud_tasks_queue(settings: Settings) -> CloudTasksQueue:
     )
 
 
-def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
+def _oidc_verifier(settings: Settings, clock: Clock) -> OidcVerifier | None:
     config = settings.tasks
     if config.service_account is None:
         return None
@@ -195,5 +257,8 @@ def _oidc_verifier(settings: Settings) -> OidcVerifier | None:
             "TIMELINE_TASKS_SERVICE_ACCOUNT needs TIMELINE_TASKS_AUDIENCE or _TARGET_URL"
         )
     return OidcVerifier(
-        audience=audience, service_account=config.service_account, certs_url=config.oidc_certs_url
+        audience=audience,
+        service_account=config.service_account,
+        certs_url=config.oidc_certs_url,
+        clock=clock,
     )

@@ -37,10 +37,10 @@ from functools import partial
 
 from starlette.types import ASGIApp
 
+from clock import Clock, system_clock
 from store.sqlite_db import SQLiteDatabase
 from tasks import cron_slots
 from tasks.asgi_call import post
-from tasks.context import Clock, system_clock
 from tasks.cron_config import CronEntry
 from tasks.cron_slots import Claim, Due, Outcome
 from tasks.headers import APP_ENGINE_CRON, EMBEDDED_SECRET

@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.types import ASGIApp
 
+from clock import system_seconds
 from store.sqlite_db import SQLiteDatabase
 from tasks import embedded_queue as rows
 from tasks.asgi_call import post
@@ -57,7 +58,7 @@ class EmbeddedWorkers:
         deadline_seconds: float = DISPATCH_DEADLINE_SECONDS,
         poll_seconds: float = 1.0,
         shutdown_grace_seconds: float = 5.0,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = system_seconds,
         rate_clock: Callable[[], float] = time.monotonic,
         dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:

@@ -19,7 +19,9 @@ from store.port import Store
 from store.sqlite import SQLiteStore
 from tests.utils import schedule_oracle
 from tests.utils.clients import app_client
+from tests.utils.crash_server import CrashSite, crash_site
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
+from tests.utils.fcm_stub import FcmStub, serving_fcm
 from tests.utils.pubsub_emulator import PubSubEmulator
 from tests.utils.redis_server import RedisServer
 from tests.utils.storage_emulator import StorageEmulator
@@ -95,6 +97,24 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     instance = make_test_store(request.param, request, tmp_path)
     yield instance
     await instance.close()
+
+
+@pytest.fixture
+async def crash(
+    store: Store, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[CrashSite]:
+    """The store and a queue file, shared with servers in subprocesses that the test
+    starts and kills (SIGKILL) at crash points (tests/utils/crash_server.py)."""
+    async with crash_site(store, request, tmp_path) as site:
+        yield site
+
+
+@pytest.fixture
+def fcm() -> Iterator[FcmStub]:
+    """The FCM stub (tests/utils/fcm_stub.py); no request to it may be malformed."""
+    with serving_fcm("demo-timeline") as stub:
+        yield stub
+        assert stub.problems == []
 
 
 @pytest.fixture

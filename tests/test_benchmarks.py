@@ -49,7 +49,10 @@ async def test_cache_benchmark_runs_and_a_warm_profile_page_costs_no_round_trip(
     from benchmarks import bench_cache
 
     results = await bench_cache.run(seconds=0.05, rounds=1, redis_url=redis_url, users=5)
-    assert results["off_round_trips_warm"] == results["off_round_trips_cold"] > 0
+    # Without a cache a warm page may cost one get fewer: a compiled plan's prefetch
+    # of the photos' counts joins the loader batch still pending once the page query
+    # answers on the loop (schema/compiled/prefetch.py); the first query may cross a thread.
+    assert 0 < results["off_round_trips_warm"] <= results["off_round_trips_cold"]
     for side in ("memory", "redis"):
         assert results[f"{side}_round_trips_cold"] == results["off_round_trips_cold"]
         assert results[f"{side}_round_trips_warm"] == 0
@@ -70,3 +73,25 @@ def test_http_benchmark_checks_and_loads_every_side_over_real_servers() -> None:
         assert side["cpu_ms"] >= 0
     assert set(results["ratios"]) == {"a/d", "a/f", "a/e", "c/a", "d/e"}
     assert "| (a) GraphQL" in bench_http.report(results)
+
+
+async def test_plans_benchmark_runs_and_plans_make_fewer_tasks() -> None:
+    from benchmarks import bench_plans
+
+    results = await bench_plans.run(requests=2, rounds=1)  # both sides' answers are compared
+    assert set(results) == set(bench_plans.OPERATIONS)
+    for figures in results.values():
+        assert figures["compiled_tasks"] <= figures["generic_tasks"]
+    assert results["app Profile"]["compiled_tasks"] < results["app Profile"]["generic_tasks"]
+
+
+@pytest.mark.slow  # three servers in subprocesses, one of them two processes
+def test_workers_benchmark_loads_one_and_two_processes_serving_the_same_answers() -> None:
+    from benchmarks import bench_workers
+
+    # run() first checks that every server answers (a) and (c) alike.
+    results = bench_workers.run(seconds=0.2, rounds=1, concurrency=2, workers=2)
+    assert set(results["sides"]) == {"a1", "c1", "a1u", "c1u", "a2", "c2"}
+    assert all(side["requests"] > 0 for side in results["sides"].values())
+    assert set(results["ratios"]) == {"a2/a1u", "a2/a1", "c2/c1u", "c2/c1"}
+    assert "| a2 |" in bench_workers.report(results)

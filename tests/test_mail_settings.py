@@ -76,6 +76,7 @@ def test_production_chooses_smtp_with_starttls_or_mailgun() -> None:
         ({**SMTP, "TIMELINE_SMTP_STARTTLS": "0"}, "in clear"),
         ({**SMTP, "TIMELINE_SMTP_PORT": "0"}, "TIMELINE_SMTP_PORT"),
         ({**MAILGUN, "TIMELINE_MAILGUN_API_KEY": ""}, "TIMELINE_MAILGUN_API_KEY"),
+        ({**MAILGUN, "TIMELINE_MAILGUN_DOMAIN": "a@b.c"}, "TIMELINE_MAILGUN_DOMAIN must be"),
         ({**MAILGUN, "TIMELINE_MAILGUN_BASE_URL": "http://api.mailgun.net"}, "https"),
         ({"TIMELINE_MAIL": "sendmail"}, "TIMELINE_MAIL must be one of"),
     ],

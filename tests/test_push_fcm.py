@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
-from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from push.fcm import FcmPush, retry_after
+from push.fcm import PUSH_THREADS, FcmPush, retry_after
 from push.port import PushMessage
 from settings import PushSettings, Settings, TaskSettings
 from store.errors import StoreError
@@ -39,7 +38,6 @@ from tests.utils.fcm_stub import (
     busy,
     held,
     invalid_token,
-    serving_fcm,
     unregistered,
 )
 from tests.utils.tasks_app import eventually
@@ -63,13 +61,6 @@ queue:
     min_backoff_seconds: 0.05
     max_backoff_seconds: 0.1
 """
-
-
-@pytest.fixture
-def fcm() -> Iterator[FcmStub]:
-    with serving_fcm("demo-timeline") as stub:
-        yield stub
-        assert stub.problems == []
 
 
 @pytest.fixture
@@ -133,6 +124,35 @@ async def test_a_revoked_access_token_is_replaced_once(fcm: FcmStub, sender: Fcm
     assert (await sender.send(device_token("b"), "IOS", MESSAGE)).status == "delivered"
     assert fcm.token_requests == 2
     await sender.close()
+
+
+async def test_sends_fcm_holds_leave_the_default_executor_free(
+    fcm: FcmStub, sender: FcmPush
+) -> None:
+    # More sends in flight than asyncio's default executor has threads (at most 32):
+    # they wait on the push pool, and the calls that share the default executor
+    # (Datastore, Cloud Storage, certificate fetches) go on.
+    release = threading.Event()
+    tokens = [device_token(f"held{n}") for n in range(40)]
+    for token in tokens:
+        fcm.answer(token, held(release))
+    sends = [asyncio.create_task(sender.send(token, "ANDROID", MESSAGE)) for token in tokens]
+    try:
+
+        async def pool_full() -> bool:
+            return sum(1 for token in tokens if fcm.sent_to(token)) >= PUSH_THREADS
+
+        await eventually(pool_full, what="the push pool to fill")
+        async with asyncio.timeout(10):  # only so that a regression fails, not hangs
+            free = await asyncio.to_thread(lambda: "free")
+        in_flight = sum(1 for token in tokens if fcm.sent_to(token))
+    finally:
+        release.set()
+    results = await asyncio.gather(*sends)
+    await sender.close()
+    assert free == "free"
+    assert in_flight == PUSH_THREADS
+    assert {result.status for result in results} == {"delivered"}
 
 
 async def test_no_answer_means_retry(fcm: FcmStub) -> None:

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 PRODUCTION_LINES = """
 import logging, logging.config
-from observability.settings import ObservabilitySettings
+from settings.observability import ObservabilitySettings
 from serve import logging_for
 from settings import Settings
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from serve import usable_cpus, worker_count
-from settings import Settings, SettingsError, load_settings
+from serve import uncached_for_workers, usable_cpus, worker_count
+from settings import CacheSettings, Settings, SettingsError, load_settings
 
 DATASTORE = Settings(store="datastore", environment="production")
 ON_APP_ENGINE = Settings(store="datastore", environment="production", app_engine=True)
@@ -20,11 +20,25 @@ def cgroup(tmp_path: Path, cpu_max: str | None) -> Path:
     return tmp_path
 
 
-def test_the_embedded_store_runs_one_process_and_refuses_more(tmp_path: Path) -> None:
+def test_the_embedded_store_runs_one_process_unless_asked_for_more(tmp_path: Path) -> None:
     assert worker_count(EMBEDDED, {}, cgroup(tmp_path, "400000 100000")) == 1
-    assert worker_count(EMBEDDED, {"WEB_CONCURRENCY": "1"}) == 1
-    with pytest.raises(SettingsError, match="one process"):
-        worker_count(EMBEDDED, {"WEB_CONCURRENCY": "2"})
+    assert worker_count(EMBEDDED, {"WEB_CONCURRENCY": "2"}) == 2
+    assert worker_count(EMBEDDED, {"WEB_CONCURRENCY": "3"}, requested=2) == 2
+    assert worker_count(DATASTORE, {}, cgroup(tmp_path, "400000 100000"), requested=1) == 1
+    with pytest.raises(SettingsError, match="--workers"):
+        worker_count(EMBEDDED, {}, requested=0)
+
+
+def test_several_processes_run_without_the_in_process_cache() -> None:
+    environ: dict[str, str] = {}
+    assert not uncached_for_workers(EMBEDDED, 1, environ)
+    assert environ == {}
+    assert uncached_for_workers(EMBEDDED, 2, environ)
+    assert environ == {"TIMELINE_CACHE": "off"}  # what the worker processes inherit
+    with pytest.raises(SettingsError, match="TIMELINE_CACHE=memory with 2 processes"):
+        uncached_for_workers(EMBEDDED, 2, {"TIMELINE_CACHE": "memory"})
+    uncached = Settings(store="sqlite", cache=CacheSettings(backend="off"))
+    assert not uncached_for_workers(uncached, 2, {"TIMELINE_CACHE": "off"})
 
 
 def test_web_concurrency_is_taken_as_given(tmp_path: Path) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import astuple
 from pathlib import Path
 
@@ -30,6 +32,28 @@ def test_local_secret_is_generated_once_and_kept(tmp_path: Path) -> None:
     assert first == second
     assert len(first) >= 32
     assert (tmp_path / "secret.key").stat().st_mode & 0o077 == 0
+
+
+def test_processes_starting_together_on_a_fresh_var_dir_agree_on_one_secret(
+    tmp_path: Path,
+) -> None:
+    """uvicorn --workers N builds N apps at once; a cursor one signs, another verifies.
+    Threads stand for the processes; a race is likely, not certain, in one round."""
+    with ThreadPoolExecutor(16) as pool:
+        for round_ in range(8):
+            var = tmp_path / f"var{round_}"
+            environ = {"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(var)}
+            start = threading.Barrier(16)
+
+            def load(
+                _: int, environ: dict[str, str] = environ, start: threading.Barrier = start
+            ) -> bytes:
+                start.wait()
+                return load_settings(environ).secret_key
+
+            keys = set(pool.map(load, range(16)))
+            assert keys == {(var / "secret.key").read_text().strip().encode()}
+            assert [path.name for path in var.iterdir()] == ["secret.key"]
 
 
 def test_production_defaults() -> None:
@@ -65,6 +89,21 @@ def test_malformed_values_name_the_variable(
 ) -> None:
     with pytest.raises(SettingsError, match=message):
         load_settings({"TIMELINE_ENV": "local", "TIMELINE_VAR_DIR": str(tmp_path), name: value})
+
+
+def test_an_empty_variable_is_unset_and_an_empty_switch_off(tmp_path: Path) -> None:
+    empty = ("STORE", "MAX_QUERY_COST", "TASK_LEASE_SECONDS", "GRAPHIQL", "PERSISTED_QUERIES")
+    settings = load_settings(
+        {
+            "TIMELINE_ENV": "local",
+            "TIMELINE_VAR_DIR": str(tmp_path),
+            **{f"TIMELINE_{name}": "" for name in empty},
+        }
+    )
+    assert (settings.store, settings.query_limits.max_cost) == ("sqlite", 10_000)
+    assert settings.tasks.lease_seconds == 30
+    assert not settings.graphiql
+    assert not settings.persisted_queries.enabled
 
 
 def test_query_limits_are_read_from_their_variables(tmp_path: Path) -> None:

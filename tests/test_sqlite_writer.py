@@ -1,5 +1,5 @@
 """The embedded file's one writer: no transaction blocks another across an await,
-optimistic transactions conflict per entity group, and the file's own pools keep
+optimistic transactions conflict per entity, and the file's own pools keep
 working when asyncio's default executor is full."""
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ async def test_a_transaction_suspended_across_an_await_blocks_no_one(
     assert await _value(store, A) == 1
 
 
-async def test_two_transactions_on_one_group_one_commits_the_other_conflicts(
+async def test_two_transactions_on_one_entity_one_commits_the_other_conflicts(
     database: SQLiteDatabase,
 ) -> None:
     store = SQLiteStore(database)
@@ -132,26 +132,45 @@ async def test_reads_in_one_transaction_never_see_two_moments(database: SQLiteDa
     async def read_twice() -> None:
         async with store.transaction() as tx:
             await tx.get_many([A])
-            await store.put_many([Entity(A, {"n": 1})])  # someone else writes the group
+            await store.put_many([Entity(A, {"n": 1})])  # someone else writes what it read
             await tx.get_many([B])  # a later read notices: the snapshot is gone
 
     with pytest.raises(TransactionConflict):
         await read_twice()
 
 
-async def test_plain_writes_bump_the_group_a_transaction_read(database: SQLiteDatabase) -> None:
+async def test_a_plain_write_of_an_entity_a_transaction_read_conflicts(
+    database: SQLiteDatabase,
+) -> None:
     store = SQLiteStore(database)
     await store.put_many([Entity(A, {"n": 0})])
 
     async def overtaken() -> None:
         async with store.transaction() as tx:
             await tx.get_many([A])
-            await store.delete_many([Key.of("User", "a", "Photo", "p")])  # same group
+            await store.delete_many([A])  # someone else deletes what it read
             tx.put_many([Entity(A, {"n": 5})])
 
     with pytest.raises(TransactionConflict):
         await overtaken()
-    assert await _value(store, A) == 0
+    assert await store.get_many([A]) == [None]
+
+
+async def test_a_plain_write_elsewhere_in_the_group_does_not_conflict(
+    database: SQLiteDatabase,
+) -> None:
+    # Validated per entity (as Firestore in Datastore mode does), not per group: a
+    # user's mutation no longer loses to a feed item written into the user's group.
+    store = SQLiteStore(database)
+    await store.put_many([Entity(A, {"n": 0})])
+
+    async with store.transaction() as tx:
+        await tx.get_many([A])
+        await store.put_many([Entity(A.child("FeedItem", "p"), {"sort_key": "1"})])
+        await store.delete_many([A.child("Photo", "p")])
+        tx.put_many([Entity(A, {"n": 5})])
+
+    assert await _value(store, A) == 5
 
 
 async def test_the_files_pools_work_while_the_default_executor_is_full(

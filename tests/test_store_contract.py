@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 
 from store import models
-from store.errors import TransactionTooLarge
+from store.errors import TransactionConflict, TransactionTooLarge
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Query, Store, Transaction
+from store.sqlite import SQLiteStore
 from store.transactions import run_in_transaction
 from tests.utils.builders import make_photos, make_user
 
@@ -189,3 +190,63 @@ async def test_racing_transactions_never_lose_an_update(store: Store) -> None:
     [final] = await store.get_many([key])
     assert final is not None
     assert final.properties["n"] == 5
+
+
+async def _committed_when_overtaken(store: Store, first: Key, second: Key) -> list[str]:
+    """Transaction "a" reads `first`; meanwhile "b" reads and writes `second` and
+    commits; then "a" writes `first`. Which of the two committed."""
+    await store.put_many([Entity(key, {"n": 0}) for key in {first, second}])
+    committed = []
+    try:
+        async with store.transaction() as a:
+            await a.get_many([first])
+            async with store.transaction() as b:
+                await b.get_many([second])
+                b.put_many([Entity(second, {"n": 2})])
+            committed.append("b")
+            a.put_many([Entity(first, {"n": 1})])
+    except TransactionConflict:
+        return committed
+    return [*committed, "a"]
+
+
+async def test_a_transaction_overtaken_on_the_entity_it_read_conflicts(store: Store) -> None:
+    key = Key.of("User", "owner", "Thing", "1")
+    assert await _committed_when_overtaken(store, key, key) == ["b"]
+
+
+async def test_transactions_on_different_groups_both_commit(store: Store) -> None:
+    committed = await _committed_when_overtaken(store, Key.of("User", "a"), Key.of("User", "b"))
+    assert committed == ["b", "a"]
+
+
+async def test_transactions_on_different_entities_of_one_group(store: Store) -> None:
+    # The embedded store validates per entity, as Firestore in Datastore mode does
+    # in its optimistic and pessimistic modes; the Datastore emulator still
+    # validates per entity group, as legacy Datastore did. Code may rely on
+    # neither: it must work when such transactions both commit, and when one is
+    # retried.
+    group = Key.of("User", "owner")
+    committed = await _committed_when_overtaken(
+        store, group.child("Thing", "1"), group.child("Thing", "2")
+    )
+    assert committed == (["b", "a"] if isinstance(store, SQLiteStore) else ["b"])
+
+
+async def test_a_transaction_that_read_a_missing_key_conflicts_with_its_creation(
+    store: Store,
+) -> None:
+    key = Key.of("Username", "alice")
+
+    async def claim_overtaken() -> None:
+        async with store.transaction() as tx:
+            [absent] = await tx.get_many([key])
+            assert absent is None
+            await store.put_many([Entity(key, {"user": "u1"})])  # another sign-up wins
+            tx.put_many([Entity(key, {"user": "u2"})])
+
+    with pytest.raises(TransactionConflict):
+        await claim_overtaken()
+    [claim] = await store.get_many([key])
+    assert claim is not None
+    assert claim.properties == {"user": "u1"}

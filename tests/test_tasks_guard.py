@@ -17,6 +17,7 @@ from tests.utils.tasks_app import TaskHarness, deliveries, effect_count, running
 from tests.utils.tokens import (
     CertServer,
     RsaSigningKey,
+    compact,
     make_rsa_signing_key,
     serving_certificates,
     sign_hs256,
@@ -226,6 +227,11 @@ async def test_a_cloud_tasks_oidc_token_lets_the_queue_in(
         pytest.param({}, "foreign", KID, id="signed-by-another-key"),
         pytest.param({}, "google", "unknown-kid", id="unknown-key-id"),
         pytest.param({}, "hs256", KID, id="hmac-signed"),
+        pytest.param({"iat": int(time.time()) + 86400}, "google", KID, id="issued-in-the-future"),
+        pytest.param({"nbf": int(time.time()) + 86400}, "google", KID, id="not-before-later"),
+        pytest.param({"exp": None}, "google", KID, id="no-expiry"),
+        pytest.param({}, "unsigned", KID, id="alg-none"),
+        pytest.param({}, "crit", KID, id="critical-extension"),
     ],
 )
 async def test_a_bad_oidc_token_is_refused(
@@ -239,6 +245,10 @@ async def test_a_bad_oidc_token_is_refused(
     body = claims(**overrides)
     if signer == "hs256":
         token = sign_hs256(b"secret", body, {"kid": kid})
+    elif signer == "unsigned":
+        token = compact({"alg": "none", "kid": kid}, body, b"")
+    elif signer == "crit":
+        token = google_key.sign_rs256(body, kid, header={"crit": ["exp"], "exp": 1})
     else:
         token = (google_key if signer == "google" else foreign_key).sign_rs256(body, kid)
     response = await with_oidc.post("/_internal/tasks/test_noop", headers=bearer(token), json={})

@@ -1,4 +1,4 @@
-"""At least once, effect once: duplicate enqueues and deliveries; `defer`."""
+"""At least once, effect once: duplicate enqueues and deliveries."""
 
 from __future__ import annotations
 
@@ -14,31 +14,16 @@ from hypothesis import strategies as st
 
 from store.keys import Key
 from store.port import Entity, Store, Transaction
-from tasks.context import TaskContext
-from tasks.errors import BadTask, NotDeferrable, UnknownHandler, UnknownQueue
+from tasks.errors import BadTask, UnknownHandler, UnknownQueue
 from tasks.headers import app_engine_task_headers
-from tasks.idempotency import run_once
+from tests.utils.once import run_once
 from tests.utils.tasks_app import (
     TaskHarness,
-    deferred_effect,
     deliveries,
     effect_count,
     eventually,
     running_app,
 )
-
-
-async def not_marked(ctx: TaskContext) -> None:
-    return None
-
-
-def plain_function(ctx: TaskContext) -> None:
-    return None
-
-
-class Holder:
-    async def method(self, ctx: TaskContext) -> None:
-        return None
 
 
 async def drained(harness: TaskHarness) -> bool:
@@ -117,57 +102,6 @@ def test_any_interleaving_of_duplicates_has_exactly_one_effect(
 
     with tempfile.TemporaryDirectory() as tmp:
         asyncio.run(scenario(Path(tmp)))
-
-
-async def test_defer_runs_a_marked_module_level_function(tmp_path: Path) -> None:
-    async with running_app(tmp_path) as harness:
-        first = await harness.tasks.defer(deferred_effect, "deferred", _name="defer-1")
-        again = await harness.tasks.defer(deferred_effect, "deferred", _name="defer-1")
-        assert first.created
-        assert again.already_exists
-
-        async def done() -> bool:
-            return await effect_count(harness.store, "deferred") == 1
-
-        await eventually(done, what="the deferred call")
-
-
-async def test_defer_refuses_what_a_worker_could_not_import_or_should_not_run(
-    tmp_path: Path,
-) -> None:
-    async def closure(ctx: TaskContext) -> None:
-        return None
-
-    async with running_app(tmp_path) as harness:
-        refusals: list[tuple[Any, str]] = [
-            (lambda ctx: None, "lambda"),
-            (closure, "not a module-level function"),
-            (Holder().method, "only plain functions"),
-            (Holder.method, "not a module-level function"),
-            (plain_function, "must be an async function"),
-            (not_marked, "not marked @deferrable"),
-            (print, "only plain functions"),
-        ]
-        for function, message in refusals:
-            with pytest.raises(NotDeferrable, match=message):
-                await harness.tasks.defer(function)
-        with pytest.raises(BadTask, match="JSON"):
-            await harness.tasks.defer(deferred_effect, object())
-
-
-async def test_a_forged_deferred_call_runs_nothing(tmp_path: Path) -> None:
-    async with running_app(tmp_path) as harness:
-        headers = {
-            **app_engine_task_headers("default", "evil", 0, 0, 0.0),
-            **harness.secret_headers,
-        }
-        for path in ("os:system", "tests.test_tasks_once:not_marked", "no.such.module:f"):
-            body: dict[str, object] = {"function": path, "args": ["echo pwned"], "kwargs": {}}
-            response = await harness.http.post(
-                "/_internal/tasks/deferred", headers=headers, json=body
-            )
-            assert response.status_code == 500
-            assert "NotDeferrable" in response.json()["error"]
 
 
 async def test_enqueue_refuses_what_a_queue_would_refuse_later(tmp_path: Path) -> None:

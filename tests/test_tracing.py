@@ -15,10 +15,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 from app import create_app
-from observability.settings import ObservabilitySettings
 from observability.traced_store import TracedStore
 from observability.tracing import app_tracer, tracer_provider, tracer_provider_from_settings
 from settings import Settings, SettingsError, TaskSettings, load_settings
+from settings.observability import ObservabilitySettings
 from store.keys import Key
 from store.port import Entity
 from store.sqlite import SQLiteStore

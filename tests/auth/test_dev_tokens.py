@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import stat
@@ -215,6 +217,14 @@ MALFORMED = [
 @pytest.mark.parametrize("token", MALFORMED)
 async def test_malformed_tokens_are_refused(verifier: DevTokenVerifier, token: str) -> None:
     assert await rejection(verifier, token) == "malformed"
+
+
+async def test_an_unencoded_payload_is_refused(verifier: DevTokenVerifier, key: bytes) -> None:
+    # RFC 7797 (`b64: false`), which joserfc can read: the payload signed as it stands.
+    header = json_segment({"alg": "HS256", "b64": False, "crit": ["b64"]})
+    signing_input = f"{header}.1234567890"
+    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    assert await rejection(verifier, f"{signing_input}.{b64url(signature)}") == "malformed"
 
 
 @pytest.mark.parametrize("user_id", ["", "a" * 65, "al ice", "ålice", "a.b", "a\n"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -14,6 +15,7 @@ from tests.utils.tokens import (
     CertServer,
     FakeClock,
     RsaSigningKey,
+    b64url,
     compact,
     sign_hs256,
 )
@@ -162,6 +164,27 @@ async def test_other_asymmetric_algorithms_are_refused(
 ) -> None:
     token = google_key.sign_rs256(claims(), KID, header={"alg": alg})
     assert await rejection(verifier, token) == "unsupported_algorithm"
+
+
+@pytest.mark.parametrize("where", ["jwk", "x5u", "jku"])
+async def test_a_key_named_by_the_token_itself_is_never_used(
+    verifier: FirebaseTokenVerifier, cert_server: CertServer, where: str
+) -> None:
+    # 1024 bits, so that the header carrying it stays under joserfc's 512-byte limit.
+    foreign_key = RsaSigningKey(rsa.generate_private_key(public_exponent=65537, key_size=1024), "")
+    public = foreign_key.private_key.public_key().public_numbers()
+    embedded: dict[str, object] = {
+        "jwk": {"kty": "RSA", "n": b64url(_bytes(public.n)), "e": b64url(_bytes(public.e))},
+        "x5u": "http://127.0.0.1:9/attacker.pem",
+        "jku": "http://127.0.0.1:9/attacker.json",
+    }
+    token = foreign_key.sign_rs256(claims(), KID, header={where: embedded[where]})
+    assert await rejection(verifier, token) == "bad_signature"
+    assert cert_server.requests == 1
+
+
+def _bytes(number: int) -> bytes:
+    return number.to_bytes((number.bit_length() + 7) // 8, "big")
 
 
 async def test_unknown_kid_is_refused(

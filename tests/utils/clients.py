@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from app import create_app
+from clock import Clock, system_clock
 from settings import Settings
 from store.port import Store
 from store.sqlite import SQLiteStore
@@ -17,9 +18,9 @@ from store.sqlite import SQLiteStore
 
 @asynccontextmanager
 async def app_client(
-    settings: Settings, store: Store | None = None
+    settings: Settings, store: Store | None = None, *, clock: Clock = system_clock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store or SQLiteStore(settings.sqlite_path))
+    app = create_app(settings, store=store or SQLiteStore(settings.sqlite_path), clock=clock)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(

@@ -10,23 +10,30 @@
                  outbox records are not deleted
     feed-write   the store never finishes writing FeedItems: a fan-out or backfill
                  task is cut off in its handler
-    push-receipt the store never finishes writing a push receipt (or any IdempotencyRecord
-                 outside a transaction): the push went out, its receipt did not
+    fan-in-commit a fan_in task's transaction commits (notifications, the FanInMark)
+                 and never returns: the rest of the run never happens
+    push-recorded a push task's receipt commits with the devices done (and the
+                 PushStatus) and never returns: the queue never hears the task ended
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from app import create_app, make_store
-from store.port import Entity, Store
+from store.activity_models import FAN_IN_MARK
+from store.device_models import PUSH_STATUS
+from store.port import Entity, Store, Transaction
 from store.sqlite_db import shared_database
 from tasks.port import EnqueueResult, TaskQueue, TaskRequest
+from tests.test_hot_groups import GroupRecorder
 from tests.test_uploads_atomicity import FlakyCommits
 
-HANGS = ("relay", "after-add", "feed-write", "push-receipt", "none")
+HANGS = ("relay", "after-add", "feed-write", "fan-in-commit", "push-recorded", "none")
+AFTER_COMMIT = {"fan-in-commit": FAN_IN_MARK, "push-recorded": PUSH_STATUS}
 
 
 async def hang_forever() -> None:
@@ -58,6 +65,21 @@ class HangingWrites(FlakyCommits):
         await self.inner.put_many(entities)
 
 
+class HangingAfterCommit(GroupRecorder):
+    """The store port, whose transactions that write one kind commit, then never return."""
+
+    def __init__(self, inner: Store, kind: str) -> None:
+        super().__init__(inner)
+        self.kind = kind
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        async with super().transaction() as tx:
+            yield tx
+        if self.kind in self.recorded[-1].kinds_written:
+            await hang_forever()
+
+
 def main() -> None:
     import uvicorn
 
@@ -71,8 +93,8 @@ def main() -> None:
     store = make_store(settings, shared_database(settings.sqlite_path))
     if args.hang == "feed-write":
         store = HangingWrites(store, "FeedItem")
-    elif args.hang == "push-receipt":
-        store = HangingWrites(store, "IdempotencyRecord")
+    elif args.hang in AFTER_COMMIT:
+        store = HangingAfterCommit(store, AFTER_COMMIT[args.hang])
     layer = None
     if args.hang in ("relay", "after-add"):
         after_add = args.hang == "after-add"

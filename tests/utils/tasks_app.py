@@ -8,7 +8,7 @@ a second Delivery but never as a second Effect.
     python -c "from tests.utils.tasks_app import main; main()" --port 8123
 
 serves the real app, plus these handlers (imported, not run as __main__, so that
-`@deferrable` functions keep their importable module name).
+they register under this module's name).
 """
 
 from __future__ import annotations
@@ -27,20 +27,20 @@ import httpx
 from starlette.applications import Starlette
 
 from app import create_app
+from clock import Clock, system_clock
 from settings import Settings, TaskSettings
 from store.errors import TransactionConflict
 from store.keys import Key
 from store.port import Entity, Position, Query, Store, Transaction
 from store.sqlite import SQLiteStore
 from tasks.context import TaskContext
-from tasks.deferred import deferrable
 from tasks.embedded_queue import TaskRow, list_tasks
 from tasks.enqueue import Tasks
 from tasks.headers import EMBEDDED_SECRET
-from tasks.idempotency import once_per_task
 from tasks.registry import Payload, task_handler
 from tasks.runlog import Run
 from tasks.runtime import TaskRuntime
+from tests.utils.once import once_per_task
 
 EFFECT = "TestEffect"
 DELIVERY = "TestDelivery"
@@ -93,12 +93,6 @@ async def always_fails(payload: Payload, ctx: TaskContext) -> None:
 @task_handler("test_noop")
 async def noop(payload: Payload, ctx: TaskContext) -> None:
     return None
-
-
-@deferrable
-async def deferred_effect(ctx: TaskContext, key: str, *, times: int = 1) -> None:
-    for _ in range(times):
-        await _count_effect(ctx, key)
 
 
 async def effect_count(store: Store, key: str) -> int:
@@ -206,7 +200,8 @@ async def running_app(
     rate_clock: Callable[[], float] | None = None,
     **task_settings: Any,
 ) -> AsyncIterator[TaskHarness]:
-    """`clock` and `rate_clock`: the embedded workers' (tasks/workers.py)."""
+    """`clock`: the app's, in seconds since the epoch (the queue facade, the embedded
+    queue and its workers all read it); `rate_clock`: the workers' token buckets."""
     (tmp_path / "queue.yaml").write_text(queue_yaml)
     settings = Settings(
         var_dir=tmp_path,
@@ -215,10 +210,9 @@ async def running_app(
         tasks=TaskSettings(queue_yaml=tmp_path / "queue.yaml", **task_settings),
     )
     store = SQLiteStore(settings.sqlite_path)
-    app = create_app(settings, store=store)
+    app_clock = system_clock if clock is None else _from_epoch_seconds(clock)
+    app = create_app(settings, store=store, clock=app_clock)
     workers = app.state.tasks.workers
-    if clock is not None:
-        workers.clock = clock
     if rate_clock is not None:
         workers.rate_clock = rate_clock
     transport = httpx.ASGITransport(app=app)
@@ -227,6 +221,10 @@ async def running_app(
         httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
     ):
         yield TaskHarness(app, http, store, app.state.tasks)
+
+
+def _from_epoch_seconds(seconds: Callable[[], float]) -> Clock:
+    return lambda: datetime.fromtimestamp(seconds(), UTC)
 
 
 async def eventually(

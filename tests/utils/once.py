@@ -1,9 +1,12 @@
-"""Doing a task's work once, although the queue may deliver it twice.
+"""Doing a test handler's work once, although the queue may deliver it twice.
 
-Delivery is at least once: a task can arrive again after a timeout, a lost
-answer or a restart. `once_per_task` runs the handler's writes in one store
-transaction together with an `IdempotencyRecord` named after the task, so the
-second delivery finds the record and writes nothing:
+The queue tests count a handler's effects apart from its deliveries
+(tests/utils/tasks_app.py): delivery is at least once, and a task can arrive
+again after a timeout, a lost answer or a restart. `once_per_task` runs the
+handler's writes in one store transaction together with an `IdempotencyRecord`
+named after the task, so the second delivery finds the record and writes nothing.
+The app's own handlers are idempotent by what they write (docs/ARCHITECTURE.md),
+so this lives with the tests:
 
     @task_handler("count_like")
     async def count_like(payload: Payload, ctx: TaskContext) -> None:
