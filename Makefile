@@ -40,7 +40,7 @@ test: install system-deps node-deps tasks-emulator lint typecheck unit
 ## The quick loop (under a minute): lint, and the tests that need no emulator and no subprocess server.
 test-fast: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -x -m "not datastore and not slow"
+	$(BIN)/pytest -q -x -n $(TEST_WORKERS) --dist loadscope -m "not datastore and not slow"
 
 ## Offline checks of everything that is deployed (docs/DEPLOY.md): app.yaml, cron.yaml,
 ## queue.yaml and index.yaml through the Cloud SDK's own loaders; the Dockerfile,
