@@ -50,7 +50,7 @@ SWEEP_AGE = timedelta(seconds=10)
 # Relays running after their responses; a request past this relays before it answers.
 RELAYS_IN_FLIGHT = 256
 # Shutdown waits this long for them (SIGTERM must exit within 10 s).
-RELAYS_SHUTDOWN_SECONDS = 2.0
+RELAYS_SHUTDOWN_SECONDS = 1.0
 _UNINDEXED = frozenset({"handler", "queue", "name", "payload", "created_at", "eta"})
 log = logging.getLogger("timeline.tasks.outbox")
 
