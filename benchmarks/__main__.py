@@ -1,7 +1,15 @@
 """Runs every benchmark in turn (`make bench`); each also runs alone with
 `python -m benchmarks.<name>`."""
 
-from benchmarks import bench_cache, bench_feed, bench_load, bench_queue, bench_social, bench_upload
+from benchmarks import (
+    bench_cache,
+    bench_feed,
+    bench_load,
+    bench_plans,
+    bench_queue,
+    bench_social,
+    bench_upload,
+)
 
 print("== feed pages (embedded store)")
 bench_feed.main()
@@ -20,3 +28,6 @@ bench_load.main([])
 
 print("== a profile page without the cache, in memory and on Redis")
 bench_cache.main()
+
+print("== compiled plans against graphql-core's executor, in process")
+bench_plans.main([])

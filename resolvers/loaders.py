@@ -97,6 +97,11 @@ class Loaders:
     def user_now(self, user_id: str) -> Maybe[User | None]:
         return then(self.entity_now(user_key(user_id)), _user_or_none)
 
+    def unknown(self, keys: Sequence[Key]) -> list[Key]:
+        """Those of `keys` the request has not read yet, once each."""
+        known = self._known
+        return [key for key in dict.fromkeys(keys) if key not in known]
+
     def prime(self, entity: Entity) -> None:
         self._known[entity.key] = entity
 

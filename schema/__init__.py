@@ -11,7 +11,7 @@ from graphql.validation import MaxIntrospectionDepthRule
 from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 
-from schema import plain_fields
+from schema import compiled, plain_fields
 from schema.admin import AdminQuery
 from schema.comment import Comment
 from schema.date_time import DATE_TIME
@@ -83,6 +83,7 @@ def _build(
     )
     schema.documents = cache
     plain_fields.enable(schema)
+    compiled.enable(schema)
     return schema
 
 

@@ -49,7 +49,10 @@ async def test_cache_benchmark_runs_and_a_warm_profile_page_costs_no_round_trip(
     from benchmarks import bench_cache
 
     results = await bench_cache.run(seconds=0.05, rounds=1, redis_url=redis_url, users=5)
-    assert results["off_round_trips_warm"] == results["off_round_trips_cold"] > 0
+    # Without a cache a warm page may cost one get fewer: a compiled plan's prefetch
+    # of the photos' counts joins the loader batch still pending once the page query
+    # answers on the loop (schema/compiled/prefetch.py); the first query may cross a thread.
+    assert 0 < results["off_round_trips_warm"] <= results["off_round_trips_cold"]
     for side in ("memory", "redis"):
         assert results[f"{side}_round_trips_cold"] == results["off_round_trips_cold"]
         assert results[f"{side}_round_trips_warm"] == 0
@@ -70,6 +73,16 @@ def test_http_benchmark_checks_and_loads_every_side_over_real_servers() -> None:
         assert side["cpu_ms"] >= 0
     assert set(results["ratios"]) == {"a/d", "a/f", "a/e", "c/a", "d/e"}
     assert "| (a) GraphQL" in bench_http.report(results)
+
+
+async def test_plans_benchmark_runs_and_plans_make_fewer_tasks() -> None:
+    from benchmarks import bench_plans
+
+    results = await bench_plans.run(requests=2, rounds=1)  # both sides' answers are compared
+    assert set(results) == set(bench_plans.OPERATIONS)
+    for figures in results.values():
+        assert figures["compiled_tasks"] <= figures["generic_tasks"]
+    assert results["app Profile"]["compiled_tasks"] < results["app Profile"]["generic_tasks"]
 
 
 @pytest.mark.slow  # three servers in subprocesses, one of them two processes

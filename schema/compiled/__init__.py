@@ -1,0 +1,169 @@
+"""Compiled plans for known operations (issue 13).
+
+The apps send the same few queries over and over. Each is compiled once, the
+first time it runs with given `@skip`/`@include` values, into a Plan
+(compiler.py) of the fields to write and how to get and complete each one; later
+requests run the plan (runner.py) instead of graphql-core's generic per-field
+machinery. Everything before execution is unchanged: strawberry's extensions,
+the parse and validation cache, the query limits and cost, variable coercion.
+
+The hook is the executor's `execute_operation`: when a plan exists for the
+document it runs, otherwise (an operation the compiler refuses, decided once at
+compile time and remembered) graphql-core executes it as before. `stats` counts
+both, and each refusal is logged at debug with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any, ClassVar
+
+import strawberry
+from graphql import GraphQLError, OperationDefinitionNode
+from graphql.pyutils import AwaitableOrValue
+
+from schema.compiled.compiler import Unsupported, compile_plan, condition_variables
+from schema.compiled.plan import Plan
+from schema.compiled.runner import Run
+from schema.document_cache import DocumentCache
+from schema.plain_fields import PlainFieldsExecution
+
+log = logging.getLogger("timeline.compiled")
+
+# As many plans as documents are cached (schema/__init__.py); a plan is the
+# size of its operation's selections, a few times its document's text.
+CACHED_PLANS = 512
+CACHED_PLAN_BYTES = 1024 * 1024
+
+# (the document's text, the operation's name)
+PlanKey = tuple[str, str | None]
+
+
+class Stats:
+    """How requests ran: `compiled` plans built, `planned` requests run by a plan,
+    `fallback` reasons (each compile-time refusal) and `generic` requests run by
+    graphql-core."""
+
+    def __init__(self) -> None:
+        self.compiled = 0
+        self.planned = 0
+        self.generic = 0
+        self.fallback: Counter[str] = Counter()
+
+
+stats = Stats()
+
+
+class Refused:
+    """A cached decision not to compile, with its reason."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+class OperationPlans:
+    """An operation's plans, one for each set of values of the variables its
+    `@skip` and `@include` read (`conditions`): at most two a variable, and in
+    practice one, since an app sends the same flags."""
+
+    __slots__ = ("by_conditions", "conditions")
+
+    def __init__(self, conditions: tuple[str, ...]) -> None:
+        self.conditions = conditions
+        self.by_conditions: dict[tuple[object, ...], Plan | Refused] = {}
+
+
+class CompiledExecution(PlainFieldsExecution):
+    """graphql-core's executor, running a compiled plan when there is one (and
+    plain fields completed in one step when there is not)."""
+
+    strawberry_schema: ClassVar[strawberry.Schema]
+    plans: ClassVar[DocumentCache[OperationPlans | Refused]]
+
+    def execute_operation(self, serially: bool | None = None) -> AwaitableOrValue[Any]:
+        plan = None if serially or self.abort_signal is not None else self._plan()
+        if plan is None:
+            stats.generic += 1
+            return super().execute_operation(serially)
+        stats.planned += 1
+        run = Run(self, self.strawberry_schema)
+        try:
+            data = run.execute_fields(plan.root, self.root_value, None)
+        except Exception as error:
+            return self._failed(error)
+        if isinstance(data, dict):
+            return self.finish(self.build_response(data))
+        return self._await_data(data)
+
+    async def _await_data(self, data: Any) -> Any:
+        try:
+            return self.build_response(await data)
+        except Exception as error:
+            return self._failed(error)
+
+    def _failed(self, error: Exception) -> Any:
+        if not isinstance(error, GraphQLError):  # as graphql-core: only located errors are data
+            raise error
+        self.collected_errors.add(error, None)
+        return self.finish(self.build_response(None))
+
+    def _plan(self) -> Plan | None:
+        operation: OperationDefinitionNode = self.operation
+        if operation.loc is None or (
+            self.middleware_manager and self.middleware_manager.middlewares
+        ):
+            return None
+        key = (operation.loc.source.body, operation.name.value if operation.name else None)
+        plans = self.plans.get(key)
+        if plans is None:
+            plans = self._operation_plans(key)
+        if isinstance(plans, Refused):
+            return None
+        coerced = self.variable_values.coerced
+        values = tuple(coerced.get(name) for name in plans.conditions)
+        found = plans.by_conditions.get(values)
+        if found is None:
+            found = plans.by_conditions[values] = self._compile(key)
+        return found if isinstance(found, Plan) else None
+
+    def _operation_plans(self, key: PlanKey) -> OperationPlans | Refused:
+        found: OperationPlans | Refused
+        try:
+            found = OperationPlans(condition_variables(self))
+        except Unsupported as refusal:
+            found = self._refused(key, refusal)
+        self.plans.put(key, found, size=len(key[0]))
+        return found
+
+    def _compile(self, key: PlanKey) -> Plan | Refused:
+        try:
+            plan = compile_plan(self, self.strawberry_schema)
+        except Unsupported as refusal:
+            return self._refused(key, refusal)
+        stats.compiled += 1
+        return plan
+
+    def _refused(self, key: PlanKey, refusal: Unsupported) -> Refused:
+        reason = str(refusal)
+        stats.fallback[reason] += 1
+        log.debug("operation %s runs on graphql-core's executor: %s", key[1], reason)
+        return Refused(reason)
+
+
+def enable(schema: strawberry.Schema) -> None:
+    """Run `schema`'s queries from compiled plans, falling back to the executor
+    it has (plain_fields.enable first)."""
+    schema.execution_context_class = type(
+        "CompiledExecution",
+        (CompiledExecution, schema.execution_context_class),
+        {
+            "strawberry_schema": schema,
+            "plans": DocumentCache(CACHED_PLANS, CACHED_PLAN_BYTES),
+        },
+    )
+
+
+__all__ = ["CompiledExecution", "enable", "stats"]
