@@ -106,12 +106,20 @@ class Key:
     def __hash__(self) -> int:
         return self._hash
 
-    @classmethod
-    def decode(cls, encoded: str) -> Key:
-        parts = encoded.split(_PATH_SEPARATOR)
-        if len(parts) % 2:
-            raise ValueError(f"not an encoded key: {encoded!r}")
-        return cls.of(*(unquote(part) for part in parts))
+    @staticmethod
+    def decode(encoded: str) -> Key:
+        return _decoded(encoded)
 
     def __str__(self) -> str:
         return self.encode()
+
+
+@lru_cache(maxsize=16384)
+def _decoded(encoded: str) -> Key:
+    # The keys of a page's entities come back from the cache and the cursors encoded,
+    # the same ones request after request: a key decoded once is that key again
+    # (immutable, with its hash, parent and encoding already worked out).
+    parts = encoded.split(_PATH_SEPARATOR)
+    if len(parts) % 2:
+        raise ValueError(f"not an encoded key: {encoded!r}")
+    return Key.of(*(unquote(part) for part in parts))
