@@ -40,7 +40,7 @@ test: install system-deps node-deps tasks-emulator lint typecheck unit
 ## The quick loop (under a minute): lint, and the tests that need no emulator and no subprocess server.
 test-fast: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q -x -m "not datastore and not slow"
+	$(BIN)/pytest -q -x -n $(TEST_WORKERS) --dist loadscope -m "not datastore and not slow"
 
 ## Offline checks of everything that is deployed (docs/DEPLOY.md): app.yaml, cron.yaml,
 ## queue.yaml and index.yaml through the Cloud SDK's own loaders; the Dockerfile,
@@ -80,8 +80,15 @@ typecheck: install
 COVERAGE_MEASURED := 93.6
 COVERAGE_FLOOR := 92
 
+# The suite in TEST_WORKERS processes (pytest-xdist), a test module to a process
+# (--dist loadscope: a module's fixtures start once). Half of a serial run was
+# waiting (on emulators, servers in subprocesses, queues' etas), so twice as many
+# processes as a 2-core machine's cores still shorten it (docs/ARCHITECTURE.md,
+# Tests); each process starts the emulators its tests ask for.
+TEST_WORKERS ?= 4
+
 unit: install
-	$(BIN)/pytest -q --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
+	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## Benchmarks; results go into docs/PERFORMANCE.md by hand, as ratios from one run.
 bench: install

@@ -52,6 +52,7 @@ from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase, shared_database
 from store.sqlite_integrity import check_store_file, mark_store_file
 from store.sqlite_lock import claim_file
+from tasks.outbox import Relays
 from tasks.runtime import QueueLayer, TaskRuntime
 
 log = logging.getLogger("timeline.app")
@@ -142,6 +143,9 @@ def create_app(
         clock=clock,
     )
 
+    # Mutations answer once committed; their follow-ups reach the queue after.
+    relays = Relays(store, tasks.tasks)
+
     # Other processes may serve from the same embedded file unless this one keeps a
     # cache of it in its own memory, which their writes would leave stale.
     shares_file = settings.cache.backend != "memory"
@@ -163,7 +167,10 @@ def create_app(
 
                     await seed_demo_data(store, media)
                 async with tasks.running(app, leader):
-                    yield
+                    try:
+                        yield
+                    finally:  # before the queue and the store close
+                        await relays.close()
         finally:
             await push.close()
             if mailing is not None:
@@ -192,6 +199,7 @@ def create_app(
         runs=tasks.runs,
         tracer=tracer,
         clock=clock,
+        relays=relays,
     )
     graphql = route(graphiql=graphiql)
     admin = route(admin=True, task_admin=tasks.admin)
@@ -211,6 +219,7 @@ def create_app(
     app.state.settings = settings
     app.state.store = store
     app.state.tasks = tasks
+    app.state.relays = relays  # tests settle them before they look at the queue
     app.state.blobs = blobs
     app.state.media = media
     app.state.push = push

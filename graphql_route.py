@@ -74,6 +74,7 @@ from schema.errors import client_error
 from settings import Settings
 from store.port import Store
 from tasks.enqueue import Tasks
+from tasks.outbox import Relays
 from tasks.runlog import RunLog
 from tasks.task_admin import TaskAdmin
 from trusted_documents import load_manifest
@@ -102,11 +103,13 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         graphiql: GraphiQLAssets | None = None,
         tracer: Tracer | None = None,
         clock: Clock = system_clock,
+        relays: Relays | None = None,
     ) -> None:
         """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
         `task_admin` for its queue calls.
         `graphiql`: its files, when installed (graphiql/assets.py).
-        `tracer`: a span per operation (tracing on, observability/tracing.py)."""
+        `tracer`: a span per operation (tracing on, observability/tracing.py).
+        `relays`: where mutations' relays run after their answers (tasks/outbox.py)."""
         build = build_admin_schema if admin else build_schema
         ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
@@ -128,6 +131,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         self._graphiql = graphiql
         self._tracer = tracer
         self._clock = clock
+        self._relays = relays
         trusted = settings.persisted_queries.trusted_documents
         # A malformed manifest stops the start here (ManifestError).
         self._persisted = PersistedQueries(
@@ -320,6 +324,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             media=self._media,
             task_admin=self._task_admin,
             clock=self._clock,
+            relays=self._relays,
         )
 
 

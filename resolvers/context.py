@@ -12,6 +12,7 @@ from resolvers.cursors import CursorCodec
 from resolvers.loaders import Loaders
 from store.port import Store
 from tasks.enqueue import Tasks
+from tasks.outbox import Relays
 from tasks.runlog import RunLog
 from tasks.task_admin import TaskAdmin
 
@@ -26,6 +27,7 @@ class RequestContext:
     runs: RunLog | None = None  # the task and cron run log, for admin-only fields
     task_admin: TaskAdmin | None = None  # the admin schema's queue calls; None elsewhere
     clock: Clock = system_clock  # what time it is: the app's clock, or a test's
+    relays: Relays | None = None  # runs mutations' relays after the answer; None: before it
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -85,8 +85,9 @@ async def run_mutation(
     get), recording its outcome under the idempotency key if there is one.
 
     What the effect adds to `outbox` is written in the same transaction (in the
-    viewer's group) and relayed to the queue after the commit (tasks/outbox.py). A
-    replay adds nothing: the first commit's records carry its follow-ups."""
+    viewer's group) and relayed to the queue after the commit (tasks/outbox.py),
+    after the answer where the app runs `Relays`. A replay adds nothing: the first
+    commit's records carry its follow-ups."""
     if now is None:
         now = context.clock()
     record_key = _record_key(viewer_id, name, idempotency_key)
@@ -117,7 +118,10 @@ async def run_mutation(
         return outcome
 
     outcome = await run_in_transaction(context.store, work)
-    await relay_after_commit(context.store, context.tasks, committed)
+    if context.relays is not None:
+        await context.relays.after_commit(committed)  # answers now, relays after
+    else:
+        await relay_after_commit(context.store, context.tasks, committed)
     return outcome
 
 

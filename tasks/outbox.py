@@ -14,7 +14,8 @@
    after its record, so every relay of one record is the same named task, and the
    queue (both adapters answer an existing name with `created=False`) collapses a
    repeat. A relay that fails leaves the records for the sweeper; the mutation's
-   answer does not depend on it.
+   answer does not depend on it, nor wait for it: a request's relay runs after
+   its response, as one of the app's `Relays`.
 3. Swept: the `relay_outbox` cron job relays records older than SWEEP_AGE (a
    crash's leftovers, a queue that was down), and the embedded runtime sweeps once
    at start-up. It is a global query, eventually consistent on Datastore: a record
@@ -46,6 +47,10 @@ from tasks.registry import cron_job
 OUTBOX = "Outbox"
 # Older than any relay still in flight after its commit; younger ones are the request's.
 SWEEP_AGE = timedelta(seconds=10)
+# Relays running after their responses; a request past this relays before it answers.
+RELAYS_IN_FLIGHT = 256
+# Shutdown waits this long for them (SIGTERM must exit within 10 s).
+RELAYS_SHUTDOWN_SECONDS = 1.0
 _UNINDEXED = frozenset({"handler", "queue", "name", "payload", "created_at", "eta"})
 log = logging.getLogger("timeline.tasks.outbox")
 
@@ -146,6 +151,56 @@ async def relay_after_commit(store: Store, tasks: Tasks, records: Sequence[Entit
         await relay(store, tasks, records)
     except Exception:
         log.warning("outbox relay failed; the relay_outbox sweeper will retry", exc_info=True)
+
+
+class Relays:
+    """The requests' relays, run after their responses as tasks of the app.
+
+    A mutation's answer waits only for its commit: once its records are in the
+    store the follow-ups are as good as queued (a relay cut off is the sweeper's),
+    so the relay's writes to the queue and the outbox need not hold the client.
+    At most `limit` relays run at once; past that, a request relays before it
+    answers, as it did before, so a burst cannot pile up unbounded work. The app's
+    lifespan `close`s them at shutdown; tests `settle` them before they look at the
+    queue or the outbox."""
+
+    def __init__(self, store: Store, tasks: Tasks, *, limit: int = RELAYS_IN_FLIGHT) -> None:
+        self._store = store
+        self._tasks = tasks
+        self._limit = limit
+        self._running: set[asyncio.Task[None]] = set()
+
+    @property
+    def running(self) -> int:
+        return len(self._running)
+
+    async def after_commit(self, records: Sequence[Entity]) -> None:
+        if not records:
+            return
+        if len(self._running) >= self._limit:
+            await relay_after_commit(self._store, self._tasks, records)
+            return
+        task = asyncio.create_task(relay_after_commit(self._store, self._tasks, records))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def settle(self) -> None:
+        """Until no relay runs, those started meanwhile included."""
+        while self._running:
+            await asyncio.wait(set(self._running))
+
+    async def close(self, within: float = RELAYS_SHUTDOWN_SECONDS) -> None:
+        """Settle for at most `within` seconds, then cancel the rest: their records
+        stay in the store, for the start-up sweep of the next process."""
+        try:
+            await asyncio.wait_for(self.settle(), within)
+        except TimeoutError:
+            log.warning(
+                "%d outbox relay(s) cut off at shutdown; the sweeper has them", self.running
+            )
+            for task in set(self._running):
+                task.cancel()
+            await asyncio.gather(*self._running, return_exceptions=True)
 
 
 async def sweep(store: Store, tasks: Tasks, older_than: datetime) -> int:

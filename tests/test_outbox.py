@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from app import create_app
 from settings import Settings
 from store import models
 from store.port import Entity, Query, Store
@@ -24,7 +23,8 @@ from tests.test_social import ADD_COMMENT, FOLLOW, LIKE, mutate, pid, uid
 from tests.test_social_background import FEED, NOTIFICATIONS
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import make_photos, make_user
-from tests.utils.draining import app_of, drain
+from tests.utils.clients import app_over_queue
+from tests.utils.draining import app_of, drain, settle_relays
 
 
 class RefusingQueue(TaskQueue):
@@ -52,20 +52,8 @@ class Harness:
 
 @pytest.fixture
 async def harness(store: Store, settings: Settings) -> AsyncIterator[Harness]:
-    layers: list[RefusingQueue] = []
-
-    def refusing(inner: TaskQueue) -> TaskQueue:
-        layers.append(RefusingQueue(inner))
-        return layers[0]
-
-    app = create_app(settings, store=store, queue_layer=refusing)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield Harness(http, app.state.tasks, layers[0])
+    async with app_over_queue(settings, store, RefusingQueue) as (http, queue):
+        yield Harness(http, app_of(http).state.tasks, queue)
 
 
 async def outbox_records(store: Store) -> list[Entity]:
@@ -109,6 +97,7 @@ async def test_a_refusing_queue_fails_no_committed_write_and_the_sweeper_deliver
     commented = await mutate(harness.http, ADD_COMMENT, as_bob, photoId=pid(photo), text="hi")
     assert [followed["errors"], liked["errors"], commented["errors"]] == [[], [], []]
     assert liked["photo"] == {"likeCount": 0, "viewerHasLiked": True}  # counted once folded
+    await settle_relays(harness.http)  # the relays run after the answers
     # Each action's fan-in to alice, and a fold of each count it changed
     # (followers, following, likes, comments); the feed backfill comes from the fan-in.
     assert harness.queue.refused == 7
@@ -144,6 +133,7 @@ async def test_a_relay_repeated_after_its_enqueue_adds_nothing(
     the named task collapses, and the record goes."""
     alice, bob, photo = await alice_bob_and_a_photo(store)
     await mutate(harness.http, LIKE, bearer(settings, bob.id), photoId=pid(photo))
+    await settle_relays(harness.http)  # refused: the records stay
     records = await outbox_records(store)  # the fan-in and the like count's fold
     harness.queue.refusing = False
 
@@ -171,6 +161,7 @@ async def test_replays_and_refusals_write_no_outbox_record(
     await app_of(harness.http).state.store.delete_many([photo.key])
     gone = await mutate(harness.http, LIKE, bearer(settings, alice.id), photoId=pid(photo))
     assert [e["code"] for e in gone["errors"]] == ["NOT_FOUND"]
+    await settle_relays(harness.http)
     records = await outbox_records(store)
     assert sorted(str(r.properties["handler"]) for r in records) == ["fan_in", "fold_counter"]
 
@@ -186,6 +177,7 @@ async def test_concurrent_writes_leave_one_record_per_committed_effect(
         *(mutate(harness.http, LIKE, bearer(settings, f.id), photoId=pid(photo)) for f in fans)
     )
     assert all(r["errors"] == [] for r in results)
+    await settle_relays(harness.http)
     records = await outbox_records(store)  # two a like: its fan-in and its count's fold
     assert sorted(r.key.parent.name for r in records if r.key.parent) == sorted(
         2 * [f.id for f in fans]
@@ -202,6 +194,7 @@ async def test_a_working_queue_leaves_no_record_behind(
 ) -> None:
     alice, bob = await make_user(store, "alice"), await make_user(store, "bob")
     await mutate(client, FOLLOW, bearer(settings, bob.id), userId=uid(alice))
+    await settle_relays(client)  # after the answer
     assert await outbox_records(store) == []
     await drain(client)
     assert await notices(client, settings, alice) == {"FOLLOW": 1}

@@ -261,9 +261,11 @@ async def test_twenty_racing_increments_lose_no_update_on_either_store(store: St
 async def test_a_live_task_keeps_its_lease_while_transactions_wait_on_awaits(
     tmp_path: Path,
 ) -> None:
-    # Leases of 0.6 s, renewed every 0.2 s; the task runs for 2 s, through ten renewals,
-    # while store transactions sit suspended mid-way (they once held the write lock).
-    async with running_app(tmp_path, lease_seconds=0.6) as harness:
+    # Leases of 1.5 s, renewed every 0.5 s; the task runs for 3 s, twice a lease, through
+    # six renewals, while store transactions sit suspended mid-way (they once held the
+    # write lock). A renewal may come up to a second late (a busy machine running the
+    # suite in parallel) and the lease still holds.
+    async with running_app(tmp_path, lease_seconds=1.5) as harness:
         release = asyncio.Event()
 
         async def suspended(n: int) -> None:
@@ -273,7 +275,7 @@ async def test_a_live_task_keeps_its_lease_while_transactions_wait_on_awaits(
                 await release.wait()
 
         held = [asyncio.create_task(suspended(n)) for n in range(5)]
-        await harness.tasks.enqueue("test_effect", {"key": "long", "seconds": 2.0}, name="long")
+        await harness.tasks.enqueue("test_effect", {"key": "long", "seconds": 3.0}, name="long")
 
         async def finished() -> bool:
             return await effect_count(harness.store, "long") == 1

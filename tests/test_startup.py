@@ -52,7 +52,9 @@ RENDER_VALUES = {
 def emulator_hosts(
     datastore_emulator: DatastoreEmulator, storage_emulator: StorageEmulator, tmp_path: Path
 ) -> Iterator[dict[str, str]]:
-    """What stands in for the three services, as their client libraries find them."""
+    """What stands in for the three services, as their client libraries find them;
+    the Datastore emulator emptied, as the tests expect a new project."""
+    datastore_emulator.reset()
     tasks = TasksEmulator(tmp_path, target_port=free_port(), queues=list(load_queue_yaml()))
     try:
         yield {

@@ -4,8 +4,9 @@ embedded store."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import TypeVar
 
 import httpx
 
@@ -14,13 +15,21 @@ from clock import Clock, system_clock
 from settings import Settings
 from store.port import Store
 from store.sqlite import SQLiteStore
+from tasks.port import TaskQueue
+from tasks.runtime import QueueLayer
 
 
 @asynccontextmanager
 async def app_client(
-    settings: Settings, store: Store | None = None, *, clock: Clock = system_clock
+    settings: Settings,
+    store: Store | None = None,
+    *,
+    clock: Clock = system_clock,
+    queue_layer: QueueLayer | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store or SQLiteStore(settings.sqlite_path), clock=clock)
+    """`queue_layer`: wraps the task queue port (a test's refusing or gated queue)."""
+    store = store or SQLiteStore(settings.sqlite_path)
+    app = create_app(settings, store=store, clock=clock, queue_layer=queue_layer)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
@@ -28,3 +37,22 @@ async def app_client(
         ) as http,
     ):
         yield http
+
+
+Q = TypeVar("Q", bound=TaskQueue)
+
+
+@asynccontextmanager
+async def app_over_queue(
+    settings: Settings, store: Store, wrap: Callable[[TaskQueue], Q]
+) -> AsyncIterator[tuple[httpx.AsyncClient, Q]]:
+    """The app with its task queue port wrapped by `wrap` (a test's refusing or gated
+    queue), and the wrapper."""
+    wrapped: list[Q] = []
+
+    def layer(inner: TaskQueue) -> TaskQueue:
+        wrapped.append(wrap(inner))
+        return wrapped[0]
+
+    async with app_client(settings, store, queue_layer=layer) as http:
+        yield http, wrapped[0]

@@ -8,6 +8,7 @@ import httpx
 from starlette.applications import Starlette
 
 from tasks.embedded_queue import list_tasks
+from tasks.outbox import Relays
 from tasks.runtime import TaskRuntime
 
 
@@ -19,8 +20,16 @@ def app_of(http: httpx.AsyncClient) -> Starlette:
     return app
 
 
+async def settle_relays(http: httpx.AsyncClient) -> None:
+    """Until the mutations answered so far have relayed their follow-ups to the queue
+    (they do after their answers: tasks/outbox.py `Relays`)."""
+    relays: Relays = app_of(http).state.relays
+    await relays.settle()
+
+
 async def drain(http: httpx.AsyncClient, within: float = 30.0) -> None:
     """Until no task is queued or running; a task that failed for good fails the test."""
+    await settle_relays(http)
     runtime: TaskRuntime = app_of(http).state.tasks
     assert runtime.db is not None, "the embedded queue is not running"
     db = runtime.db

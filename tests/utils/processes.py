@@ -72,7 +72,7 @@ class ManagedServer:
                 with urllib.request.urlopen(self.health_url, timeout=1):
                     return
             except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
+                time.sleep(0.05)
         self.stop()
         raise RuntimeError(
             f"{self.argv[0]} did not become ready in {timeout}s; see {self.log_path}"
