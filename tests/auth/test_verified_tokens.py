@@ -11,6 +11,8 @@ import pytest
 from auth import DevTokenVerifier, InvalidToken, Viewer, key_path_in, mint_dev_token
 from auth.verified_tokens import MAX_AGE, MAX_ENTRIES, VerifiedTokens
 from auth.verifiers import MAX_TOKEN_LENGTH, build_verifier
+from settings import Settings
+from tests.utils.clients import app_client
 from tests.utils.tokens import FakeClock
 
 NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
@@ -140,3 +142,22 @@ async def test_the_least_recently_used_token_is_forgotten(
     assert inner.calls == 3
     await verifier.verify(tokens[1])
     assert inner.calls == 4
+
+
+async def test_the_app_refuses_a_remembered_token_once_it_expires(settings: Settings) -> None:
+    clock = FakeClock(NOW)
+    token = mint_dev_token(
+        key_path_in(settings.var_dir), "alice", ttl=timedelta(minutes=10), now=NOW
+    )
+    headers = {"authorization": f"Bearer {token}"}
+    query = {"query": "{ viewer { __typename } }"}
+    async with app_client(settings, clock=clock) as http:
+        for _ in range(3):
+            assert (await http.post("/graphql", json=query, headers=headers)).status_code == 200
+            clock.advance(timedelta(minutes=3))
+        # Verified at 0 and 6 minutes; 10.5 minutes on is past exp and the leeway,
+        # though not 5 minutes past the last verification.
+        clock.advance(timedelta(minutes=1, seconds=30))
+        refused = await http.post("/graphql", json=query, headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
