@@ -81,6 +81,7 @@ def username_key(username: str) -> Key:
     return Key.of(USERNAME, username.lower())
 
 
+@lru_cache(maxsize=16384)  # a page's photos: asked for by each of their fields, every request
 def photo_key(owner_id: str, photo_id: str) -> Key:
     return Key.of(USER, owner_id, PHOTO, photo_id)
 
