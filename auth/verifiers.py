@@ -11,6 +11,7 @@ from pathlib import Path
 
 from auth.errors import InvalidToken
 from auth.jwt_checks import read_token
+from auth.verified_tokens import VerifiedTokens
 from auth.viewer import TokenVerifier, Viewer
 from clock import Clock, system_clock
 
@@ -38,7 +39,8 @@ def build_verifier(
     firebase_project: str | None,
     firebase_certs_url: str | None,
     clock: Clock = system_clock,
-) -> AlgorithmRouter:
+) -> TokenVerifier:
+    """The verifiers settings enable, behind the cache of verified tokens."""
     by_algorithm: dict[str, TokenVerifier] = {}
     if dev_tokens_key is not None:
         from auth.dev_tokens import DevTokenVerifier
@@ -50,4 +52,4 @@ def build_verifier(
         by_algorithm["RS256"] = FirebaseTokenVerifier(
             firebase_project, certs_url=firebase_certs_url or FIREBASE_CERTS_URL, clock=clock
         )
-    return AlgorithmRouter(by_algorithm)
+    return VerifiedTokens(AlgorithmRouter(by_algorithm), clock, max_length=MAX_TOKEN_LENGTH)

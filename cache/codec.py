@@ -27,9 +27,9 @@ def _entity_json(entity: Entity) -> dict[str, Any]:
     }
 
 
-def _entity_from_json(raw: dict[str, Any]) -> Entity:
+def _entity_from_json(raw: dict[str, Any], key: Key | None = None) -> Entity:
     return Entity(
-        Key.decode(raw["key"]), load_properties(raw["props"]), frozenset(raw["unindexed"])
+        key or Key.decode(raw["key"]), load_properties(raw["props"]), frozenset(raw["unindexed"])
     )
 
 
@@ -39,9 +39,16 @@ def dump_entity(entity: Entity | None) -> bytes:
     return json.dumps(_entity_json(entity) if entity else None).encode()
 
 
-def load_entity(data: bytes) -> Entity | None:
+_ABSENT = json.dumps(None).encode()
+
+
+def load_entity(data: bytes, key: Key | None = None) -> Entity | None:
+    """`key`: the key `data` was cached under, when the caller has it (then the
+    entity's own is not decoded again: they are equal)."""
+    if data == _ABSENT:  # most of a feed page's counter shards: no parse for them
+        return None
     raw = json.loads(data)
-    return _entity_from_json(raw) if raw is not None else None
+    return _entity_from_json(raw, key) if raw is not None else None
 
 
 def _bytes_or_none(text: str | None) -> bytes | None:

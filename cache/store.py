@@ -109,7 +109,7 @@ class CachedStore:
         to_fill: dict[Key, str] = {}
         for key, seen in zip(cacheable, found, strict=True):
             if seen.value is not None:
-                known[key] = load_entity(seen.value)
+                known[key] = load_entity(seen.value, key)
             elif seen.generation is not None:
                 to_fill[key] = seen.generation
         self._count(found)

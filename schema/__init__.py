@@ -14,6 +14,7 @@ from strawberry.schema.config import StrawberryConfig
 from schema import compiled, plain_fields
 from schema.admin import AdminQuery
 from schema.comment import Comment
+from schema.cost_cache import CostCache
 from schema.date_time import DATE_TIME
 from schema.document_cache import DocumentCache
 from schema.mutation import Mutation
@@ -36,6 +37,7 @@ CACHED_DOCUMENT_BYTES = 1024 * 1024
 
 class TimelineSchema(strawberry.Schema):
     documents: DocumentCache[DocumentNode]
+    costs: CostCache
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry would log every error with its traceback, expected ones too;
@@ -71,6 +73,7 @@ def _build(
         # Production keeps the schema to itself: the apps are generated from it at build time.
         rules.append(NoSchemaIntrospectionCustomRule)
     cache: DocumentCache[DocumentNode] = DocumentCache(CACHED_DOCUMENTS, CACHED_DOCUMENT_BYTES)
+    costs = CostCache(CACHED_DOCUMENTS, CACHED_DOCUMENT_BYTES)
     schema = TimelineSchema(
         query=query,
         mutation=mutation,
@@ -78,10 +81,11 @@ def _build(
         config=StrawberryConfig(scalar_map={datetime: DATE_TIME}),
         extensions=[
             lambda: AddValidationRules(rules),
-            lambda: QueryLimitsExtension(limits, cache),
+            lambda: QueryLimitsExtension(limits, cache, costs),
         ],
     )
     schema.documents = cache
+    schema.costs = costs
     plain_fields.enable(schema)
     compiled.enable(schema)
     return schema

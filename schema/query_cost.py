@@ -17,6 +17,7 @@ Run on a validated document: fields and types are known to exist.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from graphql import (
@@ -30,6 +31,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     ListValueNode,
+    ObjectValueNode,
     OperationDefinitionNode,
     SchemaMetaFieldDef,
     SelectionSetNode,
@@ -64,32 +66,111 @@ def operation_cost(
 ) -> int | None:
     """The cost of the operation that would run; None when there is no such
     operation (strawberry refuses the request then)."""
+    return measure_cost(schema, document, operation_name, variables).cost
+
+
+@dataclass
+class Measured:
+    """A cost and what it read of the variables to find it: each read's kind
+    (a page size, a list's length), the variable, and what the read gave.
+    Nothing else of the variables counts, and which reads are made depends
+    on the document alone, so another request whose reads give the same
+    answers costs the same (schema/cost_cache.py). `cacheable` is False when
+    a page size held a variable in a literal (which validation refuses)."""
+
+    cost: int | None
+    reads: list[tuple[str, str, int | None]] = field(default_factory=list)
+    cacheable: bool = True
+
+
+def measure_cost(
+    schema: GraphQLSchema,
+    document: DocumentNode,
+    operation_name: str | None,
+    variables: Mapping[str, Any] | None,
+) -> Measured:
     operation = get_operation_ast(document, operation_name)
     root = schema.get_root_type(operation.operation) if operation else None
     if operation is None or root is None:
-        return None
-    values = _variable_values(operation, variables or {})
+        return Measured(None)
+    inputs = _Inputs(operation_values(operation, variables), Measured(None))
     fragments: dict[str, Summary] = {}
     for definition in document.definitions:
         if isinstance(definition, FragmentDefinitionNode):
             condition = schema.get_type(definition.type_condition.name.value)
             fragments[definition.name.value] = _summary(
-                schema, definition.selection_set, condition, values
+                schema, definition.selection_set, condition, inputs
             )
     [cost] = fold_fragments(
         fragments,
-        [_summary(schema, operation.selection_set, root, values)],
+        [_summary(schema, operation.selection_set, root, inputs)],
         through=int.__mul__,
         join=int.__add__,
     )
-    return cost
+    inputs.measured.cost = cost
+    return inputs.measured
+
+
+def operation_values(
+    operation: OperationDefinitionNode, variables: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """The request's variables, with the operation's defaults for those it leaves out."""
+    values = dict(variables or {})
+    for definition in operation.variable_definitions or ():
+        name = definition.variable.name.value
+        if name not in values and definition.default_value is not None:
+            values[name] = value_from_ast_untyped(definition.default_value)
+    return values
+
+
+def read_variable(kind: str, value: object) -> int | None:
+    """What a cost reads of a variable: a page size (`size`) or a list's `length`."""
+    if kind == "size":
+        return _size(value)
+    return len(value) if isinstance(value, list) else 1
+
+
+@dataclass
+class _Inputs:
+    values: dict[str, Any]
+    measured: Measured
+
+    def size(self, node: ValueNode) -> int | None:
+        if isinstance(node, VariableNode):
+            return self._read("size", node)
+        if _has_variable(node):  # not a valid page size; not read by name either
+            self.measured.cacheable = False
+        return _size(value_from_ast_untyped(node, self.values))
+
+    def length(self, node: ValueNode) -> int:
+        """A list argument's length, read without converting its items (so a
+        literal list's is its own, whatever variables it holds)."""
+        if isinstance(node, VariableNode):
+            return self._read("length", node) or 0  # never None: a length
+        return len(node.values) if isinstance(node, ListValueNode) else 1
+
+    def _read(self, kind: str, node: VariableNode) -> int | None:
+        name = node.name.value
+        answer = read_variable(kind, self.values.get(name))
+        self.measured.reads.append((kind, name, answer))
+        return answer
+
+
+def _has_variable(node: ValueNode) -> bool:
+    if isinstance(node, VariableNode):
+        return True
+    if isinstance(node, ListValueNode):
+        return any(_has_variable(item) for item in node.values)
+    if isinstance(node, ObjectValueNode):
+        return any(_has_variable(item.value) for item in node.fields)
+    return False
 
 
 def _summary(
     schema: GraphQLSchema,
     selection_set: SelectionSetNode,
     parent: GraphQLNamedType | None,
-    values: dict[str, Any],
+    inputs: _Inputs,
 ) -> Summary:
     summary = Summary()
     stack: list[tuple[SelectionSetNode, GraphQLNamedType | None, int]] = [
@@ -108,7 +189,7 @@ def _summary(
                 summary.own += factor
                 definition = _field(schema, parent_type, node.name.value)
                 if definition is not None and node.selection_set is not None:
-                    size = _list_size(node, definition, values)
+                    size = _list_size(node, definition, inputs)
                     stack.append(
                         (node.selection_set, get_named_type(definition.type), factor * size)
                     )
@@ -128,7 +209,7 @@ def _field(
     return fields.get(name)
 
 
-def _list_size(node: FieldNode, definition: GraphQLField, values: dict[str, Any]) -> int:
+def _list_size(node: FieldNode, definition: GraphQLField, inputs: _Inputs) -> int:
     """How many objects the field can return: a connection's page size, the length
     of a list argument of a list field, else 1."""
     given = {argument.name.value: argument.value for argument in node.arguments or ()}
@@ -136,8 +217,7 @@ def _list_size(node: FieldNode, definition: GraphQLField, values: dict[str, Any]
         sizes = [
             size
             for name in PAGE_ARGUMENTS
-            if name in given
-            and (size := _size(value_from_ast_untyped(given[name], values))) is not None
+            if name in given and (size := inputs.size(given[name])) is not None
         ]
         if sizes:
             return max(sizes)
@@ -145,30 +225,10 @@ def _list_size(node: FieldNode, definition: GraphQLField, values: dict[str, Any]
         return _size(default) or DEFAULT_PAGE_SIZE
     if isinstance(get_nullable_type(definition.type), GraphQLList):
         return min(
-            max((_length(value, values) for value in given.values()), default=1), LONGEST_LIST
+            max((inputs.length(value) for value in given.values()), default=1),
+            LONGEST_LIST,
         )
     return 1
-
-
-def _length(value: ValueNode, values: dict[str, Any]) -> int:
-    """A list argument's length, read without converting its items."""
-    if isinstance(value, ListValueNode):
-        return len(value.values)
-    if isinstance(value, VariableNode):
-        variable = values.get(value.name.value)
-        return len(variable) if isinstance(variable, list) else 1
-    return 1
-
-
-def _variable_values(
-    operation: OperationDefinitionNode, variables: Mapping[str, Any]
-) -> dict[str, Any]:
-    values = dict(variables)
-    for definition in operation.variable_definitions or ():
-        name = definition.variable.name.value
-        if name not in values and definition.default_value is not None:
-            values[name] = value_from_ast_untyped(definition.default_value)
-    return values
 
 
 def _size(value: object) -> int | None:

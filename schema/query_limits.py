@@ -61,19 +61,22 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import validate_document
 
 from errors import BadRequest, DocumentTooLarge, QueryTooComplex
+from schema.cost_cache import CostCache
 from schema.document_cache import DocumentCache
 from schema.document_figures import measure
-from schema.query_cost import operation_cost
 from settings import QueryLimits
 
 
 class QueryLimitsExtension(SchemaExtension):
     """Made per request; the cache is the schema's, shared by every request."""
 
-    def __init__(self, limits: QueryLimits, cache: DocumentCache[DocumentNode]) -> None:
+    def __init__(
+        self, limits: QueryLimits, cache: DocumentCache[DocumentNode], costs: CostCache
+    ) -> None:
         super().__init__()
         self._limits = limits
         self._cache = cache
+        self._costs = costs
         self._cache_key: tuple[str, object] | None = None
         self._cached = False
 
@@ -104,8 +107,12 @@ class QueryLimitsExtension(SchemaExtension):
                 )
             context.pre_execution_errors = errors
             if not errors:
-                cost = operation_cost(
-                    context.schema._schema, document, context.operation_name, context.variables
+                cost = self._costs.cost(
+                    context.schema._schema,
+                    self._cache_key[0],
+                    document,
+                    context.operation_name,
+                    context.variables,
                 )
                 _check(cost or 0, self._limits.max_cost, "cost")
                 if not self._cached:

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from store.keys import Key
 from store.port import Entity, Query
@@ -71,6 +72,7 @@ class Photo:
         return sort_key(self.created_at, self.id)
 
 
+@lru_cache(maxsize=16384)  # owners repeat on every page: one key each, hashed once
 def user_key(user_id: str) -> Key:
     return Key.of(USER, user_id)
 
@@ -79,6 +81,7 @@ def username_key(username: str) -> Key:
     return Key.of(USERNAME, username.lower())
 
 
+@lru_cache(maxsize=16384)  # a page's photos: asked for by each of their fields, every request
 def photo_key(owner_id: str, photo_id: str) -> Key:
     return Key.of(USER, owner_id, PHOTO, photo_id)
 
