@@ -43,8 +43,8 @@ class TaskContext:
     store: Store
     tasks: Enqueuer
     info: TaskInfo
+    push: PushSender  # the local outbox or FCM: production always has one
     clock: Clock = system_clock
-    push: PushSender | None = None  # None where no push adapter is wired (some tests)
     mail: MailService | None = None  # None where e-mail is off (TIMELINE_MAIL=off)
 
 
@@ -53,7 +53,7 @@ class JobContext:
     store: Store
     tasks: Enqueuer
     job: str
-    blobs: BlobDeleter | None = None
+    blobs: BlobDeleter  # files on disk or Cloud Storage: production always has one
+    push: PushSender
     clock: Clock = system_clock
-    push: PushSender | None = None
-    mail: MailService | None = None
+    mail: MailService | None = None  # None where e-mail is off (TIMELINE_MAIL=off)

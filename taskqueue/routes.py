@@ -43,10 +43,10 @@ class InternalServices:
     runs: RunLog
     handlers: Registry[TaskHandler]
     jobs: Registry[CronJob]
-    blobs: BlobDeleter | None = None
+    blobs: BlobDeleter
+    push: PushSender
     clock: Clock = system_clock
-    push: PushSender | None = None
-    mail: MailService | None = None
+    mail: MailService | None = None  # None where e-mail is off (TIMELINE_MAIL=off)
 
 
 def internal_mount(services: InternalServices, guard: Callable[..., InternalGuard]) -> Mount:
@@ -76,8 +76,8 @@ def _task_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
             services.store,
             services.tasks,
             info,
-            services.clock,
-            push=services.push,
+            services.push,
+            clock=services.clock,
             mail=services.mail,
         )
         run = _Run(
@@ -99,8 +99,8 @@ def _cron_endpoint(services: InternalServices) -> Callable[[Request], Awaitable[
             services.tasks,
             name,
             services.blobs,
-            services.clock,
-            push=services.push,
+            services.push,
+            clock=services.clock,
             mail=services.mail,
         )
         attempt = _count(request.headers.get("x-appengine-taskretrycount")) + 1

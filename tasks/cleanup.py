@@ -76,16 +76,12 @@ async def prune_idempotency_records(ctx: JobContext) -> None:
 
 @cron_job("reclaim_stray_blobs")
 async def reclaim_stray_blobs(ctx: JobContext) -> None:
-    blobs = ctx.blobs
-    if blobs is None:
-        log.warning("no blob store is wired in; stray blobs are left for a later run")
-        return
     cutoff = ctx.clock() - STRAY_BLOB_AGE
 
     async def reclaim(records: Sequence[Entity]) -> None:
         names = [name for record in records for name in models.stray_blob_from_entity(record).names]
         if names:
-            await blobs.delete(names)
+            await ctx.blobs.delete(names)
         await ctx.store.delete_many([record.key for record in records])
 
     reclaimed = await drain(ctx.store, STRAY_BLOB, "sort_key", cutoff, reclaim)

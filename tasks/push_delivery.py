@@ -117,10 +117,6 @@ async def deliver(
     written once every device is done (with the receipt, in one commit).
     `receipt` is the receipt as read before (a batched get): if it shows every
     device done, nothing more is read."""
-    if ctx.push is None:
-        log.warning("no push adapter is wired in; %d device(s) left unpushed", len(devices))
-        return
-    push = ctx.push
     hashes = {token_hash(d.token) for d in devices}
     if hashes <= read_receipt(receipt).done:
         # A duplicate of a finished task.
@@ -130,7 +126,7 @@ async def deliver(
     mine, elsewhere = await _claim(ctx, user_id, devices, when_done)
     retry: list[PushResult] = []
     if mine:
-        results = await asyncio.gather(*(push.send(d.token, d.platform, message) for d in mine))
+        results = await asyncio.gather(*(ctx.push.send(d.token, d.platform, message) for d in mine))
         outcomes = list(zip(mine, results, strict=True))
         for device, result in outcomes:
             if result.status == "rejected":

@@ -2,7 +2,7 @@
 routes and their guard, the run log, and the embedded workers' and cron
 scheduler's lifetime.
 
-    runtime = TaskRuntime.from_settings(settings, store)
+    runtime = TaskRuntime.from_settings(settings, store, blobs=blobs, push=push)
     routes.append(runtime.mount)                 # /_internal/..., guarded
     async with runtime.running(app): ...         # in the app's lifespan
     runtime.tasks                                # what resolvers enqueue through
@@ -99,8 +99,8 @@ class TaskRuntime:
         settings: Settings,
         store: Store,
         *,
-        blobs: BlobDeleter | None = None,
-        push: PushSender | None = None,
+        blobs: BlobDeleter,
+        push: PushSender,
         mail: MailService | None = None,
         queue_layer: QueueLayer | None = None,
         database: SQLiteDatabase | None = None,
@@ -137,7 +137,7 @@ class TaskRuntime:
         port: TaskQueue = queue if queue_layer is None else queue_layer(queue)
         facade = Tasks(port, queues=queues.keys(), handlers=handlers, clock=clock)
         services = InternalServices(
-            store, facade, runs, handlers, cron_jobs, blobs, clock, push=push, mail=mail
+            store, facade, runs, handlers, cron_jobs, blobs, push, clock=clock, mail=mail
         )
         oidc = _oidc_verifier(settings, clock)
 

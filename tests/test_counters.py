@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import itertools
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.enqueue import Tasks
 from tasks.counters import STALE_DELTA, fold_counters, fold_deltas
+from tests.utils.contexts import local_ports
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 _names = itertools.count()
@@ -30,9 +32,10 @@ _actors = itertools.count()
 
 
 @pytest.fixture
-def job(store: Store, tmp_path: Path) -> JobContext:
+async def job(store: Store, tmp_path: Path) -> AsyncIterator[JobContext]:
     tasks = Tasks(EmbeddedQueue(task_database(tmp_path / "tasks.db")))
-    return JobContext(store=store, tasks=tasks, job="fold_counters", clock=lambda: NOW)
+    async with local_ports(tmp_path) as ports:
+        yield JobContext(store, tasks, "fold_counters", ports.blobs, ports.push, clock=lambda: NOW)
 
 
 async def value(store: Store, name: str) -> int:

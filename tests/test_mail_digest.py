@@ -22,6 +22,7 @@ from taskqueue.headers import EMBEDDED_SECRET
 from tasks.emails import email_digest
 from tasks.mail_delivery import MailRetry
 from tests.test_social import FOLLOW, mutate, uid
+from tests.utils.contexts import app_task_context
 from tests.utils.devices import device_token, register
 from tests.utils.draining import app_of, drain
 from tests.utils.mail import outbox_mails, sign_up, update_preferences
@@ -56,9 +57,7 @@ async def run_digest_cron(http: httpx.AsyncClient) -> None:
 
 def delivery(http: httpx.AsyncClient, name: str) -> TaskContext:
     """A delivery of a task as the queue would hand it, under its own task name."""
-    app = app_of(http)
-    info = TaskInfo("email_digest", "default", name)
-    return TaskContext(app.state.store, app.state.tasks.tasks, info, mail=app.state.mail)
+    return app_task_context(http, TaskInfo("email_digest", "default", name))
 
 
 async def test_one_digest_a_day_when_the_job_and_its_tasks_run_twice_at_once(

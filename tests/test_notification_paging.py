@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 
 from settings import Settings
 from store.port import Store
-from taskqueue.context import TaskContext, TaskInfo
+from taskqueue.context import TaskInfo
 from tasks.notifications import notify
 from tests.conftest import graphql
 from tests.test_social import LIKE, mutate, pid
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import BASE_TIME, make_photos, make_user
-from tests.utils.draining import app_of, drain
+from tests.utils.contexts import app_task_context
+from tests.utils.draining import drain
 
 NOTIFICATIONS = """query($first: Int, $after: String, $last: Int, $before: String) { viewer {
   notifications(first: $first, after: $after, last: $last, before: $before) {
@@ -52,7 +53,6 @@ class Inbox:
 
     async def like(self, photo: int) -> None:
         at = BASE_TIME + timedelta(seconds=next(_seconds))
-        runtime = app_of(self.http).state.tasks
         info = TaskInfo("notify", "default", f"notify-{photo}")
         payload = {
             "recipient": self.recipient,
@@ -60,7 +60,7 @@ class Inbox:
             "subject": self.subject(photo),
             "actor": f"fan-{next(self.actors)}",
         }
-        await notify(payload, TaskContext(self.store, runtime.tasks, info, lambda: at))
+        await notify(payload, app_task_context(self.http, info, store=self.store, clock=lambda: at))
 
     async def page(self, **args: Any) -> dict[str, Any]:
         body = await call(self.http, NOTIFICATIONS, args, self.headers)

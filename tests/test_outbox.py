@@ -14,7 +14,6 @@ import pytest
 from settings import Settings
 from store import models
 from store.port import Entity, Query, Store
-from taskqueue.context import JobContext
 from taskqueue.embedded.queue import list_tasks
 from taskqueue.port import EnqueueResult, TaskQueue, TaskRequest
 from tasks.outbox import OUTBOX, relay, relay_outbox
@@ -24,6 +23,7 @@ from tests.test_social_background import FEED, NOTIFICATIONS
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import make_photos, make_user
 from tests.utils.clients import app_over_queue
+from tests.utils.contexts import app_job_context
 from tests.utils.draining import app_of, drain, settle_relays
 
 
@@ -80,10 +80,10 @@ async def alice_bob_and_a_photo(store: Store) -> tuple[models.User, models.User,
     return alice, bob, photo
 
 
-async def run_sweeper(store: Store, runtime: TaskRuntime) -> None:
+async def run_sweeper(harness: Harness) -> None:
     """The relay_outbox cron job, a minute after the writes (past SWEEP_AGE)."""
     later = datetime.now(UTC) + timedelta(minutes=1)
-    await relay_outbox(JobContext(store, runtime.tasks, "relay_outbox", clock=lambda: later))
+    await relay_outbox(app_job_context(harness.http, "relay_outbox", clock=lambda: later))
 
 
 async def test_a_refusing_queue_fails_no_committed_write_and_the_sweeper_delivers(
@@ -109,7 +109,7 @@ async def test_a_refusing_queue_fails_no_committed_write_and_the_sweeper_deliver
     assert await queued_names(harness.runtime) == []
 
     harness.queue.refusing = False
-    await run_sweeper(store, harness.runtime)
+    await run_sweeper(harness)
     await drain(harness.http)
     assert await outbox_records(store) == []
     # Every record became its named task (fan-ins to one owner in one bucket are one).
@@ -141,7 +141,7 @@ async def test_a_relay_repeated_after_its_enqueue_adds_nothing(
     await drain(harness.http)
     done = await queued_names(harness.runtime)
     await store.put_many(records)  # as if the delete had never happened
-    await run_sweeper(store, harness.runtime)
+    await run_sweeper(harness)
     await drain(harness.http)
 
     assert await queued_names(harness.runtime) == done
@@ -184,7 +184,7 @@ async def test_concurrent_writes_leave_one_record_per_committed_effect(
     )
 
     harness.queue.refusing = False
-    await run_sweeper(store, harness.runtime)
+    await run_sweeper(harness)
     await drain(harness.http)
     assert await notices(harness.http, settings, alice) == {"LIKE": len(fans)}
 

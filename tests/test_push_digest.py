@@ -13,7 +13,6 @@ from store import models
 from store.device_models import Device, device_to_entity, digest_sent_key
 from store.notification_models import Notification, notification_to_entity
 from store.port import Store
-from taskqueue.context import JobContext
 from taskqueue.headers import EMBEDDED_SECRET
 from taskqueue.naming import task_name
 from tasks.push_notifications import daily_digest, resume_after
@@ -21,6 +20,7 @@ from tests.test_social import FOLLOW, mutate, uid
 from tests.test_social_background import MARK_READ
 from tests.utils.accounts import bearer
 from tests.utils.builders import make_user
+from tests.utils.contexts import app_job_context
 from tests.utils.devices import device_token, register
 from tests.utils.draining import app_of, drain
 
@@ -70,8 +70,7 @@ async def test_one_digest_a_day_for_the_unread_who_were_not_pushed(
         bob.id, "LIKE", "User/x/Photo/y", [alice.id], 1, True, tomorrow - timedelta(hours=1)
     )
     await store.put_many([notification_to_entity(liked)])
-    runtime = app_of(client).state.tasks
-    job = JobContext(store, runtime.tasks, "daily_digest", clock=lambda: tomorrow)
+    job = app_job_context(client, "daily_digest", clock=lambda: tomorrow)
     await daily_digest(job)
     await daily_digest(job)
     await drain(client)

@@ -21,7 +21,7 @@ from settings import PushSettings, Settings, TaskSettings
 from store.errors import StoreError
 from store.notification_models import first_item_key, notification_from_entity
 from store.port import Store, Transaction
-from taskqueue.context import TaskContext, TaskInfo
+from taskqueue.context import TaskInfo
 from tasks.push_delivery import CLAIM_LIFETIME, PushRetry
 from tasks.push_notifications import notification_version
 from tasks.push_notifications import push as push_task
@@ -29,6 +29,7 @@ from tests.test_social import FOLLOW, mutate, uid
 from tests.test_uploads_atomicity import FlakyCommits
 from tests.utils.accounts import bearer
 from tests.utils.builders import make_user
+from tests.utils.contexts import app_task_context
 from tests.utils.devices import device_token, devices_of, post_task, register
 from tests.utils.draining import app_of, drain
 from tests.utils.fcm_stub import (
@@ -280,13 +281,11 @@ async def test_a_push_whose_receipt_was_lost_goes_again_only_after_its_claim_wit
 ) -> None:
     phone = device_token("phone")
     payload = await _a_follow_pushed_to(client, settings, store, phone)
-    sender = app_of(client).state.push
     now = datetime.now(UTC)
 
     async def deliver(store: Store, retry: int, at: datetime) -> None:
         info = TaskInfo("push", "push", "lost-receipt", retry, retry)
-        runtime = app_of(client).state.tasks
-        await push_task(payload, TaskContext(store, runtime.tasks, info, lambda: at, sender))
+        await push_task(payload, app_task_context(client, info, store=store, clock=lambda: at))
 
     with pytest.raises(StoreError):
         await deliver(LosesTheReceipt(store, fail_number=2), 0, now)  # claim ok, record lost

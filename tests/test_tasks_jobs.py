@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,19 +16,10 @@ from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.enqueue import Tasks
 from tasks.cleanup import prune_idempotency_records, reclaim_stray_blobs
+from tests.utils.contexts import LocalPorts, local_ports
 from tests.utils.tasks_app import running_app
 
 NOW = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
-
-
-class RecordingBlobs:
-    """A blob port that only remembers what it was asked to delete."""
-
-    def __init__(self) -> None:
-        self.deleted: list[str] = []
-
-    async def delete(self, names: Sequence[str]) -> None:
-        self.deleted.extend(names)
 
 
 @pytest.fixture
@@ -36,12 +27,24 @@ def tasks(tmp_path: Path) -> Tasks:
     return Tasks(EmbeddedQueue(task_database(tmp_path / "tasks.db")))
 
 
+@pytest.fixture
+async def ports(tmp_path: Path) -> AsyncIterator[LocalPorts]:
+    async with local_ports(tmp_path) as ports:
+        yield ports
+
+
+def job_context(store: Store, tasks: Tasks, ports: LocalPorts, job: str) -> JobContext:
+    return JobContext(store, tasks, job, ports.blobs, ports.push, clock=lambda: NOW)
+
+
 def record(user: str, name: str, created: datetime) -> Entity:
     key = models.idempotency_key(user, name)
     return models.idempotency_record(key, "fp", "{}", created, created + timedelta(hours=24))
 
 
-async def test_prune_deletes_expired_idempotency_records_only(store: Store, tasks: Tasks) -> None:
+async def test_prune_deletes_expired_idempotency_records_only(
+    store: Store, tasks: Tasks, ports: LocalPorts
+) -> None:
     expired = [record("u1", f"old-{n:04d}", NOW - timedelta(hours=25, seconds=n)) for n in range(3)]
     # More than one batch of records from tasks' own group, to show it pages through.
     expired += [
@@ -62,7 +65,7 @@ async def test_prune_deletes_expired_idempotency_records_only(store: Store, task
         await store.put_many(expired[start : start + MAX_BATCH])
     await store.put_many(kept)
 
-    context = JobContext(store, tasks, "prune_idempotency_records", clock=lambda: NOW)
+    context = job_context(store, tasks, ports, "prune_idempotency_records")
     await prune_idempotency_records(context)
     await prune_idempotency_records(context)  # a retried cron run finds nothing more
 
@@ -76,28 +79,27 @@ def stray(owner: str, photo: str, created: datetime) -> Entity:
     return models.stray_blob_to_entity(models.StrayBlob(owner, photo, names, created))
 
 
-async def test_reclaim_deletes_stray_blobs_older_than_a_day(store: Store, tasks: Tasks) -> None:
+def blob_names(records: Sequence[Entity]) -> list[str]:
+    return [name for record in records for name in models.stray_blob_from_entity(record).names]
+
+
+async def test_reclaim_deletes_stray_blobs_older_than_a_day(
+    store: Store, tasks: Tasks, ports: LocalPorts
+) -> None:
     old = [stray(f"u{n}", f"old{n}", NOW - timedelta(days=1, minutes=n + 1)) for n in range(3)]
     young = stray("u1", "uploading", NOW - timedelta(hours=23))
+    for name in blob_names([*old, young]):
+        await ports.blobs.put(name, b"webp", "image/webp")
     await store.put_many([*old, young])
-    blobs = RecordingBlobs()
-    context = JobContext(store, tasks, "reclaim_stray_blobs", blobs=blobs, clock=lambda: NOW)
+    context = job_context(store, tasks, ports, "reclaim_stray_blobs")
 
     await reclaim_stray_blobs(context)
     await reclaim_stray_blobs(context)
 
-    assert sorted(blobs.deleted) == sorted(
-        name for entity in old for name in models.stray_blob_from_entity(entity).names
-    )
+    assert [await ports.blobs.get(name) for name in blob_names(old)] == [None] * 6
+    assert [await ports.blobs.get(name) for name in blob_names([young])] == [b"webp", b"webp"]
     assert set(await store.get_many([e.key for e in old])) == {None}
     assert [e.key for e in await store.get_many([young.key]) if e] == [young.key]
-
-
-async def test_reclaim_without_a_blob_store_leaves_everything(store: Store, tasks: Tasks) -> None:
-    record = stray("u1", "old", NOW - timedelta(days=3))
-    await store.put_many([record])
-    await reclaim_stray_blobs(JobContext(store, tasks, "reclaim_stray_blobs", clock=lambda: NOW))
-    assert [e.key for e in await store.get_many([record.key]) if e] == [record.key]
 
 
 async def test_the_cron_route_runs_a_job_and_logs_the_run(tmp_path: Path) -> None:
