@@ -106,6 +106,7 @@ async def test_without_the_cache_every_profile_page_costs_the_same(
     assert costs[0] == costs[1] > 0
 
 
+@pytest.mark.slow  # waits seconds for the fold tasks of its counts
 async def test_the_writer_reads_every_write_at_once(
     http: httpx.AsyncClient, cached_settings: Settings
 ) -> None:

@@ -92,6 +92,7 @@ async def test_the_unsubscribe_link_turns_off_that_e_mail_and_a_forged_one_is_re
     assert again.status_code == 200  # a second click answers as the first
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_new_follower_e_mails_are_opt_in_and_sent_once_per_follower(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:

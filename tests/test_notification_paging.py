@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -170,6 +171,7 @@ async def test_node_ids_of_notifications_stay_the_recipients(
     assert await graphql(client, NODE, {"id": only}) == {"data": {"node": None}}
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_likes_through_the_app_replace_the_item_too(
     client: httpx.AsyncClient, settings: Settings, store: Store
 ) -> None:

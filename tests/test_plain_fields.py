@@ -160,6 +160,7 @@ def test_the_small_schema_has_plain_fields_and_leaves_the_rest() -> None:
     )
 
 
+@pytest.mark.slow  # 300 generated operations, each run both ways
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(item_strategy(), min_size=1, max_size=3), selection_strategy())
 async def test_generated_operations_answer_the_same_both_ways(

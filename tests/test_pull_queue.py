@@ -67,6 +67,7 @@ async def test_a_lease_takes_at_most_n_and_never_a_task_already_held(queue: Pull
     assert all(task.tag == "t" for task in first + rest)
 
 
+@pytest.mark.slow  # waits seconds for leases to expire
 async def test_acknowledged_tasks_are_gone_and_expired_leases_come_back(queue: PullQueue) -> None:
     await queue.add_many(tasks("t", 4))
     leased = await lease_count(queue, 4, SHORT)

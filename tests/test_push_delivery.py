@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from push.outbox import OutboxEntry, OutboxPush
 from settings import Settings
@@ -31,6 +32,7 @@ async def pushes(http: httpx.AsyncClient) -> list[OutboxEntry]:
     return list(reversed(await outbox_of(http).recent(100)))
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_a_like_and_a_follow_reach_every_device_of_the_recipient(
     client: httpx.AsyncClient, settings: Settings, store: Store
 ) -> None:
@@ -68,6 +70,7 @@ async def test_a_like_and_a_follow_reach_every_device_of_the_recipient(
     assert android.message["message"]["android"]["priority"] == "HIGH"
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_coalesced_likes_push_the_current_wording(
     client: httpx.AsyncClient, settings: Settings, store: Store
 ) -> None:

@@ -56,6 +56,7 @@ COUNTS = """query($id: ID!) { node(id: $id) { ... on User { followerCount follow
   following(first: 5) { edges { node { username } } } } } }"""
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_follow_is_idempotent_and_counted(
     client: httpx.AsyncClient, settings: Settings, people: dict[str, models.User]
 ) -> None:
@@ -80,6 +81,7 @@ async def test_follow_is_idempotent_and_counted(
     assert body["data"]["node"]["followerCount"] == 0
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_followers_list_newest_first(
     client: httpx.AsyncClient, settings: Settings, people: dict[str, models.User]
 ) -> None:
@@ -112,6 +114,7 @@ async def test_bad_follows_are_typed_errors(
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_likes_once_per_user_and_counted_under_concurrency(
     client: httpx.AsyncClient, settings: Settings, store: Store, people: dict[str, models.User]
 ) -> None:

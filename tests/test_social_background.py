@@ -53,6 +53,7 @@ async def _feed(http: httpx.AsyncClient, headers: dict[str, str]) -> list[str]:
     return [e["node"]["caption"] for e in body["data"]["viewer"]["feed"]["edges"]]
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_follow_post_like_comment_reach_feed_and_notifications(
     client: httpx.AsyncClient, settings: Settings, store: Store
 ) -> None:
@@ -104,6 +105,7 @@ async def test_likes_from_many_coalesce_into_one_notification(
     assert edge["node"]["message"] == "fan4 and 4 others liked your photo"
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_mark_read_up_to_one_notification(
     client: httpx.AsyncClient, settings: Settings, store: Store
 ) -> None:
@@ -125,6 +127,7 @@ async def test_mark_read_up_to_one_notification(
     assert other["errors"] == [{"code": "NOT_FOUND", "field": "upTo"}]
 
 
+@pytest.mark.slow  # waits seconds for batched background tasks
 async def test_unfollow_removes_the_followees_photos_from_the_feed(
     client: httpx.AsyncClient, settings: Settings, store: Store
 ) -> None:
