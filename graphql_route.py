@@ -103,7 +103,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         graphiql: GraphiQLAssets | None = None,
         tracer: Tracer | None = None,
         clock: Clock = system_clock,
-        relays: Relays | None = None,
+        relays: Relays,
     ) -> None:
         """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
         `task_admin` for its queue calls.

@@ -36,6 +36,7 @@ from store.sqlite import SQLiteStore
 from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.enqueue import Tasks
+from tasks.outbox import Relays
 from tests.utils import app_documents
 
 CURSORS = CursorCodec(b"bench-plans" * 3)
@@ -74,9 +75,10 @@ async def _measure(
 ) -> dict[str, dict[str, float]]:
     sides = {"compiled": build_schema(), "generic": generic(build_schema())}
     viewer = Viewer(bench_social._user("reader").id, "dev")
+    relays = Relays(store, tasks)
 
     async def execute(schema: TimelineSchema, query: str, variables: dict[str, Any]) -> Any:
-        context = RequestContext(store, CURSORS, tasks, media, viewer=viewer)
+        context = RequestContext(store, CURSORS, tasks, media, relays, viewer=viewer)
         result = await schema.execute(query, variable_values=variables, context_value=context)
         assert not result.errors, result.errors
         return result.data

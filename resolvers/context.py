@@ -23,11 +23,11 @@ class RequestContext:
     cursors: CursorCodec
     tasks: Tasks  # where mutations' follow-ups go (tests give it the embedded queue)
     media: Media  # the image pipeline and the blob store, bound to the request's origin
+    relays: Relays  # runs mutations' relays after their answers (tasks/outbox.py)
     viewer: Viewer | None = None
     runs: RunLog | None = None  # the task and cron run log, for admin-only fields
     task_admin: TaskAdmin | None = None  # the admin schema's queue calls; None elsewhere
     clock: Clock = system_clock  # what time it is: the app's clock, or a test's
-    relays: Relays | None = None  # runs mutations' relays after the answer; None: before it
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

@@ -24,7 +24,7 @@ from store import models
 from store.keys import Key
 from store.port import Entity, Transaction
 from store.transactions import run_in_transaction
-from tasks.outbox import Outbox, outbox_records, relay_after_commit
+from tasks.outbox import Outbox, outbox_records
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IDEMPOTENCY_KEY_MAX = 128
@@ -118,10 +118,7 @@ async def run_mutation(
         return outcome
 
     outcome = await run_in_transaction(context.store, work)
-    if context.relays is not None:
-        await context.relays.after_commit(committed)  # answers now, relays after
-    else:
-        await relay_after_commit(context.store, context.tasks, committed)
+    await context.relays.after_commit(committed)  # answers now, relays after
     return outcome
 
 

@@ -51,6 +51,7 @@ from store.sqlite import SQLiteStore
 from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.enqueue import Tasks
+from tasks.outbox import Relays
 from tests import test_plain_fields as plain_fields_test
 from tests.utils import app_documents
 from tests.utils.builders import make_photos, make_user
@@ -96,6 +97,7 @@ class World:
         self.ids = ids
         self.tasks = tasks
         self.media = media
+        self.relays = Relays(store, tasks)
         self.compiled = build_schema()
         self.generic = build_schema()
         self.generic.execution_context_class = StrawberryGraphQLCoreExecutionContext
@@ -115,7 +117,9 @@ class World:
         variables: dict[str, Any],
         viewer: Viewer | None,
     ) -> dict[str, Any]:
-        context = RequestContext(self.store, CURSORS, self.tasks, self.media, viewer=viewer)
+        context = RequestContext(
+            self.store, CURSORS, self.tasks, self.media, self.relays, viewer=viewer
+        )
         result = await schema.execute(query, variable_values=variables, context_value=context)
         errors = [client_error(error).formatted for error in result.errors or []]
         for error in errors:

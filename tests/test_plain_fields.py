@@ -33,6 +33,7 @@ from store.port import Store
 from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.enqueue import Tasks
+from tasks.outbox import Relays
 from tests.utils.builders import make_photos, make_user
 
 
@@ -235,6 +236,7 @@ async def test_the_apps_operations_answer_the_same_both_ways(
     plain, usual = build_schema(), build_schema()
     usual.execution_context_class = StrawberryGraphQLCoreExecutionContext
     cursors = CursorCodec(b"k" * 32)
+    relays = Relays(store, tasks)
     errors = []
     for operation in APP_OPERATIONS:
         answers = [
@@ -242,7 +244,7 @@ async def test_the_apps_operations_answer_the_same_both_ways(
                 await schema.execute(
                     operation,
                     variable_values=app_data,
-                    context_value=RequestContext(store, cursors, tasks, media),
+                    context_value=RequestContext(store, cursors, tasks, media, relays),
                 )
             )
             for schema in (plain, usual)
