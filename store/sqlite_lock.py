@@ -124,13 +124,6 @@ def claim_file(path: Path, *, shared: bool) -> Iterator[FileClaim]:
         claim.close()
 
 
-@contextmanager
-def exclusive_use(path: Path) -> Iterator[None]:
-    """Hold the embedded file for this process alone, or raise StoreInUse at once."""
-    with claim_file(path, shared=False):
-        yield
-
-
 def _open(path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from store.sqlite_db import SQLiteDatabase
-from store.sqlite_lock import exclusive_use
+from store.sqlite_lock import claim_file
 from taskqueue.pull.embedded import EmbeddedPullQueue
 from taskqueue.pull.port import PullTask
 
@@ -87,7 +87,7 @@ async def test_worker_processes_beside_the_server_lease_each_task_once(
     queue = EmbeddedPullQueue(database)
     await queue.add_many([PullTask("t", b"", f"task-{n:03d}") for n in range(300)])
     path = Path(database.path)
-    with exclusive_use(path):  # as a running server holds it
+    with claim_file(path, shared=False):  # as a running server holds it
         outputs = await asyncio.to_thread(run_workers, path, 3)
 
     acked = Counter(name for output in outputs for name in output.split())

@@ -19,7 +19,7 @@ from media.local_blobs import LocalBlobStore
 from settings import Settings
 from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase
-from store.sqlite_lock import exclusive_use
+from store.sqlite_lock import claim_file
 from tests.utils.clients import app_client
 from tests.utils.rerender import (
     assert_no_blob_lost_or_orphaned,
@@ -103,7 +103,7 @@ async def test_a_worker_killed_mid_batch_leaves_the_rest_to_the_next_and_none_do
     expected = {photo.id: rendered_once(blobs.root, photo) for photo in stale}
     tasks = Tasks(settings.sqlite_path)
 
-    with exclusive_use(settings.sqlite_path):  # as the server holds it while it runs
+    with claim_file(settings.sqlite_path, shared=False):  # as the server holds it while it runs
         assert run_to_end(settings, "enqueue").startswith(f"{PHOTOS} photos, {PHOTOS} tasks added")
         assert run_to_end(settings, "enqueue").startswith(f"{PHOTOS} photos, 0 tasks added")
 

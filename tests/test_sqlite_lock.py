@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from store.errors import StoreInUse
-from store.sqlite_lock import FileClaim, claim_file, exclusive_use
+from store.sqlite_lock import FileClaim, claim_file
 
 
 def test_shared_processes_run_together_and_exactly_one_leads(tmp_path: Path) -> None:
@@ -42,7 +42,7 @@ def test_a_follower_leads_once_the_leader_is_gone(tmp_path: Path) -> None:
 
 def test_a_process_with_its_own_cache_is_alone_on_the_file(tmp_path: Path) -> None:
     path = tmp_path / "timeline.db"
-    with exclusive_use(path):
+    with claim_file(path, shared=False):
         with pytest.raises(StoreInUse, match="runs alone on it") as refusal:
             FileClaim(path, shared=True)
         with pytest.raises(StoreInUse, match="TIMELINE_CACHE=memory"):
