@@ -8,6 +8,9 @@ such functions run, never across an await and never while waiting for a thread:
 no lock convoy can form. Each job is its own SQLite transaction: grouping queued
 jobs into one commit was measured and gained nothing (with synchronous=NORMAL a
 WAL commit does not wait for the disk), so a failing job can only undo itself.
+The background's many small writes (enqueues, settled deliveries, run-log lines)
+are the exception: they share jobs (store/sqlite_batches.py), because each job
+costs the event loop a wake-up and every request's commit a place in the queue.
 
 Reads run on a bounded pool of reader threads of its own (not asyncio's default
 executor), each in one read transaction so that its statements agree. WAL lets
@@ -95,6 +98,7 @@ class SQLiteDatabase:
         self._inline = threading.local()  # the quick reads' connection, per calling thread
         self._reader_conns: list[sqlite3.Connection] = []
         self._schemas: set[str] = set()
+        self.write_jobs = 0  # jobs the writer ran: what tests count, as round trips
 
     # -- writes ------------------------------------------------------------------
 
@@ -130,6 +134,7 @@ class SQLiteDatabase:
         while (job := jobs.get()) is not _STOP:
             if not job.future.set_running_or_notify_cancel():
                 continue  # its caller was cancelled before it started
+            self.write_jobs += 1  # before its caller can see it done
             try:
                 if conn is None:
                     conn = self._connect()

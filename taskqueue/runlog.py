@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol
 
+from store.sqlite_batches import shared_batches
 from store.sqlite_db import SQLiteDatabase
 
 MAX_ERROR_CHARS = 2000
@@ -61,9 +62,10 @@ class SQLiteRunLog:
 
     def __init__(self, db: SQLiteDatabase) -> None:
         self._db = db
+        self._batches = shared_batches(db)  # a line per run: shared jobs on the writer
 
     async def record(self, run: Run) -> None:
-        await self._db.write(lambda conn: insert_run(conn, run))
+        await self._batches.write(lambda conn: insert_run(conn, run))
 
     async def recent(self, *, limit: int = 50, failed_only: bool = False) -> list[Run]:
         return await self._db.read(lambda conn: select_runs(conn, limit, failed_only))

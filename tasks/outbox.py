@@ -42,6 +42,7 @@ from taskqueue.naming import task_name
 from taskqueue.port import DEFAULT_QUEUE, Enqueuer
 from taskqueue.registry import cron_job
 from tasks.cleanup import drain
+from tasks.grouped_deletes import GroupedDeletes
 
 OUTBOX = "Outbox"
 # Older than any relay still in flight after its commit; younger ones are the request's.
@@ -114,15 +115,21 @@ class RelayIncomplete(Exception):
     """Some records could not be enqueued; they stay for the sweeper."""
 
 
-async def relay(store: Store, tasks: Enqueuer, records: Sequence[Entity]) -> None:
-    """Enqueue each record's task, then delete the records that were enqueued.
+async def relay(
+    store: Store,
+    tasks: Enqueuer,
+    records: Sequence[Entity],
+    deletes: GroupedDeletes | None = None,
+) -> None:
+    """Enqueue each record's task, then delete the records that were enqueued
+    (through `deletes`, shared with other relays, when given).
     Raises RelayIncomplete (after deleting the others) if any enqueue failed."""
     results = await asyncio.gather(
         *(_enqueue(tasks, record) for record in records), return_exceptions=True
     )
     relayed = [r.key for r, result in zip(records, results, strict=True) if result is None]
     if relayed:
-        await store.delete_many(relayed)
+        await (deletes.delete(relayed) if deletes is not None else store.delete_many(relayed))
     failures = [result for result in results if isinstance(result, BaseException)]
     if failures:
         raise RelayIncomplete(
@@ -142,12 +149,17 @@ async def _enqueue(tasks: Enqueuer, record: Entity) -> None:
     )
 
 
-async def relay_after_commit(store: Store, tasks: Enqueuer, records: Sequence[Entity]) -> None:
+async def relay_after_commit(
+    store: Store,
+    tasks: Enqueuer,
+    records: Sequence[Entity],
+    deletes: GroupedDeletes | None = None,
+) -> None:
     """The request's relay: never raises, since the write it follows has committed."""
     if not records:
         return
     try:
-        await relay(store, tasks, records)
+        await relay(store, tasks, records, deletes)
     except Exception:
         log.warning("outbox relay failed; the relay_outbox sweeper will retry", exc_info=True)
 
@@ -168,6 +180,7 @@ class Relays:
         self._tasks = tasks
         self._limit = limit
         self._running: set[asyncio.Task[None]] = set()
+        self._deletes = GroupedDeletes(store)  # relays that end together delete together
 
     @property
     def running(self) -> int:
@@ -177,9 +190,11 @@ class Relays:
         if not records:
             return
         if len(self._running) >= self._limit:
-            await relay_after_commit(self._store, self._tasks, records)
+            await relay_after_commit(self._store, self._tasks, records, self._deletes)
             return
-        task = asyncio.create_task(relay_after_commit(self._store, self._tasks, records))
+        task = asyncio.create_task(
+            relay_after_commit(self._store, self._tasks, records, self._deletes)
+        )
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 

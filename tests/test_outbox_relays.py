@@ -135,3 +135,23 @@ async def test_past_its_bound_a_request_relays_before_it_answers(store: Store) -
 def app_runtime(gated: Gated) -> TaskRuntime:
     runtime: TaskRuntime = app_of(gated.http).state.tasks
     return runtime
+
+
+async def test_relays_that_end_together_delete_their_records_in_one_write(store: Store) -> None:
+    """Each relay used to delete its records in a store write of its own: under
+    load, one writer job per mutation on the embedded file (tasks/grouped_deletes.py)."""
+    relays = Relays(store, Tasks(Recorded()))
+    bob = await make_user(store, "bob")
+    now = datetime.now(UTC)
+    batches = [
+        outbox_records(bob.key, [FollowUp("fold_counter", {}, name=f"t{n}")], now)
+        for n in range(20)
+    ]
+    await store.put_many([record for batch in batches for record in batch])
+    before = store.round_trips
+    for batch in batches:
+        await relays.after_commit(batch)
+    await relays.settle()
+    assert store.round_trips - before == 1  # one delete_many for the twenty relays
+    keys = [record.key for batch in batches for record in batch]
+    assert await store.get_many(keys) == [None] * len(keys)

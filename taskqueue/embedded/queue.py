@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from clock import system_seconds
+from store.sqlite_batches import shared_batches
 from store.sqlite_db import SQLiteDatabase
 from taskqueue.embedded import admin
 from taskqueue.port import EnqueueResult, PendingTask, PurgeResult, TaskQueue, TaskRequest
@@ -75,6 +76,7 @@ class EmbeddedQueue(TaskQueue):
         dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:
         self._db = db
+        self._batches = shared_batches(db)  # a relay's enqueues share writer jobs
         self._wake = wake
         self._clock = clock
         self._dedup_seconds = dedup_window.total_seconds()
@@ -85,7 +87,7 @@ class EmbeddedQueue(TaskQueue):
         eta = request.eta.timestamp() if request.eta is not None else now
         row = (name, request.name is not None, request.queue, request.handler, request.payload)
         cutoff = now - self._dedup_seconds
-        created = await self._db.write(lambda conn: insert(conn, row, eta, now, cutoff))
+        created = await self._batches.write(lambda conn: insert(conn, row, eta, now, cutoff))
         if created and self._wake is not None:
             self._wake(request.queue)
         return EnqueueResult(name, created)

@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from starlette.types import ASGIApp
 
 from clock import system_seconds
+from store.sqlite_batches import shared_batches
 from store.sqlite_db import SQLiteDatabase
 from taskqueue.asgi_call import post
 from taskqueue.config import QueueConfig
@@ -63,6 +64,7 @@ class EmbeddedWorkers:
         dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:
         self._db = db
+        self._batches = shared_batches(db)  # finished deliveries share writer jobs
         self._queues = dict(queues)
         self._secret = secret
         self._runs = runs
@@ -197,17 +199,17 @@ class EmbeddedWorkers:
     ) -> None:
         now = self.clock()
         if status is not None and 200 <= status < 300:
-            await self._db.write(lambda conn: rows.finish(conn, [task], now))
+            await self._batches.write(lambda conn: rows.finish(conn, [task], now))
             return
         age = timedelta(seconds=now - task.first_attempt_at)
         if config.retry.gives_up(task.retry_count, age):
             log.warning("task %s failed for good after %d retries", task.name, task.retry_count)
-            await self._db.write(lambda conn: rows.give_up(conn, task, now, status, error))
+            await self._batches.write(lambda conn: rows.give_up(conn, task, now, status, error))
             return
         eta = now + config.retry.backoff(task.retry_count + 1)
         # App Engine does not count a 503 ("no instance free") as an execution.
         executed = status != 503
-        await self._db.write(
+        await self._batches.write(
             lambda conn: rows.retry_later(conn, task, eta, status, error, executed)
         )
 
