@@ -143,8 +143,10 @@ def create_app(
         clock=clock,
     )
 
-    # Mutations answer once committed; their follow-ups reach the queue after.
-    relays = Relays(store, tasks.tasks)
+    # Mutations answer once committed; their follow-ups reach the queue after, unless
+    # the embedded workers are too far behind (then the answers wait for them).
+    backlog = tasks.workers.backlog if tasks.workers is not None else None
+    relays = Relays(store, tasks.tasks, backlog=backlog)
 
     # Other processes may serve from the same embedded file unless this one keeps a
     # cache of it in its own memory, which their writes would leave stale.

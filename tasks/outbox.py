@@ -32,7 +32,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from store import models
 from store.keys import Key
@@ -164,6 +164,15 @@ async def relay_after_commit(
         log.warning("outbox relay failed; the relay_outbox sweeper will retry", exc_info=True)
 
 
+class Backpressure(Protocol):
+    """How far the queue's workers are behind (taskqueue/embedded/backlog.py)."""
+
+    @property
+    def over(self) -> bool: ...
+
+    async def under_limit(self) -> None: ...
+
+
 class Relays:
     """The requests' relays, run after their responses as tasks of the app.
 
@@ -171,14 +180,25 @@ class Relays:
     store the follow-ups are as good as queued (a relay cut off is the sweeper's),
     so the relay's writes to the queue and the outbox need not hold the client.
     At most `limit` relays run at once; past that, a request relays before it
-    answers, as it did before, so a burst cannot pile up unbounded work. The app's
+    answers, as it did before, so a burst cannot pile up unbounded work. While the
+    queue's workers are too far behind (`backlog`, the embedded queue's), a request
+    relays before it answers and then waits for them: requests slow down to the
+    pace of their follow-ups, so the backlog stays bounded. The app's
     lifespan `close`s them at shutdown; tests `settle` them before they look at the
     queue or the outbox."""
 
-    def __init__(self, store: Store, tasks: Enqueuer, *, limit: int = RELAYS_IN_FLIGHT) -> None:
+    def __init__(
+        self,
+        store: Store,
+        tasks: Enqueuer,
+        *,
+        limit: int = RELAYS_IN_FLIGHT,
+        backlog: Backpressure | None = None,
+    ) -> None:
         self._store = store
         self._tasks = tasks
         self._limit = limit
+        self._backlog = backlog
         self._running: set[asyncio.Task[None]] = set()
         self._deletes = GroupedDeletes(store)  # relays that end together delete together
 
@@ -188,6 +208,11 @@ class Relays:
 
     async def after_commit(self, records: Sequence[Entity]) -> None:
         if not records:
+            return
+        if self._backlog is not None and self._backlog.over:
+            # Backpressure: the answer waits for the relay and for the workers.
+            await relay_after_commit(self._store, self._tasks, records, self._deletes)
+            await self._backlog.under_limit()
             return
         if len(self._running) >= self._limit:
             await relay_after_commit(self._store, self._tasks, records, self._deletes)

@@ -65,7 +65,7 @@ def test_retry_limits_stop_a_task_when_all_given_limits_are_spent() -> None:
 def test_the_project_queue_yaml_loads() -> None:
     queues = load_queue_yaml(PROJECT_QUEUE_YAML)
     default = queues["default"]
-    assert default.rate_per_second == 100
+    assert default.rate_per_second == 500
     assert default.retry.task_retry_limit == 10
     assert default.retry.task_age_limit == timedelta(days=1)
 

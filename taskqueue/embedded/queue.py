@@ -248,6 +248,16 @@ def purge_finished(conn: sqlite3.Connection, before: float) -> int:
     ).rowcount
 
 
+def count_due(conn: sqlite3.Connection, queue: str, now: float, most: int) -> int:
+    """Due tasks of `queue` waiting to be claimed, counted up to `most` (an index range)."""
+    (count,) = conn.execute(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM task_queue WHERE queue = ? AND state = 'queued' "
+        f"AND eta <= ? AND {NOT_PAUSED} LIMIT ?)",
+        (queue, now, most),
+    ).fetchone()
+    return int(count)
+
+
 def next_eta(conn: sqlite3.Connection, queue: str) -> float | None:
     row = conn.execute(
         f"SELECT MIN(eta) FROM task_queue WHERE queue = ? AND state = 'queued' AND {NOT_PAUSED}",

@@ -36,6 +36,7 @@ from store.sqlite_db import SQLiteDatabase
 from taskqueue.asgi_call import post
 from taskqueue.config import QueueConfig
 from taskqueue.embedded import queue as rows
+from taskqueue.embedded.backlog import COUNT_EVERY_SECONDS, Backlog
 from taskqueue.embedded.queue import DEDUP_WINDOW, LeasedTask
 from taskqueue.headers import EMBEDDED_SECRET, app_engine_task_headers
 from taskqueue.rate import TokenBucket
@@ -83,6 +84,8 @@ class EmbeddedWorkers:
         self._stopping = False
         self._stopped = asyncio.Event()
         self._dedup_seconds = dedup_window.total_seconds()
+        self.backlog = Backlog()  # requests slow down while it is over its limit
+        self._counted_at: dict[str, float] = {}
         self._app: ASGIApp | None = None
 
     def wake(self, queue: str) -> None:
@@ -139,6 +142,7 @@ class EmbeddedWorkers:
                 claimed = []
                 await _wait(wakeup, self._poll)
             bucket.give_back(taken - len(claimed))
+            await self._count_backlog(config.name, full=len(claimed) == taken)
             for task in claimed:
                 in_flight[task.name] = task
                 delivery = asyncio.create_task(self._deliver(task, config))
@@ -152,6 +156,25 @@ class EmbeddedWorkers:
         return await self._db.write(
             lambda conn: rows.claim(conn, queue, limit, now, now + self._lease)
         )
+
+    async def _count_backlog(self, queue: str, *, full: bool) -> None:
+        """After a claim: none left when it took less than it could; otherwise count
+        what still waits (not more often than COUNT_EVERY_SECONDS)."""
+        if not full:
+            self.backlog.counted(queue, 0)
+            return
+        now = self.rate_clock()
+        if now - self._counted_at.get(queue, -COUNT_EVERY_SECONDS) < COUNT_EVERY_SECONDS:
+            return
+        self._counted_at[queue] = now
+        due_by = self.clock()
+        most = 2 * self.backlog.limit + 1
+        try:
+            waiting = await self._db.read(lambda conn: rows.count_due(conn, queue, due_by, most))
+        except Exception:
+            log.exception("counting the backlog of queue %r failed", queue)
+            return
+        self.backlog.counted(queue, waiting)
 
     async def _idle_wait(self, queue: str) -> float:
         """Sleep until the next eta, but poll for other processes' tasks and leases."""
