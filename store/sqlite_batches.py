@@ -26,7 +26,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from store.sqlite_db import SQLiteDatabase, translate
+from store.sqlite_db import SQLiteDatabase, writes_in_background
+from store.sqlite_write_txn import translate
 
 T = TypeVar("T")
 Piece = Callable[[sqlite3.Connection], T]
@@ -70,6 +71,7 @@ class WriteBatches:
     async def _flush(self) -> None:
         """Jobs one after the other until nothing waits: while one runs, the next
         one's pieces gather."""
+        writes_in_background()  # up to `limit` pieces: never a job for the event loop
         try:
             while self._waiting:
                 taken = _Taken()
@@ -96,6 +98,8 @@ class WriteBatches:
             try:
                 result = waiting.piece(conn)
             except Exception as error:
+                if not conn.in_transaction:
+                    raise  # SQLite undid the whole transaction (a full disk, an I/O error)
                 conn.execute("ROLLBACK TO piece")
                 taken.outcomes.append((False, translate(error)))
             else:

@@ -12,6 +12,18 @@ The background's many small writes (enqueues, settled deliveries, run-log lines)
 are the exception: they share jobs (store/sqlite_batches.py), because each job
 costs the event loop a wake-up and every request's commit a place in the queue.
 
+A request's write whose writer is idle runs at once on the calling thread, the
+event loop's, on the same write connection (held by a lock the writer thread
+takes for each job), as a quick read does: the hop to the writer and back costs
+two turns of a busy event loop, which under a mixed load were most of a
+mutation's time. It never waits: with a job queued or running, or SQLite's lock
+held by another process (a busy timeout of zero for the attempt), it queues for
+the writer as before. The queue's workers mark their tasks (`writes_in_background`):
+their writes, which may be large, always go to the writer thread. So that a
+commit on the loop never checkpoints the WAL (writing and syncing the file),
+SQLite's automatic checkpoint is off on the write connection and the writer
+thread checkpoints every CHECKPOINT_EVERY commits instead.
+
 Reads run on a bounded pool of reader threads of its own (not asyncio's default
 executor), each in one read transaction so that its statements agree. WAL lets
 them proceed while the writer writes. Reader connections are `query_only`: a write
@@ -41,33 +53,25 @@ import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from store.errors import StoreUnavailable
 from store.sqlite_files import BUSY_TIMEOUT_MS, open_wal, tune
+from store.sqlite_write_txn import (
+    BUSY_CODES,
+    execute_script,
+    in_write_transaction,
+    nothing,
+    translate,
+)
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
 
 READERS = 4
-BEGIN_ATTEMPTS = 3  # each waits out the busy timeout (only another process holds the lock)
-RETRY_AFTER_SECONDS = 1
-
-# Primary result codes that say the file cannot serve now, rather than a bug.
-_UNAVAILABLE_CODES = {
-    5: "busy",  # SQLITE_BUSY: another process holds the lock past the busy timeout
-    6: "locked",
-    8: "read-only",
-    10: "I/O error",
-    11: "corrupt",
-    13: "full",
-    14: "cannot open",
-    15: "locking protocol",
-    26: "not a database",
-}
-_BUSY_CODES = {5, 6}
 
 
 @dataclass
@@ -77,6 +81,16 @@ class _Job:
 
 
 _STOP = None
+CHECKPOINT_EVERY = 200  # commits (a few pages each): about SQLite's 1,000 pages of WAL
+# Set by the background work (the queue's workers): its writes always go to the
+# writer thread, so that one of its large jobs never runs on the event loop.
+_background: ContextVar[bool] = ContextVar("sqlite_background_writes", default=False)
+
+
+def writes_in_background() -> None:
+    """The calling task's writes, and those of tasks it starts from now on, go to
+    the writer thread even when it is idle."""
+    _background.set(True)
 
 
 class SQLiteDatabase:
@@ -99,12 +113,59 @@ class SQLiteDatabase:
         self._reader_conns: list[sqlite3.Connection] = []
         self._schemas: set[str] = set()
         self.write_jobs = 0  # jobs the writer ran: what tests count, as round trips
+        self._writing = threading.Lock()  # held while a job runs, here or on the writer
+        self._write_conn: sqlite3.Connection | None = None
+        self._commits = 0  # since the last checkpoint
 
     # -- writes ------------------------------------------------------------------
 
     async def write(self, work: Work[T]) -> T:
-        """Run `work(conn)` on the writer inside one write transaction."""
+        """Run `work(conn)` in one write transaction: here, when the writer is idle
+        and this is no background work (writes_in_background), else on the writer."""
+        if not _background.get():
+            done, result = self._write_here(work)
+            if done:
+                return cast(T, result)
         return await asyncio.wrap_future(self._submit(work))
+
+    def _write_here(self, work: Work[T]) -> tuple[bool, T | None]:
+        """(True, the result) if the writer was idle and SQLite's lock free at once;
+        (False, None) when the work must queue for the writer thread."""
+        jobs = self._jobs
+        if jobs is None or not jobs.empty() or not self._writing.acquire(blocking=False):
+            return False, None
+        try:
+            conn = self._write_connection()
+            conn.execute("PRAGMA busy_timeout=0")
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                if (error.sqlite_errorcode or 0) & 0xFF in BUSY_CODES:
+                    return False, None  # another process writes: the writer waits for it
+                raise translate(error)  # noqa: B904
+            finally:
+                conn.execute(f"PRAGMA busy_timeout={self._busy_timeout_ms}")
+            self.write_jobs += 1
+            try:
+                result = work(conn)
+                conn.execute("COMMIT")
+            except BaseException as error:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise translate(error)  # noqa: B904
+            self._commits += 1
+        finally:
+            self._writing.release()
+        if self._commits >= CHECKPOINT_EVERY:
+            self._submit(nothing)  # the writer thread checkpoints after it, not the loop
+        return True, result
+
+    def _write_connection(self) -> sqlite3.Connection:
+        """The one write connection, made by whoever writes first (holding _writing)."""
+        if self._write_conn is None:
+            self._write_conn = self._connect()
+            self._write_conn.execute("PRAGMA wal_autocheckpoint=0")  # _checkpoint's job
+        return self._write_conn
 
     def write_blocking(self, work: Work[T]) -> T:
         """For command-line tools and set-up, which have no event loop to keep free."""
@@ -130,21 +191,28 @@ class SQLiteDatabase:
         return job.future
 
     def _write_loop(self, jobs: queue.SimpleQueue[_Job | None]) -> None:
-        conn: sqlite3.Connection | None = None
         while (job := jobs.get()) is not _STOP:
             if not job.future.set_running_or_notify_cancel():
                 continue  # its caller was cancelled before it started
             self.write_jobs += 1  # before its caller can see it done
             try:
-                if conn is None:
-                    conn = self._connect()
-                result = _in_write_transaction(conn, job.work)
+                with self._writing:
+                    conn = self._write_connection()
+                    result = in_write_transaction(conn, job.work)
+                    self._commits += 1
+                    if self._commits >= CHECKPOINT_EVERY:
+                        self._checkpoint(conn)
             except BaseException as error:
                 job.future.set_exception(translate(error))
             else:
                 job.future.set_result(result)
-        if conn is not None:
-            conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """What SQLite's automatic checkpoint did in whichever commit crossed 1,000
+        pages of WAL, here on the writer thread: never in a commit made on the event
+        loop's thread, which it would hold while it writes and syncs the file."""
+        self._commits = 0
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     # -- reads -------------------------------------------------------------------
 
@@ -166,7 +234,7 @@ class SQLiteDatabase:
             cause = error.__cause__
             if (
                 isinstance(cause, sqlite3.Error)
-                and (cause.sqlite_errorcode or 0) & 0xFF in _BUSY_CODES
+                and (cause.sqlite_errorcode or 0) & 0xFF in BUSY_CODES
             ):
                 return False, None
             raise
@@ -235,56 +303,14 @@ class SQLiteDatabase:
         if jobs is not None and writer is not None:
             jobs.put(_STOP)
             writer.join()
+        with self._writing:
+            write_conn, self._write_conn = self._write_conn, None
+        if write_conn is not None:
+            write_conn.close()
         if pool is not None:
             pool.shutdown(wait=True)
         for conn in conns:
             conn.close()
-
-
-def execute_script(conn: sqlite3.Connection, script: str) -> None:
-    """Statements one by one: executescript() would commit the writer's transaction."""
-    for statement in script.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
-def translate(error: BaseException) -> BaseException:
-    """A SQLite error that says the file cannot serve now becomes StoreUnavailable;
-    anything else (a bug, a conflict raised by a job) passes through as it is."""
-    if isinstance(error, sqlite3.Error):
-        code = (error.sqlite_errorcode or 0) & 0xFF
-        if code in _UNAVAILABLE_CODES:
-            unavailable = StoreUnavailable(
-                f"the database file cannot serve now ({_UNAVAILABLE_CODES[code]}): {error}",
-                retry_after_seconds=RETRY_AFTER_SECONDS,
-            )
-            unavailable.__cause__ = error
-            return unavailable
-    return error
-
-
-def _in_write_transaction(conn: sqlite3.Connection, work: Work[T]) -> T:
-    _begin_immediate(conn)
-    try:
-        result = work(conn)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
-
-
-def _begin_immediate(conn: sqlite3.Connection) -> None:
-    for attempt in range(BEGIN_ATTEMPTS):
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            return
-        except sqlite3.OperationalError as error:
-            busy = (error.sqlite_errorcode or 0) & 0xFF in _BUSY_CODES
-            if not busy or attempt == BEGIN_ATTEMPTS - 1:
-                raise
-            # The busy timeout has already waited once; wait it out again.
 
 
 _shared: weakref.WeakValueDictionary[str, SQLiteDatabase] = weakref.WeakValueDictionary()

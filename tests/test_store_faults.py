@@ -13,7 +13,7 @@ import pytest
 
 from auth.dev_tokens import key_path_in, mint_dev_token
 from store.errors import StoreUnavailable
-from store.sqlite_db import translate
+from store.sqlite_write_txn import translate
 from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.port import TaskRequest

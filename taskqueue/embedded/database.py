@@ -15,7 +15,8 @@ import sqlite3
 import weakref
 from pathlib import Path
 
-from store.sqlite_db import SQLiteDatabase, execute_script, shared_database
+from store.sqlite_db import SQLiteDatabase, shared_database
+from store.sqlite_write_txn import execute_script
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS task_queue (

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp
 
 from clock import system_seconds
 from store.sqlite_batches import shared_batches
-from store.sqlite_db import SQLiteDatabase
+from store.sqlite_db import SQLiteDatabase, writes_in_background
 from taskqueue.asgi_call import post
 from taskqueue.config import QueueConfig
 from taskqueue.embedded import queue as rows
@@ -122,6 +122,7 @@ class EmbeddedWorkers:
         self._app = None
 
     async def _serve(self, config: QueueConfig) -> None:
+        writes_in_background()  # the deliveries it starts inherit it
         bucket = TokenBucket(config.rate_per_second, config.bucket_size, self.rate_clock)
         wakeup = self._wakeups[config.name]
         in_flight = self._in_flight[config.name]
@@ -255,6 +256,7 @@ class EmbeddedWorkers:
 
     async def _housekeeping(self) -> None:
         """Renew in-flight leases, put back expired ones, forget old tombstones."""
+        writes_in_background()
         every = self._lease / 3
         next_purge = 0.0
         while not self._stopping:

@@ -1,5 +1,7 @@
-"""The background's small writes share jobs on the embedded file's one writer
-(store/sqlite_batches.py): counted in writer jobs, never in milliseconds."""
+"""Jobs on the embedded file's one writer (store/sqlite_db.py): the background's
+small writes share jobs (store/sqlite_batches.py), and a request's write runs on
+the event loop's own thread when the writer is idle. Counted in writer jobs and
+threads, never in milliseconds."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from store.sqlite_batches import WriteBatches
-from store.sqlite_db import SQLiteDatabase
+from store.sqlite_db import SQLiteDatabase, writes_in_background
 from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.port import TaskRequest
@@ -38,7 +40,11 @@ async def _writer_held(database: SQLiteDatabase) -> tuple[asyncio.Future[None], 
         running.set()
         release.wait()
 
-    held = asyncio.ensure_future(database.write(hold))
+    async def on_the_writer() -> None:
+        writes_in_background()  # an idle writer's caller would run it in its own thread
+        await database.write(hold)
+
+    held = asyncio.ensure_future(on_the_writer())
     await asyncio.to_thread(running.wait)
     return held, release
 
@@ -96,3 +102,44 @@ async def test_a_failing_piece_is_undone_alone(database: SQLiteDatabase) -> None
     assert batches.jobs == 1
     rows = await database.read(lambda conn: conn.execute("SELECT n FROM t ORDER BY n").fetchall())
     assert rows == [(0,), (2,)]
+
+
+def _thread(_: sqlite3.Connection) -> int:
+    return threading.get_ident()
+
+
+async def test_a_request_write_runs_here_when_the_writer_is_idle(
+    database: SQLiteDatabase,
+) -> None:
+    assert await database.write(_thread) == threading.get_ident()
+
+    async def in_background() -> int:
+        writes_in_background()
+        return await database.write(_thread)
+
+    assert await asyncio.create_task(in_background()) != threading.get_ident()
+
+
+async def test_a_request_write_queues_while_the_writer_is_busy(database: SQLiteDatabase) -> None:
+    held, release = await _writer_held(database)
+    queued = asyncio.ensure_future(database.write(_thread))
+    await asyncio.sleep(0)
+    assert not queued.done()
+    release.set()
+    await held
+    assert await queued != threading.get_ident()
+
+
+async def test_a_write_lock_held_by_another_process_never_blocks_the_loop(
+    database: SQLiteDatabase,
+) -> None:
+    other = sqlite3.connect(database.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # as another server process's writer would
+    try:
+        waiting = asyncio.ensure_future(database.write(_thread))
+        await asyncio.sleep(0.05)  # the loop runs on while the writer waits for the lock
+        assert not waiting.done()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert await waiting != threading.get_ident()
