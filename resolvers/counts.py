@@ -1,5 +1,5 @@
-"""Reading sharded counters (store/counters.py) through the request's DataLoader,
-so every count on a page shares one batched get."""
+"""Reading counters (store/counters.py) through the request's DataLoader: one key
+a count, and every count on a page shares one batched get."""
 
 from __future__ import annotations
 
@@ -8,5 +8,5 @@ from store import counters
 
 
 def read(loaders: Loaders, name: str) -> Maybe[int]:
-    """At once when the shards are loaded (a feed page prefetches them)."""
-    return then(loaders.many_now(counters.shard_keys(name)), counters.total)
+    """At once when the total is loaded (a feed page prefetches it)."""
+    return then(loaders.entity_now(counters.counter_key(name)), counters.value)

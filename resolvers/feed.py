@@ -25,8 +25,8 @@ def photo_extras(viewer_id: str, photo_keys: list[Key]) -> list[Key]:
     for photo in photo_keys:
         keys.append(models.user_key(social_models.owner_id_of(photo)))
         keys.append(social_models.like_key(viewer_id, photo))
-        keys += counters.shard_keys(likes.like_counter(photo))
-        keys += counters.shard_keys(comments.comment_counter(photo))
+        keys.append(counters.counter_key(likes.like_counter(photo)))
+        keys.append(counters.counter_key(comments.comment_counter(photo)))
     return list(dict.fromkeys(keys))
 
 
