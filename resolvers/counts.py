@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from resolvers.loaders import Loaders, Maybe, then
 from store import counters
+from store.keys import Key
 
 
-def read(loaders: Loaders, name: str) -> Maybe[int]:
-    """At once when the total is loaded (a feed page prefetches it)."""
-    return then(loaders.entity_now(counters.counter_key(name)), counters.value)
+def read(loaders: Loaders, counter: Key) -> Maybe[int]:
+    """The count whose total is at `counter` (counters.key_of): at once when it is
+    loaded (a feed page prefetches it)."""
+    return then(loaders.entity_now(counter), counters.value)

@@ -21,13 +21,17 @@ from store.port import Entity, Query
 
 
 def photo_extras(viewer_id: str, photo_keys: list[Key]) -> list[Key]:
+    """What the Photo fields of a page will ask for: the owners (repeated: the
+    loaders read each key once), the viewer's likes and one key a count."""
     keys: list[Key] = []
     for photo in photo_keys:
-        keys.append(models.user_key(social_models.owner_id_of(photo)))
-        keys.append(social_models.like_key(viewer_id, photo))
-        keys.append(counters.counter_key(likes.like_counter(photo)))
-        keys.append(counters.counter_key(comments.comment_counter(photo)))
-    return list(dict.fromkeys(keys))
+        keys += (
+            models.user_key(social_models.owner_id_of(photo)),
+            social_models.like_key(viewer_id, photo),
+            counters.key_of(likes.LIKES, photo),
+            counters.key_of(comments.COMMENTS, photo),
+        )
+    return keys
 
 
 def feed_query(viewer_id: str) -> Query:
@@ -99,11 +103,12 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[models.Photo
     # DataLoader, where those fields find them without another round trip.
     followees = sorted(owners)
     edge_keys = [social_models.following_key(viewer.user_id, owner) for owner in followees]
-    found = await context.loaders.fetch_and_prime(
+    loaders = context.loaders
+    await loaders.fetch_and_prime(
         [*photo_keys, *edge_keys, *photo_extras(viewer.user_id, photo_keys)]
     )
-    photos = [found.get(key) for key in photo_keys]
-    edges = [found.get(key) for key in edge_keys]
+    photos = [loaders.loaded(key) for key in photo_keys]
+    edges = [loaders.loaded(key) for key in edge_keys]
     followed = {owner for owner, edge in zip(followees, edges, strict=True) if edge}
     followed.add(viewer.user_id)
     kept = [

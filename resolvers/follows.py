@@ -132,8 +132,8 @@ def viewer_follows(context: RequestContext, user_id: str) -> Maybe[bool]:
 
 
 def follower_count(context: RequestContext, user_id: str) -> Maybe[int]:
-    return counts.read(context.loaders, counters.counter_name(FOLLOWERS, models.user_key(user_id)))
+    return counts.read(context.loaders, counters.key_of(FOLLOWERS, models.user_key(user_id)))
 
 
 def following_count(context: RequestContext, user_id: str) -> Maybe[int]:
-    return counts.read(context.loaders, counters.counter_name(FOLLOWING, models.user_key(user_id)))
+    return counts.read(context.loaders, counters.key_of(FOLLOWING, models.user_key(user_id)))

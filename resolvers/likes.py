@@ -89,4 +89,4 @@ def viewer_has_liked(context: RequestContext, photo: Key) -> Maybe[bool]:
 
 
 def like_count(context: RequestContext, photo: Key) -> Maybe[int]:
-    return counts.read(context.loaders, like_counter(photo))
+    return counts.read(context.loaders, counters.key_of(LIKES, photo))

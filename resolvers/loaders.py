@@ -105,14 +105,18 @@ class Loaders:
     def prime(self, entity: Entity) -> None:
         self._known[entity.key] = entity
 
-    async def fetch_and_prime(self, keys: Sequence[Key]) -> dict[Key, Entity | None]:
-        """One get for `keys` (those not loaded already), its results kept, so that
-        later loads of any of them cost nothing (and no DataLoader future each)."""
-        unique = list(dict.fromkeys(keys))
-        missing = [key for key in unique if key not in self._known]
+    async def fetch_and_prime(self, keys: Sequence[Key]) -> None:
+        """One get for `keys` (those not loaded already, once each), its results
+        kept, so that later loads of any of them cost nothing (and no DataLoader
+        future each): `loaded` and the `_now` methods answer them at once."""
+        known = self._known
+        missing = [key for key in dict.fromkeys(keys) if key not in known]
         if missing:
-            self._known.update(zip(missing, await self._store.get_many(missing), strict=True))
-        return {key: self._known[key] for key in unique}
+            known.update(zip(missing, await self._store.get_many(missing), strict=True))
+
+    def loaded(self, key: Key) -> Entity | None:
+        """What the request read at `key` (None: absent, or not read)."""
+        return self._known.get(key)
 
 
 def _user_or_none(entity: Entity | None) -> User | None:

@@ -76,6 +76,12 @@ def counter_key(name: str) -> Key:
     return Key.of(SHARD_KIND, f"{name}#{TOTAL}")
 
 
+@functools.lru_cache(maxsize=65_536)  # each asked for by a page's prefetch and its field
+def key_of(kind: str, key: Key) -> Key:
+    """`counter_key(counter_name(kind, key))`, without making the name again."""
+    return counter_key(counter_name(kind, key))
+
+
 def legacy_shard_keys(name: str) -> list[Key]:
     """The shards the code before one entity per counter wrote for `name`."""
     count = SHARDS.get(name.partition(":")[0], DEFAULT_SHARDS)
