@@ -3,7 +3,7 @@ a count, and every count on a page shares one batched get."""
 
 from __future__ import annotations
 
-from resolvers.loaders import Loaders, Maybe, then
+from resolvers.loaders import Loaders, Maybe
 from store import counters
 from store.keys import Key
 
@@ -11,4 +11,4 @@ from store.keys import Key
 def read(loaders: Loaders, counter: Key) -> Maybe[int]:
     """The count whose total is at `counter` (counters.key_of): at once when it is
     loaded (a feed page prefetches it)."""
-    return then(loaders.entity_now(counter), counters.value)
+    return loaders.entity_then(counter, counters.value)

@@ -5,8 +5,8 @@ that read it (no cross-user leaks, no stale reads across requests). What outlive
 requests is the cache below the store port (cache/store.py), invalidated on write.
 
 What the request has already read (a page's prefetch, a primed entity) is
-answered without a coroutine: `loaded` and the `Maybe` results let a field
-return its value at once, and graphql-core then completes it without a Task.
+answered without a coroutine: `loaded`, `entity_then` and `user_now` (a `Maybe`)
+let a field return its value at once, and graphql-core then completes it without a Task.
 Only what is not loaded yet costs an await (and a batched get).
 """
 
@@ -65,17 +65,14 @@ class Loaders:
         self._known: dict[Key, Entity | None] = {}
         self.entities = EntityLoader(store)
 
-    def entity_now(self, key: Key) -> Maybe[Entity | None]:
-        """`entity`, without a coroutine when the request has read it already."""
+    def entity_then(self, key: Key, convert: Callable[[Entity | None], T]) -> Maybe[T]:
+        """`convert` applied to the entity at `key`: at once when the request has
+        read it already (no coroutine, and no question whether the value is
+        awaitable: a page's fields ask this of every photo), after a load if not."""
         found = self._known.get(key, _NOT_LOADED)
-        return self.entity(key) if found is _NOT_LOADED else found
-
-    def many_now(self, keys: Sequence[Key]) -> Maybe[list[Entity | None]]:
-        """`many`, without a coroutine when the request has read them all already."""
-        known = self._known
-        if all(key in known for key in keys):
-            return [known[key] for key in keys]
-        return self.many(keys)
+        if found is _NOT_LOADED:
+            return _then(self.entity(key), convert)
+        return convert(found)
 
     async def entity(self, key: Key) -> Entity | None:
         if key not in self._known:
@@ -95,7 +92,7 @@ class Loaders:
         return _user_or_none(await self.entity(user_key(user_id)))
 
     def user_now(self, user_id: str) -> Maybe[User | None]:
-        return then(self.entity_now(user_key(user_id)), _user_or_none)
+        return self.entity_then(user_key(user_id), _user_or_none)
 
     def unknown(self, keys: Sequence[Key]) -> list[Key]:
         """Those of `keys` the request has not read yet, once each."""
