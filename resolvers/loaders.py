@@ -5,8 +5,9 @@ that read it (no cross-user leaks, no stale reads across requests). What outlive
 requests is the cache below the store port (cache/store.py), invalidated on write.
 
 What the request has already read (a page's prefetch, a primed entity) is
-answered without a coroutine: `loaded`, `entity_then` and `user_now` (a `Maybe`)
-let a field return its value at once, and graphql-core then completes it without a Task.
+answered without a coroutine: `loaded`, `entity_then` and `user_now` (a
+`Maybe`) let a field return its value at once, and graphql-core then completes
+it without a Task.
 Only what is not loaded yet costs an await (and a batched get).
 """
 
@@ -105,7 +106,7 @@ class Loaders:
     async def fetch_and_prime(self, keys: Sequence[Key]) -> None:
         """One get for `keys` (those not loaded already, once each), its results
         kept, so that later loads of any of them cost nothing (and no DataLoader
-        future each): `loaded` and the `_now` methods answer them at once."""
+        future each): `loaded`, `entity_then` and `user_now` answer them at once."""
         known = self._known
         missing = [key for key in dict.fromkeys(keys) if key not in known]
         if missing:

@@ -33,7 +33,8 @@ random one (marked `pending`), a read summed the total and every shard, and the
 that code still count, because nothing reads a counter before they are folded:
 every process folds the pending shards (`fold_legacy_shards`) at start, before it
 serves (app.py), so an embedded store (one version at a time) is exact across
-the upgrade; and the cron job keeps folding pending shards, for the one case
+the upgrade (unless the store failed at that start: then as below); and the
+cron job keeps folding pending shards, for the one case
 left, a Datastore deploy where an instance of the old version still folds deltas
 into shards for a while after the new one started: those counts show at the
 cron job's next run (every 10 minutes) instead of a second after, and are not

@@ -18,10 +18,13 @@ is counted twice or lost. Running it twice for one slot folds nothing more.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import logging
 from datetime import datetime, timedelta
 
 from store import counters
+from store.errors import StoreUnavailable, TransactionConflict
 from store.models import sort_key
 from store.port import MAX_BATCH, Position, Store
 from store.transactions import run_in_transaction
@@ -31,6 +34,11 @@ from taskqueue.registry import Payload, cron_job, task_handler
 # A delta this old has missed its bucket's task (the enqueue after its commit was
 # lost); the cron job folds it.
 STALE_DELTA = timedelta(minutes=1)
+# How long a process's start waits for the legacy fold: a store that does not
+# answer by then leaves the fold to the cron job rather than keep the process down.
+START_FOLD_SECONDS = 30.0
+
+log = logging.getLogger("timeline.counters")
 
 
 @task_handler("fold_counter")
@@ -63,6 +71,22 @@ async def fold_legacy_shards(store: Store, now: datetime) -> None:
                 store, functools.partial(counters.fold_shards, name=name, now=now)
             )
         folded.update(names)
+
+
+async def fold_legacy_shards_at_start(store: Store, now: datetime) -> None:
+    """`fold_legacy_shards` before a process serves (app.py). A store that fails
+    or does not answer leaves the legacy shards to the cron job: their counts
+    show late (at its next run), but a process that cannot start serves nobody."""
+    try:
+        await asyncio.wait_for(fold_legacy_shards(store, now), START_FOLD_SECONDS)
+    except (StoreUnavailable, TransactionConflict, TimeoutError) as error:
+        log.warning(
+            "counter shards left pending by an older version were not folded at start "
+            "(%s: %s); the fold_counters cron job folds them, and until then those "
+            "counts show low",
+            type(error).__name__,
+            error,
+        )
 
 
 @cron_job("fold_counters")

@@ -9,16 +9,19 @@ import asyncio
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
+import pytest
 
 from resolvers import follows, likes
 from settings import Settings
 from settings.cache import CacheSettings
 from store import counters, models, social_models
+from store.errors import StoreUnavailable
 from store.keys import Key
-from store.port import Entity, Store
-from tasks.counters import fold_deltas
+from store.port import Entity, Query, Result, Store
+from tasks.counters import fold_deltas, fold_legacy_shards
 from tests.test_counters import legacy_shard
 from tests.test_social import FOLLOW, LIKE, UNLIKE, mutate, pid, uid
 from tests.utils.accounts import bearer, call
@@ -97,6 +100,32 @@ async def test_shards_left_by_the_old_code_count_from_the_first_request(
         body = await call(http, USER, {"id": uid(owner)})
         assert body["data"]["node"]["followerCount"] == 5
     assert await store.page(counters.pending_shards(), limit=10) == []
+
+
+class ShardQueriesFail(DelegatingStore):
+    """The real store, except that a query for counter shards fails, as a
+    Datastore that does not answer while a process starts."""
+
+    async def page(self, query: Query, **bounds: Any) -> list[Result]:
+        if query.kind == counters.SHARD_KIND:
+            raise StoreUnavailable("the datastore did not answer")
+        return await self.inner.page(query, **bounds)
+
+
+async def test_a_start_whose_legacy_fold_fails_serves_and_leaves_it_to_the_cron_job(
+    store: Store, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    owner = await make_user(store, "owner")
+    [photo] = await make_photos(store, owner, 1)
+    name = likes.like_counter(photo.key)
+    when = datetime(2030, 6, 1, tzinfo=UTC)
+    await store.put_many([counters.total_entity(name, 40, when), legacy_shard(name, 1, 2)])
+    async with app_client(settings, ShardQueriesFail(store)) as http:
+        assert await like_count(http, photo) == 40  # low until the cron job's run
+    assert "fold_counters cron job folds them" in caplog.text
+    await fold_legacy_shards(store, when)
+    async with app_client(settings, store) as http:
+        assert await like_count(http, photo) == 42
 
 
 class KeysRead(DelegatingStore):
