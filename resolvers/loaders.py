@@ -84,7 +84,9 @@ class Loaders:
         """`entity` for several keys: straight from what the request has read when
         it can (no future per key), the rest in one batched load."""
         known = self._known
-        missing = [key for key in dict.fromkeys(keys) if key not in known]
+        unique = dict.fromkeys(keys)
+        # A page's prefetch usually comes first: nothing to leave out then.
+        missing = [key for key in unique if key not in known] if known else list(unique)
         if missing:
             known.update(zip(missing, await self.entities.load_many(missing), strict=True))
         return [known[key] for key in keys]
@@ -108,7 +110,9 @@ class Loaders:
         kept, so that later loads of any of them cost nothing (and no DataLoader
         future each): `loaded`, `entity_then` and `user_now` answer them at once."""
         known = self._known
-        missing = [key for key in dict.fromkeys(keys) if key not in known]
+        unique = dict.fromkeys(keys)
+        # A page's prefetch usually comes first: nothing to leave out then.
+        missing = [key for key in unique if key not in known] if known else list(unique)
         if missing:
             known.update(zip(missing, await self._store.get_many(missing), strict=True))
 
