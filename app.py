@@ -105,10 +105,13 @@ def create_app(
     node_modules: Path = NODE_MODULES,
     tracer_provider: TracerProvider | None = None,
     clock: Clock = system_clock,
+    direct_graphql: bool = True,
 ) -> Starlette:
     """`tracer_provider`: where spans go, whatever TIMELINE_TRACING says (tests
     give one with an in-memory exporter). `clock`: what time it is for requests,
-    tasks, cron and tokens (tests give a fixed or stepping one)."""
+    tasks, cron and tokens (tests give a fixed or stepping one). `direct_graphql`:
+    known queries skip strawberry's view (graphql_direct.py; off in a test that
+    compares the two paths)."""
     settings = settings or load_settings()
     # The embedded file's one access layer (a single writer thread, a reader pool),
     # shared by the store, the task queue and the push outbox; opened on first use.
@@ -200,6 +203,7 @@ def create_app(
         tracer=tracer,
         clock=clock,
         relays=relays,
+        direct=direct_graphql,
     )
     graphql = route(graphiql=graphiql)
     admin = route(admin=True, task_admin=tasks.admin)

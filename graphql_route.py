@@ -6,7 +6,9 @@ declared size of an upload, CSRF for multipart requests and the bearer token
 (graphql_guards.py). While the body streams: the size limit again, and the
 request's shape (`graphql_request`). Before execution: an APQ hash or a trusted
 document becomes the document to run (persisted_queries.py), and its operation
-names the request's log lines and span (observability/). After execution: every
+names the request's log lines and span (observability/). A query the route has
+run before takes the direct path to its compiled plan (graphql_direct.py), past
+strawberry's view and pipeline, to the same answer. After execution: every
 error through `schema.errors.client_error`, the status the media type
 calls for, 503 with Retry-After when an error says the server is busy
 (UNAVAILABLE), and the cache headers (http_caching.py). Whatever is refused is
@@ -15,12 +17,11 @@ answered with a GraphQL error body in the negotiated media type, never plain tex
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, cast
 
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,6 +40,8 @@ from auth.viewer import TokenVerifier
 from clock import Clock, system_clock
 from errors import Unavailable
 from graphiql import GraphiQLAssets, graphiql_response
+from graphql_context import Contexts
+from graphql_direct import DirectPath, Exchange
 from graphql_guards import (
     RETRY_AFTER_SECONDS,
     BodyTooLarge,
@@ -63,13 +66,13 @@ from graphql_request import (
     leading_operation_name,
     place_files,
 )
-from http_caching import PRIVATE, get_cache_control, with_cache_headers
+from http_caching import get_cache_control, with_cache_headers
 from media import Media
-from observability import note_operation
+from observability import name_operation
 from persisted_queries import PersistedQueries
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
-from schema import build_admin_schema, build_schema
+from schema import TimelineSchema, build_admin_schema, build_schema
 from schema.errors import client_error
 from settings import Settings
 from store.port import Store
@@ -78,14 +81,6 @@ from taskqueue.runlog import RunLog
 from taskqueue.task_admin import TaskAdmin
 from tasks.outbox import Relays
 from trusted_documents import load_manifest
-
-
-@dataclass
-class Exchange:
-    """What the route learns about one request on its way through strawberry."""
-
-    media_type: str
-    cache_control: str = PRIVATE
 
 
 class GraphQLRoute(GraphQL[RequestContext, None]):
@@ -104,12 +99,15 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         tracer: Tracer | None = None,
         clock: Clock = system_clock,
         relays: Relays,
+        direct: bool = True,
     ) -> None:
         """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
         `task_admin` for its queue calls.
         `graphiql`: its files, when installed (graphiql/assets.py).
         `tracer`: a span per operation (tracing on, observability/tracing.py).
-        `relays`: where mutations' relays run after their answers (tasks/outbox.py)."""
+        `relays`: where mutations' relays run after their answers (tasks/outbox.py).
+        `direct`: known queries take the direct path (graphql_direct.py); off, every
+        request takes strawberry's (the differential test compares the two)."""
         build = build_admin_schema if admin else build_schema
         ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
@@ -118,20 +116,22 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
         )
-        self._store = store
-        self._cursors = CursorCodec(settings.secret_key)
+        self._contexts = Contexts(
+            store=store,
+            cursors=CursorCodec(settings.secret_key),
+            tasks=tasks,
+            # Absolute URLs point at the configured origin, never at the request's Host.
+            media=media.for_origin(settings.web.public_origin or ""),
+            clock=clock,
+            relays=relays,
+            runs=runs,
+            task_admin=task_admin,
+        )
         self._verifier = verifier
-        # Absolute URLs point at the configured origin, never at the request's Host.
-        self._media = media.for_origin(settings.web.public_origin or "")
         self._suggestions = not settings.is_production
-        self._tasks = tasks
-        self._runs = runs
-        self._task_admin = task_admin
         self._max_upload = settings.media.max_upload_bytes
         self._graphiql = graphiql
         self._tracer = tracer
-        self._clock = clock
-        self._relays = relays
         trusted = settings.persisted_queries.trusted_documents
         # A malformed manifest stops the start here (ManifestError).
         self._persisted = PersistedQueries(
@@ -139,6 +139,16 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             enabled=settings.persisted_queries.enabled,
             trusted=load_manifest(trusted) if trusted is not None else None,
             clock=clock,
+        )
+        schema = cast(TimelineSchema, self.schema)
+        # Streamed answers (SSE, multipart) are the view's alone; the app serves none.
+        reproducible = not self._stream_transport_map and DirectPath.reproduces(schema)
+        self._direct = (
+            DirectPath(
+                schema, self._persisted, self._contexts, max_cost=settings.query_limits.max_cost
+            )
+            if direct and reproducible
+            else None
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -187,10 +197,18 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             raise viewer
         request.state.viewer = viewer
         if self._tracer is None:
-            return await self.run(request)
-        # Named in execute_single, once the document is known (an APQ hash may stand for it).
+            return await self._run_either_way(request)
+        # Named once the document is known (an APQ hash may stand for it).
         with self._tracer.start_as_current_span("GraphQL operation"):
-            return await self.run(request)
+            return await self._run_either_way(request)
+
+    async def _run_either_way(self, request: Request) -> Response:
+        if self._direct is not None:
+            result = await self._direct.run(request, request.state.graphql)
+            if result is not None:  # answered as strawberry's view answers
+                body = await self.process_result(request, result)
+                return self.create_response(body, await self.get_sub_response(request))
+        return await self.run(request)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # Only a page load asks for HTML; an APQ GET (no `query`, an `extensions`)
@@ -264,14 +282,12 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
+        exchange: Exchange = request.state.graphql
+        resolved = exchange.resolved
+        if resolved is None:  # (the direct path resolves it before passing a request on)
+            resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
         request_data = replace(request_data, query=resolved.query)
-        name = request_data.operation_name or leading_operation_name(resolved.query)
-        if name:
-            note_operation(name)
-            span = trace.get_current_span()  # the operation's, when tracing is on
-            span.update_name(f"GraphQL {name}")
-            span.set_attribute("graphql.operation.name", name)
+        name_operation(request_data.operation_name or leading_operation_name(resolved.query))
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -286,11 +302,13 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         if started and resolved.register_as is not None and resolved.query is not None:
             await self._persisted.register(resolved.register_as, resolved.query)
         if request.method == "GET" and not result.errors:
-            request.state.graphql.cache_control = get_cache_control(
+            exchange.cache_control = get_cache_control(
                 resolved.query,
                 request_data.operation_name,
                 signed_in="authorization" in request.headers,
             )
+        if self._direct is not None:
+            self._direct.learn(resolved.query, request_data.operation_name)
         return result
 
     def create_response(
@@ -314,18 +332,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        viewer = request.scope.get("state", {}).get("viewer")
-        return RequestContext(
-            store=self._store,
-            cursors=self._cursors,
-            viewer=viewer,
-            tasks=self._tasks,
-            runs=self._runs,
-            media=self._media,
-            task_admin=self._task_admin,
-            clock=self._clock,
-            relays=self._relays,
-        )
+        return self._contexts(request.scope.get("state", {}).get("viewer"))
 
 
 _REFUSAL_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
