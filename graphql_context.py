@@ -31,6 +31,25 @@ class Contexts:
     runs: RunLog | None = None
     task_admin: TaskAdmin | None = None
 
+    @classmethod
+    def for_origin(
+        cls,
+        origin: str | None,
+        secret_key: bytes,
+        *,
+        store: Store,
+        media: Media,
+        tasks: Tasks,
+        clock: Clock,
+        relays: Relays,
+        runs: RunLog | None = None,
+        task_admin: TaskAdmin | None = None,
+    ) -> Contexts:
+        """Absolute URLs point at the configured `origin`, never at the request's Host."""
+        cursors = CursorCodec(secret_key)
+        media = media.for_origin(origin or "")
+        return cls(store, cursors, tasks, media, clock, relays, runs, task_admin)
+
     def __call__(self, viewer: Viewer | None) -> RequestContext:
         return RequestContext(
             store=self.store,
