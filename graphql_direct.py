@@ -75,6 +75,10 @@ class Known:
     anonymous_cache_control: str  # for a GET without an Authorization header
 
 
+# Learned as never to go direct (a mutation, introspection), so not looked at again.
+NEVER_DIRECT = Known(None, PRIVATE)
+
+
 @dataclass(frozen=True)
 class Sent:
     query: str | None
@@ -121,14 +125,16 @@ class DirectPath:
             return
         document = self._schema.documents.get((query, self._schema.validation_rules))
         operation = None if document is None else get_operation_ast(document, operation_name)
-        if operation is None or operation.operation is not OperationType.QUERY:
+        if operation is None:
+            return  # refused before it ran (or since forgotten): it may pass next time
+        fields = root_fields(query, operation_name) or _INTROSPECTION
+        if operation.operation is not OperationType.QUERY or fields & _INTROSPECTION:
+            self._known.put(key, NEVER_DIRECT, size=len(query))  # decided once
             return
         own_name = operation.name.value if operation.name else None
-        fields = root_fields(query, operation_name) or _INTROSPECTION
-        if fields & _INTROSPECTION or not compiled.has_plans(self._schema, query, own_name):
-            return
-        cache_control = get_cache_control(query, operation_name, signed_in=False)
-        self._known.put(key, Known(operation_name or own_name, cache_control), size=len(query))
+        if compiled.has_plans(self._schema, query, own_name):
+            cache_control = get_cache_control(query, operation_name, signed_in=False)
+            self._known.put(key, Known(operation_name or own_name, cache_control), size=len(query))
 
     async def run(self, request: Request, exchange: Exchange) -> ExecutionResult | None:
         """The result of a request this path answers, or None for the normal path."""
@@ -147,8 +153,8 @@ class DirectPath:
         resolved = exchange.resolved = await self._persisted.resolve(sent.query, sent.extensions)
         query = resolved.query
         known = None if query is None else self._known.get((query, sent.operation_name))
-        if query is None or known is None or resolved.register_as is not None:
-            return None
+        if query is None or known is None or known is NEVER_DIRECT or resolved.register_as:
+            return None  # (NEVER_DIRECT by identity: a Known equal to it may go direct)
         document = self._schema.documents.get((query, self._schema.validation_rules))
         if document is None or not self._within_cost(query, document, known, sent):
             return None

@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -24,7 +25,7 @@ from benchmarks.http_sides import USER_PAGE
 from graphql_direct import DirectPath, stats
 from resolvers.node_ids import to_global_id
 from schema import build_schema
-from settings import QueryLimits, Settings
+from settings import PersistedQuerySettings, QueryLimits, Settings
 from store import models
 from store.sqlite import SQLiteStore
 from tests.test_compiled_plans import suite_queries, variable_choices
@@ -191,6 +192,33 @@ async def test_every_query_of_the_suite_answers_the_same_on_both_paths(settings:
     direct = await answers(settings, calls, direct=True, check=False)
     assert_same(direct, normal)
     assert stats.answered - before >= len(calls) // 2  # most went direct the second time
+
+
+async def test_trusted_documents_and_apq_off_answer_the_same_on_both_paths(
+    settings: Settings, tmp_path: Path
+) -> None:
+    ids = await seed(settings)
+    manifest = tmp_path / "manifest.json"
+    body = {"id": document_hash(USER_PAGE), "name": "Page", "type": "query", "body": USER_PAGE}
+    manifest.write_text(
+        json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": [body]})
+    )
+    page = {"id": ids["bob"], "n": 2}
+    by_hash = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(USER_PAGE)}}
+    calls = [
+        Call(None, page, extensions=by_hash),
+        Call(None, page, extensions=by_hash, method="GET"),
+        Call(USER_PAGE, page),  # the listed text, sent whole
+        Call(PHOTOS, {"n": 1}, direct=False),  # OPERATION_NOT_TRUSTED
+    ]
+    trusting = PersistedQuerySettings(trusted_documents=manifest)
+    for chosen, chosen_calls in [
+        (trusting, calls),
+        (PersistedQuerySettings(enabled=False), [replace(calls[0], direct=False), calls[2]]),
+    ]:
+        configured = replace(settings, persisted_queries=chosen)
+        normal = await answers(configured, chosen_calls, direct=False)
+        assert_same(await answers(configured, chosen_calls, direct=True), normal)
 
 
 # -- what the direct path leaves to the normal one ---------------------------------
