@@ -18,11 +18,15 @@ from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from strawberry.extensions import MaskErrors
 
+from app import create_app
 from benchmarks.bench_http import HOME
 from benchmarks.http_sides import USER_PAGE
 from graphql_direct import DirectPath, stats
+from observability.tracing import tracer_provider
 from resolvers.node_ids import to_global_id
 from schema import build_schema
 from settings import PersistedQuerySettings, QueryLimits, Settings
@@ -201,7 +205,9 @@ async def test_trusted_documents_and_apq_off_answer_the_same_on_both_paths(
     manifest = tmp_path / "manifest.json"
     body = {"id": document_hash(USER_PAGE), "name": "Page", "type": "query", "body": USER_PAGE}
     manifest.write_text(
-        json.dumps({"format": "apollo-persisted-query-manifest", "version": 1, "operations": [body]})
+        json.dumps(
+            {"format": "apollo-persisted-query-manifest", "version": 1, "operations": [body]}
+        )
     )
     page = {"id": ids["bob"], "n": 2}
     by_hash = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(USER_PAGE)}}
@@ -219,6 +225,42 @@ async def test_trusted_documents_and_apq_off_answer_the_same_on_both_paths(
         configured = replace(settings, persisted_queries=chosen)
         normal = await answers(configured, chosen_calls, direct=False)
         assert_same(await answers(configured, chosen_calls, direct=True), normal)
+
+
+async def test_a_direct_answer_names_its_operation_span_as_the_normal_path(
+    settings: Settings,
+) -> None:
+    exporter = InMemorySpanExporter()
+    app = create_app(settings, tracer_provider=tracer_provider(SimpleSpanProcessor(exporter)))
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
+    ):
+        answered = []
+        for _ in range(2):
+            before = stats.answered
+            response = await http.post("/graphql", json={"query": PHOTOS, "variables": {"n": 1}})
+            assert response.status_code == 200
+            answered.append(stats.answered - before)
+    assert answered == [0, 1]
+    operations = [s.name for s in exporter.get_finished_spans() if s.name.startswith("GraphQL")]
+    assert operations == ["GraphQL Photos", "GraphQL Photos"]
+
+
+async def test_an_apq_registration_takes_the_normal_path_and_then_the_hash_goes_direct(
+    settings: Settings,
+) -> None:
+    apq = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(PHOTOS)}}
+    async with app_client(settings) as http:
+        await Call(PHOTOS, {"n": 1}).send(http)  # known, not yet registered
+        went = []
+        for call in (Call(PHOTOS, {"n": 1}, extensions=apq), Call(None, {"n": 1}, extensions=apq)):
+            before = stats.answered
+            response = await call.send(http)
+            assert response.status_code == 200
+            assert response.json()["data"]["photos"] is not None
+            went.append(stats.answered - before)
+    assert went == [0, 1]
 
 
 # -- what the direct path leaves to the normal one ---------------------------------
