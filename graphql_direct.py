@@ -9,8 +9,9 @@ extension pipeline, which cost about a quarter of such a request: the body is
 read, the persisted query resolved (persisted_queries.py), the cost checked
 with the request's variables, and graphql-core's executor, which runs the
 compiled plan, executes the cached document. The route writes the answer with
-the same `process_result` and `create_response` as on the normal path, so
-masking, status codes, media types and cache headers are made in one place.
+the same `process_result` and `graphql_response` (graphql_media.py) as on the
+normal path, so masking, status codes, media types and cache headers are made
+in one place.
 
 A request is answered here only when it is all of:
 - GET with a `query` or `extensions` parameter, or POST of `application/json`;
@@ -26,7 +27,8 @@ A request is answered here only when it is all of:
 Anything else goes the normal way, which answers it (and its errors) as before,
 without resolving a persisted query twice (`Exchange.resolved`). The schema's
 strawberry extensions are what the direct path reproduces (the validation rules
-and the query limits): a schema with any other extension gets no direct path.
+and the query limits): a schema with any other extension gets no direct path,
+nor does the admin route (schema/admin.py: a handful of calls).
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             DirectPath(
                 schema, self._persisted, self._contexts, max_cost=settings.query_limits.max_cost
             )
-            if direct and reproducible
+            if direct and reproducible and not admin  # (a handful of calls: not worth a path)
             else None
         )
 
