@@ -33,6 +33,7 @@ nor does the admin route (schema/admin.py: a handful of calls).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any, cast
@@ -209,8 +210,7 @@ async def _read(request: Request) -> Sent | None:
     """The operation as strawberry's view would read it, or None for anything it
     would refuse or read another way (the normal path says what is wrong)."""
     if request.method == "POST":
-        media_type, _ = parse_content_type(request.headers.get("content-type") or "")
-        if media_type != "application/json":
+        if not _is_json(request.headers.get("content-type") or ""):
             return None
         raw: Any = await request.body()  # kept by the request for the normal path
     elif request.method == "GET":
@@ -234,6 +234,11 @@ async def _read(request: Request) -> Sent | None:
     ):
         return None
     return Sent(query, variables, name, extensions)
+
+
+@functools.lru_cache(maxsize=64)  # clients send a few spellings; parsing one is not cheap
+def _is_json(content_type: str) -> bool:
+    return parse_content_type(content_type)[0] == "application/json"
 
 
 def _from_params(params: dict[str, str]) -> dict[str, Any]:
