@@ -29,7 +29,7 @@ from graphql_direct import DirectPath, stats
 from observability.tracing import tracer_provider
 from resolvers.node_ids import to_global_id
 from schema import build_schema
-from settings import PersistedQuerySettings, QueryLimits, Settings
+from settings import CacheSettings, PersistedQuerySettings, QueryLimits, Settings
 from store import models
 from store.sqlite import SQLiteStore
 from tests.test_compiled_plans import suite_queries, variable_choices
@@ -261,6 +261,23 @@ async def test_an_apq_registration_takes_the_normal_path_and_then_the_hash_goes_
             assert response.json()["data"]["photos"] is not None
             went.append(stats.answered - before)
     assert went == [0, 1]
+
+
+async def test_a_page_costs_the_same_round_trips_on_both_paths(settings: Settings) -> None:
+    ids = await seed(settings)
+    uncached = replace(settings, cache=CacheSettings(backend="off"))  # every request reads
+    trips: dict[bool, list[int]] = {}
+    for direct in (False, True):
+        store = SQLiteStore(settings.sqlite_path)
+        async with app_client(uncached, store, direct_graphql=direct) as http:
+            trips[direct] = []
+            for _ in range(3):  # the second and third go direct when it is on
+                before = store.round_trips
+                response = await Call(USER_PAGE, {"id": ids["bob"], "n": 2}).send(http)
+                assert response.status_code == 200
+                trips[direct].append(store.round_trips - before)
+    assert trips[True] == trips[False]
+    assert trips[True] == [2, 2, 2]  # the photos, then their owners in one get
 
 
 # -- what the direct path leaves to the normal one ---------------------------------
