@@ -4,8 +4,8 @@ and the benchmarks and for the ways a request can go wrong (bad variables,
 unknown ids, persisted queries, GET caching, media types), signed in and out.
 The same calls go to the app with the path on and off (create_app's
 `direct_graphql`), over the same seeded file; the error ids, fresh each time,
-are the only bytes set aside. What it does not reproduce must take the normal
-path: each such request is shown not to be answered directly."""
+are the only bytes set aside. Which requests go which way:
+test_graphql_direct_routing.py."""
 
 from __future__ import annotations
 
@@ -18,18 +18,13 @@ from typing import Any
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from strawberry.extensions import MaskErrors
 
-from app import create_app
 from benchmarks.bench_http import HOME
 from benchmarks.http_sides import USER_PAGE
-from graphql_direct import DirectPath, stats
-from observability.tracing import tracer_provider
+from graphql_direct import stats
 from resolvers.node_ids import to_global_id
 from schema import build_schema
-from settings import CacheSettings, PersistedQuerySettings, QueryLimits, Settings
+from settings import PersistedQuerySettings, Settings
 from store import models
 from store.sqlite import SQLiteStore
 from tests.test_compiled_plans import suite_queries, variable_choices
@@ -225,119 +220,3 @@ async def test_trusted_documents_and_apq_off_answer_the_same_on_both_paths(
         configured = replace(settings, persisted_queries=chosen)
         normal = await answers(configured, chosen_calls, direct=False)
         assert_same(await answers(configured, chosen_calls, direct=True), normal)
-
-
-async def test_a_direct_answer_names_its_operation_span_as_the_normal_path(
-    settings: Settings,
-) -> None:
-    exporter = InMemorySpanExporter()
-    app = create_app(settings, tracer_provider=tracer_provider(SimpleSpanProcessor(exporter)))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
-        answered = []
-        for _ in range(2):
-            before = stats.answered
-            response = await http.post("/graphql", json={"query": PHOTOS, "variables": {"n": 1}})
-            assert response.status_code == 200
-            answered.append(stats.answered - before)
-    assert answered == [0, 1]
-    operations = [s.name for s in exporter.get_finished_spans() if s.name.startswith("GraphQL")]
-    assert operations == ["GraphQL Photos", "GraphQL Photos"]
-
-
-async def test_an_apq_registration_takes_the_normal_path_and_then_the_hash_goes_direct(
-    settings: Settings,
-) -> None:
-    apq = {"persistedQuery": {"version": 1, "sha256Hash": document_hash(PHOTOS)}}
-    async with app_client(settings) as http:
-        await Call(PHOTOS, {"n": 1}).send(http)  # known, not yet registered
-        went = []
-        for call in (Call(PHOTOS, {"n": 1}, extensions=apq), Call(None, {"n": 1}, extensions=apq)):
-            before = stats.answered
-            response = await call.send(http)
-            assert response.status_code == 200
-            assert response.json()["data"]["photos"] is not None
-            went.append(stats.answered - before)
-    assert went == [0, 1]
-
-
-async def test_a_page_costs_the_same_round_trips_on_both_paths(settings: Settings) -> None:
-    ids = await seed(settings)
-    uncached = replace(settings, cache=CacheSettings(backend="off"))  # every request reads
-    trips: dict[bool, list[int]] = {}
-    for direct in (False, True):
-        store = SQLiteStore(settings.sqlite_path)
-        async with app_client(uncached, store, direct_graphql=direct) as http:
-            trips[direct] = []
-            for _ in range(3):  # the second and third go direct when it is on
-                before = store.round_trips
-                response = await Call(USER_PAGE, {"id": ids["bob"], "n": 2}).send(http)
-                assert response.status_code == 200
-                trips[direct].append(store.round_trips - before)
-    assert trips[True] == trips[False]
-    assert trips[True] == [2, 2, 2]  # the photos, then their owners in one get
-
-
-# -- what the direct path leaves to the normal one ---------------------------------
-
-
-async def sent_twice(settings: Settings, call: Call) -> tuple[int, int]:
-    """How many of the second sending went direct, and how many were passed on."""
-    async with app_client(settings) as http:
-        await call.send(http)
-        answered, passed = stats.answered, stats.passed
-        await call.send(http)
-        return stats.answered - answered, stats.passed - passed
-
-
-@pytest.mark.parametrize(
-    "call",
-    [
-        Call("mutation { markNotificationsRead(input: {}) { errors { code } } }"),
-        Call("{ __schema { queryType { name } } }"),
-        Call('{ __type(name: "User") { name } }'),
-        Call("query { photos(first: 1) { edges { cursor } } }", method="PUT"),
-    ],
-    ids=["mutation", "introspection", "type-introspection", "other-method"],
-)
-async def test_what_the_direct_path_does_not_reproduce_takes_the_normal_path(
-    settings: Settings, call: Call
-) -> None:
-    assert await sent_twice(settings, call) == (0, 1)
-
-
-async def test_a_known_query_over_its_cost_is_refused_by_the_normal_path(
-    settings: Settings,
-) -> None:
-    strict = replace(settings, query_limits=QueryLimits(max_cost=30))
-    async with app_client(strict) as http:
-        for n, status in ((1, 200), (1, 200), (50, 400)):
-            answered = stats.answered
-            response = await http.post("/graphql", json={"query": PHOTOS, "variables": {"n": n}})
-            assert response.status_code == status, response.text
-        assert stats.answered == answered  # the over-cost one was passed on
-        assert response.json()["errors"][0]["extensions"]["rule"] == "cost"
-
-
-async def test_a_multipart_request_takes_the_normal_path(settings: Settings) -> None:
-    operations = json.dumps({"query": PHOTOS, "variables": {"n": 1}})
-    async with app_client(settings) as http:
-        await http.post("/graphql", json={"query": PHOTOS, "variables": {"n": 1}})
-        answered = stats.answered
-        response = await http.post(
-            "/graphql",
-            data={"operations": operations, "map": "{}"},
-            files={"unused": ("a.txt", b"x")},
-            headers={"apollo-require-preflight": "true"},
-        )
-        assert response.status_code == 200, response.text
-        assert stats.answered == answered
-
-
-def test_a_schema_with_an_extension_it_does_not_reproduce_gets_no_direct_path() -> None:
-    schema = build_schema()
-    assert DirectPath.reproduces(schema)
-    schema.extensions = (*schema.extensions, MaskErrors)
-    assert not DirectPath.reproduces(schema)
