@@ -63,6 +63,9 @@ class Loaders:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._known: dict[Key, Entity | None] = {}
+        # Users decoded from the entities in `_known` (each Photo's owner on a page
+        # is mostly the same few users), with the entity each was decoded from.
+        self._users: dict[Key, tuple[Entity, User]] = {}
         self.entities = EntityLoader(store)
 
     def entity_now(self, key: Key) -> Maybe[Entity | None]:
@@ -95,7 +98,16 @@ class Loaders:
         return _user_or_none(await self.entity(user_key(user_id)))
 
     def user_now(self, user_id: str) -> Maybe[User | None]:
-        return then(self.entity_now(user_key(user_id)), _user_or_none)
+        key = user_key(user_id)
+        entity = self._known.get(key, _NOT_LOADED)
+        if entity is _NOT_LOADED:
+            return then(self.entity(key), _user_or_none)
+        if entity is None:
+            return None
+        decoded = self._users.get(key)
+        if decoded is None or decoded[0] is not entity:
+            decoded = self._users[key] = (entity, user_from_entity(entity))
+        return decoded[1]
 
     def unknown(self, keys: Sequence[Key]) -> list[Key]:
         """Those of `keys` the request has not read yet, once each."""
