@@ -13,7 +13,8 @@ cheapest code for the field's type, inline:
   unchanged (`str` for String and ID, an `int` in range for Int, ...), a
   DateTime through its serializer;
 - an object of the class the plan expects: that selection's own function, with
-  the field's path.
+  the field's path;
+- a null, in a nullable field.
 
 Anything else (a null, an exception, an awaitable, a list, another class, a
 value a serializer would convert or refuse) takes `Run.resolved`, graphql-core's
@@ -130,6 +131,8 @@ def _field(index: int, field: FieldPlan, type_name: str) -> list[str]:
         "        else:",
     ]
     fast = _fast(index, field, key, type_name)
+    if fast and field.completion is not None and field.completion.kind is not Kind.NON_NULL:
+        fast += ["elif value is None:", f"    results[{key}] = None"]
     indent = "            "
     if fast:
         lines += [f"{indent}{line}" for line in fast]
