@@ -6,10 +6,13 @@ same order, so that the same errors are raised at the same paths and null
 propagates to the same nullable parent; what it no longer does per field is
 what the plan already knows: no field lookup, no GraphQLResolveInfo, no
 strawberry wrapper, Info or argument conversion (resolvers are called
-directly, with one Info a field a request), no collection of sub-fields, and
-leaves completed without building their path. Errors are recorded through the
-executor (`handle_field_error`, `collected_errors`), and a value the plan did
-not expect is completed by the executor itself.
+directly, with one Info a field a request), no collection of sub-fields. An
+object's fields are written by its selection's generated function
+(completers.py), which completes the usual values inline (leaves without
+building their path) and calls `resolved` here for the rest; a list of objects
+hands each item of the expected class straight to that function. Errors are
+recorded through the executor (`handle_field_error`, `collected_errors`), and a
+value the plan did not expect is completed by the executor itself.
 
 A field the request has in hand (an attribute, a `Maybe` the loaders answer at
 once) is completed synchronously; awaitables are gathered once per object and
