@@ -16,15 +16,29 @@ cheapest code for the field's type, inline:
   the field's path;
 - a null, in a nullable field.
 
-Anything else (a null, an exception, an awaitable, a list, another class, a
-value a serializer would convert or refuse) takes `Run.resolved`, graphql-core's
-completion as runner.py runs it, so errors, paths and null propagation stay
-exactly graphql-core's. The generated source of a plan can be read with
-`source_of(completion)` (tests/test_compiled_plans.py prints it on a failure).
+Anything else (a null in a non-null field, an exception, an awaitable, a list,
+another class, a value a serializer would convert or refuse) takes
+`Run.resolved`, graphql-core's completion as runner.py runs it, so errors, paths
+and null propagation stay exactly graphql-core's. `source_of(completion)` is the
+code written for a selection; for `caption` it reads:
+
+        try:
+            value = source.caption
+        except Exception as error:
+            results['caption'] = run.field_error(F1, error, path, 'Photo')
+        else:
+            if type(value) is str:
+                results['caption'] = value
+            else:
+                value = run.resolved(F1, value, path, 'Photo')
+                results['caption'] = value
+                if run.is_awaitable(value):
+                    awaiting.append('caption')
 """
 
 from __future__ import annotations
 
+import keyword
 from datetime import datetime
 from math import isfinite
 from typing import Any, Generic
@@ -116,7 +130,7 @@ def _field(index: int, field: FieldPlan, type_name: str) -> list[str]:
     key = repr(field.key)
     if field.source is Source.TYPENAME:
         return [f"        results[{key}] = {type_name!r}"]
-    if field.source is Source.ATTRIBUTE and field.attribute.isidentifier():
+    if field.source is Source.ATTRIBUTE and _plain_name(field.attribute):
         read = f"source.{field.attribute}"
     elif field.source is Source.ATTRIBUTE:
         read = f"getattr(source, F{index}.attribute)"
@@ -177,6 +191,10 @@ def _fast(index: int, field: FieldPlan, key: str, type_name: str) -> list[str]:
         f"            awaiting.append({key})",
         f"    results[{key}] = value",
     ]
+
+
+def _plain_name(attribute: str) -> bool:
+    return attribute.isidentifier() and not keyword.iskeyword(attribute)
 
 
 def _object_child(field: FieldPlan) -> Completion | None:
