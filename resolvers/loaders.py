@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
 from inspect import isawaitable
-from typing import TypeAlias, TypeVar
+from typing import TypeAlias, TypeVar, cast
 
 from aiodataloader import DataLoader
 
@@ -30,11 +30,16 @@ U = TypeVar("U")
 Maybe: TypeAlias = T | Awaitable[T]
 
 
+# What loaded values mostly are (a counter's shards, an absence): never awaitable,
+# known without inspect.isawaitable's three isinstance checks.
+_NEVER_AWAITABLE = frozenset({list, type(None)})
+
+
 def then(value: Maybe[T], convert: Callable[[T], U]) -> Maybe[U]:
     """`convert` applied to `value`: at once when it is here, after the await if not."""
-    if isawaitable(value):
+    if type(value) not in _NEVER_AWAITABLE and isawaitable(value):
         return _then(value, convert)
-    return convert(value)
+    return convert(cast(T, value))
 
 
 async def _then(value: Awaitable[T], convert: Callable[[T], U]) -> U:
