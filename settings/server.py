@@ -118,6 +118,12 @@ HEADER_SECONDS = Variable(
     "a request's headers must have arrived by then, or the connection closes (serve.py)",
     default="10",
 )
+HEALTH_TIMEOUT_SECONDS = Variable(
+    "HEALTH_TIMEOUT_SECONDS",
+    number(),
+    "/healthz answers 503 when the store has not answered a read by then",
+    default="2",
+)
 SECTION = Section(
     "Server",
     "The mode, the secret, local conveniences, and what browsers and slow clients meet.",
@@ -132,6 +138,7 @@ SECTION = Section(
         CORS_ORIGINS,
         BODY_TIMEOUT_SECONDS,
         HEADER_SECONDS,
+        HEALTH_TIMEOUT_SECONDS,
     ),
 )
 
@@ -146,6 +153,7 @@ class WebSettings:
     cors_origins: tuple[str, ...] = ()  # web apps allowed to call the API; () sends no CORS
     body_timeout_seconds: float = 60.0  # a request body must have arrived by then: 408
     header_seconds: float = 10.0  # a request's headers must have arrived by then (serve.py)
+    health_timeout_seconds: float = 2.0  # /healthz: 503 when a store read takes longer
     # The request line and headers; a Firebase ID token is about 1 KB.
     max_header_bytes: int = 16 * 1024
 
@@ -180,6 +188,7 @@ def load_web_settings(reader: Reader) -> WebSettings:
         cors_origins=reader.optional(cors) or (),
         body_timeout_seconds=reader.value(BODY_TIMEOUT_SECONDS),
         header_seconds=reader.value(HEADER_SECONDS),
+        health_timeout_seconds=reader.value(HEALTH_TIMEOUT_SECONDS),
     )
 
 
