@@ -27,12 +27,19 @@ async def app_client(
     *,
     clock: Clock | None = None,
     queue_layer: QueueLayer | None = None,
+    direct_graphql: bool = True,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """`clock`: a `SkippingClock` unless given (`drain` skips the waits for etas);
-    `queue_layer`: wraps the task queue port (a test's refusing or gated queue)."""
+    `queue_layer`: wraps the task queue port (a test's refusing or gated queue);
+    `direct_graphql`: off, every query takes strawberry's view (graphql_direct.py)."""
     store = store or SQLiteStore(settings.sqlite_path)
-    clock = clock or SkippingClock()
-    app = create_app(settings, store=store, clock=clock, queue_layer=queue_layer)
+    app = create_app(
+        settings,
+        store=store,
+        clock=clock or SkippingClock(),
+        queue_layer=queue_layer,
+        direct_graphql=direct_graphql,
+    )
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
