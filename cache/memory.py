@@ -3,6 +3,9 @@
 Generations and values share one LRU; evicting either is safe (cache/port.py).
 Every operation runs without awaiting, so each is atomic on the event loop. It
 sees only this process's writes: more than one instance needs the Redis adapter.
+Values never leave the process, so it keeps them as objects (`keeps_objects`):
+cache/store.py fills it with frozen entities and pages, which a hit hands out
+without decoding anything.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ DEFAULT_MAX_ENTRIES = 50_000
 
 
 class MemoryCache:
+    keeps_objects = True
+
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         if max_entries < 2:
             raise ValueError("a cache needs room for a generation and a value")
         self.max_entries = max_entries
         # "g:<key>" -> generation token; "v:<key>" -> (token, value)
-        self._entries: OrderedDict[str, str | tuple[str, bytes]] = OrderedDict()
+        self._entries: OrderedDict[str, str | tuple[str, object]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -63,7 +68,7 @@ class MemoryCache:
     async def close(self) -> None:
         self._entries.clear()
 
-    def _put(self, key: str, entry: str | tuple[str, bytes]) -> None:
+    def _put(self, key: str, entry: str | tuple[str, object]) -> None:
         self._entries[key] = entry
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:

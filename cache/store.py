@@ -26,7 +26,8 @@ import functools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
-from cache.codec import dump_entity, dump_results, load_entity, load_results
+from cache.codec import BYTES
+from cache.frozen import OBJECTS
 from cache.port import Cache, Fill, Found, Slot
 from store.counters import SHARD_KIND
 from store.keys import Key
@@ -89,6 +90,8 @@ class CachedStore:
     def __init__(self, inner: Store, cache: Cache) -> None:
         self.inner = inner
         self.cache = cache
+        # Objects for a cache inside this process: a hit then decodes nothing.
+        self._codec = OBJECTS if cache.keeps_objects else BYTES
         self.hits = 0
         self.misses = 0
 
@@ -105,6 +108,7 @@ class CachedStore:
         if not cacheable:
             return await self.inner.get_many(keys)
         found = await self.cache.lookup([entity_slot(key) for key in cacheable])
+        load_entity = self._codec.load_entity
         known: dict[Key, Entity | None] = {}
         to_fill: dict[Key, str] = {}
         for key, seen in zip(cacheable, found, strict=True):
@@ -118,7 +122,7 @@ class CachedStore:
             known.update(zip(missing, await self.inner.get_many(missing), strict=True))
             await self.cache.fill(
                 [
-                    Fill(entity_slot(key), generation, dump_entity(known[key]))
+                    Fill(entity_slot(key), generation, self._codec.dump_entity(known[key]))
                     for key, generation in to_fill.items()
                 ]
             )
@@ -142,10 +146,10 @@ class CachedStore:
         [seen] = await self.cache.lookup([slot])
         self._count([seen])
         if seen.value is not None:
-            return load_results(seen.value)
+            return self._codec.load_results(seen.value)
         results = await self.inner.page(query, limit=limit)
         if seen.generation is not None:
-            await self.cache.fill([Fill(slot, seen.generation, dump_results(results))])
+            await self.cache.fill([Fill(slot, seen.generation, self._codec.dump_results(results))])
         return results
 
     async def put_many(self, entities: Sequence[Entity]) -> None:

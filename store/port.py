@@ -13,7 +13,7 @@ position in either direction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,7 +31,7 @@ MAX_BATCH = 500
 @dataclass
 class Entity:
     key: Key
-    properties: dict[str, Value] = field(default_factory=dict)
+    properties: Mapping[str, Value] = field(default_factory=dict)
     # Properties never filtered or sorted on; Datastore caps indexed strings at 1500 bytes.
     unindexed: frozenset[str] = frozenset()
 

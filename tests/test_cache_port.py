@@ -105,6 +105,8 @@ async def test_redis_values_and_generations_expire(redis_url: str) -> None:
 class FlakyCache:
     """A cache that fails while `down`, through the port (an outage on demand)."""
 
+    keeps_objects = True  # its inner MemoryCache's
+
     def __init__(self) -> None:
         self.inner = MemoryCache(100)
         self.down = False
