@@ -104,28 +104,48 @@ class CachedStore:
         self.inner.round_trips = value
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        cacheable = list(dict.fromkeys(key for key in keys if key.kind in ENTITY_KINDS))
+        # A feed page asks for some 260 keys, all cached, all distinct: the answer is
+        # then built in the keys' order without a dict (every Key hash is a call).
+        unique = list(dict.fromkeys(keys))
+        cacheable = [key for key in unique if key.kind in ENTITY_KINDS]
         if not cacheable:
             return await self.inner.get_many(keys)
         found = await self.cache.lookup([entity_slot(key) for key in cacheable])
         load_entity = self._codec.load_entity
-        known: dict[Key, Entity | None] = {}
-        to_fill: dict[Key, str] = {}
+        entities: list[Entity | None] = []
+        misses: list[int] = []  # positions in `cacheable`
         for key, seen in zip(cacheable, found, strict=True):
             if seen.value is not None:
-                known[key] = load_entity(seen.value, key)
-            elif seen.generation is not None:
-                to_fill[key] = seen.generation
-        self._count(found)
-        missing = list(dict.fromkeys(key for key in keys if key not in known))
-        if missing:
-            known.update(zip(missing, await self.inner.get_many(missing), strict=True))
+                entities.append(load_entity(seen.value, key))
+            else:
+                misses.append(len(entities))
+                entities.append(None)
+        self.hits += len(cacheable) - len(misses)
+        self.misses += len(misses)
+        uncached = [key for key in unique if key.kind not in ENTITY_KINDS]
+        if misses or uncached:
+            missing = [cacheable[at] for at in misses] + uncached
+            read = await self.inner.get_many(missing)
+            for at, entity in zip(misses, read, strict=False):
+                entities[at] = entity
             await self.cache.fill(
                 [
-                    Fill(entity_slot(key), generation, self._codec.dump_entity(known[key]))
-                    for key, generation in to_fill.items()
+                    Fill(
+                        entity_slot(cacheable[at]),
+                        generation,
+                        self._codec.dump_entity(entities[at]),
+                    )
+                    for at in misses
+                    if (generation := found[at].generation) is not None
                 ]
             )
+            if uncached:
+                known = dict(zip(cacheable, entities, strict=True))
+                known.update(zip(uncached, read[len(misses) :], strict=True))
+                return [known[key] for key in keys]
+        if len(unique) == len(keys):  # every key cached and asked for once: in order
+            return entities
+        known = dict(zip(cacheable, entities, strict=True))
         return [known[key] for key in keys]
 
     async def page(

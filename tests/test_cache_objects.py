@@ -97,3 +97,29 @@ async def test_an_entity_with_a_list_is_decoded_on_each_hit(cached: CachedStore)
     assert again is not None
     assert again.properties["tags"] == ["a", "b"]
     assert cached.hits == 2
+
+
+async def test_keys_in_any_order_kind_and_number(cached: CachedStore) -> None:
+    note = Entity(Key.of("Note", "n1"), {"text": "not a cached kind"})
+    await cached.put_many([note])
+    nobody = models.user_key("nobody")
+    asked = [PHOTO.key, note.key, nobody, PHOTO.key, note.key]
+    for _ in range(2):  # cold, then the cached keys warm
+        trips = cached.round_trips
+        found = await cached.get_many(asked)
+        assert cached.round_trips == trips + 1
+        assert [e.key if e else None for e in found] == [
+            PHOTO.key,
+            note.key,
+            None,
+            PHOTO.key,
+            note.key,
+        ]
+    trips = cached.round_trips
+    found = await cached.get_many([nobody, PHOTO.key, nobody])
+    assert cached.round_trips == trips
+    assert [e.key if e else None for e in found] == [None, PHOTO.key, None]
+    assert [e.key if e else None for e in await cached.get_many([PHOTO.key, nobody])] == [
+        PHOTO.key,
+        None,
+    ]
