@@ -47,6 +47,10 @@ def test_every_altered_byte_is_refused(scope: str, position: Position) -> None:
 
 def test_another_secret_or_another_list_is_refused() -> None:
     (scope, position), cursor = next(iter(ISSUED.items()))
+    assert CursorCodec(SECRET).encode(scope, position) == cursor
+    # Each codec signs with its own secret, whatever another one issued before.
+    assert CursorCodec(b"another secret").encode(scope, position) != cursor
+    assert CursorCodec(SECRET).encode(scope + "x", position) != cursor
     with pytest.raises(BadCursor):
         CursorCodec(b"another secret").decode(scope, cursor)
     with pytest.raises(BadCursor):
