@@ -104,48 +104,42 @@ class CachedStore:
         self.inner.round_trips = value
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        # A feed page asks for some 260 keys, all cached, all distinct: the answer is
-        # then built in the keys' order without a dict (every Key hash is a call).
+        # A feed page asks for some 300 distinct keys, most of them cached: the answer
+        # is built by position, without a dict (every Key hash is a Python call).
         unique = list(dict.fromkeys(keys))
-        cacheable = [key for key in unique if key.kind in ENTITY_KINDS]
-        if not cacheable:
+        cached: list[int] = []  # positions in `unique` of the keys of cached kinds
+        uncached: list[int] = []
+        for at, key in enumerate(unique):
+            (cached if key.kind in ENTITY_KINDS else uncached).append(at)
+        if not cached:
             return await self.inner.get_many(keys)
-        found = await self.cache.lookup([entity_slot(key) for key in cacheable])
+        found = await self.cache.lookup([entity_slot(unique[at]) for at in cached])
         load_entity = self._codec.load_entity
-        entities: list[Entity | None] = []
-        misses: list[int] = []  # positions in `cacheable`
-        for key, seen in zip(cacheable, found, strict=True):
+        entities: list[Entity | None] = [None] * len(unique)
+        misses: list[tuple[int, str | None]] = []  # position, generation to fill under
+        for at, seen in zip(cached, found, strict=True):
             if seen.value is not None:
-                entities.append(load_entity(seen.value, key))
+                entities[at] = load_entity(seen.value, unique[at])
             else:
-                misses.append(len(entities))
-                entities.append(None)
-        self.hits += len(cacheable) - len(misses)
+                misses.append((at, seen.generation))
+        self.hits += len(cached) - len(misses)
         self.misses += len(misses)
-        uncached = [key for key in unique if key.kind not in ENTITY_KINDS]
-        if misses or uncached:
-            missing = [cacheable[at] for at in misses] + uncached
-            read = await self.inner.get_many(missing)
-            for at, entity in zip(misses, read, strict=False):
+        wanted = [at for at, _ in misses] + uncached
+        if wanted:
+            read = await self.inner.get_many([unique[at] for at in wanted])
+            for at, entity in zip(wanted, read, strict=True):
                 entities[at] = entity
-            await self.cache.fill(
-                [
-                    Fill(
-                        entity_slot(cacheable[at]),
-                        generation,
-                        self._codec.dump_entity(entities[at]),
-                    )
-                    for at in misses
-                    if (generation := found[at].generation) is not None
-                ]
-            )
-            if uncached:
-                known = dict(zip(cacheable, entities, strict=True))
-                known.update(zip(uncached, read[len(misses) :], strict=True))
-                return [known[key] for key in keys]
-        if len(unique) == len(keys):  # every key cached and asked for once: in order
+            dump_entity = self._codec.dump_entity
+            fills = [
+                Fill(entity_slot(unique[at]), generation, dump_entity(entities[at]))
+                for at, generation in misses
+                if generation is not None
+            ]
+            if fills:
+                await self.cache.fill(fills)
+        if len(unique) == len(keys):  # each key asked for once: already in order
             return entities
-        known = dict(zip(cacheable, entities, strict=True))
+        known = dict(zip(unique, entities, strict=True))
         return [known[key] for key in keys]
 
     async def page(

@@ -115,6 +115,8 @@ async def test_keys_in_any_order_kind_and_number(cached: CachedStore) -> None:
             PHOTO.key,
             note.key,
         ]
+    distinct = await cached.get_many([note.key, nobody, PHOTO.key])
+    assert [e.key if e else None for e in distinct] == [note.key, None, PHOTO.key]
     trips = cached.round_trips
     found = await cached.get_many([nobody, PHOTO.key, nobody])
     assert cached.round_trips == trips
