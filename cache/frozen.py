@@ -8,7 +8,8 @@ typed `Mapping`, so no caller may assign into it either), and a page as a tuple
 of such results, of which each hit gets a list of its own. A list inside a
 read-only mapping could still be changed, so an entity with a list-valued
 property (no cached kind has one today) is kept as bytes and decoded on each
-hit, as a shared cache would.
+hit, as a shared cache would. A kept entity keeps the models made from it too
+(`Entity.derived`, store/models.py): a hit does not build the same `Photo` again.
 
 The cache bounds its entries by count, as it did for bytes; an entity object
 takes more memory than its JSON (docs/PERFORMANCE.md has the figures).
@@ -37,7 +38,9 @@ def _shareable(entity: Entity) -> bool:
 
 def _frozen(entity: Entity) -> Entity:
     # A copy: the caller that filled the cache keeps its entity, and may change it.
-    return Entity(entity.key, MappingProxyType(dict(entity.properties)), entity.unindexed)
+    frozen = Entity(entity.key, MappingProxyType(dict(entity.properties)), entity.unindexed)
+    frozen.derived = {}  # it never changes, so neither do the models made from it
+    return frozen
 
 
 def keep_entity(entity: Entity | None) -> object:

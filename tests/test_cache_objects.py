@@ -4,6 +4,7 @@ was cached, decoded once, and nobody can change it for the readers after."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -125,3 +126,29 @@ async def test_keys_in_any_order_kind_and_number(cached: CachedStore) -> None:
         PHOTO.key,
         None,
     ]
+
+
+async def test_a_cached_entity_keeps_the_models_made_from_it(cached: CachedStore) -> None:
+    await cached.get_many([PHOTO.key])  # fills
+    await cached.page(PHOTOS, limit=2)
+    [hit] = await cached.get_many([PHOTO.key])
+    assert hit is not None
+    assert models.photo_from_entity(hit) is models.photo_from_entity(hit)
+    assert models.photo_from_entity(hit) == PHOTO
+    page = await cached.page(PHOTOS, limit=2)
+    assert models.photo_from_entity(page[0].entity) is models.photo_from_entity(
+        (await cached.page(PHOTOS, limit=2))[0].entity
+    )
+    # An entity that may change keeps nothing, nor does a copy of a cached one.
+    stored = models.photo_to_entity(PHOTO)
+    assert models.photo_from_entity(stored) is not models.photo_from_entity(stored)
+    changed = replace(hit, properties={**hit.properties, "caption": "a copy"})
+    assert models.photo_from_entity(changed).caption == "a copy"
+    # A write ends the cached entity, and with it its models.
+    await cached.put_many([models.photo_to_entity(replace(PHOTO, caption="rewritten"))])
+    [after] = await cached.get_many([PHOTO.key])
+    assert after is not None
+    assert models.photo_from_entity(after).caption == "rewritten"
+    assert models.photo_from_entity((await cached.page(PHOTOS, limit=2))[0].entity) == replace(
+        PHOTO, caption="rewritten"
+    )
