@@ -22,7 +22,8 @@ RUN pip install -r requirements.txt
 RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin timeline
 # The code, by name: a new top-level module must be added here
 # (tests/test_deploy_files.py checks that every one is).
-COPY app.py clock.py demo.py errors.py graphql_guards.py graphql_media.py graphql_request.py \
+COPY app.py clock.py demo.py errors.py graphql_context.py graphql_direct.py graphql_guards.py \
+     graphql_media.py graphql_request.py \
      graphql_route.py http_caching.py persisted_queries.py request_limits.py \
      security_headers.py serve.py trusted_documents.py \
      cron.yaml queue.yaml ./

@@ -8,6 +8,7 @@ serve.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import AsyncIterator
@@ -30,6 +31,7 @@ from cache.wiring import cached_store
 from clock import Clock, system_clock
 from graphiql import ASSETS_PATH, GraphiQLAssets
 from graphiql.assets import NODE_MODULES
+from graphql_context import Contexts
 from graphql_route import GraphQLRoute
 from mail.port import MailSender
 from mail.routes import unsubscribe_route
@@ -105,10 +107,13 @@ def create_app(
     node_modules: Path = NODE_MODULES,
     tracer_provider: TracerProvider | None = None,
     clock: Clock = system_clock,
+    direct_graphql: bool = True,
 ) -> Starlette:
     """`tracer_provider`: where spans go, whatever TIMELINE_TRACING says (tests
     give one with an in-memory exporter). `clock`: what time it is for requests,
-    tasks, cron and tokens (tests give a fixed or stepping one)."""
+    tasks, cron and tokens (tests give a fixed or stepping one). `direct_graphql`:
+    known queries skip strawberry's view (graphql_direct.py; off in a test that
+    compares the two paths)."""
     settings = settings or load_settings()
     # The embedded file's one access layer (a single writer thread, a reader pool),
     # shared by the store, the task queue and the push outbox; opened on first use.
@@ -189,20 +194,21 @@ def create_app(
     ide = settings.graphiql and not settings.is_production
     graphiql = GraphiQLAssets.installed(node_modules) if ide else None
     verifier = make_verifier(settings, clock)
-    route = functools.partial(
-        GraphQLRoute,
-        store,
-        settings,
-        verifier,
-        media,
-        tasks.tasks,
-        runs=tasks.runs,
-        tracer=tracer,
+    contexts = Contexts.for_origin(
+        settings.web.public_origin,
+        settings.secret_key,
+        store=store,
+        media=media,
+        tasks=tasks.tasks,
         clock=clock,
         relays=relays,
+        runs=tasks.runs,
     )
-    graphql = route(graphiql=graphiql)
-    admin = route(admin=True, task_admin=tasks.admin)
+    route = functools.partial(
+        GraphQLRoute, settings, verifier, tracer=tracer, direct=direct_graphql
+    )
+    graphql = route(contexts, graphiql=graphiql)
+    admin = route(dataclasses.replace(contexts, task_admin=tasks.admin), admin=True)
     routes: list[Any] = [
         # Every method reaches the route, which refuses the others with a GraphQL body.
         Route("/graphql", graphql),

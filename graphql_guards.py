@@ -12,7 +12,7 @@ from starlette.types import Message, Receive
 
 from auth.errors import InvalidToken, VerifierUnavailable
 from auth.viewer import TokenVerifier, Viewer
-from graphql_media import RequestRefused
+from graphql_media import RETRY_AFTER_SECONDS, RequestRefused
 
 # The operations and map fields of a multipart request travel with the file.
 _FORM_ALLOWANCE = 64 * 1024
@@ -22,7 +22,6 @@ _JSON_BODY_LIMIT = 256 * 1024
 # form can set proves the request went through CORS (Apollo iOS and Kotlin send
 # X-Apollo-Operation-Name by default; web clients add Apollo-Require-Preflight).
 _PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
-RETRY_AFTER_SECONDS = 5
 
 
 class BodyTooLarge(Exception):

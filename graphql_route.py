@@ -6,7 +6,9 @@ declared size of an upload, CSRF for multipart requests and the bearer token
 (graphql_guards.py). While the body streams: the size limit again, and the
 request's shape (`graphql_request`). Before execution: an APQ hash or a trusted
 document becomes the document to run (persisted_queries.py), and its operation
-names the request's log lines and span (observability/). After execution: every
+names the request's log lines and span (observability/). A query the route has
+run before takes the direct path to its compiled plan (graphql_direct.py), past
+strawberry's view and pipeline, to the same answer. After execution: every
 error through `schema.errors.client_error`, the status the media type
 calls for, 503 with Retry-After when an error says the server is busy
 (UNAVAILABLE), and the cache headers (http_caching.py). Whatever is refused is
@@ -15,12 +17,10 @@ answered with a GraphQL error body in the negotiated media type, never plain tex
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, cast
 
-import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
-from opentelemetry import trace
 from opentelemetry.trace import Tracer
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -36,11 +36,10 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from auth.viewer import TokenVerifier
-from clock import Clock, system_clock
-from errors import Unavailable
 from graphiql import GraphiQLAssets, graphiql_response
+from graphql_context import Contexts
+from graphql_direct import DirectPath, Exchange
 from graphql_guards import (
-    RETRY_AFTER_SECONDS,
     BodyTooLarge,
     authenticate,
     body_limit,
@@ -51,10 +50,12 @@ from graphql_guards import (
 from graphql_media import (
     JSON,
     RequestRefused,
+    bad_request_response,
+    encode,
     error_response,
+    graphql_response,
     negotiate,
     refused_response,
-    status_and_body,
 )
 from graphql_request import (
     JSON_TYPES,
@@ -63,53 +64,33 @@ from graphql_request import (
     leading_operation_name,
     place_files,
 )
-from http_caching import PRIVATE, get_cache_control, with_cache_headers
-from media import Media
-from observability import note_operation
+from http_caching import get_cache_control, with_cache_headers
+from observability import name_operation
 from persisted_queries import PersistedQueries
 from resolvers.context import RequestContext
-from resolvers.cursors import CursorCodec
-from schema import build_admin_schema, build_schema
+from schema import TimelineSchema, build_admin_schema, build_schema
 from schema.errors import client_error
 from settings import Settings
-from store.port import Store
-from taskqueue.enqueue import Tasks
-from taskqueue.runlog import RunLog
-from taskqueue.task_admin import TaskAdmin
-from tasks.outbox import Relays
-from trusted_documents import load_manifest
-
-
-@dataclass
-class Exchange:
-    """What the route learns about one request on its way through strawberry."""
-
-    media_type: str
-    cache_control: str = PRIVATE
 
 
 class GraphQLRoute(GraphQL[RequestContext, None]):
     def __init__(
         self,
-        store: Store,
         settings: Settings,
         verifier: TokenVerifier,
-        media: Media,
-        tasks: Tasks,
-        runs: RunLog | None = None,
+        contexts: Contexts,
         *,
         admin: bool = False,
-        task_admin: TaskAdmin | None = None,
         graphiql: GraphiQLAssets | None = None,
         tracer: Tracer | None = None,
-        clock: Clock = system_clock,
-        relays: Relays,
+        direct: bool = True,
     ) -> None:
-        """`admin`: serve the admin schema (schema/admin.py), without GraphiQL, with
-        `task_admin` for its queue calls.
+        """`contexts`: what resolvers receive (the admin schema's with its `task_admin`).
+        `admin`: serve the admin schema (schema/admin.py), without GraphiQL.
         `graphiql`: its files, when installed (graphiql/assets.py).
         `tracer`: a span per operation (tracing on, observability/tracing.py).
-        `relays`: where mutations' relays run after their answers (tasks/outbox.py)."""
+        `direct`: known queries take the direct path (graphql_direct.py); off, every
+        request takes strawberry's (the differential test compares the two)."""
         build = build_admin_schema if admin else build_schema
         ide = settings.graphiql and not settings.is_production and not admin
         super().__init__(
@@ -118,27 +99,24 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             allow_queries_via_get=True,
             multipart_uploads_enabled=True,
         )
-        self._store = store
-        self._cursors = CursorCodec(settings.secret_key)
+        self._contexts = contexts
         self._verifier = verifier
-        # Absolute URLs point at the configured origin, never at the request's Host.
-        self._media = media.for_origin(settings.web.public_origin or "")
         self._suggestions = not settings.is_production
-        self._tasks = tasks
-        self._runs = runs
-        self._task_admin = task_admin
         self._max_upload = settings.media.max_upload_bytes
         self._graphiql = graphiql
         self._tracer = tracer
-        self._clock = clock
-        self._relays = relays
-        trusted = settings.persisted_queries.trusted_documents
-        # A malformed manifest stops the start here (ManifestError).
-        self._persisted = PersistedQueries(
-            store,
-            enabled=settings.persisted_queries.enabled,
-            trusted=load_manifest(trusted) if trusted is not None else None,
-            clock=clock,
+        self._persisted = PersistedQueries.from_settings(
+            contexts.store, settings.persisted_queries, contexts.clock
+        )
+        schema = cast(TimelineSchema, self.schema)
+        # Streamed answers (SSE, multipart) are the view's alone; the app serves none.
+        reproducible = not self._stream_transport_map and DirectPath.reproduces(schema)
+        self._direct = (
+            DirectPath(
+                schema, self._persisted, self._contexts, max_cost=settings.query_limits.max_cost
+            )
+            if direct and reproducible and not admin  # (a handful of calls: not worth a path)
+            else None
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -163,9 +141,13 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         except RequestRefused as refused:
             response = refused_response(refused, exchange.media_type)
         except HTTPException as error:
-            response = _bad_request(error.status_code, error.reason, request, exchange)
+            response = bad_request_response(
+                error.status_code, error.reason, request.method, exchange.media_type
+            )
         except StarletteHTTPException as error:  # the form parser's
-            response = _bad_request(error.status_code, error.detail, request, exchange)
+            response = bad_request_response(
+                error.status_code, error.detail, request.method, exchange.media_type
+            )
         except BodyTooLarge:
             response = refused_response(too_large(headers, self._max_upload), exchange.media_type)
         finally:
@@ -187,10 +169,18 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
             raise viewer
         request.state.viewer = viewer
         if self._tracer is None:
-            return await self.run(request)
-        # Named in execute_single, once the document is known (an APQ hash may stand for it).
+            return await self._run_either_way(request)
+        # Named once the document is known (an APQ hash may stand for it).
         with self._tracer.start_as_current_span("GraphQL operation"):
-            return await self.run(request)
+            return await self._run_either_way(request)
+
+    async def _run_either_way(self, request: Request) -> Response:
+        if self._direct is not None:
+            result = await self._direct.run(request, request.state.graphql)
+            if result is not None:  # answered as strawberry's view answers
+                body = await self.process_result(request, result)
+                return graphql_response(body, request.state.graphql.media_type)
+        return await self.run(request)
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # Only a page load asks for HTML; an APQ GET (no `query`, an `extensions`)
@@ -225,12 +215,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         return decode_request(data)
 
     def encode_json(self, data: object) -> str | bytes:
-        # orjson writes a page in a tenth of the json module's time; it refuses
-        # what JSON cannot hold exactly (an int past 64 bits), which json writes.
-        try:
-            return orjson.dumps(data)
-        except TypeError:
-            return super().encode_json(data)
+        return encode(data)
 
     async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> GraphQLRequestData:
         if request.method == "POST":
@@ -264,14 +249,12 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         root_value: None,
         request_data: GraphQLRequestData,
     ) -> ExecutionResult:
-        resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
+        exchange: Exchange = request.state.graphql
+        resolved = exchange.resolved
+        if resolved is None:  # (the direct path resolves it before passing a request on)
+            resolved = await self._persisted.resolve(request_data.query, request_data.extensions)
         request_data = replace(request_data, query=resolved.query)
-        name = request_data.operation_name or leading_operation_name(resolved.query)
-        if name:
-            note_operation(name)
-            span = trace.get_current_span()  # the operation's, when tracing is on
-            span.update_name(f"GraphQL {name}")
-            span.set_attribute("graphql.operation.name", name)
+        name_operation(request_data.operation_name or leading_operation_name(resolved.query))
         try:
             result = await super().execute_single(
                 request, request_adapter, sub_response, context, root_value, request_data
@@ -286,11 +269,13 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         if started and resolved.register_as is not None and resolved.query is not None:
             await self._persisted.register(resolved.register_as, resolved.query)
         if request.method == "GET" and not result.errors:
-            request.state.graphql.cache_control = get_cache_control(
+            exchange.cache_control = get_cache_control(
                 resolved.query,
                 request_data.operation_name,
                 signed_in="authorization" in request.headers,
             )
+        if self._direct is not None:
+            self._direct.learn(resolved.query, request_data.operation_name)
         return result
 
     def create_response(
@@ -299,53 +284,9 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         sub_response: Response,
     ) -> Response:
         assert isinstance(response_data, dict)  # decode_json refuses batches
-        status, body = status_and_body(response_data, sub_response.media_type or JSON)
-        response_data = cast(GraphQLHTTPResponse, body)
-        sub_response.status_code = status
-        retry_after = busy_retry_after(response_data)
-        if retry_after is not None:
-            sub_response.status_code = 503
-            sub_response.headers["Retry-After"] = str(retry_after)
-        response = super().create_response(response_data, sub_response)
-        response.media_type = sub_response.media_type
-        response.headers["Content-Type"] = sub_response.media_type or JSON
-        return response
+        return graphql_response(response_data, sub_response.media_type or JSON)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> RequestContext:
-        viewer = request.scope.get("state", {}).get("viewer")
-        return RequestContext(
-            store=self._store,
-            cursors=self._cursors,
-            viewer=viewer,
-            tasks=self._tasks,
-            runs=self._runs,
-            media=self._media,
-            task_admin=self._task_admin,
-            clock=self._clock,
-            relays=self._relays,
-        )
-
-
-_REFUSAL_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
-
-
-def _bad_request(status: int, message: str, request: Request, exchange: Exchange) -> Response:
-    code = _REFUSAL_CODES.get(status, "BAD_REQUEST")
-    response = error_response(status, message, code, exchange.media_type)
-    if status == 405:
-        response.headers["Allow"] = "POST" if request.method == "GET" else "GET, POST"
-    return response
-
-
-def busy_retry_after(response: GraphQLHTTPResponse | list[GraphQLHTTPResponse]) -> int | None:
-    """When an error says the server is busy (errors.Unavailable), the longest wait
-    any of them asks for: the answer is then HTTP 503 with that Retry-After."""
-    waits: list[int] = []
-    for single in response if isinstance(response, list) else [response]:
-        for error in single.get("errors") or []:
-            extensions = error.get("extensions") if isinstance(error, dict) else None
-            if isinstance(extensions, dict) and extensions.get("code") == Unavailable.code:
-                waits.append(int(extensions.get("retryAfterSeconds", RETRY_AFTER_SECONDS)))
-    return max(waits, default=None)
+        return self._contexts(request.scope.get("state", {}).get("viewer"))

@@ -38,10 +38,11 @@ from clock import Clock, system_clock
 from errors import Unavailable
 from graphql_media import RequestRefused
 from schema.document_cache import DocumentCache
+from settings.graphql import PersistedQuerySettings
 from store.errors import StoreUnavailable
 from store.keys import Key
 from store.port import Entity, Store
-from trusted_documents import SHA256_HEX, document_hash
+from trusted_documents import SHA256_HEX, document_hash, load_manifest
 
 log = logging.getLogger("timeline.persisted_queries")
 
@@ -74,6 +75,19 @@ class PersistedQueries:
         self._enabled = enabled
         self._trusted = trusted
         self._cache: DocumentCache[str] = DocumentCache(CACHED_DOCUMENTS, CACHED_DOCUMENT_BYTES)
+
+    @classmethod
+    def from_settings(
+        cls, store: Store, settings: PersistedQuerySettings, clock: Clock
+    ) -> PersistedQueries:
+        """A malformed manifest stops the start here (ManifestError)."""
+        trusted = settings.trusted_documents
+        return cls(
+            store,
+            enabled=settings.enabled,
+            trusted=load_manifest(trusted) if trusted is not None else None,
+            clock=clock,
+        )
 
     async def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> Resolved:
         persisted = (extensions or {}).get("persistedQuery")

@@ -12,6 +12,6 @@
   settings/observability.py.
 """
 
-from observability.context import current_request, note_operation
+from observability.context import current_request, name_operation, note_operation
 
-__all__ = ["current_request", "note_operation"]
+__all__ = ["current_request", "name_operation", "note_operation"]

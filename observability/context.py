@@ -12,6 +12,8 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from opentelemetry import trace
+
 
 @dataclass
 class RequestLog:
@@ -30,3 +32,14 @@ def note_operation(name: str | None) -> None:
     request = current_request.get()
     if request is not None and name:
         request.operation = name
+
+
+def name_operation(name: str | None) -> None:
+    """Names the GraphQL operation in the request's log lines, and its span
+    (the GraphQL route's, when tracing is on)."""
+    if not name:
+        return
+    note_operation(name)
+    span = trace.get_current_span()
+    span.update_name(f"GraphQL {name}")
+    span.set_attribute("graphql.operation.name", name)

@@ -7,7 +7,7 @@ from typing import Any
 
 import strawberry
 from graphql import ASTValidationRule, DocumentNode, GraphQLError, NoSchemaIntrospectionCustomRule
-from graphql.validation import MaxIntrospectionDepthRule
+from graphql.validation import MaxIntrospectionDepthRule, specified_rules
 from strawberry.extensions import AddValidationRules
 from strawberry.schema.config import StrawberryConfig
 
@@ -36,8 +36,10 @@ CACHED_DOCUMENT_BYTES = 1024 * 1024
 
 
 class TimelineSchema(strawberry.Schema):
-    documents: DocumentCache[DocumentNode]
+    documents: DocumentCache[DocumentNode]  # by text and `validation_rules`
     costs: CostCache
+    # What a request validates with: graphql-core's rules and AddValidationRules' own.
+    validation_rules: tuple[type[ASTValidationRule], ...]
 
     def process_errors(self, errors: list[GraphQLError], execution_context: Any = None) -> None:
         """Strawberry would log every error with its traceback, expected ones too;
@@ -86,6 +88,7 @@ def _build(
     )
     schema.documents = cache
     schema.costs = costs
+    schema.validation_rules = (*specified_rules, *rules)
     plain_fields.enable(schema)
     compiled.enable(schema)
     return schema

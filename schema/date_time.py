@@ -21,7 +21,25 @@ _INPUT = re.compile(
 )
 
 
+# Serialized instants, remembered: a page's dates recur request after request,
+# and formatting one costs ~30 times a lookup. Only the store's own kind of value
+# (a datetime in UTC) is remembered: equal keys are then the same instant.
+_SERIALIZED: dict[datetime, str] = {}
+_REMEMBERED = 4096
+
+
 def serialize_date_time(value: datetime) -> str:
+    if type(value) is datetime and value.tzinfo is UTC:
+        found = _SERIALIZED.get(value)
+        if found is None:
+            if len(_SERIALIZED) >= _REMEMBERED:
+                _SERIALIZED.clear()
+            found = _SERIALIZED[value] = _serialize(value)
+        return found
+    return _serialize(value)
+
+
+def _serialize(value: datetime) -> str:
     # The store keeps aware UTC values; a naive one can only be UTC here.
     utc = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     return utc.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"

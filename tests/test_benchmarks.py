@@ -95,3 +95,10 @@ def test_workers_benchmark_loads_one_and_two_processes_serving_the_same_answers(
     assert all(side["requests"] > 0 for side in results["sides"].values())
     assert set(results["ratios"]) == {"a2/a1u", "a2/a1", "c2/c1u", "c2/c1"}
     assert "| a2 |" in bench_workers.report(results)
+
+
+async def test_direct_benchmark_runs_and_only_the_path_on_answers_directly() -> None:
+    from benchmarks import bench_direct
+
+    results = await bench_direct.run(requests=5, rounds=1)
+    assert results["answered"] == {"off": 0, "on": 5}

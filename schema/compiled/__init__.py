@@ -153,6 +153,19 @@ class CompiledExecution(PlainFieldsExecution):
         return Refused(reason)
 
 
+def has_plans(schema: strawberry.Schema, query: str, operation_name: str | None) -> bool:
+    """Whether the operation (named as in its document) has run from compiled
+    plans: it was compiled, not refused, for at least one set of `@skip` and
+    `@include` values."""
+    execution: type[object] = schema.execution_context_class
+    if not issubclass(execution, CompiledExecution):
+        return False
+    plans = execution.plans.get((query, operation_name))
+    return isinstance(plans, OperationPlans) and any(
+        isinstance(plan, Plan) for plan in plans.by_conditions.values()
+    )
+
+
 def enable(schema: strawberry.Schema) -> None:
     """Run `schema`'s queries from compiled plans, falling back to the executor
     it has (plain_fields.enable first)."""
@@ -166,4 +179,4 @@ def enable(schema: strawberry.Schema) -> None:
     )
 
 
-__all__ = ["CompiledExecution", "enable", "stats"]
+__all__ = ["CompiledExecution", "enable", "has_plans", "stats"]

@@ -44,6 +44,7 @@ from strawberry.types.arguments import convert_arguments
 from strawberry.types.base import StrawberryMaybe, StrawberryObjectDefinition, StrawberryOptional
 from strawberry.types.field import StrawberryField
 
+from schema.compiled.completers import accepted_classes, object_completer
 from schema.compiled.plan import Completion, FieldPlan, Kind, Plan, Source
 from schema.compiled.prefetch import Prefetch, photo_keys, user_keys
 from schema.photo import Photo
@@ -116,6 +117,7 @@ class _Compiler:
         completion.fields = [
             self.field(object_type, key, details, by_name) for key, details in fields.items()
         ]
+        completion.complete = object_completer(completion)
 
     def field(
         self,
@@ -246,6 +248,7 @@ class _Compiler:
         # Without is_type_of graphql-core takes any value; with strawberry's (for
         # types with interfaces) an instance of exactly the type is one it accepts.
         completion.checked = object_type.is_type_of is not None
+        completion.classes = accepted_classes(definition.origin, completion.checked)
         fields, defers, _ = collect_subfields(
             self.executor.schema,
             self.executor.fragments,

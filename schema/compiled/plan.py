@@ -10,15 +10,25 @@ run by runner.py.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from graphql import FieldNode, GraphQLField, GraphQLLeafType, GraphQLObjectType, GraphQLOutputType
 from graphql.execution.collect_fields import FieldDetailsList
 from strawberry.types.field import StrawberryField
 
 from schema.compiled.prefetch import Prefetch
+
+if TYPE_CHECKING:
+    from graphql.pyutils import Path
+
+    from schema.compiled.runner import Run
+
+# An OBJECT completion's own function (completers.py): its fields for one object.
+ObjectCompleter: TypeAlias = Callable[
+    ["Run", Any, "Path | None"], "dict[str, Any] | Awaitable[dict[str, Any]]"
+]
 
 
 class Kind(IntEnum):
@@ -45,6 +55,8 @@ class Completion:
     __slots__ = (
         "by_class",
         "checked",
+        "classes",
+        "complete",
         "fields",
         "inner",
         "kind",
@@ -63,7 +75,11 @@ class Completion:
         self.object_type: GraphQLObjectType | None = None
         self.origin: type | None = None
         self.checked = False
+        # The classes of the values `complete` takes without graphql-core's checks.
+        self.classes: frozenset[type] = frozenset()
         self.fields: list[FieldPlan] = []
+        # For OBJECT, the function writing `fields` (completers.py), set once they are.
+        self.complete: ObjectCompleter | None = None
         self.by_class: dict[type, Completion] = {}
         # A LIST's one batched get for its objects' fields (prefetch.py).
         self.prefetch: Prefetch | None = None

@@ -6,10 +6,13 @@ same order, so that the same errors are raised at the same paths and null
 propagates to the same nullable parent; what it no longer does per field is
 what the plan already knows: no field lookup, no GraphQLResolveInfo, no
 strawberry wrapper, Info or argument conversion (resolvers are called
-directly, with one Info a field a request), no collection of sub-fields, and
-leaves completed without building their path. Errors are recorded through the
-executor (`handle_field_error`, `collected_errors`), and a value the plan did
-not expect is completed by the executor itself.
+directly, with one Info a field a request), no collection of sub-fields. An
+object's fields are written by its selection's generated function
+(completers.py), which completes the usual values inline (leaves without
+building their path) and calls `resolved` here for the rest; a list of objects
+hands each item of the expected class straight to that function. Errors are
+recorded through the executor (`handle_field_error`, `collected_errors`), and a
+value the plan did not expect is completed by the executor itself.
 
 A field the request has in hand (an attribute, a `Maybe` the loaders answer at
 once) is completed synchronously; awaitables are gathered once per object and
@@ -21,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Awaitable
-from datetime import datetime
 from typing import Any
 
 import strawberry
@@ -36,11 +38,9 @@ from resolvers.context import RequestContext
 from resolvers.field_keys import Key
 from resolvers.loaders import Loaders
 from schema.compiled.compiler import python_arguments
-from schema.compiled.plan import Completion, FieldPlan, Kind, Source
+from schema.compiled.plan import Completion, FieldPlan, Kind
 
-# Values that are never awaitable nor an exception: a leaf of one of these types
-# is coerced at once.
-_PLAIN_VALUES = frozenset({str, int, float, bool, datetime})
+_new_path = tuple.__new__  # Path(...) without its Python-level __new__
 
 
 class RequestInfo:
@@ -66,74 +66,54 @@ class Run:
     def execute_fields(
         self, completion: Completion, source: Any, path: Path | None
     ) -> dict[str, Any] | Awaitable[dict[str, Any]]:
-        object_type = completion.object_type
-        assert object_type is not None
-        type_name = object_type.name
-        results: dict[str, Any] = {}
-        is_awaitable = self.is_awaitable
-        awaitable_keys: list[str] = []
-        try:
-            for plan in completion.fields:
-                source_kind = plan.source
-                if source_kind is Source.TYPENAME:
-                    results[plan.key] = type_name
-                    continue
-                leaf = plan.leaf
-                if leaf is not None and source_kind is Source.ATTRIBUTE:
-                    # Most fields of a page: a plain value, completed here. Anything
-                    # unusual (a failure, a null, an awaitable) takes the path below,
-                    # which reads the attribute again and reports it as graphql-core would.
-                    try:
-                        value = getattr(source, plan.attribute)
-                        if type(value) in _PLAIN_VALUES:
-                            coerced = leaf.coerce_output_value(value)
-                            if coerced is not None and coerced is not Undefined:
-                                results[plan.key] = coerced
-                                continue
-                    except Exception:  # reported by execute_field, below
-                        pass
-                result = self.execute_field(plan, source, path, type_name)
-                results[plan.key] = result
-                if is_awaitable(result):
-                    awaitable_keys.append(plan.key)
-        except Exception:
-            if awaitable_keys:
-                self.executor.settle_in_background([results[key] for key in awaitable_keys])
-            raise
-        if not awaitable_keys:
-            return results
-        return _gather_fields(results, awaitable_keys)
+        complete = completion.complete
+        assert complete is not None
+        return complete(self, source, path)
 
-    def execute_field(
-        self, plan: FieldPlan, source: Any, parent: Path | None, type_name: str
-    ) -> Any:
+    # What the functions of completers.py call for what they do not complete inline.
+
+    def resolved(self, plan: FieldPlan, result: Any, parent: Path | None, type_name: str) -> Any:
+        """graphql-core's execute_field, from the field's value on."""
         completion = plan.completion
         assert completion is not None
-        path: Path | None = None
+        path = Path(parent, plan.key, type_name)
         try:
-            if plan.source is Source.ATTRIBUTE:
-                result = getattr(source, plan.attribute)
-            else:
-                result = self.call(plan, source)
             if self.is_awaitable(result):
-                path = Path(parent, plan.key, type_name)
                 return self.complete_awaitable_value(completion, plan, path, result)
             leaf = plan.leaf
             if leaf is not None and result is not None and not isinstance(result, Exception):
-                # A leaf needs no path unless it fails, which the generic path reports.
                 coerced = leaf.coerce_output_value(result)
                 if coerced is not None and coerced is not Undefined:
                     return coerced
-            path = Path(parent, plan.key, type_name)
             completed = self.complete_value(completion, plan, path, result)
             if self.is_awaitable(completed):
                 return self.await_completed(completed, completion.return_type, plan, path)
             return completed
         except Exception as raw_error:
-            if path is None:
-                path = Path(parent, plan.key, type_name)
             self.executor.handle_field_error(raw_error, completion.return_type, plan.details, path)
             return None
+
+    def field_error(
+        self, plan: FieldPlan, raw_error: Exception, parent: Path | None, type_name: str
+    ) -> None:
+        """A field whose resolver (or attribute) raised: null, or raised again located."""
+        return self.located(plan, raw_error, Path(parent, plan.key, type_name))
+
+    def located(self, plan: FieldPlan, raw_error: Exception, path: Path) -> None:
+        assert plan.completion is not None
+        self.executor.handle_field_error(raw_error, plan.completion.return_type, plan.details, path)
+
+    def await_field(self, plan: FieldPlan, completed: Awaitable[Any], path: Path) -> Any:
+        assert plan.completion is not None
+        return self.await_completed(completed, plan.completion.return_type, plan, path)
+
+    def settle(self, results: dict[str, Any], awaiting: list[str]) -> None:
+        """Pending fields of an object abandoned for a sibling's error."""
+        self.executor.settle_in_background([results[key] for key in awaiting])
+
+    @staticmethod
+    def gather_fields(results: dict[str, Any], keys: list[str]) -> Awaitable[dict[str, Any]]:
+        return _gather_fields(results, keys)
 
     def call(self, plan: FieldPlan, source: Any) -> Any:
         kwargs = self.kwargs.get(plan)
@@ -200,11 +180,13 @@ class Run:
                 or get_strawberry_type_cast(result) is not None
             ):
                 return self.delegate(completion, plan, path, result)
-            return self.execute_fields(completion, result, path)
+            assert completion.complete is not None
+            return completion.complete(self, result, path)
         member = completion.by_class.get(type(result))
         if member is None or get_strawberry_type_cast(result) is not None:
             return self.delegate(completion, plan, path, result)
-        return self.execute_fields(member, result, path)
+        assert member.complete is not None
+        return member.complete(self, result, path)
 
     def complete_list_value(
         self, completion: Completion, plan: FieldPlan, path: Path, result: Any
@@ -253,6 +235,14 @@ class Run:
         item_completion = completion.inner
         assert item_completion is not None
         item_type = item_completion.return_type
+        # Objects of the class the plan expects go straight to their selection's
+        # function (completers.py); anything else item by item as graphql-core.
+        objects = (
+            item_completion.inner if item_completion.kind is Kind.NON_NULL else item_completion
+        )
+        assert objects is not None
+        complete = objects.complete if objects.kind is Kind.OBJECT else None
+        classes, checked = objects.classes, objects.checked
         is_awaitable = self.is_awaitable
         completed_results: list[Any] = []
         awaitable_indices: list[int] = []
@@ -260,8 +250,22 @@ class Run:
         index = 0
         try:
             for item in iterator:
-                item_path = Path(path, index, None)
-                if is_awaitable(item):
+                item_path = _new_path(Path, (path, index, None))
+                if (
+                    complete is not None
+                    and type(item) in classes
+                    and (not checked or get_strawberry_type_cast(item) is None)
+                ):
+                    try:
+                        completed = complete(self, item, item_path)
+                        if not isinstance(completed, dict):
+                            completed = self.await_completed(completed, item_type, plan, item_path)
+                            awaitable_indices.append(index)
+                    except Exception as raw_error:
+                        executor.handle_field_error(raw_error, item_type, plan.details, item_path)
+                        completed = None
+                    completed_results.append(completed)
+                elif is_awaitable(item):
                     completed_results.append(
                         self.complete_awaitable_value(item_completion, plan, item_path, item)
                     )

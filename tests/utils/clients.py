@@ -26,10 +26,14 @@ async def app_client(
     *,
     clock: Clock = system_clock,
     queue_layer: QueueLayer | None = None,
+    direct_graphql: bool = True,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """`queue_layer`: wraps the task queue port (a test's refusing or gated queue)."""
+    """`queue_layer`: wraps the task queue port (a test's refusing or gated queue).
+    `direct_graphql`: off, every query takes strawberry's view (graphql_direct.py)."""
     store = store or SQLiteStore(settings.sqlite_path)
-    app = create_app(settings, store=store, clock=clock, queue_layer=queue_layer)
+    app = create_app(
+        settings, store=store, clock=clock, queue_layer=queue_layer, direct_graphql=direct_graphql
+    )
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
