@@ -45,11 +45,12 @@ class MemoryCache:
             if miss is None:
                 generation_key = "g:" + slot.generation
                 miss = entries.get(generation_key)
-                if miss is None:
-                    miss = Found(new_generation())
+                if miss is None:  # a new generation stamps no value yet
+                    current[slot.generation] = miss = Found(new_generation())
                     self._put(generation_key, miss)
-                else:
-                    touch(generation_key)
+                    found.append(miss)
+                    continue
+                touch(generation_key)
                 current[slot.generation] = miss
             value_key = "v:" + slot.value
             hit = entries.get(value_key)
