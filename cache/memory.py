@@ -6,6 +6,11 @@ sees only this process's writes: more than one instance needs the Redis adapter.
 Values never leave the process, so it keeps them as objects (`keeps_objects`):
 cache/store.py fills it with frozen entities and pages, which a hit hands out
 without decoding anything.
+
+The bound counts what entries hold, not keys: a kept page (a tuple of up to 51
+results, some 28 KiB with its models) counts one per result plus one, so
+`max_entries` bounds memory whichever keys fill it. Counted per key, 50,000
+first pages of distinct users and page sizes could take more than a gigabyte.
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ class MemoryCache:
         # token it was filled under, the value), what a hit returns. A lookup hands
         # out these (immutable) entries themselves: it allocates nothing per slot.
         self._entries: OrderedDict[str, Found] = OrderedDict()
+        self._heavy: dict[str, int] = {}  # the weight of each entry that is not 1
+        self.weight = 0  # of every entry: at most max_entries once a put returns
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -68,13 +75,29 @@ class MemoryCache:
 
     async def invalidate(self, generations: Sequence[str]) -> None:
         for key in generations:
-            self._entries.pop("g:" + key, None)
+            if self._entries.pop("g:" + key, None) is not None:
+                self.weight -= 1  # a generation weighs 1
 
     async def close(self) -> None:
         self._entries.clear()
+        self._heavy.clear()
+        self.weight = 0
 
     def _put(self, key: str, entry: Found) -> None:
+        if key in self._entries:
+            self.weight -= self._heavy.pop(key, 1)
+        weight = _weight(entry.value)
+        if weight != 1:
+            self._heavy[key] = weight
+        self.weight += weight
         self._entries[key] = entry
         self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        while self.weight > self.max_entries and len(self._entries) > 1:
+            evicted, _ = self._entries.popitem(last=False)
+            self.weight -= self._heavy.pop(evicted, 1)
+
+
+def _weight(value: object) -> int:
+    """A kept page (cache/frozen.py keeps pages as tuples) weighs its results and
+    itself; anything else (an entity, an absence, bytes, a generation) weighs 1."""
+    return 1 + len(value) if isinstance(value, tuple) else 1

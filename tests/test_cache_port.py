@@ -30,7 +30,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
     await adapter.close()
 
 
-async def fill_from_store(cache: Cache, slot: Slot, value: bytes) -> Found:
+async def fill_from_store(cache: Cache, slot: Slot, value: object) -> Found:
     """A reader's miss: the generation first, then the store, then the fill."""
     [seen] = await cache.lookup([slot])
     assert seen.value is None
@@ -88,6 +88,21 @@ async def test_the_memory_cache_is_bounded_and_forgetting_is_never_stale() -> No
     assert (await cache.lookup([slots[-1]]))[0].value == b"9 again"
     found = await cache.lookup(slots[:-1])
     assert all(f.value in (None, str(n).encode()) for n, f in enumerate(found))
+
+
+async def test_the_memory_cache_bounds_what_pages_hold_not_how_many_keys() -> None:
+    # A kept page is a tuple of results (cache/frozen.py); 40 pages of 20 would hold
+    # 800 results under a bound of 100 if the cache counted keys.
+    cache = MemoryCache(max_entries=100)
+    slots = [Slot(f"p:{n}", f"p:{n}") for n in range(40)]
+    for slot in slots:
+        await fill_from_store(cache, slot, tuple(range(20)))
+        assert cache.weight <= 100
+    assert len(cache) < 20  # four pages and their generations, not forty
+    assert (await cache.lookup([slots[-1]]))[0].value == tuple(range(20))
+    await cache.invalidate([slots[-1].generation])
+    await cache.close()
+    assert cache.weight == 0
 
 
 async def test_redis_values_and_generations_expire(redis_url: str) -> None:
