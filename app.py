@@ -54,6 +54,7 @@ from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase, shared_database
 from store.sqlite_integrity import check_store_file, mark_store_file
 from store.sqlite_lock import claim_file
+from tasks.counters import fold_legacy_shards_at_start
 from tasks.outbox import Relays
 from tasks.runtime import QueueLayer, TaskRuntime
 
@@ -167,6 +168,9 @@ def create_app(
                 # One process leads the tasks' file: it alone runs background work.
                 leader = next((c for c in claims if c.path == tasks_file), None)
                 leader = leader or (claims[0] if claims else None)
+                # Counts read one entity each now: shards an older version left
+                # pending are folded into it before this process answers anyone.
+                await fold_legacy_shards_at_start(store, clock())
                 if seed_demo and (leader is None or leader.leads):
                     from demo import seed_demo_data
 

@@ -140,4 +140,4 @@ async def photo_comments(
 
 
 def comment_count(context: RequestContext, photo: Key) -> Maybe[int]:
-    return counts.read(context.loaders, comment_counter(photo))
+    return counts.read(context.loaders, counters.key_of(COMMENTS, photo))

@@ -20,14 +20,18 @@ from store.keys import Key
 from store.port import Entity, Query
 
 
-def photo_extras(viewer_id: str, photo_keys: list[Key]) -> list[Key]:
+def photo_extras(viewer_id: str, photo_keys: list[Key], owner_ids: list[str]) -> list[Key]:
+    """What the Photo fields of a page will ask for: the owners (repeated: the
+    loaders read each key once), the viewer's likes and one key a count."""
     keys: list[Key] = []
-    for photo in photo_keys:
-        keys.append(models.user_key(social_models.owner_id_of(photo)))
-        keys.append(social_models.like_key(viewer_id, photo))
-        keys += counters.shard_keys(likes.like_counter(photo))
-        keys += counters.shard_keys(comments.comment_counter(photo))
-    return list(dict.fromkeys(keys))
+    for photo, owner_id in zip(photo_keys, owner_ids, strict=True):
+        keys += (
+            models.user_key(owner_id),
+            social_models.like_key(viewer_id, photo),
+            counters.key_of(likes.LIKES, photo),
+            counters.key_of(comments.COMMENTS, photo),
+        )
+    return keys
 
 
 def feed_query(viewer_id: str) -> Query:
@@ -92,23 +96,25 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[models.Photo
         _photo_key,
     )
     photo_keys = [edge.node for edge in items.edges]
-    owners = {social_models.owner_id_of(key) for key in photo_keys} - {viewer.user_id}
+    owner_ids = [social_models.owner_id_of(key) for key in photo_keys]
+    owners = set(owner_ids) - {viewer.user_id}
     # Everything a feed page shows in one batched get: the photos, the follow
     # edges that may hide some, and what the Photo fields ask for next (owners,
-    # counter shards, the viewer's likes). The results are primed into the
+    # the viewer's likes, counts). The results are primed into the
     # DataLoader, where those fields find them without another round trip.
     followees = sorted(owners)
     edge_keys = [social_models.following_key(viewer.user_id, owner) for owner in followees]
-    found = await context.loaders.fetch_and_prime(
-        [*photo_keys, *edge_keys, *photo_extras(viewer.user_id, photo_keys)]
+    loaders = context.loaders
+    await loaders.fetch_and_prime(
+        [*photo_keys, *edge_keys, *photo_extras(viewer.user_id, photo_keys, owner_ids)]
     )
-    photos = [found.get(key) for key in photo_keys]
-    edges = [found.get(key) for key in edge_keys]
+    photos = [loaders.loaded(key) for key in photo_keys]
+    edges = [loaders.loaded(key) for key in edge_keys]
     followed = {owner for owner, edge in zip(followees, edges, strict=True) if edge}
     followed.add(viewer.user_id)
     kept = [
         Edge(models.photo_from_entity(photo), edge.cursor)
-        for edge, photo in zip(items.edges, photos, strict=True)
-        if photo is not None and social_models.owner_id_of(edge.node) in followed
+        for edge, photo, owner_id in zip(items.edges, photos, owner_ids, strict=True)
+        if photo is not None and owner_id in followed
     ]
     return items.keeping(kept)

@@ -19,11 +19,11 @@ def _owner(context: RequestContext, photo: models.Photo) -> Iterable[Key]:
 
 
 def _like_count(context: RequestContext, photo: models.Photo) -> Iterable[Key]:
-    return counters.shard_keys(likes.like_counter(photo.key))
+    return (counters.key_of(likes.LIKES, photo.key),)
 
 
 def _comment_count(context: RequestContext, photo: models.Photo) -> Iterable[Key]:
-    return counters.shard_keys(comments.comment_counter(photo.key))
+    return (counters.key_of(comments.COMMENTS, photo.key),)
 
 
 def _viewer_has_liked(context: RequestContext, photo: models.Photo) -> Iterable[Key]:
@@ -39,11 +39,11 @@ def _viewer_follows(context: RequestContext, user_id: str) -> Iterable[Key]:
 
 
 def _follower_count(context: RequestContext, user_id: str) -> Iterable[Key]:
-    return counters.shard_keys(counters.counter_name(follows.FOLLOWERS, models.user_key(user_id)))
+    return (counters.key_of(follows.FOLLOWERS, models.user_key(user_id)),)
 
 
 def _following_count(context: RequestContext, user_id: str) -> Iterable[Key]:
-    return counters.shard_keys(counters.counter_name(follows.FOLLOWING, models.user_key(user_id)))
+    return (counters.key_of(follows.FOLLOWING, models.user_key(user_id)),)
 
 
 PHOTO_FIELDS: dict[str, Callable[[RequestContext, models.Photo], Iterable[Key]]] = {

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from resolvers import background, counts
 from resolvers.context import RequestContext
-from resolvers.loaders import Maybe, exists, then
+from resolvers.loaders import Maybe, exists
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.pagination import Page, PageArgs, paginate
 from resolvers.user_errors import UserErrorCode
@@ -128,12 +128,12 @@ def viewer_follows(context: RequestContext, user_id: str) -> Maybe[bool]:
     if context.viewer is None:
         return False
     edge = social_models.following_key(context.viewer.user_id, user_id)
-    return then(context.loaders.entity_now(edge), exists)
+    return context.loaders.entity_then(edge, exists)
 
 
 def follower_count(context: RequestContext, user_id: str) -> Maybe[int]:
-    return counts.read(context.loaders, counters.counter_name(FOLLOWERS, models.user_key(user_id)))
+    return counts.read(context.loaders, counters.key_of(FOLLOWERS, models.user_key(user_id)))
 
 
 def following_count(context: RequestContext, user_id: str) -> Maybe[int]:
-    return counts.read(context.loaders, counters.counter_name(FOLLOWING, models.user_key(user_id)))
+    return counts.read(context.loaders, counters.key_of(FOLLOWING, models.user_key(user_id)))

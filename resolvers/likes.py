@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from resolvers import background, counts
 from resolvers.context import RequestContext
-from resolvers.loaders import Maybe, exists, then
+from resolvers.loaders import Maybe, exists
 from resolvers.mutations import Outcome, run_mutation
 from resolvers.user_errors import UserErrorCode
 from store import counters, models, social_models
@@ -85,8 +85,8 @@ def viewer_has_liked(context: RequestContext, photo: Key) -> Maybe[bool]:
     if context.viewer is None:
         return False
     like = social_models.like_key(context.viewer.user_id, photo)
-    return then(context.loaders.entity_now(like), exists)
+    return context.loaders.entity_then(like, exists)
 
 
 def like_count(context: RequestContext, photo: Key) -> Maybe[int]:
-    return counts.read(context.loaders, like_counter(photo))
+    return counts.read(context.loaders, counters.key_of(LIKES, photo))

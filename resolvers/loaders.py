@@ -5,8 +5,9 @@ that read it (no cross-user leaks, no stale reads across requests). What outlive
 requests is the cache below the store port (cache/store.py), invalidated on write.
 
 What the request has already read (a page's prefetch, a primed entity) is
-answered without a coroutine: `loaded` and the `Maybe` results let a field
-return its value at once, and graphql-core then completes it without a Task.
+answered without a coroutine: `loaded`, `entity_then` and `user_now` (a
+`Maybe`) let a field return its value at once, and graphql-core then completes
+it without a Task.
 Only what is not loaded yet costs an await (and a batched get).
 """
 
@@ -74,17 +75,14 @@ class Loaders:
         self._users: dict[Key, tuple[Entity, User]] = {}
         self.entities = EntityLoader(store)
 
-    def entity_now(self, key: Key) -> Maybe[Entity | None]:
-        """`entity`, without a coroutine when the request has read it already."""
+    def entity_then(self, key: Key, convert: Callable[[Entity | None], T]) -> Maybe[T]:
+        """`convert` applied to the entity at `key`: at once when the request has
+        read it already (no coroutine, and no question whether the value is
+        awaitable: a page's fields ask this of every photo), after a load if not."""
         found = self._known.get(key, _NOT_LOADED)
-        return self.entity(key) if found is _NOT_LOADED else found
-
-    def many_now(self, keys: Sequence[Key]) -> Maybe[list[Entity | None]]:
-        """`many`, without a coroutine when the request has read them all already."""
-        known = self._known
-        if all(key in known for key in keys):
-            return [known[key] for key in keys]
-        return self.many(keys)
+        if found is _NOT_LOADED:
+            return _then(self.entity(key), convert)
+        return convert(found)
 
     async def entity(self, key: Key) -> Entity | None:
         if key not in self._known:
@@ -95,7 +93,9 @@ class Loaders:
         """`entity` for several keys: straight from what the request has read when
         it can (no future per key), the rest in one batched load."""
         known = self._known
-        missing = [key for key in dict.fromkeys(keys) if key not in known]
+        unique = dict.fromkeys(keys)
+        # A page's prefetch usually comes first: nothing to leave out then.
+        missing = [key for key in unique if key not in known] if known else list(unique)
         if missing:
             known.update(zip(missing, await self.entities.load_many(missing), strict=True))
         return [known[key] for key in keys]
@@ -123,14 +123,20 @@ class Loaders:
     def prime(self, entity: Entity) -> None:
         self._known[entity.key] = entity
 
-    async def fetch_and_prime(self, keys: Sequence[Key]) -> dict[Key, Entity | None]:
-        """One get for `keys` (those not loaded already), its results kept, so that
-        later loads of any of them cost nothing (and no DataLoader future each)."""
-        unique = list(dict.fromkeys(keys))
-        missing = [key for key in unique if key not in self._known]
+    async def fetch_and_prime(self, keys: Sequence[Key]) -> None:
+        """One get for `keys` (those not loaded already, once each), its results
+        kept, so that later loads of any of them cost nothing (and no DataLoader
+        future each): `loaded`, `entity_then` and `user_now` answer them at once."""
+        known = self._known
+        unique = dict.fromkeys(keys)
+        # A page's prefetch usually comes first: nothing to leave out then.
+        missing = [key for key in unique if key not in known] if known else list(unique)
         if missing:
-            self._known.update(zip(missing, await self._store.get_many(missing), strict=True))
-        return {key: self._known[key] for key in unique}
+            known.update(zip(missing, await self._store.get_many(missing), strict=True))
+
+    def loaded(self, key: Key) -> Entity | None:
+        """What the request read at `key` (None: absent, or not read)."""
+        return self._known.get(key)
 
 
 def _user_or_none(entity: Entity | None) -> User | None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from store.keys import Key
 from store.models import PHOTO, photo_key, sort_key, user_key
@@ -53,6 +54,7 @@ def parse_photo_ref(ref: str) -> Key:
     return photo_key(owner_id, photo_id)
 
 
+@lru_cache(maxsize=16384)  # a home page asks for the viewer's edge to each owner shown
 def following_key(follower_id: str, followee_id: str) -> Key:
     return user_key(follower_id).child(FOLLOWING, followee_id)
 
@@ -84,6 +86,9 @@ def feed_item(viewer_id: str, photo: Key, photo_sort_key: str) -> Entity:
     )
 
 
+# A page asks for the viewer's like of each photo twice (its prefetch and the field),
+# request after request: a remembered key has its hash and encoding worked out.
+@lru_cache(maxsize=16384)
 def like_key(viewer_id: str, photo: Key) -> Key:
     return user_key(viewer_id).child(LIKE, photo_ref(owner_id_of(photo), photo.name))
 

@@ -121,8 +121,8 @@ async def test_the_writer_reads_every_write_at_once(
     await ok(http, UPDATE_PROFILE, alice, input={"displayName": "Alice A."})
     assert (await profile(http, "alice"))["displayName"] == "Alice A."
 
-    # Counts change when their fold task has run (store/counters.py): its shard
-    # writes pass through the cache like any other write.
+    # Counts change when their fold task has run (store/counters.py): its writes
+    # to the counter's total pass through the cache like any other write.
     alice_id = to_global_id(models.USER, models.user_key("id-alice"))
     await ok(http, FOLLOW, bob, i={"userId": alice_id})
     await drain(http)
