@@ -191,7 +191,7 @@ def create_app(
                 provider.shutdown()  # exports the spans still batched
 
     async def health(request: Request) -> Response:
-        problem = await store_problem(store)
+        problem = await store_problem(store, within=settings.web.health_timeout_seconds)
         if problem is not None:
             return JSONResponse({"status": "unavailable", "cause": problem}, status_code=503)
         return JSONResponse({"status": "ok"})

@@ -28,7 +28,8 @@ request. Errors are still logged.
 Processes (`worker_count`): one event loop per CPU the instance may use, because
 the work between awaits is CPU (GraphQL execution, JSON); image decoding runs in
 each process's thread pool, outside the GIL. `--workers N`, else WEB_CONCURRENCY,
-overrides the count; on the embedded store the default is 1 (`worker_count` says
+overrides the count (WEB_CONCURRENCY, HOST and PORT are read with the settings:
+settings/server.py); on the embedded store the default is 1 (`worker_count` says
 why), and `--workers N` runs N processes on its one file, one of them leading the
 background work (store/sqlite_lock.py). With several processes each gets an equal
 share of the image memory budget, and the in-process cache is off.
@@ -48,7 +49,7 @@ import logging.config
 import math
 import os
 import sys
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import MutableMapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -125,14 +126,13 @@ class HeaderDeadline(HttpToolsProtocol):
 
 def worker_count(
     settings: Settings,
-    environ: Mapping[str, str],
     cgroup_root: Path = Path("/sys/fs/cgroup"),
     requested: int | None = None,
 ) -> int:
     """How many server processes this instance runs.
 
     - `--workers N` (`requested`) when given, else WEB_CONCURRENCY when set
-      (service.yaml sets it to the container's CPU limit);
+      (`settings.web.processes`; service.yaml sets it to the container's CPU limit);
     - the embedded store: 1 unless asked for more. It is the local default, where one
       process keeps the in-process cache (several run without it: each would miss
       the others' writes), one log and one place to debug; several processes share
@@ -147,14 +147,17 @@ def worker_count(
         if requested < 1:
             raise SettingsError(f"--workers must be a whole number above 0, not {requested}")
         return requested
-    configured = environ.get("WEB_CONCURRENCY", "").strip()
-    if configured and not (configured.isdigit() and int(configured) > 0):
-        raise SettingsError(f"WEB_CONCURRENCY must be a whole number above 0, not {configured!r}")
-    if configured:
-        return int(configured)
+    if settings.web.processes is not None:
+        return settings.web.processes
     if settings.store == "sqlite" or settings.app_engine:
         return 1
     return usable_cpus(cgroup_root)
+
+
+def listen_address(settings: Settings, host: str | None, port: int | None) -> tuple[str, int]:
+    """Where the server listens: `--host` and `--port` when given, else HOST and PORT
+    (App Engine and Cloud Run set PORT), else 127.0.0.1:8080."""
+    return host or settings.web.host, settings.web.port if port is None else port
 
 
 def uncached_for_workers(
@@ -230,9 +233,19 @@ def logging_for(settings: Settings) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m serve`: a setting that is wrong stops it with exit status 2 and what
+    to fix, in a line a deploy log shows whole (a traceback would bury it)."""
+    try:
+        run(argv)
+    except SettingsError as wrong:
+        print(f"cannot start: {wrong}", file=sys.stderr)
+        sys.exit(2)
+
+
+def run(argv: Sequence[str] | None) -> None:
     parser = argparse.ArgumentParser(prog="python -m serve", description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default=os.environ.get("HOST", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8080")))
+    parser.add_argument("--host", help="the address to listen on (default: HOST, else 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="the port to listen on (default: PORT, else 8080)")
     parser.add_argument(
         "--forwarded-allow-ips",
         default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
@@ -253,7 +266,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     settings = load_settings()
     logging_config = logging_for(settings)
     logging.config.dictConfig(logging_config)  # before the app is built, which may log
-    workers = worker_count(settings, os.environ, requested=args.workers)
+    host, port = listen_address(settings, args.host, args.port)
+    workers = worker_count(settings, requested=args.workers)
     if uncached_for_workers(settings, workers, os.environ):
         log.info("%d processes: the in-process cache is off (TIMELINE_CACHE=off)", workers)
     _share_image_budget(workers)
@@ -268,8 +282,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         app if workers == 1 else "serve:worker_app",
         factory=workers > 1,
         workers=workers,
-        host=args.host,
-        port=args.port,
+        host=host,
+        port=port,
         http=HeaderDeadline,
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,
@@ -287,9 +301,4 @@ if __name__ == "__main__":
     # that both see one protocol class (and worker processes can unpickle it).
     import serve
 
-    try:
-        serve.main()
-    except SettingsError as wrong:
-        # What to fix, in a line a deploy log shows whole; a traceback would bury it.
-        print(f"cannot start: {wrong}", file=sys.stderr)
-        sys.exit(2)
+    serve.main()

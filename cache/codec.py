@@ -1,15 +1,17 @@
 """Cached values as bytes: entities (or their absence) and pages of results.
 
 JSON with the store's tagged values (store/sqlite_values.py), never pickle, so a
-cache anyone else can write to cannot make this process run code.
+cache anyone else can write to cannot make this process run code. `Codec` names
+the four conversions CachedStore makes; `BYTES` is this one, for a cache shared
+with other processes (cache/frozen.py has the one for a cache inside this process).
 """
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 from store.keys import Key
 from store.port import Entity, Position, Result
@@ -42,9 +44,10 @@ def dump_entity(entity: Entity | None) -> bytes:
 _ABSENT = json.dumps(None).encode()
 
 
-def load_entity(data: bytes, key: Key | None = None) -> Entity | None:
+def load_entity(data: object, key: Key | None = None) -> Entity | None:
     """`key`: the key `data` was cached under, when the caller has it (then the
     entity's own is not decoded again: they are equal)."""
+    data = _checked(data)
     if data == _ABSENT:  # most of a feed page's counter shards: no parse for them
         return None
     raw = json.loads(data)
@@ -70,11 +73,29 @@ def dump_results(results: Sequence[Result]) -> bytes:
     ).encode()
 
 
-def load_results(data: bytes) -> list[Result]:
+def load_results(data: object) -> list[Result]:
     return [
         Result(
             _entity_from_json(raw["entity"]),
             Position(raw["value"], _bytes_or_none(raw["native"])),
         )
-        for raw in json.loads(data)
+        for raw in json.loads(_checked(data))
     ]
+
+
+def _checked(data: object) -> bytes:
+    if not isinstance(data, bytes):
+        raise TypeError(f"expected cached bytes, got {type(data).__name__}")
+    return data
+
+
+class Codec(NamedTuple):
+    """How CachedStore turns what it caches into cache values, and back."""
+
+    dump_entity: Callable[[Entity | None], object]
+    load_entity: Callable[[object, Key], Entity | None]
+    dump_results: Callable[[Sequence[Result]], object]
+    load_results: Callable[[object], list[Result]]
+
+
+BYTES = Codec(dump_entity, load_entity, dump_results, load_results)

@@ -53,6 +53,10 @@ class GuardedCache:
         self._marks = itertools.count()
 
     @property
+    def keeps_objects(self) -> bool:
+        return self.inner.keeps_objects
+
+    @property
     def pending_invalidations(self) -> int:
         return len(self._pending)
 

@@ -3,6 +3,14 @@
 Generations and values share one LRU; evicting either is safe (cache/port.py).
 Every operation runs without awaiting, so each is atomic on the event loop. It
 sees only this process's writes: more than one instance needs the Redis adapter.
+Values never leave the process, so it keeps them as objects (`keeps_objects`):
+cache/store.py fills it with frozen entities and pages, which a hit hands out
+without decoding anything.
+
+The bound counts what entries hold, not keys: a kept page (a tuple of up to 51
+results, some 28 KiB with its models) counts one per result plus one, so
+`max_entries` bounds memory whichever keys fill it. Counted per key, 50,000
+first pages of distinct users and page sizes could take more than a gigabyte.
 """
 
 from __future__ import annotations
@@ -16,55 +24,80 @@ DEFAULT_MAX_ENTRIES = 50_000
 
 
 class MemoryCache:
+    keeps_objects = True
+
     def __init__(self, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         if max_entries < 2:
             raise ValueError("a cache needs room for a generation and a value")
         self.max_entries = max_entries
-        # "g:<key>" -> generation token; "v:<key>" -> (token, value)
-        self._entries: OrderedDict[str, str | tuple[str, bytes]] = OrderedDict()
+        # "g:<key>" -> Found(its token), what a miss returns; "v:<key>" -> Found(the
+        # token it was filled under, the value), what a hit returns. A lookup hands
+        # out these (immutable) entries themselves: it allocates nothing per slot.
+        self._entries: OrderedDict[str, Found] = OrderedDict()
+        self._heavy: dict[str, int] = {}  # the weight of each entry that is not 1
+        self.weight = 0  # of every entry: at most max_entries once a put returns
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def lookup(self, slots: Sequence[Slot]) -> list[Found]:
-        # Reads inlined: a feed page looks up some 260 slots (counter shards mostly),
-        # and the calls were most of the lookup's time. Same steps, same LRU order.
+        # Reads inlined: a feed page looks up some 260 slots (counter shards mostly)
+        # of some 60 generations, each generation read once a lookup.
         entries = self._entries
         touch = entries.move_to_end
+        current: dict[str, Found] = {}  # generation key -> its miss, this lookup
         found: list[Found] = []
         for slot in slots:
-            generation_key = "g:" + slot.generation
-            generation = entries.get(generation_key)
-            if generation is not None:
+            miss = current.get(slot.generation)
+            if miss is None:
+                generation_key = "g:" + slot.generation
+                miss = entries.get(generation_key)
+                if miss is None:  # a new generation stamps no value yet
+                    current[slot.generation] = miss = Found(new_generation())
+                    self._put(generation_key, miss)
+                    found.append(miss)
+                    continue
                 touch(generation_key)
-            if not isinstance(generation, str):
-                generation = new_generation()
-                self._put(generation_key, generation)
-                found.append(Found(generation))
-                continue
+                current[slot.generation] = miss
             value_key = "v:" + slot.value
-            stamped = entries.get(value_key)
-            if stamped is not None:
+            hit = entries.get(value_key)
+            if hit is not None:
                 touch(value_key)
-            if isinstance(stamped, tuple) and stamped[0] == generation:
-                found.append(Found(generation, stamped[1]))
-            else:
-                found.append(Found(generation))
+                if hit.generation == miss.generation:
+                    found.append(hit)
+                    continue
+            found.append(miss)
         return found
 
     async def fill(self, fills: Sequence[Fill]) -> None:
         for fill in fills:
-            self._put("v:" + fill.slot.value, (fill.generation, fill.value))
+            self._put("v:" + fill.slot.value, Found(fill.generation, fill.value))
 
     async def invalidate(self, generations: Sequence[str]) -> None:
         for key in generations:
-            self._entries.pop("g:" + key, None)
+            if self._entries.pop("g:" + key, None) is not None:
+                self.weight -= 1  # a generation weighs 1
 
     async def close(self) -> None:
         self._entries.clear()
+        self._heavy.clear()
+        self.weight = 0
 
-    def _put(self, key: str, entry: str | tuple[str, bytes]) -> None:
+    def _put(self, key: str, entry: Found) -> None:
+        if key in self._entries:
+            self.weight -= self._heavy.pop(key, 1)
+        weight = _weight(entry.value)
+        if weight != 1:
+            self._heavy[key] = weight
+        self.weight += weight
         self._entries[key] = entry
         self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        while self.weight > self.max_entries and len(self._entries) > 1:
+            evicted, _ = self._entries.popitem(last=False)
+            self.weight -= self._heavy.pop(evicted, 1)
+
+
+def _weight(value: object) -> int:
+    """A kept page (cache/frozen.py keeps pages as tuples) weighs its results and
+    itself; anything else (an entity, an absence, bytes, a generation) weighs 1."""
+    return 1 + len(value) if isinstance(value, tuple) else 1

@@ -16,6 +16,10 @@ generation it saw *before* it read the store, so:
   losing a value is a miss, so a bounded cache never turns stale by forgetting.
 
 Tokens are 128 random bits, so a dead generation never comes back.
+
+Values are bytes, except in a cache that never lets them out of this process
+(`keeps_objects`): that one keeps whatever it is given, so that a hit costs no
+decoding, and its callers only give it objects that nobody will change.
 """
 
 from __future__ import annotations
@@ -42,7 +46,7 @@ class Found:
     with that generation."""
 
     generation: str | None
-    value: bytes | None = None
+    value: object = None  # bytes, or what a cache that keeps_objects was filled with
 
 
 MISS = Found(None)
@@ -52,10 +56,16 @@ MISS = Found(None)
 class Fill:
     slot: Slot
     generation: str  # the one `lookup` returned, before the store was read
-    value: bytes
+    value: object  # bytes unless the cache keeps_objects
 
 
 class Cache(Protocol):
+    @property
+    def keeps_objects(self) -> bool:
+        """True when values never leave this process: they are kept as given, not
+        as bytes, and must therefore never change once filled."""
+        ...
+
     async def lookup(self, slots: Sequence[Slot]) -> list[Found]:
         """For each slot, its current generation (made now if there was none) and
         its value if that generation stamps it. One round trip where possible."""

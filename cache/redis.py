@@ -30,6 +30,8 @@ _TOKEN_BYTES = len(new_generation())
 
 
 class RedisCache:
+    keeps_objects = False  # shared with other processes: bytes only
+
     def __init__(
         self,
         url: str,
@@ -90,6 +92,8 @@ class RedisCache:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for fill in fills:
+                if not isinstance(fill.value, bytes):
+                    raise TypeError(f"Redis keeps bytes, not {type(fill.value).__name__}")
                 stamped = fill.generation.encode() + fill.value
                 pipe.set(self._value_key(fill.slot.value), stamped, ex=self._ttl)
             await pipe.execute()

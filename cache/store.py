@@ -26,7 +26,8 @@ import functools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
-from cache.codec import dump_entity, dump_results, load_entity, load_results
+from cache.codec import BYTES
+from cache.frozen import OBJECTS
 from cache.port import Cache, Fill, Found, Slot
 from store.counters import SHARD_KIND
 from store.keys import Key
@@ -89,6 +90,8 @@ class CachedStore:
     def __init__(self, inner: Store, cache: Cache) -> None:
         self.inner = inner
         self.cache = cache
+        # Objects for a cache inside this process: a hit then decodes nothing.
+        self._codec = OBJECTS if cache.keeps_objects else BYTES
         self.hits = 0
         self.misses = 0
 
@@ -101,27 +104,42 @@ class CachedStore:
         self.inner.round_trips = value
 
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
-        cacheable = list(dict.fromkeys(key for key in keys if key.kind in ENTITY_KINDS))
-        if not cacheable:
+        # A feed page asks for some 300 distinct keys, most of them cached: the answer
+        # is built by position, without a dict (every Key hash is a Python call).
+        unique = list(dict.fromkeys(keys))
+        cached: list[int] = []  # positions in `unique` of the keys of cached kinds
+        uncached: list[int] = []
+        for at, key in enumerate(unique):
+            (cached if key.kind in ENTITY_KINDS else uncached).append(at)
+        if not cached:
             return await self.inner.get_many(keys)
-        found = await self.cache.lookup([entity_slot(key) for key in cacheable])
-        known: dict[Key, Entity | None] = {}
-        to_fill: dict[Key, str] = {}
-        for key, seen in zip(cacheable, found, strict=True):
+        found = await self.cache.lookup([entity_slot(unique[at]) for at in cached])
+        load_entity = self._codec.load_entity
+        entities: list[Entity | None] = [None] * len(unique)
+        misses: list[tuple[int, str | None]] = []  # position, generation to fill under
+        for at, seen in zip(cached, found, strict=True):
             if seen.value is not None:
-                known[key] = load_entity(seen.value, key)
-            elif seen.generation is not None:
-                to_fill[key] = seen.generation
-        self._count(found)
-        missing = list(dict.fromkeys(key for key in keys if key not in known))
-        if missing:
-            known.update(zip(missing, await self.inner.get_many(missing), strict=True))
-            await self.cache.fill(
-                [
-                    Fill(entity_slot(key), generation, dump_entity(known[key]))
-                    for key, generation in to_fill.items()
-                ]
-            )
+                entities[at] = load_entity(seen.value, unique[at])
+            else:
+                misses.append((at, seen.generation))
+        self.hits += len(cached) - len(misses)
+        self.misses += len(misses)
+        wanted = [at for at, _ in misses] + uncached
+        if wanted:
+            read = await self.inner.get_many([unique[at] for at in wanted])
+            for at, entity in zip(wanted, read, strict=True):
+                entities[at] = entity
+            dump_entity = self._codec.dump_entity
+            fills = [
+                Fill(entity_slot(unique[at]), generation, dump_entity(entities[at]))
+                for at, generation in misses
+                if generation is not None
+            ]
+            if fills:
+                await self.cache.fill(fills)
+        if len(unique) == len(keys):  # each key asked for once: already in order
+            return entities
+        known = dict(zip(unique, entities, strict=True))
         return [known[key] for key in keys]
 
     async def page(
@@ -142,10 +160,10 @@ class CachedStore:
         [seen] = await self.cache.lookup([slot])
         self._count([seen])
         if seen.value is not None:
-            return load_results(seen.value)
+            return self._codec.load_results(seen.value)
         results = await self.inner.page(query, limit=limit)
         if seen.generation is not None:
-            await self.cache.fill([Fill(slot, seen.generation, dump_results(results))])
+            await self.cache.fill([Fill(slot, seen.generation, self._codec.dump_results(results))])
         return results
 
     async def put_many(self, entities: Sequence[Entity]) -> None:

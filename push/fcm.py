@@ -39,7 +39,7 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import requests
 
-from clock import system_clock
+from clock import Clock
 from push.message import fcm_message
 from push.port import DELIVERED, Platform, PushMessage, PushResult
 
@@ -61,6 +61,7 @@ class FcmPush:
         self,
         project: str,
         *,
+        clock: Clock,
         credentials: google.auth.credentials.Credentials | None = None,
         endpoint: str = FCM_ENDPOINT,
         timeout_seconds: float = 10.0,
@@ -68,6 +69,7 @@ class FcmPush:
         if not project:
             raise ValueError("FCM needs the Firebase project id")
         self.url = f"{endpoint.rstrip('/')}/v1/projects/{project}/messages:send"
+        self._clock = clock  # the app's: what a Retry-After date is counted from
         self._credentials = credentials
         self._timeout = timeout_seconds
         self._session = requests.Session()
@@ -99,7 +101,9 @@ class FcmPush:
                 )
             except requests.RequestException as error:
                 return PushResult("retry", detail=f"no answer from FCM: {error}")
-            result = classify(response.status_code, response.headers, response.content)
+            result = classify(
+                response.status_code, response.headers, response.content, now=self._clock()
+            )
             # A 401 that is not about APNs/web-push credentials means our access token
             # was revoked or expired early: one fresh token, one more try.
             third_party = _error(response.content)[0] == "THIRD_PARTY_AUTH_ERROR"
@@ -119,8 +123,10 @@ class FcmPush:
         return token if isinstance(token, str) else None
 
 
-def classify(status: int, headers: Mapping[str, str], content: bytes) -> PushResult:
-    """What an FCM answer means for the token and for the task."""
+def classify(
+    status: int, headers: Mapping[str, str], content: bytes, *, now: datetime
+) -> PushResult:
+    """What an FCM answer, received at `now`, means for the token and for the task."""
     if 200 <= status < 300:
         return DELIVERED
     fcm_code, status_name, violations, text = _error(content)
@@ -131,13 +137,14 @@ def classify(status: int, headers: Mapping[str, str], content: bytes) -> PushRes
         return PushResult("unregistered", detail=detail)
     if status in _RETRY_STATUSES or fcm_code in _RETRY_CODES:
         return PushResult(
-            "retry", retry_after=retry_after(headers.get("Retry-After")), detail=detail
+            "retry", retry_after=retry_after(headers.get("Retry-After"), now=now), detail=detail
         )
     return PushResult("rejected", detail=detail)
 
 
-def retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
-    """Seconds from a Retry-After header: a number of seconds or an HTTP date."""
+def retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds from a Retry-After header: a number of seconds, or an HTTP date
+    counted from `now`."""
     if not value:
         return None
     value = value.strip()
@@ -149,7 +156,7 @@ def retry_after(value: str | None, *, now: datetime | None = None) -> float | No
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or system_clock())).total_seconds())
+    return max(0.0, (when - now).total_seconds())
 
 
 def _error(content: bytes) -> tuple[str | None, str, list[str], str]:

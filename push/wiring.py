@@ -13,7 +13,7 @@ def push_from_settings(
 ) -> PushSender:
     """`database`: the embedded file's access layer, shared with the store and the
     queue (default: the process's one for settings.sqlite_path); `clock`: the app's,
-    which stamps the local outbox's entries."""
+    which stamps the local outbox's entries and dates FCM's Retry-After answers."""
     config = settings.push
     if config.backend == "fcm":
         from google.oauth2 import service_account
@@ -26,7 +26,12 @@ def push_from_settings(
             credentials = service_account.Credentials.from_service_account_file(  # type: ignore[no-untyped-call]
                 str(config.fcm_credentials), scopes=[FCM_SCOPE]
             )
-        return FcmPush(config.fcm_project, credentials=credentials, endpoint=config.fcm_endpoint)
+        return FcmPush(
+            config.fcm_project,
+            clock=clock,
+            credentials=credentials,
+            endpoint=config.fcm_endpoint,
+        )
     from push.outbox import OutboxPush
 
     return OutboxPush(database or settings.sqlite_path, clock=clock)

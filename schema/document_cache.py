@@ -36,11 +36,11 @@ class DocumentCache(Generic[Value]):
         return entry[0]
 
     def put(self, key: Hashable, value: Value, size: int) -> None:
-        if size > self.max_bytes:
-            return
-        old = self._entries.pop(key, None)
+        old = self._entries.pop(key, None)  # re-put with a new size: the old one goes
         if old is not None:
             self.bytes -= old[1]
+        if size > self.max_bytes:
+            return
         self._entries[key] = (value, size)
         self.bytes += size
         while len(self._entries) > self.max_entries or self.bytes > self.max_bytes:

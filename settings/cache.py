@@ -37,7 +37,10 @@ REDIS_URL = Variable(
 CACHE_MAX_ENTRIES = Variable(
     "CACHE_MAX_ENTRIES",
     whole(2),
-    "memory: entries kept, generations and values together",
+    (
+        "memory: entries kept, generations and values together;"
+        " a cached page counts one per item it lists, plus one"
+    ),
     default=str(CacheSettings.max_entries),
 )
 CACHE_TTL_SECONDS = Variable(

@@ -1,11 +1,13 @@
 """Where the app runs and what it shows: the mode (production unless local is asked
-for), the secret, the local-only conveniences, and what browsers and slow clients
-meet (web.py, serve.py)."""
+for), the secret, the local-only conveniences, what browsers and slow clients
+meet (web.py, serve.py), and where and in how many processes serve.py listens."""
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
+import re
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +25,7 @@ from settings.variables import (
     flag,
     number,
     text,
+    whole,
 )
 
 LOCAL_ORIGIN = "http://127.0.0.1:8080"
@@ -58,6 +61,24 @@ def _origin(value: str, schemes: tuple[str, ...]) -> str:
         expected = " or ".join(f"{scheme}://host[:port]" for scheme in schemes)
         raise Invalid(f"origins like {expected}")
     return f"{parts.scheme}://{parts.netloc}"
+
+
+# RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
+_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
+
+
+def listen_host() -> Kind[str]:
+    """What a server binds to: an IP address or a host name, without scheme or port."""
+
+    def parse(value: str) -> str:
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            if len(value) > 253 or not _HOST_NAME.fullmatch(value):
+                raise Invalid("an IP address or a host name, without scheme or port") from None
+        return value
+
+    return Kind("IP address or host name", parse)
 
 
 ENV = Variable(
@@ -118,9 +139,40 @@ HEADER_SECONDS = Variable(
     "a request's headers must have arrived by then, or the connection closes (serve.py)",
     default="10",
 )
+HEALTH_TIMEOUT_SECONDS = Variable(
+    "HEALTH_TIMEOUT_SECONDS",
+    number(),
+    "/healthz answers 503 when the store has not answered a read by then",
+    default="2",
+)
+HOST = Variable(
+    "HOST",
+    listen_host(),
+    "the address `python -m serve` listens on (`--host` overrides it; the container "
+    "image sets 0.0.0.0)",
+    default="127.0.0.1",
+    prefixed=False,
+)
+PORT = Variable(
+    "PORT",
+    whole(1, 65535),
+    "the port `python -m serve` listens on, set by App Engine and Cloud Run (`--port` "
+    "overrides it)",
+    default="8080",
+    prefixed=False,
+)
+WEB_CONCURRENCY = Variable(
+    "WEB_CONCURRENCY",
+    whole(),
+    "server processes per instance (`--workers` overrides it; serve.py `worker_count`); "
+    "Cloud Run's service.yaml sets it to the CPU limit",
+    shown_default="1 on App Engine and with the embedded store; else the CPUs the instance may use",
+    prefixed=False,
+)
 SECTION = Section(
     "Server",
-    "The mode, the secret, local conveniences, and what browsers and slow clients meet.",
+    "The mode, the secret, local conveniences, what browsers and slow clients meet, "
+    "and where and in how many processes the server listens.",
     (
         ENV,
         GAE_ENV,
@@ -132,6 +184,10 @@ SECTION = Section(
         CORS_ORIGINS,
         BODY_TIMEOUT_SECONDS,
         HEADER_SECONDS,
+        HEALTH_TIMEOUT_SECONDS,
+        HOST,
+        PORT,
+        WEB_CONCURRENCY,
     ),
 )
 
@@ -146,8 +202,12 @@ class WebSettings:
     cors_origins: tuple[str, ...] = ()  # web apps allowed to call the API; () sends no CORS
     body_timeout_seconds: float = 60.0  # a request body must have arrived by then: 408
     header_seconds: float = 10.0  # a request's headers must have arrived by then (serve.py)
+    health_timeout_seconds: float = 2.0  # /healthz: 503 when a store read takes longer
     # The request line and headers; a Firebase ID token is about 1 KB.
     max_header_bytes: int = 16 * 1024
+    host: str = "127.0.0.1"  # serve.py listens here unless --host says otherwise
+    port: int = 8080  # and on this port unless --port does (App Engine sets PORT)
+    processes: int | None = None  # WEB_CONCURRENCY; None: serve.py `worker_count` decides
 
 
 def read_mode(reader: Reader) -> bool:
@@ -180,6 +240,10 @@ def load_web_settings(reader: Reader) -> WebSettings:
         cors_origins=reader.optional(cors) or (),
         body_timeout_seconds=reader.value(BODY_TIMEOUT_SECONDS),
         header_seconds=reader.value(HEADER_SECONDS),
+        health_timeout_seconds=reader.value(HEALTH_TIMEOUT_SECONDS),
+        host=reader.value(HOST),
+        port=reader.value(PORT),
+        processes=reader.optional(WEB_CONCURRENCY),
     )
 
 

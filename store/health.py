@@ -2,7 +2,8 @@
 
 One lookup by key, through the port, so both adapters answer the same question:
 a corrupt or unreadable SQLite file and an unreachable Datastore both show, and a
-store that hangs shows as a timeout instead of hanging the health check.
+store that hangs shows as a timeout instead of hanging the health check
+(TIMELINE_HEALTH_TIMEOUT_SECONDS).
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from store.port import Store
 log = logging.getLogger("timeline.health")
 
 PROBE = Key.of("HealthProbe", "probe")  # never written: the read only has to succeed
-TIMEOUT_SECONDS = 2.0
 _CAUSE_CHARS = 300
 
 
-async def store_problem(store: Store, *, within: float = TIMEOUT_SECONDS) -> str | None:
+async def store_problem(store: Store, *, within: float) -> str | None:
     """None when a read works within `within` seconds, else what went wrong."""
     try:
         async with asyncio.timeout(within):

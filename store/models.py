@@ -9,10 +9,11 @@ get-then-put on one key rather than a query.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
+from typing import TypeVar, cast
 
 from store.keys import Key
 from store.port import Entity, Query
@@ -23,6 +24,7 @@ PHOTO = "Photo"
 IDEMPOTENCY_RECORD = "IdempotencyRecord"
 STRAY_BLOB = "StrayBlob"
 _IMAGE_PREFIX = "image_"
+_Model = TypeVar("_Model")
 
 
 def new_id() -> str:
@@ -122,6 +124,10 @@ def user_to_entity(user: User) -> Entity:
 
 
 def user_from_entity(entity: Entity) -> User:
+    return _derived(entity, User, _user_from_entity)
+
+
+def _user_from_entity(entity: Entity) -> User:
     p = entity.properties
     return User(
         id=entity.key.name,
@@ -157,6 +163,10 @@ def photo_to_entity(photo: Photo) -> Entity:
 
 
 def photo_from_entity(entity: Entity) -> Photo:
+    return _derived(entity, Photo, _photo_from_entity)
+
+
+def _photo_from_entity(entity: Entity) -> Photo:
     p = entity.properties
     owner = entity.key.parent
     if owner is None:
@@ -227,6 +237,18 @@ def stray_blobs_oldest_first() -> Query:
     """Every user's stray blob records, oldest first (a global query: a record may
     show up late on Datastore, which a job that waits a day does not mind)."""
     return Query(kind=STRAY_BLOB, order_by="sort_key", descending=False)
+
+
+def _derived(entity: Entity, model: type[_Model], make: Callable[[Entity], _Model]) -> _Model:
+    """`make(entity)`, made once for an entity that keeps its models (a cached one:
+    the models are frozen, and so is what they are made from)."""
+    kept = entity.derived
+    if kept is None:
+        return make(entity)
+    found = kept.get(model)
+    if found is None:
+        found = kept[model] = make(entity)
+    return cast(_Model, found)
 
 
 def _optional_int(value: object) -> int | None:

@@ -13,7 +13,7 @@ position in either direction.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,9 +31,13 @@ MAX_BATCH = 500
 @dataclass
 class Entity:
     key: Key
-    properties: dict[str, Value] = field(default_factory=dict)
+    properties: Mapping[str, Value] = field(default_factory=dict)
     # Properties never filtered or sorted on; Datastore caps indexed strings at 1500 bytes.
     unindexed: frozenset[str] = frozenset()
+    # Models made from this entity (store/models.py), by model type: a dict only on
+    # an entity that never changes, one the in-process cache hands to every reader
+    # (cache/frozen.py), so that a hit does not build the same model again.
+    derived: dict[type, object] | None = field(default=None, init=False, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ async def cache(request: pytest.FixtureRequest) -> AsyncIterator[Cache]:
     await adapter.close()
 
 
-async def fill_from_store(cache: Cache, slot: Slot, value: bytes) -> Found:
+async def fill_from_store(cache: Cache, slot: Slot, value: object) -> Found:
     """A reader's miss: the generation first, then the store, then the fill."""
     [seen] = await cache.lookup([slot])
     assert seen.value is None
@@ -90,6 +90,21 @@ async def test_the_memory_cache_is_bounded_and_forgetting_is_never_stale() -> No
     assert all(f.value in (None, str(n).encode()) for n, f in enumerate(found))
 
 
+async def test_the_memory_cache_bounds_what_pages_hold_not_how_many_keys() -> None:
+    # A kept page is a tuple of results (cache/frozen.py); 40 pages of 20 would hold
+    # 800 results under a bound of 100 if the cache counted keys.
+    cache = MemoryCache(max_entries=100)
+    slots = [Slot(f"p:{n}", f"p:{n}") for n in range(40)]
+    for slot in slots:
+        await fill_from_store(cache, slot, tuple(range(20)))
+        assert cache.weight <= 100
+    assert len(cache) < 20  # four pages and their generations, not forty
+    assert (await cache.lookup([slots[-1]]))[0].value == tuple(range(20))
+    await cache.invalidate([slots[-1].generation])
+    await cache.close()
+    assert cache.weight == 0
+
+
 async def test_redis_values_and_generations_expire(redis_url: str) -> None:
     cache = RedisCache(redis_url, ttl_seconds=60, prefix="t:")
     try:
@@ -104,6 +119,8 @@ async def test_redis_values_and_generations_expire(redis_url: str) -> None:
 
 class FlakyCache:
     """A cache that fails while `down`, through the port (an outage on demand)."""
+
+    keeps_objects = True  # its inner MemoryCache's
 
     def __init__(self) -> None:
         self.inner = MemoryCache(100)

@@ -80,6 +80,10 @@ class TurnCache:
     def __init__(self, inner: Cache, turns: Turns) -> None:
         self.inner, self.turns = inner, turns
 
+    @property
+    def keeps_objects(self) -> bool:
+        return self.inner.keeps_objects
+
     async def lookup(self, slots: Sequence[Slot]) -> list[Found]:
         await self.turns.take()
         return await self.inner.lookup(slots)

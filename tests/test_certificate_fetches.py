@@ -6,6 +6,7 @@ readers are served meanwhile. Both users of certificates: Firebase ID tokens on
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from collections.abc import Iterator
@@ -18,19 +19,30 @@ from auth.certificates import CertificateSource
 from auth.errors import VerifierUnavailable
 from settings import AuthSettings, Settings, TaskSettings
 from tests.utils.clients import app_client
-from tests.utils.tokens import CertServer, make_rsa_signing_key, serving_certificates
+from tests.utils.tokens import (
+    CertServer,
+    RsaSigningKey,
+    make_rsa_signing_key,
+    serving_certificates,
+)
 
 FORGERIES = 20
 PROJECT = "photo-timeline-test"
 ANONYMOUS = {"query": "{ photos(first: 1) { edges { cursor } } }"}
-# Signed by a key Google never published, under a key id it might have.
-ATTACKER = make_rsa_signing_key("attacker")
+
+
+@functools.cache
+def attacker() -> RsaSigningKey:
+    """A key Google never published (made when first used, not in every process that
+    collects this module)."""
+    return make_rsa_signing_key("attacker")
 
 
 def forged(n: int) -> dict[str, str]:
+    """Signed by the attacker's key, under a key id Google might have."""
     now = int(time.time())
     claims = {"sub": f"victim-{n}", "aud": PROJECT, "iat": now, "exp": now + 600}
-    return {"Authorization": f"Bearer {ATTACKER.sign_rs256(claims, 'google-key-1')}"}
+    return {"Authorization": f"Bearer {attacker().sign_rs256(claims, 'google-key-1')}"}
 
 
 @pytest.fixture

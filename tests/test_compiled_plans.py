@@ -442,6 +442,23 @@ async def test_what_the_compiler_leaves_to_graphql_core_is_counted(world: World)
     assert grown == {"introspection", "mutation operation"}
 
 
+async def test_the_plan_cache_weighs_an_operation_by_the_plans_it_keeps(world: World) -> None:
+    # A plan is ~130 times its text: counted by text, 1 MiB of cached documents
+    # could have kept over 100 MB of plans.
+    plans = getattr(world.compiled.execution_context_class, "plans")  # noqa: B009
+    query = "query($n: Boolean!) { viewer { user { username @include(if: $n) } } }"
+    weigh = compiled.PLAN_BYTES_PER_TEXT_BYTE * len(query)
+    before = plans.bytes
+    mine, _ = await world.both(query, {"n": True}, VIEWERS[1])
+    assert mine["data"]["viewer"]["user"]["username"]
+    assert plans.bytes - before == len(query) + weigh
+    await world.both(query, {"n": True}, VIEWERS[1])  # the same plan: no more weight
+    assert plans.bytes - before == len(query) + weigh
+    await world.both(query, {"n": False}, VIEWERS[1])  # a second set of conditions
+    assert plans.bytes - before == len(query) + 2 * weigh
+    assert plans.max_bytes == compiled.CACHED_PLAN_BYTES
+
+
 # -- values that fail: a small schema whose fields return nulls, wrong types, errors ------
 
 

@@ -26,6 +26,7 @@ from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase
 from tests.utils.accounts import bearer, call, create_profile
 from tests.utils.builders import BASE_TIME
+from tests.utils.clients import app_client
 from tests.utils.devices import device_token, register
 from tests.utils.draining import app_of, drain
 
@@ -46,11 +47,7 @@ UPDATE_PROFILE = """mutation($i: UpdateProfileInput!) { updateProfile(input: $i)
 async def http(store: Store, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
     """The real app over each store (SQLite, and Datastore's emulator), with the
     embedded queue and the push outbox running."""
-    app = create_app(settings, store=store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client,
-    ):
+    async with app_client(settings, store) as client:
         yield client
 
 

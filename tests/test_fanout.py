@@ -11,7 +11,7 @@ from resolvers import background
 from settings import Settings
 from store import models, social_models
 from store.notification_models import first_item_key
-from store.port import Store
+from store.port import Entity, Store
 from taskqueue.headers import EMBEDDED_SECRET
 from taskqueue.naming import task_name
 from tasks.outbox import outbox_records, relay
@@ -62,8 +62,7 @@ async def test_every_batch_delivered_twice_changes_nothing(
     note_key = first_item_key(fans[0], "NEW_PHOTO", photo.key.encode())
     [note] = await store.get_many([note_key])
     assert note is not None
-    note.properties["unread"] = False
-    await store.put_many([note])
+    await store.put_many([Entity(note.key, {**note.properties, "unread": False}, note.unindexed)])
     runtime = app_of(client).state.tasks
     payload = {"photo": photo.key.encode(), "sort_key": photo.sort_key, "batch": 0}
     for _ in range(2):

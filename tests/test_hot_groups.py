@@ -14,7 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app import create_app
 from benchmarks import bench_hot
 from settings import Settings
 from store import activity_models, models
@@ -26,6 +25,7 @@ from tests.test_social import ADD_COMMENT, FOLLOW, LIKE, mutate, pid, uid
 from tests.test_social_background import NOTIFICATIONS
 from tests.utils.accounts import bearer, call
 from tests.utils.builders import make_photos, make_user
+from tests.utils.clients import app_client
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
 from tests.utils.delegating_store import DelegatingStore
 from tests.utils.draining import drain, settle_relays
@@ -123,18 +123,6 @@ class AlwaysConflicting(GroupRecorder):
             raise TransactionConflict("too much contention on these datastore entities")
 
 
-@asynccontextmanager
-async def app_over(store: Store, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield http
-
-
 async def _owner_photo_and_fans(
     store: Store, count: int
 ) -> tuple[models.User, models.Photo, list[models.User]]:
@@ -177,7 +165,7 @@ async def test_likes_comments_and_follows_commit_in_the_actors_group_only(
 ) -> None:
     owner, photo, fans = await _owner_photo_and_fans(store, 8)
     recorder = GroupRecorder(store)
-    async with app_over(recorder, settings) as http:
+    async with app_client(settings, recorder) as http:
         await _all_at_once(http, settings, fans, owner, photo, follow=True)
         body = await call(http, NOTIFICATIONS, headers=bearer(settings, owner.id))
     fan_ids = {fan.id for fan in fans}
@@ -201,7 +189,7 @@ async def test_a_fan_in_reads_the_owners_group_twice_per_attempt_and_writes_it_o
     # their outbox records under a root of their own.
     owner, photo, fans = await _owner_photo_and_fans(store, 4)
     recorder = WriteRecorder(store)
-    async with app_over(recorder, settings) as http:
+    async with app_client(settings, recorder) as http:
         await _all_at_once(http, settings, fans, owner, photo, follow=False)
     fan_ins = [r for r in recorder.recorded if activity_models.FAN_IN_MARK in r.kinds_written]
     assert fan_ins
@@ -223,7 +211,7 @@ async def test_the_follow_up_work_of_an_action_never_writes_into_its_actors_grou
     # activities must leave the actors' groups alone.
     owner, photo, fans = await _owner_photo_and_fans(store, 4)
     recorder = WriteRecorder(store)
-    async with app_over(recorder, settings) as http:
+    async with app_client(settings, recorder) as http:
         await _all_at_once(http, settings, fans, owner, photo, follow=False, drain_queue=False)
         # The relays delete each action's outbox records (in the actor's group) after
         # the answer: part of the action's own write path, not of its follow-ups.
@@ -245,7 +233,7 @@ async def test_contention_that_outlasts_the_retries_is_unavailable_with_a_hint(
 ) -> None:
     owner, fan = await make_user(store, "owner"), await make_user(store, "fan")
     [photo] = await make_photos(store, owner, 1)
-    async with app_over(AlwaysConflicting(store), settings) as http:
+    async with app_client(settings, AlwaysConflicting(store)) as http:
         response = await http.post(
             "/graphql",
             json={"query": LIKE, "variables": {"i": {"photoId": pid(photo)}}},

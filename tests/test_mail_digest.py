@@ -24,7 +24,7 @@ from tasks.mail_delivery import MailRetry
 from tests.test_social import FOLLOW, mutate, uid
 from tests.utils.contexts import app_task_context
 from tests.utils.devices import device_token, register
-from tests.utils.draining import app_of, drain
+from tests.utils.draining import SkippingClock, app_of, drain
 from tests.utils.mail import outbox_mails, sign_up, update_preferences
 from tests.utils.smtp_server import SmtpServer, serving_smtp
 
@@ -41,7 +41,7 @@ async def smtp_client(
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The app sending through the SMTP adapter to the local server."""
     sender = SmtpMail("127.0.0.1", smtp.port, sender="Timeline <no-reply@t.test>", starttls=False)
-    app = create_app(settings, store=store, mail=sender)
+    app = create_app(settings, store=store, mail=sender, clock=SkippingClock())
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,

@@ -31,7 +31,7 @@ def encoded(kind: str, width: int, height: int) -> bytes:
         "png-palette": lambda: images.encode(photo.convert("P"), "PNG"),
         "png-16-bit-grey": lambda: images.encode(photo.convert("L").convert("I;16"), "PNG"),
         "webp": lambda: images.encode(photo, "WEBP"),
-        "heic": lambda: images.encode(photo, "HEIF", quality=50),
+        "heic": lambda: images.encode(photo, "HEIF", quality=50, enc_params=images.FAST_HEIC),
     }
     return encoders[kind]()
 

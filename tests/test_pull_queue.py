@@ -3,14 +3,13 @@ lease N for T seconds, acknowledge, expiry hands tasks back, tags, extend, relea
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from taskqueue.pull.port import Leased, PullQueue, PullTask
-from tests.utils.pull_queues import PULL_QUEUE_KINDS, make_pull_queue
+from tests.utils.pull_queues import PULL_QUEUE_KINDS, let_pass, make_pull_queue
 
 SHORT = 3.0  # seconds: a lease the tests outlive (an empty Pub/Sub pull takes about 1 s)
 LONG = 60.0  # a lease no test outlives
@@ -67,7 +66,6 @@ async def test_a_lease_takes_at_most_n_and_never_a_task_already_held(queue: Pull
     assert all(task.tag == "t" for task in first + rest)
 
 
-@pytest.mark.slow  # waits seconds for leases to expire
 async def test_acknowledged_tasks_are_gone_and_expired_leases_come_back(queue: PullQueue) -> None:
     await queue.add_many(tasks("t", 4))
     leased = await lease_count(queue, 4, SHORT)
@@ -75,12 +73,12 @@ async def test_acknowledged_tasks_are_gone_and_expired_leases_come_back(queue: P
 
     await queue.ack(done)
     assert await queue.lease(10, LONG) == []  # the other two are still held
-    await asyncio.sleep(SHORT + 1)
+    await let_pass(queue, SHORT + 1)
 
     again = await lease_all(queue, LONG)
     assert names(again) == names(unfinished)
     await queue.ack(again)
-    await asyncio.sleep(SHORT + 1)
+    await let_pass(queue, SHORT + 1)
     assert await lease_all(queue, LONG) == []
 
 
@@ -100,7 +98,7 @@ async def test_an_extended_lease_outlives_its_first_term(queue: PullQueue) -> No
     leased = await lease_count(queue, 2, SHORT)
 
     await queue.extend(leased[:1], LONG)
-    await asyncio.sleep(SHORT + 1)
+    await let_pass(queue, SHORT + 1)
 
     assert names(await lease_all(queue, LONG)) == names(leased[1:])
 

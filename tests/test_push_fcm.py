@@ -15,8 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from clock import system_clock
 from push.fcm import PUSH_THREADS, FcmPush, retry_after
 from push.port import PushMessage
+from push.wiring import push_from_settings
 from settings import PushSettings, Settings, TaskSettings
 from store.errors import StoreError
 from store.notification_models import first_item_key, notification_from_entity
@@ -66,7 +68,7 @@ queue:
 
 @pytest.fixture
 def sender(fcm: FcmStub) -> FcmPush:
-    return FcmPush(fcm.project, credentials=fcm.credentials(), endpoint=fcm.url)
+    return FcmPush(fcm.project, clock=system_clock, credentials=fcm.credentials(), endpoint=fcm.url)
 
 
 async def test_each_platform_gets_a_well_formed_message_with_one_access_token(
@@ -161,7 +163,10 @@ async def test_no_answer_means_retry(fcm: FcmStub) -> None:
         unused.bind(("127.0.0.1", 0))
         port = unused.getsockname()[1]
     sender = FcmPush(
-        fcm.project, credentials=fcm.credentials(), endpoint=f"http://127.0.0.1:{port}"
+        fcm.project,
+        clock=system_clock,
+        credentials=fcm.credentials(),
+        endpoint=f"http://127.0.0.1:{port}",
     )
     result = await sender.send(device_token("x"), "IOS", MESSAGE)
     assert result.status == "retry"
@@ -175,7 +180,19 @@ def test_retry_after_is_seconds_or_an_http_date() -> None:
     assert retry_after("Mon, 01 Jun 2026 12:01:30 GMT", now=now) == 90.0
     assert retry_after("Mon, 01 Jun 2026 11:00:00 GMT", now=now) == 0.0
     assert retry_after("soon", now=now) is None
-    assert retry_after(None) is None
+    assert retry_after(None, now=now) is None
+
+
+async def test_a_retry_after_date_counts_from_the_app_s_clock(
+    fcm: FcmStub, settings: Settings
+) -> None:
+    now = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+    sender = push_from_settings(settings, clock=lambda: now)  # as create_app wires it
+    token = device_token("dated")
+    fcm.answer(token, busy(503, "Mon, 01 Jun 2026 12:01:30 GMT"))
+    result = await sender.send(token, "ANDROID", MESSAGE)
+    await sender.close()
+    assert (result.status, result.retry_after) == ("retry", 90.0), result.detail
 
 
 @pytest.fixture

@@ -217,6 +217,7 @@ class FailingOnce(LocalBlobStore):
         return await super().get(name)
 
 
+@pytest.mark.slow  # the worker waits out a 1 s lease and 2 s of idling in real time
 async def test_an_error_hands_the_task_back_and_a_later_lease_finishes_it(
     http: httpx.AsyncClient,
     settings: Settings,

@@ -1,17 +1,25 @@
-"""How many server processes serve.py runs, and the settings it reads for them."""
+"""How many server processes serve.py runs and where it listens, and the settings it
+reads for them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from serve import uncached_for_workers, usable_cpus, worker_count
+import serve
+from serve import listen_address, uncached_for_workers, usable_cpus, worker_count
 from settings import CacheSettings, Settings, SettingsError, load_settings
 
 DATASTORE = Settings(store="datastore", environment="production")
 ON_APP_ENGINE = Settings(store="datastore", environment="production", app_engine=True)
 EMBEDDED = Settings(store="sqlite")
+
+
+def concurrency(settings: Settings, processes: int) -> Settings:
+    """`settings` as WEB_CONCURRENCY=`processes` gives them."""
+    return replace(settings, web=replace(settings.web, processes=processes))
 
 
 def cgroup(tmp_path: Path, cpu_max: str | None) -> Path:
@@ -21,12 +29,12 @@ def cgroup(tmp_path: Path, cpu_max: str | None) -> Path:
 
 
 def test_the_embedded_store_runs_one_process_unless_asked_for_more(tmp_path: Path) -> None:
-    assert worker_count(EMBEDDED, {}, cgroup(tmp_path, "400000 100000")) == 1
-    assert worker_count(EMBEDDED, {"WEB_CONCURRENCY": "2"}) == 2
-    assert worker_count(EMBEDDED, {"WEB_CONCURRENCY": "3"}, requested=2) == 2
-    assert worker_count(DATASTORE, {}, cgroup(tmp_path, "400000 100000"), requested=1) == 1
+    assert worker_count(EMBEDDED, cgroup(tmp_path, "400000 100000")) == 1
+    assert worker_count(concurrency(EMBEDDED, 2)) == 2
+    assert worker_count(concurrency(EMBEDDED, 3), requested=2) == 2
+    assert worker_count(DATASTORE, cgroup(tmp_path, "400000 100000"), requested=1) == 1
     with pytest.raises(SettingsError, match="--workers"):
-        worker_count(EMBEDDED, {}, requested=0)
+        worker_count(EMBEDDED, requested=0)
 
 
 def test_several_processes_run_without_the_in_process_cache() -> None:
@@ -42,15 +50,18 @@ def test_several_processes_run_without_the_in_process_cache() -> None:
 
 
 def test_web_concurrency_is_taken_as_given(tmp_path: Path) -> None:
-    assert worker_count(DATASTORE, {"WEB_CONCURRENCY": "3"}, cgroup(tmp_path, "100000 100000")) == 3
-    assert worker_count(ON_APP_ENGINE, {"WEB_CONCURRENCY": "2"}) == 2
+    local = {"TIMELINE_ENV": "local"}
+    assert load_settings({**local, "WEB_CONCURRENCY": "3"}).web.processes == 3
+    assert load_settings({**local, "WEB_CONCURRENCY": ""}).web.processes is None
+    assert worker_count(concurrency(DATASTORE, 3), cgroup(tmp_path, "100000 100000")) == 3
+    assert worker_count(concurrency(ON_APP_ENGINE, 2)) == 2
     for bad in ("0", "-1", "two", "1.5"):
         with pytest.raises(SettingsError, match="WEB_CONCURRENCY"):
-            worker_count(DATASTORE, {"WEB_CONCURRENCY": bad})
+            load_settings({**local, "WEB_CONCURRENCY": bad})
 
 
 def test_app_engine_runs_one_process_whatever_the_host_reports(tmp_path: Path) -> None:
-    assert worker_count(ON_APP_ENGINE, {}, cgroup(tmp_path, "max 100000")) == 1
+    assert worker_count(ON_APP_ENGINE, cgroup(tmp_path, "max 100000")) == 1
 
 
 @pytest.mark.parametrize(
@@ -65,7 +76,7 @@ def test_elsewhere_one_process_per_cpu_of_the_quota(
     tmp_path: Path, cpu_max: str, expected: int
 ) -> None:
     available = usable_cpus(cgroup(tmp_path / "none", None))
-    assert worker_count(DATASTORE, {}, cgroup(tmp_path, cpu_max)) == min(expected, available)
+    assert worker_count(DATASTORE, cgroup(tmp_path, cpu_max)) == min(expected, available)
 
 
 def test_without_a_quota_every_usable_cpu(tmp_path: Path) -> None:
@@ -89,3 +100,43 @@ def test_production_needs_to_know_its_project() -> None:
         load_settings({**hosted, "TIMELINE_FIREBASE_PROJECT": "apps-project"})
     settings = load_settings({**hosted, "GOOGLE_CLOUD_PROJECT": "photo-timeline-prod"})
     assert settings.datastore_project == "photo-timeline-prod"
+
+
+def test_the_server_listens_where_the_options_else_host_and_port_say() -> None:
+    local = {"TIMELINE_ENV": "local"}
+    default = load_settings(local)
+    assert listen_address(default, None, None) == ("127.0.0.1", 8080)
+    platform = load_settings({**local, "HOST": "0.0.0.0", "PORT": "8081"})  # App Engine's PORT
+    assert listen_address(platform, None, None) == ("0.0.0.0", 8081)
+    assert listen_address(platform, "127.0.0.1", 9000) == ("127.0.0.1", 9000)
+    assert listen_address(platform, None, 0) == ("0.0.0.0", 0)  # --port 0: any free port
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "refusal"),
+    [
+        ("PORT", "http", "PORT must be a whole number, not 'http'"),
+        ("PORT", "70000", "PORT must be 1 to 65535, not '70000'"),
+        (
+            "HOST",
+            "0.0.0.0:8080",
+            "HOST must be an IP address or a host name, without scheme or port, not '0.0.0.0:8080'",
+        ),
+        ("WEB_CONCURRENCY", "0", "WEB_CONCURRENCY must be positive, not '0'"),
+    ],
+)
+def test_a_bad_host_port_or_process_count_stops_the_server_in_one_line(
+    name: str,
+    value: str,
+    refusal: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("TIMELINE_ENV", "local")
+    monkeypatch.setenv("TIMELINE_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        serve.main([])
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err == f"cannot start: {refusal}\n"

@@ -258,6 +258,7 @@ async def test_twenty_racing_increments_lose_no_update_on_either_store(store: St
     assert await _value(store, A) == 20
 
 
+@pytest.mark.slow  # the task runs 3 s of real time, through six renewals of its lease
 async def test_a_live_task_keeps_its_lease_while_transactions_wait_on_awaits(
     tmp_path: Path,
 ) -> None:

@@ -169,6 +169,8 @@ class HangingStore(SQLiteStore):
 async def test_health_is_503_when_the_store_does_not_answer(
     settings: Settings, tmp_path: Path
 ) -> None:
-    response = await served(create_app(settings, store=HangingStore(tmp_path / "s.db")), "/healthz")
+    impatient = replace(settings, web=replace(settings.web, health_timeout_seconds=0.05))
+    hanging = HangingStore(tmp_path / "s.db")
+    response = await served(create_app(impatient, store=hanging), "/healthz")
     assert response.status_code == 503
-    assert "did not answer" in response.json()["cause"]
+    assert "did not answer a read within 0.05s" in response.json()["cause"]

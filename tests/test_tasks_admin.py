@@ -224,13 +224,13 @@ async def test_a_pause_survives_a_restart_and_resume_runs_the_kept_tasks(tmp_pat
 
         await eventually(kept_ran, what="the kept tasks to run on resume")
 
+        # A task's effect commits before its run is settled: it leaves the pending
+        # list a moment after its effect shows.
         async def none_pending() -> bool:
-            # A delivery is settled after its handler's effect commits, in a writer
-            # job shared with other settles (store/sqlite_batches.py).
-            pending = await admin_call(harness, PENDING, {"queue": "default"})
-            return not pending["pendingTasks"]
+            answer = await admin_call(harness, PENDING, {"queue": "default"})
+            return bool(answer["pendingTasks"] == [])
 
-        await eventually(none_pending, what="the kept tasks to be settled")
+        await eventually(none_pending, what="the resumed tasks to settle")
 
 
 async def test_refusals_carry_codes(harness: TaskHarness, tmp_path: Path) -> None:

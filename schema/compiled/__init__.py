@@ -31,10 +31,14 @@ from schema.plain_fields import PlainFieldsExecution
 
 log = logging.getLogger("timeline.compiled")
 
-# As many plans as documents are cached (schema/__init__.py); a plan is the
-# size of its operation's selections, a few times its document's text.
+# As many operations as documents are cached (schema/__init__.py). A plan takes
+# about 130 times its document's text (an 892-byte document: 115 KB, most of it
+# the code objects of its generated functions; tracemalloc), and an operation
+# keeps a plan per set of @skip/@include values, so the cache weighs each
+# operation by that estimate and CACHED_PLAN_BYTES bounds the plans' memory.
 CACHED_PLANS = 512
-CACHED_PLAN_BYTES = 1024 * 1024
+PLAN_BYTES_PER_TEXT_BYTE = 130
+CACHED_PLAN_BYTES = 32 * 1024 * 1024
 
 # (the document's text, the operation's name)
 PlanKey = tuple[str, str | None]
@@ -127,6 +131,7 @@ class CompiledExecution(PlainFieldsExecution):
         found = plans.by_conditions.get(values)
         if found is None:
             found = plans.by_conditions[values] = self._compile(key)
+            self.plans.put(key, plans, size=_estimated_bytes(key, plans))
         return found if isinstance(found, Plan) else None
 
     def _operation_plans(self, key: PlanKey) -> OperationPlans | Refused:
@@ -135,7 +140,7 @@ class CompiledExecution(PlainFieldsExecution):
             found = OperationPlans(condition_variables(self))
         except Unsupported as refusal:
             found = self._refused(key, refusal)
-        self.plans.put(key, found, size=len(key[0]))
+        self.plans.put(key, found, size=len(key[0]))  # no plan compiled yet
         return found
 
     def _compile(self, key: PlanKey) -> Plan | Refused:
@@ -164,6 +169,11 @@ def has_plans(schema: strawberry.Schema, query: str, operation_name: str | None)
     return isinstance(plans, OperationPlans) and any(
         isinstance(plan, Plan) for plan in plans.by_conditions.values()
     )
+
+
+def _estimated_bytes(key: PlanKey, plans: OperationPlans) -> int:
+    compiled = sum(isinstance(plan, Plan) for plan in plans.by_conditions.values())
+    return len(key[0]) * (1 + PLAN_BYTES_PER_TEXT_BYTE * compiled)
 
 
 def enable(schema: strawberry.Schema) -> None:

@@ -11,12 +11,13 @@ from typing import TypeVar
 import httpx
 
 from app import create_app
-from clock import Clock, system_clock
+from clock import Clock
 from settings import Settings
 from store.port import Store
 from store.sqlite import SQLiteStore
 from taskqueue.port import TaskQueue
 from tasks.runtime import QueueLayer
+from tests.utils.draining import SkippingClock
 
 
 @asynccontextmanager
@@ -24,15 +25,20 @@ async def app_client(
     settings: Settings,
     store: Store | None = None,
     *,
-    clock: Clock = system_clock,
+    clock: Clock | None = None,
     queue_layer: QueueLayer | None = None,
     direct_graphql: bool = True,
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """`queue_layer`: wraps the task queue port (a test's refusing or gated queue).
+    """`clock`: a `SkippingClock` unless given (`drain` skips the waits for etas);
+    `queue_layer`: wraps the task queue port (a test's refusing or gated queue);
     `direct_graphql`: off, every query takes strawberry's view (graphql_direct.py)."""
     store = store or SQLiteStore(settings.sqlite_path)
     app = create_app(
-        settings, store=store, clock=clock, queue_layer=queue_layer, direct_graphql=direct_graphql
+        settings,
+        store=store,
+        clock=clock or SkippingClock(),
+        queue_layer=queue_layer,
+        direct_graphql=direct_graphql,
     )
     async with (
         app.router.lifespan_context(app),

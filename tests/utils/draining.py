@@ -1,15 +1,39 @@
-"""Waiting for the embedded queue to drain, as a person waits for the app to catch up."""
+"""Waiting for the embedded queue to drain, as a person waits for the app to catch up,
+but without waiting out the time in which nothing is due.
+
+A batched task falls due a bucket's end plus a grace after the action
+(tasks/batching.py), a retried one after its backoff. The apps that tests build
+(tests/utils/clients.py) run on a `SkippingClock`: the wall clock, which `drain`
+moves forward to the next task's eta once nothing is running and nothing is due,
+as if the test had slept until then. The task still runs after every action the
+test made before draining, as it would in production."""
 
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
 import httpx
 from starlette.applications import Starlette
 
-from taskqueue.embedded.queue import list_tasks
+from taskqueue.embedded.queue import TaskRow, list_tasks
 from tasks.outbox import Relays
 from tasks.runtime import TaskRuntime
+
+
+class SkippingClock:
+    """The wall clock, ahead by the waits that `drain` skipped; never goes back."""
+
+    def __init__(self) -> None:
+        self._ahead = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self._ahead
+
+    def skip_to(self, epoch_seconds: float) -> None:
+        gap = epoch_seconds - self().timestamp()
+        if gap > 0:
+            self._ahead += timedelta(seconds=gap)
 
 
 def app_of(http: httpx.AsyncClient) -> Starlette:
@@ -38,9 +62,23 @@ async def drain(http: httpx.AsyncClient, within: float = 30.0) -> None:
         rows = await db.read(lambda conn: list_tasks(conn, None, 100_000))
         failed = [row for row in rows if row.state == "failed"]
         assert not failed, f"tasks failed: {failed}"
-        if all(row.state == "done" for row in rows):
+        waiting = [row for row in rows if row.state != "done"]
+        if not waiting:
             return
         if asyncio.get_running_loop().time() > deadline:
-            pending = [(r.handler, r.state, r.last_error) for r in rows if r.state != "done"]
+            pending = [(r.handler, r.state, r.last_error) for r in waiting]
             raise AssertionError(f"queue did not drain in {within}s: {pending[:5]}")
+        _skip_to_the_next_eta(runtime, waiting)
         await asyncio.sleep(0.02)
+
+
+def _skip_to_the_next_eta(runtime: TaskRuntime, waiting: list[TaskRow]) -> None:
+    """Only while every unfinished task waits for its eta: a running one may still
+    enqueue work due sooner, or hold a lease that skipped time would expire."""
+    if not isinstance(runtime.clock, SkippingClock) or runtime.workers is None:
+        return
+    if any(row.state != "queued" for row in waiting):
+        return
+    runtime.clock.skip_to(min(row.eta for row in waiting))
+    for queue in {row.queue for row in waiting}:
+        runtime.workers.wake(queue)
