@@ -253,8 +253,11 @@ def web_middleware(settings: Settings, tracer: Tracer | None = None) -> list[Mid
     """Outermost first: every request is logged (and traced) with its id, and every
     answer gets the security headers, CORS preflights too."""
     middleware = [
-        Middleware(RequestObservation, tracer=tracer),
-        Middleware(SecurityHeaders, hsts=settings.is_production),
+        Middleware(
+            RequestObservation,
+            tracer=tracer,
+            security_headers=SecurityHeaders(hsts=settings.is_production),
+        ),
     ]
     if settings.web.cors_origins:
         middleware.append(

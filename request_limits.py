@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from itertools import chain
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -40,7 +41,9 @@ class RequestLimits:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+        headers = scope["headers"]
+        # Each line is `name: value\r\n`; summed in C, as this runs on every request.
+        header_bytes = sum(map(len, chain.from_iterable(headers))) + 4 * len(headers)
         if header_bytes > self._max_header_bytes:
             message = f"The request's headers are over {self._max_header_bytes} bytes."
             await refusal(scope, 431, message, "HEADERS_TOO_LARGE")(scope, receive, send)

@@ -1,43 +1,45 @@
-"""Headers every response carries, as an ASGI middleware.
+"""Headers every response carries.
 
 The API answers JSON and images, which no browser should sniff as something
 else, frame, or load into a page: `nosniff`, `X-Frame-Options: DENY` and a CSP of
 `default-src 'none'` unless the response set its own (the GraphiQL page does, see
 graphiql/page.py). HSTS only in production, where TLS is in front of the app; on
 http://127.0.0.1 browsers ignore it anyway.
+
+They are added by the app's outermost layer (observability/middleware.py), in the
+same pass over the response's start message that echoes the request id: one send
+wrapper for both instead of a middleware each.
 """
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from collections.abc import Iterable
 
 API_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 HSTS = "max-age=63072000; includeSubDomains"  # two years, as hstspreload.org asks
 
+Header = tuple[bytes, bytes]
+
 
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
-        self._app = app
-        self._headers = {
-            "X-Content-Type-Options": "nosniff",
-            "X-Frame-Options": "DENY",
-            "Referrer-Policy": "no-referrer",
-            "Content-Security-Policy": API_POLICY,
+    """The headers, encoded once; a response keeps any of them it set itself."""
+
+    def __init__(self, *, hsts: bool) -> None:
+        headers = {
+            "x-content-type-options": "nosniff",
+            "x-frame-options": "DENY",
+            "referrer-policy": "no-referrer",
+            "content-security-policy": API_POLICY,
         }
         if hsts:
-            self._headers["Strict-Transport-Security"] = HSTS
+            headers["strict-transport-security"] = HSTS
+        self._headers = [
+            (name.encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
+        ]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self._app(scope, receive, send)
-            return
-
-        async def send_with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in self._headers.items():
-                    headers.setdefault(name, value)
-            await send(message)
-
-        await self._app(scope, receive, send_with_headers)
+    def added_to(self, headers: Iterable[Header]) -> list[Header]:
+        """`headers` followed by each of ours whose name they lack (in any case)."""
+        headers = list(headers)
+        present = {name.lower() for name, _ in headers}
+        headers += [header for header in self._headers if header[0] not in present]
+        return headers

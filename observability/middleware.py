@@ -8,17 +8,20 @@ For each HTTP request it
   while the request is served;
 - with tracing on, runs the request inside a server span that continues the
   caller's trace;
+- adds the security headers (security_headers.py) to every response;
 - writes one access line (logger timeline.access): method, path, status,
   latency, which replaces uvicorn's own access log.
 
 Kept cheap, as it runs on every request: one pass over the headers, no parsing
-of the query string, and the access line's fields built only when it is logged.
+of the query string, one send wrapper for the request id and the security
+headers, and the access line's record built only when it is logged, without
+logging's walk up the stack for the caller (its source is always _log_access).
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import random
 import re
 import time
 from typing import Any
@@ -37,6 +40,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability.context import RequestLog, current_request
 from observability.trace_headers import TraceParent, incoming_trace
+from security_headers import SecurityHeaders
 
 access_log = logging.getLogger("timeline.access")
 log = logging.getLogger("timeline.requests")
@@ -50,13 +54,21 @@ _SANE_REQUEST_ID = re.compile(rb"[A-Za-z0-9._:@/+=-]{1,128}")
 def request_id_from(header: bytes | None) -> str:
     if header is not None and _SANE_REQUEST_ID.fullmatch(header):
         return header.decode("ascii")
-    return os.urandom(16).hex()
+    # Unique, not secret (it is echoed to the client): no system call per request.
+    # `random` reseeds itself in each forked worker.
+    return f"{random.getrandbits(128):032x}"
 
 
 class RequestObservation:
-    def __init__(self, app: ASGIApp, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        tracer: Tracer | None = None,
+        security_headers: SecurityHeaders | None = None,
+    ) -> None:
         self.app = app
         self._tracer = tracer
+        self._security_headers = security_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -65,8 +77,12 @@ class RequestObservation:
         started = time.perf_counter()
         headers = {name: value for name, value in scope["headers"] if name in _WANTED}
         request_id = request_id_from(headers.get(REQUEST_ID_HEADER))
-        caller = incoming_trace(
-            _text(headers.get(b"traceparent")), _text(headers.get(b"x-cloud-trace-context"))
+        caller = (
+            incoming_trace(
+                _text(headers.get(b"traceparent")), _text(headers.get(b"x-cloud-trace-context"))
+            )
+            if b"traceparent" in headers or b"x-cloud-trace-context" in headers
+            else None
         )
         entry = RequestLog(request_id)
         if caller is not None:
@@ -77,12 +93,16 @@ class RequestObservation:
             )
         echoed = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = 500  # what the client gets when the app fails before answering
+        security_headers = self._security_headers
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), echoed]
+                response_headers = message.get("headers", ())
+                if security_headers is not None:
+                    response_headers = security_headers.added_to(response_headers)
+                message["headers"] = [*response_headers, echoed]
             await send(message)
 
         token = current_request.set(entry)
@@ -159,12 +179,20 @@ def _log_access(scope: Scope, headers: dict[bytes, bytes], status: int, latency_
     agent = headers.get(b"user-agent")
     if agent is not None:
         request["userAgent"] = agent.decode("latin-1")
-    access_log.log(
-        logging.WARNING if status >= 500 else logging.INFO,
+    level = logging.WARNING if status >= 500 else logging.INFO
+    # What access_log.log(level, ...) does, less findCaller's walk up the stack.
+    record = access_log.makeRecord(
+        access_log.name,
+        level,
+        _ACCESS_SOURCE.co_filename,
+        _ACCESS_SOURCE.co_firstlineno,
         "%s %s %d %.1f ms",
-        scope["method"],
-        scope["path"],
-        status,
-        latency_ms,
-        extra={"fields": {"httpRequest": request, "latencyMs": round(latency_ms, 3)}},
+        (scope["method"], scope["path"], status, latency_ms),
+        None,
+        "_log_access",
+        {"fields": {"httpRequest": request, "latencyMs": round(latency_ms, 3)}},
     )
+    access_log.handle(record)
+
+
+_ACCESS_SOURCE = _log_access.__code__
