@@ -24,6 +24,9 @@ from strawberry.file_uploads.utils import replace_placeholders_with_files
 
 JSON_TYPES = ("application/json", "multipart/form-data")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # json.loads joins valid pairs
+# In a body of ASCII bytes with no NUL (so UTF-8, not UTF-16 or 32), a surrogate can
+# only come from an escape such as \ud800: without one the decoded value needs no walk.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def decode_request(data: str | bytes) -> dict[str, Any]:
@@ -49,7 +52,7 @@ def decode_json(data: str | bytes) -> object:
         raise HTTPException(400, "The JSON is nested too deeply.") from None
     except ValueError as error:  # JSONDecodeError, UnicodeDecodeError
         raise HTTPException(400, "The body is not valid JSON in UTF-8.") from error
-    if _holds_lone_surrogate(value):
+    if _may_hold_a_surrogate(data) and _holds_lone_surrogate(value):
         raise HTTPException(
             400, "The JSON holds a lone UTF-16 surrogate (such as \\ud800), which is no character."
         )
@@ -86,6 +89,12 @@ def place_files(
 
 def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+def _may_hold_a_surrogate(data: str | bytes) -> bool:
+    if isinstance(data, str) or not data.isascii() or b"\x00" in data:
+        return True
+    return _SURROGATE_ESCAPE.search(data) is not None
 
 
 def _holds_lone_surrogate(value: object) -> bool:

@@ -55,6 +55,16 @@ def refusal(response: httpx.Response, status: int, code: str = "BAD_REQUEST") ->
         (b'{"query": "{ __typename \\ud800 }"}', "lone UTF-16 surrogate"),
         (b'{"query": "{ __typename }", "variables": {"a": "\\udfff"}}', "lone UTF-16 surrogate"),
         (b'{"query": "{ __typename }", "variables": {"\\ud800": 1}}', "lone UTF-16 surrogate"),
+        (b'{"query": "{ __typename }", "variables": {"a": "\\uDBFF"}}', "lone UTF-16 surrogate"),
+        # Encoded rather than escaped: UTF-8 bytes of a surrogate, and an escape in UTF-16.
+        (
+            b'{"query": "{ __typename }", "variables": {"a": "\xed\xa0\x80"}}',
+            "lone UTF-16 surrogate",
+        ),
+        (
+            '{"query": "{ __typename }", "variables": {"a": "\\ud800"}}'.encode("utf-16"),
+            "lone UTF-16 surrogate",
+        ),
         (b'{"query": "{ __typename }", "variables": [1]}', "`variables` must be an object"),
         (b'{"query": "{ __typename }", "variables": "{}"}', "`variables` must be an object"),
         (b'{"variables": {}}', "No GraphQL query"),
