@@ -7,8 +7,10 @@ error body in the negotiated media type.
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.datastructures import Headers
-from starlette.types import Message, Receive
+from starlette.types import Message, Receive, Scope
 
 from auth.errors import InvalidToken, VerifierUnavailable
 from auth.viewer import TokenVerifier, Viewer
@@ -26,6 +28,30 @@ _PREFLIGHT_HEADERS = ("apollo-require-preflight", "x-apollo-operation-name")
 
 class BodyTooLarge(Exception):
     """The request body went past the limit while it was being read."""
+
+
+class IndexedHeaders(Headers):
+    """A request's headers for a route that reads several of them: decoded once into
+    a dict (the first of each name, as Headers answers), and a missing one found
+    without raising KeyError, as Mapping.get does."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope=scope)
+        self._index = {
+            name.decode("latin-1"): value.decode("latin-1") for name, value in reversed(self._list)
+        }
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._index.get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        value = self._index.get(key.lower())
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __contains__(self, key: Any) -> bool:
+        return key.lower() in self._index
 
 
 def _is_multipart(headers: Headers) -> bool:

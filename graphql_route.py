@@ -41,6 +41,7 @@ from graphql_context import Contexts
 from graphql_direct import DirectPath, Exchange
 from graphql_guards import (
     BodyTooLarge,
+    IndexedHeaders,
     authenticate,
     body_limit,
     limit_body,
@@ -123,7 +124,7 @@ class GraphQLRoute(GraphQL[RequestContext, None]):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
-        headers = Headers(scope=scope)
+        headers = IndexedHeaders(scope)
         # As strawberry's own __call__, plus the body limit and closing the uploads.
         limit = body_limit(headers, self._max_upload)
         request = Request(scope, receive=limit_body(receive, limit))
