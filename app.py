@@ -256,7 +256,7 @@ def web_middleware(settings: Settings, tracer: Tracer | None = None) -> list[Mid
         Middleware(
             RequestObservation,
             tracer=tracer,
-            security_headers=SecurityHeaders(hsts=settings.is_production),
+            add_headers=SecurityHeaders(hsts=settings.is_production).added_to,
         ),
     ]
     if settings.web.cors_origins:

@@ -8,7 +8,8 @@ For each HTTP request it
   while the request is served;
 - with tracing on, runs the request inside a server span that continues the
   caller's trace;
-- adds the security headers (security_headers.py) to every response;
+- adds the headers the app gives it to every response (the security headers,
+  security_headers.py, which this layer does not import: it is the transport's);
 - writes one access line (logger timeline.access): method, path, status,
   latency, which replaces uvicorn's own access log.
 
@@ -24,6 +25,7 @@ import logging
 import random
 import re
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry import trace
@@ -40,10 +42,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from observability.context import RequestLog, current_request
 from observability.trace_headers import TraceParent, incoming_trace
-from security_headers import SecurityHeaders
 
 access_log = logging.getLogger("timeline.access")
 log = logging.getLogger("timeline.requests")
+Header = tuple[bytes, bytes]
 REQUEST_ID_HEADER = b"x-request-id"
 _WANTED = {b"x-request-id", b"traceparent", b"x-cloud-trace-context", b"user-agent"}
 # What is kept of a caller's request id: a token short enough for a log line,
@@ -64,11 +66,11 @@ class RequestObservation:
         self,
         app: ASGIApp,
         tracer: Tracer | None = None,
-        security_headers: SecurityHeaders | None = None,
+        add_headers: Callable[[Iterable[Header]], list[Header]] | None = None,
     ) -> None:
         self.app = app
         self._tracer = tracer
-        self._security_headers = security_headers
+        self._add_headers = add_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -93,15 +95,15 @@ class RequestObservation:
             )
         echoed = (REQUEST_ID_HEADER, request_id.encode("ascii"))
         status = 500  # what the client gets when the app fails before answering
-        security_headers = self._security_headers
+        add_headers = self._add_headers
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_headers = message.get("headers", ())
-                if security_headers is not None:
-                    response_headers = security_headers.added_to(response_headers)
+                if add_headers is not None:
+                    response_headers = add_headers(response_headers)
                 message["headers"] = [*response_headers, echoed]
             await send(message)
 
