@@ -8,9 +8,15 @@ written are known exactly. What it caches are the reads a profile screen makes:
 - entities by key of `ENTITY_KINDS`: a user (`User`), a username's claim
   (`Username`; a user by username is two of these gets), a photo by id (`Photo`),
   and counter shards (`CounterShard`; follower, following, like and comment
-  counts) and persisted-query documents, present or absent;
-- the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos),
-  per page size.
+  counts), a viewer's like of a photo (`Like`; "not liked", the common answer,
+  is a cached absence) and persisted-query documents, present or absent;
+- the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos,
+  a viewer's home feed of `FeedItem`s), per page size.
+
+Every write of those kinds goes through this decorator: a like or unlike in the
+mutation's transaction, the fan-out, backfill, prune and unfan-out tasks'
+`put_many`/`delete_many` of `FeedItem`s (tasks/feed.py), each in the viewer's
+entity group, so it ends that viewer's feed pages.
 
 Reads inside a transaction go to the store: they must see its snapshot. A write
 invalidates, after its commit, the generation of each key written and, for a
@@ -33,12 +39,13 @@ from store.counters import SHARD_KIND
 from store.keys import Key
 from store.models import PHOTO, USER, USERNAME
 from store.port import Entity, Position, Query, Result, Store, Transaction
+from store.social_models import FEED_ITEM, LIKE
 
 # Persisted queries (persisted_queries.py) never change: on Redis every instance
 # finds a document another one stored without reading the store.
 PERSISTED_QUERY = "PersistedQuery"
-ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, PERSISTED_QUERY})
-PAGE_KINDS = frozenset({PHOTO})
+ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, LIKE, PERSISTED_QUERY})
+PAGE_KINDS = frozenset({PHOTO, FEED_ITEM})
 # A client's page is at most 50 (+1 to tell hasNextPage); jobs read more, and
 # those pages are not worth a cache entry.
 MAX_CACHED_PAGE = 51

@@ -1,6 +1,8 @@
 """Fills racing invalidations, in every order hypothesis can find: once a write
 has completed, no read that starts afterwards returns what it replaced, and no
-stale value is left behind for later reads.
+stale value is left behind for later reads. The entity raced is a photo (by key
+or its owner's first page), a home feed's FeedItem (its first page) or a Like
+(by key, from a cached absence: "not liked").
 
 Every call through the cache port and the store port waits for its turn; the test
 draws whose turn comes next (or which actor starts), so each port call is one
@@ -28,7 +30,7 @@ from cache.memory import MemoryCache
 from cache.port import Cache, Fill, Found, Slot
 from cache.redis import RedisCache
 from cache.store import CachedStore
-from store import models
+from store import models, social_models
 from store.keys import Key
 from store.port import Entity, Position, Query, Result, Store, Transaction
 from store.sqlite import SQLiteStore
@@ -153,27 +155,48 @@ def photo(owner: str, caption: str) -> Entity:
     return models.photo_to_entity(models.Photo(owner, "p", caption, BASE_TIME))
 
 
+def written(kind: str, owner: str, caption: str) -> Entity:
+    """What a writer of `kind` puts in `owner`'s group: a photo; a FeedItem of the
+    fan-out (read as the first page of the owner's home feed); a Like, which the
+    race starts without (readers then see a cached absence: "v0")."""
+    if kind == models.PHOTO:
+        return photo(owner, caption)
+    shown = photo("someone", "").key
+    keyed = (
+        social_models.feed_item_key if kind == social_models.FEED_ITEM else social_models.like_key
+    )
+    return Entity(keyed(owner, shown), {"caption": caption, "sort_key": "s", "owner_id": "someone"})
+
+
 Choose = Callable[[list[str]], str]
 
 
 async def race(
-    store: Store, cache: Cache, *, writers: int, readers: int, by_key: bool, choose: Choose
+    store: Store,
+    cache: Cache,
+    *,
+    writers: int,
+    readers: int,
+    by_key: bool,
+    choose: Choose,
+    kind: str = models.PHOTO,
 ) -> None:
-    """Writers and readers of one photo (by key, or as the first page of its owner's
-    photos), stepped in the order `choose` picks; then checks what every read saw."""
+    """Writers and readers of one entity of `kind` (by key, or as the first page of
+    its owner's entities of that kind), stepped in the order `choose` picks; then
+    checks what every read saw."""
     owner = f"race-{next(_owners)}"
-    await store.put_many([photo(owner, "v0")])
+    if kind != social_models.LIKE:
+        await store.put_many([written(kind, owner, "v0")])
     turns = Turns()
     inner = TurnStore(store, turns)
     cached = CachedStore(inner, TurnCache(cache, turns))
-    key = photo(owner, "").key
-    query = Query(kind=models.PHOTO, order_by="sort_key", ancestor=models.user_key(owner))
+    key = written(kind, owner, "").key
+    query = Query(kind=kind, order_by="sort_key", ancestor=models.user_key(owner))
 
     async def read() -> str:
         if by_key:
             [found] = await cached.get_many([key])
-            assert found is not None
-            return str(found.properties["caption"])
+            return "v0" if found is None else str(found.properties["caption"])
         [first] = await cached.page(query, limit=2)
         return str(first.entity.properties["caption"])
 
@@ -189,7 +212,7 @@ async def race(
 
     def writer(name: str) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
-            await cached.put_many([photo(owner, name)])
+            await cached.put_many([written(kind, owner, name)])
             completed[name] = turns.granted
 
         return run
@@ -264,7 +287,13 @@ class Schedules:
 
 
 @EXAMPLES
-@given(data=st.data(), readers=st.integers(1, 4), writers=st.integers(1, 2), by_key=st.booleans())
+@given(
+    data=st.data(),
+    readers=st.integers(1, 4),
+    writers=st.integers(1, 2),
+    by_key=st.booleans(),
+    kind=st.sampled_from([models.PHOTO, social_models.FEED_ITEM, social_models.LIKE]),
+)
 async def test_no_read_after_a_completed_write_sees_what_it_replaced(
     store: Store,
     make_cache: Callable[[], Cache],
@@ -272,7 +301,9 @@ async def test_no_read_after_a_completed_write_sees_what_it_replaced(
     readers: int,
     writers: int,
     by_key: bool,
+    kind: str,
 ) -> None:
+    by_key = by_key or kind == social_models.LIKE  # a like is read by key only
     cache = make_cache()
     try:
         await race(
@@ -282,21 +313,40 @@ async def test_no_read_after_a_completed_write_sees_what_it_replaced(
             readers=readers,
             by_key=by_key,
             choose=lambda options: data.draw(st.sampled_from(options)),
+            kind=kind,
         )
     finally:
         await cache.close()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("by_key", [True, False], ids=["by_key", "first_page"])
-async def test_every_interleaving_of_two_fills_and_a_write(tmp_path: Path, by_key: bool) -> None:
+@pytest.mark.parametrize(
+    ("by_key", "kind"),
+    [
+        (True, models.PHOTO),
+        (False, models.PHOTO),
+        (True, social_models.LIKE),  # from a cached absence (hypothesis draws feed pages)
+    ],
+    ids=["by_key", "first_page", "like"],
+)
+async def test_every_interleaving_of_two_fills_and_a_write(
+    tmp_path: Path, by_key: bool, kind: str
+) -> None:
     """Exhaustive for two readers and one writer: every order of their port calls."""
     store = SQLiteStore(tmp_path / "races.db")
     schedules = Schedules()
     try:
         while schedules.next():
             cache = MemoryCache(1000)
-            await race(store, cache, writers=1, readers=2, by_key=by_key, choose=schedules.choose)
+            await race(
+                store,
+                cache,
+                writers=1,
+                readers=2,
+                by_key=by_key,
+                choose=schedules.choose,
+                kind=kind,
+            )
     finally:
         await store.close()
     assert schedules.runs > 1000

@@ -1,0 +1,87 @@
+"""The home feed through the cache, on both stores and both cache adapters: a warm
+page reads only the viewer's follow edges, and what the background tasks and the
+like mutations write is on the next page read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from resolvers.node_ids import to_global_id
+from settings import Settings
+from store import models
+from store.port import Store
+from tests.test_cache import FOLLOW, cached_settings, http, ok, sign_up
+
+__all__ = ["cached_settings", "http"]  # the fixtures, shared with tests/test_cache.py
+from tests.utils import images
+from tests.utils.draining import drain
+from tests.utils.uploads import create_photo
+
+HOME = """{ viewer { feed(first: 20) { edges { node {
+  id caption likeCount commentCount viewerHasLiked owner { username } } } } } }"""
+UNFOLLOW = """mutation($i: FollowInput!) { unfollow(input: $i) { errors { code } } }"""
+LIKE = """mutation($i: LikeInput!) { likePhoto(input: $i) { errors { code } } }"""
+ALICE = to_global_id(models.USER, models.user_key("id-alice"))
+UNLIKE = """mutation($i: LikeInput!) { unlikePhoto(input: $i) { errors { code } } }"""
+
+
+async def home(http: httpx.AsyncClient, headers: dict[str, str]) -> list[dict[str, Any]]:
+    feed = (await ok(http, HOME, headers))["viewer"]["feed"]
+    return [edge["node"] for edge in feed["edges"]]
+
+
+async def post(http: httpx.AsyncClient, headers: dict[str, str], caption: str) -> str:
+    image = images.encode(images.marked_photo(), "JPEG")
+    photo_id: str = (await create_photo(http, headers, image, caption=caption))["photo"]["id"]
+    return photo_id
+
+
+async def test_a_warm_home_page_shows_what_the_fan_out_wrote_since(
+    http: httpx.AsyncClient, cached_settings: Settings, store: Store
+) -> None:
+    alice = await sign_up(http, cached_settings, "alice")
+    bob = await sign_up(http, cached_settings, "bob")
+    await ok(http, FOLLOW, bob, i={"userId": ALICE})
+    await post(http, alice, "first")
+    await drain(http)  # the fan-out puts a FeedItem under bob
+    assert [p["caption"] for p in await home(http, bob)] == ["first"]
+    before = store.round_trips
+    assert [p["caption"] for p in await home(http, bob)] == ["first"]
+    # The page, the photos, owners, counts and likes come from the cache; the
+    # viewer's follow edges (which hide an unfollowed owner's items) do not.
+    assert store.round_trips - before == 1
+
+    await post(http, alice, "second")
+    await drain(http)
+    assert [p["caption"] for p in await home(http, bob)] == ["second", "first"]
+
+    # Unfollowing hides the items at once; the prune task then deletes them,
+    # and a new follow's backfill writes them again.
+    await ok(http, UNFOLLOW, bob, i={"userId": ALICE})
+    await drain(http)
+    assert await home(http, bob) == []
+    await ok(http, FOLLOW, bob, i={"userId": ALICE})
+    await drain(http)
+    assert [p["caption"] for p in await home(http, bob)] == ["second", "first"]
+
+
+async def test_viewer_has_liked_flips_with_each_like_and_unlike(
+    http: httpx.AsyncClient, cached_settings: Settings
+) -> None:
+    alice = await sign_up(http, cached_settings, "alice")
+    bob = await sign_up(http, cached_settings, "bob")
+    await ok(http, FOLLOW, bob, i={"userId": ALICE})
+    photo_id = await post(http, alice, "liked")
+    await drain(http)
+    for _ in range(2):  # the second read is from the cache: "not liked" is cached
+        assert [p["viewerHasLiked"] for p in await home(http, bob)] == [False]
+    # A mutation answers after its invalidation: its client's next read sees it.
+    await ok(http, LIKE, bob, i={"photoId": photo_id})
+    assert [p["viewerHasLiked"] for p in await home(http, bob)] == [True]
+    assert [p["viewerHasLiked"] for p in await home(http, alice)] == [False]
+    await ok(http, UNLIKE, bob, i={"photoId": photo_id})
+    assert [p["viewerHasLiked"] for p in await home(http, bob)] == [False]
+    await ok(http, LIKE, bob, i={"photoId": photo_id})
+    assert [p["viewerHasLiked"] for p in await home(http, bob)] == [True]
