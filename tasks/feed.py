@@ -76,13 +76,21 @@ async def _chain(
     return batch
 
 
-@task_handler("fanout_photo")
-async def fanout_photo(payload: Payload, ctx: TaskContext) -> None:
+async def _followers_in_batch(
+    ctx: TaskContext, handler: str, payload: Payload
+) -> tuple[Key, str, list[str]]:
+    """The payload's photo, its owner and the followers of this batch, with the
+    next batch enqueued when there is one (fan-out and its undo walk alike)."""
     photo = Key.decode(str(payload["photo"]))
     owner_id = social_models.owner_id_of(photo)
     batch = await _follower_batch(ctx.store, owner_id, decode_position(payload.get("after")))
-    batch = await _chain(ctx, "fanout_photo", payload, batch, photo)
-    followers = [str(r.entity.properties["user_id"]) for r in batch]
+    batch = await _chain(ctx, handler, payload, batch, photo)
+    return photo, owner_id, [str(r.entity.properties["user_id"]) for r in batch]
+
+
+@task_handler("fanout_photo")
+async def fanout_photo(payload: Payload, ctx: TaskContext) -> None:
+    photo, owner_id, followers = await _followers_in_batch(ctx, "fanout_photo", payload)
     if not followers:
         return
     items = [social_models.feed_item(f, photo, str(payload["sort_key"])) for f in followers]
@@ -125,11 +133,7 @@ async def _missing_new_photo_notices(
 
 @task_handler("unfanout_photo")
 async def unfanout_photo(payload: Payload, ctx: TaskContext) -> None:
-    photo = Key.decode(str(payload["photo"]))
-    owner_id = social_models.owner_id_of(photo)
-    batch = await _follower_batch(ctx.store, owner_id, decode_position(payload.get("after")))
-    batch = await _chain(ctx, "unfanout_photo", payload, batch, photo)
-    followers = [str(r.entity.properties["user_id"]) for r in batch]
+    photo, owner_id, followers = await _followers_in_batch(ctx, "unfanout_photo", payload)
     # Two commits, each within the 500-entity limit: feed items, then notices.
     await ctx.store.delete_many(
         [social_models.feed_item_key(f, photo) for f in [*followers, owner_id]]
