@@ -35,6 +35,7 @@ import yaml
 
 from cron.schedule import Schedule, ScheduleError, parse_schedule
 from taskqueue.backoff import RetryPolicy
+from taskqueue.config import parse_age
 from taskqueue.errors import TaskError
 
 PROJECT_CRON_YAML = Path(__file__).resolve().parents[1] / "cron.yaml"
@@ -45,8 +46,6 @@ DEFAULT_MIN_BACKOFF_SECONDS = 0.1
 DEFAULT_MAX_BACKOFF_SECONDS = 3600.0
 DEFAULT_MAX_DOUBLINGS = 16
 _JOB = re.compile(r"[a-z][a-z0-9_]{0,99}")  # as taskqueue/registry.py names jobs
-_AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _KNOWN = {"url", "schedule", "timezone", "description", "target", "retry_parameters"}
 _KNOWN_RETRY = {
     "job_retry_limit",
@@ -175,10 +174,9 @@ def _backoffs(raw: Mapping[str, Any], where: str) -> tuple[float, float]:
 
 
 def _age(value: Any, where: str) -> timedelta:
-    match = _AGE.fullmatch(str(value).strip())
-    if match is None:
+    age = parse_age(value)
+    if age is None:
         raise CronConfigError(f"{where}: job_age_limit must look like 30s, 10m, 2h or 7d")
-    age = timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
     if age.total_seconds() < 1:
         raise CronConfigError(f"{where}: job_age_limit must be at least a second")
     return age

@@ -141,11 +141,20 @@ def _rate(value: Any, where: str) -> float:
     return per_second
 
 
-def _age(value: Any, where: str) -> timedelta:
+def parse_age(value: Any) -> timedelta | None:
+    """An age limit as queue.yaml and cron.yaml write it (30s, 10m, 2h, 7d), or
+    None when `value` is not one."""
     match = _AGE.fullmatch(str(value).strip())
     if match is None:
-        raise QueueConfigError(f"{where}: task_age_limit must look like 30s, 10m, 2h or 7d")
+        return None
     return timedelta(seconds=float(match.group(1)) * _UNIT_SECONDS[match.group(2)])
+
+
+def _age(value: Any, where: str) -> timedelta:
+    age = parse_age(value)
+    if age is None:
+        raise QueueConfigError(f"{where}: task_age_limit must look like 30s, 10m, 2h or 7d")
+    return age
 
 
 def _seconds(raw: Mapping[str, Any], key: str, defaults: RetryPolicy, where: str) -> float:
