@@ -1,14 +1,16 @@
-"""Fixtures for the Firebase token tests: a signing key, its certificate served on
-127.0.0.1, a settable clock, and a verifier wired to them."""
+"""Fixtures for the token tests: a signing key, its certificate served on
+127.0.0.1, a settable clock, a verifier wired to them, and where a dev-token key
+lives."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from auth import FirebaseTokenVerifier, InvalidToken, Reason
+from auth import FirebaseTokenVerifier, InvalidToken, Reason, key_path_in
 from tests.utils.tokens import (
     CertServer,
     FakeClock,
@@ -44,6 +46,11 @@ def cert_server(google_key: RsaSigningKey) -> Iterator[CertServer]:
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(NOW)
+
+
+@pytest.fixture
+def key_path(tmp_path: Path) -> Path:
+    return key_path_in(tmp_path / "var")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import os
 import stat
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -17,20 +17,10 @@ from hypothesis import strategies as st
 
 from auth import DevTokenVerifier, InvalidToken, Reason, Viewer, key_path_in, mint_dev_token
 from auth.dev_tokens import ISSUER, load_or_create_key
+from tests.auth.conftest import NOW
 from tests.utils.tokens import FakeClock, b64url, compact, json_segment, sign_hs256
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def key_path(tmp_path: Path) -> Path:
-    return key_path_in(tmp_path / "var")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ while it is valid, and every refusal stays the inner verifier's."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,10 +12,9 @@ from auth import DevTokenVerifier, InvalidToken, Viewer, key_path_in, mint_dev_t
 from auth.verified_tokens import MAX_AGE, MAX_ENTRIES, VerifiedTokens
 from auth.verifiers import MAX_TOKEN_LENGTH, build_verifier
 from settings import Settings
+from tests.auth.conftest import NOW
 from tests.utils.clients import app_client
 from tests.utils.tokens import FakeClock
-
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 class CountingVerifier:
@@ -28,16 +27,6 @@ class CountingVerifier:
     async def verify(self, token: str) -> Viewer:
         self.calls += 1
         return await self.inner.verify(token)
-
-
-@pytest.fixture
-def key_path(tmp_path: Path) -> Path:
-    return key_path_in(tmp_path / "var")
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock(NOW)
 
 
 @pytest.fixture
