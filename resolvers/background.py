@@ -20,16 +20,17 @@ from store import models
 from store.keys import Key
 from taskqueue.naming import task_name
 from tasks.batching import batched
+from tasks.counters import fold_all_follow_up
 from tasks.outbox import FollowUp
 
 
 def after_fan_in(owner: str | None, counters: tuple[str, ...], now: datetime) -> list[FollowUp]:
     """A like, comment or follow left records beside its actor's group: a delta
     for each counter it changed, and an Activity for the owner it concerns. These
-    are the tasks that fold them: one per counter and one per owner a time
-    bucket, however many actions ask (tasks/batching.py)."""
+    are the tasks that fold them: one for every counter and one per owner a time
+    bucket, however many actions ask (tasks/batching.py, tasks/counters.py)."""
     return [
-        *(batched("fold_counter", {"counter": name}, name, now=now) for name in counters),
+        *([fold_all_follow_up(now)] if counters else []),
         *([batched("fan_in", {"owner": owner}, owner, now=now)] if owner is not None else []),
     ]
 

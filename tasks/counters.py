@@ -1,19 +1,27 @@
 """Folding counters (store/counters.py): deltas into each counter's total.
 
-    fold_counter   {counter}   this counter's deltas into its total (one a bucket)
-    fold_counters  (cron)      any delta older than STALE_DELTA whose task was lost,
-                               and any legacy shard still pending
+    fold_all_counters  {}         every counter's deltas into its total (one a bucket)
+    fold_counter       {counter}  this counter's deltas (tasks queued before
+                                  fold_all_counters; nothing asks for it now)
+    fold_counters      (cron)     any delta older than STALE_DELTA whose task was
+                                  lost, and any legacy shard still pending
 
-`fold_counter` pages the counter's deltas (oldest first) and folds each page in
-a transaction that adds them to the total and deletes them, so a delta counts
-once however often the task runs, and however many of the counter's folds run
-at once (their transactions conflict on the total; the one retried finds the
-deltas the other folded gone). The cron job also folds the shards the code
-before one entity per counter left pending (`fold_legacy_shards`, which every
-process runs at start too): a global query, oldest first, each counter in a
-transaction of its own. A counter's value is the same before and after a legacy
-fold, and a fold racing it makes one of the two transactions retry, so nothing
-is counted twice or lost. Running it twice for one slot folds nothing more.
+A like, comment or follow asks for the one `fold_all_counters` task of its time
+bucket, whatever counters it changed: under load the actions of one second touch
+hundreds of counters (a photo each), and a task per counter and bucket was
+about a task per action, each a lease, a delivery through the app, a run-log
+line and an ack besides its fold. The one run pages every counter's deltas
+(oldest first, one query) and folds each counter's in transactions of their own,
+a few counters at once, so the folds themselves are as before: each adds its
+deltas to the total and deletes them, so a delta counts once however often the
+task runs, and however many folds of a counter run at once (their transactions
+conflict on the total; the one retried finds the deltas the other folded gone).
+The cron job also folds the shards the code before one entity per counter left
+pending (`fold_legacy_shards`, which every process runs at start too): a global
+query, oldest first, each counter in a transaction of its own. A counter's value
+is the same before and after a legacy fold, and a fold racing it makes one of
+the two transactions retry, so nothing is counted twice or lost. Running it
+twice for one slot folds nothing more.
 """
 
 from __future__ import annotations
@@ -21,15 +29,19 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from store import counters
 from store.errors import StoreUnavailable, TransactionConflict
+from store.keys import Key
 from store.models import sort_key
-from store.port import MAX_BATCH, Position, Store
+from store.port import MAX_BATCH, Position, Result, Store
 from store.transactions import run_in_transaction
 from taskqueue.context import JobContext, TaskContext
 from taskqueue.registry import Payload, cron_job, task_handler
+from tasks.batching import batched, enqueue_batched
+from tasks.outbox import FollowUp
 
 # A delta this old has missed its bucket's task (the enqueue after its commit was
 # lost); the cron job folds it.
@@ -39,6 +51,57 @@ STALE_DELTA = timedelta(minutes=1)
 START_FOLD_SECONDS = 30.0
 
 log = logging.getLogger("timeline.counters")
+
+
+FOLD_ALL = "fold_all_counters"
+# Deltas a run of fold_all_counters reads at once, and pages it folds before it
+# leaves the rest to the next bucket's run (about 10,000 deltas: seconds of work).
+FOLD_ALL_PAGE = MAX_BATCH
+FOLD_ALL_PAGES = 20
+# Counters folded at once: each fold is a transaction of its own (no two share an
+# entity group), so on Datastore they overlap their round trips.
+FOLDS_AT_ONCE = 8
+
+
+def fold_all_follow_up(now: datetime) -> FollowUp:
+    """What an action that changed counters adds to its outbox: this bucket's
+    `fold_all_counters` task, one for every action and counter in the bucket."""
+    return batched(FOLD_ALL, {}, now=now)
+
+
+@task_handler(FOLD_ALL)
+async def fold_all_counters(payload: Payload, ctx: TaskContext) -> None:
+    for _ in range(FOLD_ALL_PAGES):
+        page = await ctx.store.page(counters.all_deltas(), limit=FOLD_ALL_PAGE)
+        folded = await fold_page(ctx.store, page, ctx.clock())
+        if folded == 0 or len(page) < FOLD_ALL_PAGE:
+            # All seen is folded (or was already: an index lagging behind the
+            # deletes); what came in since is its own bucket's task's.
+            return
+    await enqueue_batched(ctx.tasks, FOLD_ALL, {}, now=ctx.clock())
+
+
+async def fold_page(store: Store, page: Sequence[Result], now: datetime) -> int:
+    """Folds the deltas of `page` into their counters' totals, FOLD_BATCH deltas a
+    transaction and FOLDS_AT_ONCE counters at once; how many were still there."""
+    by_counter: dict[str, list[Key]] = {}
+    for result in page:
+        by_counter.setdefault(str(result.entity.properties["counter"]), []).append(
+            result.entity.key
+        )
+    slots = asyncio.Semaphore(FOLDS_AT_ONCE)
+
+    async def fold(name: str, keys: list[Key]) -> int:
+        async with slots:
+            folded = 0
+            for start in range(0, len(keys), counters.FOLD_BATCH):
+                batch = keys[start : start + counters.FOLD_BATCH]
+                folded += await run_in_transaction(
+                    store, functools.partial(counters.fold_deltas, name=name, keys=batch, now=now)
+                )
+            return folded
+
+    return sum(await asyncio.gather(*(fold(n, keys) for n, keys in by_counter.items())))
 
 
 @task_handler("fold_counter")

@@ -98,12 +98,12 @@ async def test_a_refusing_queue_fails_no_committed_write_and_the_sweeper_deliver
     assert [followed["errors"], liked["errors"], commented["errors"]] == [[], [], []]
     assert liked["photo"] == {"likeCount": 0, "viewerHasLiked": True}  # counted once folded
     await settle_relays(harness.http)  # the relays run after the answers
-    # Each action's fan-in to alice, and a fold of each count it changed
-    # (followers, following, likes, comments); the feed backfill comes from the fan-in.
-    assert harness.queue.refused == 7
+    # Each action's fan-in to alice, and the fold of the counts it changed
+    # (followers and following; likes; comments); the feed backfill comes from the fan-in.
+    assert harness.queue.refused == 6
     records = await outbox_records(store)
-    assert sorted(str(r.properties["handler"]) for r in records) == 3 * ["fan_in"] + 4 * [
-        "fold_counter"
+    assert sorted(str(r.properties["handler"]) for r in records) == 3 * ["fan_in"] + 3 * [
+        "fold_all_counters"
     ]
     assert {r.key.parent for r in records} == {bob.key}  # the viewer's entity group
     assert await queued_names(harness.runtime) == []
@@ -163,7 +163,10 @@ async def test_replays_and_refusals_write_no_outbox_record(
     assert [e["code"] for e in gone["errors"]] == ["NOT_FOUND"]
     await settle_relays(harness.http)
     records = await outbox_records(store)
-    assert sorted(str(r.properties["handler"]) for r in records) == ["fan_in", "fold_counter"]
+    assert sorted(str(r.properties["handler"]) for r in records) == [
+        "fan_in",
+        "fold_all_counters",
+    ]
 
 
 async def test_concurrent_writes_leave_one_record_per_committed_effect(

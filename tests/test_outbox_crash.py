@@ -25,10 +25,10 @@ from tests.utils.tasks_app import eventually
 # Each test starts a server twice and waits out leases and fan-in buckets.
 pytestmark = pytest.mark.slow
 
-# The three mutations' outbox records: the follow folds two counters (followers,
-# following) and asks for the owner's fan-in; the like and the comment fold one
-# counter each and ask for the fan-in too (tasks/batching.py).
-FOLLOW_UPS = 7
+# The three mutations' outbox records: each asks for the fold of the counters it
+# changed (the follow two, followers and following; the like and the comment one)
+# and for the owner's fan-in (tasks/batching.py, tasks/counters.py).
+FOLLOW_UPS = 6
 
 
 @pytest.mark.parametrize("hang", ["relay", "after-add"])

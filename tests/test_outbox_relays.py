@@ -73,7 +73,7 @@ async def test_a_mutation_answers_while_its_relay_waits_for_the_queue(
     assert gated.relays.running == 1
     assert sorted(str(r.properties["handler"]) for r in await stored_records(store)) == [
         "fan_in",
-        "fold_counter",
+        "fold_all_counters",
     ]
     assert await queued_names(app_runtime(gated)) == []
 
