@@ -104,8 +104,13 @@ async def run_mutation(
             if replay is not None:
                 return replay
         outcome = await effect(tx, found)
-        if outbox is not None and outbox.items:
-            committed.extend(outbox_records(models.user_key(viewer_id), outbox.items, now))
+        # Batched tasks already waiting in the queue need no record (tasks/queued_names.py).
+        queued = context.relays.queued
+        follow_ups = (
+            queued.still_to_ask(outbox.items, context.clock()) if outbox is not None else ()
+        )
+        if follow_ups:
+            committed.extend(outbox_records(models.user_key(viewer_id), follow_ups, now))
             tx.put_many(committed)
         if record_key is not None:
             tx.put_many(

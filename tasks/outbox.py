@@ -43,6 +43,7 @@ from taskqueue.port import DEFAULT_QUEUE, Enqueuer
 from taskqueue.registry import cron_job
 from tasks.cleanup import drain
 from tasks.grouped_deletes import GroupedDeletes
+from tasks.queued_names import QueuedNames
 
 OUTBOX = "Outbox"
 # Older than any relay still in flight after its commit; younger ones are the request's.
@@ -115,17 +116,25 @@ class RelayIncomplete(Exception):
     """Some records could not be enqueued; they stay for the sweeper."""
 
 
+class Noted(Protocol):
+    """Where a relay notes the batched tasks it enqueued (tasks/queued_names.py)."""
+
+    def note(self, name: str, eta: datetime) -> None: ...
+
+
 async def relay(
     store: Store,
     tasks: Enqueuer,
     records: Sequence[Entity],
     deletes: GroupedDeletes | None = None,
+    noted: Noted | None = None,
 ) -> None:
     """Enqueue each record's task, then delete the records that were enqueued
-    (through `deletes`, shared with other relays, when given).
+    (through `deletes`, shared with other relays, when given), noting in `noted`
+    the tasks with an eta once the queue holds them.
     Raises RelayIncomplete (after deleting the others) if any enqueue failed."""
     results = await asyncio.gather(
-        *(_enqueue(tasks, record) for record in records), return_exceptions=True
+        *(_enqueue(tasks, record, noted) for record in records), return_exceptions=True
     )
     relayed = [r.key for r, result in zip(records, results, strict=True) if result is None]
     if relayed:
@@ -137,16 +146,19 @@ async def relay(
         ) from failures[0]
 
 
-async def _enqueue(tasks: Enqueuer, record: Entity) -> None:
+async def _enqueue(tasks: Enqueuer, record: Entity, noted: Noted | None) -> None:
     props = record.properties
     eta = props.get("eta")
+    name = str(props["name"])
     await tasks.enqueue(
         str(props["handler"]),
         json.loads(str(props["payload"])),
         queue=str(props["queue"]),
-        name=str(props["name"]),
+        name=name,
         eta=eta if isinstance(eta, datetime) else None,
     )
+    if noted is not None and isinstance(eta, datetime):
+        noted.note(name, eta)  # added now or found there: either way it waits
 
 
 async def relay_after_commit(
@@ -154,12 +166,13 @@ async def relay_after_commit(
     tasks: Enqueuer,
     records: Sequence[Entity],
     deletes: GroupedDeletes | None = None,
+    noted: Noted | None = None,
 ) -> None:
     """The request's relay: never raises, since the write it follows has committed."""
     if not records:
         return
     try:
-        await relay(store, tasks, records, deletes)
+        await relay(store, tasks, records, deletes, noted)
     except Exception:
         log.warning("outbox relay failed; the relay_outbox sweeper will retry", exc_info=True)
 
@@ -201,6 +214,8 @@ class Relays:
         self._backlog = backlog
         self._running: set[asyncio.Task[None]] = set()
         self._deletes = GroupedDeletes(store)  # relays that end together delete together
+        # Batched tasks its relays enqueued: actions that ask for them again add no record.
+        self.queued = QueuedNames()
 
     @property
     def running(self) -> int:
@@ -211,14 +226,14 @@ class Relays:
             return
         if self._backlog is not None and self._backlog.over:
             # Backpressure: the answer waits for the relay and for the workers.
-            await relay_after_commit(self._store, self._tasks, records, self._deletes)
+            await relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
             await self._backlog.under_limit()
             return
         if len(self._running) >= self._limit:
-            await relay_after_commit(self._store, self._tasks, records, self._deletes)
+            await relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
             return
         task = asyncio.create_task(
-            relay_after_commit(self._store, self._tasks, records, self._deletes)
+            relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
         )
         self._running.add(task)
         task.add_done_callback(self._running.discard)

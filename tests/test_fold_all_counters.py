@@ -5,7 +5,6 @@ tasks, and the counts exact once it ran, on both stores."""
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 
 from settings import Settings
 from store import counters
@@ -17,20 +16,9 @@ from tests.test_social import FOLLOW, LIKE, mutate, pid, uid
 from tests.utils.accounts import bearer
 from tests.utils.builders import make_photos, make_user
 from tests.utils.clients import app_client
-from tests.utils.draining import SkippingClock, app_of, drain, settle_relays
+from tests.utils.draining import StoppedClock, app_of, drain, settle_relays
 
 PHOTOS = 6
-
-
-class StoppedClock(SkippingClock):
-    """One instant (ahead by what `drain` skips): every action falls in one bucket."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._at = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self._at + (super().__call__() - datetime.now(UTC))
 
 
 async def test_actions_on_many_counters_in_one_bucket_ask_for_one_fold(

@@ -36,6 +36,18 @@ class SkippingClock:
             self._ahead += timedelta(seconds=gap)
 
 
+class StoppedClock(SkippingClock):
+    """One instant, ahead by what `drain` skips: a test's actions all fall in one
+    time bucket (tasks/batching.py), and its batched tasks wait for `drain`."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._at = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self._at + (super().__call__() - datetime.now(UTC))
+
+
 def app_of(http: httpx.AsyncClient) -> Starlette:
     transport = http._transport
     assert isinstance(transport, httpx.ASGITransport)
