@@ -56,7 +56,8 @@ async def add_comment(
     )
     owner = social_models.owner_id_of(photo)
     outbox = Outbox()
-    if await context.loaders.entity(photo) is None:
+    await context.loaders.fetch_and_prime([photo])  # one get, no DataLoader's loop turns
+    if context.loaders.loaded(photo) is None:
         return Outcome.failed(
             UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
         )

@@ -54,7 +54,8 @@ async def _change(
     edge = social_models.following_key(viewer.user_id, target.name)
     now = context.clock()
     outbox = Outbox()
-    if await context.loaders.entity(target) is None:
+    await context.loaders.fetch_and_prime([target])  # one get, no DataLoader's loop turns
+    if context.loaders.loaded(target) is None:
         return Outcome.failed(UserErrorCode.NOT_FOUND, "No such user.", "userId")
     counted = (
         counters.counter_name(FOLLOWERS, target),

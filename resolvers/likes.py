@@ -40,7 +40,9 @@ async def set_like(
     owner = social_models.owner_id_of(photo)
     now = context.clock()
     outbox = Outbox()
-    if await context.loaders.entity(photo) is None:
+    # One get, no DataLoader: the photo the like is for, and the count its answer shows.
+    await context.loaders.fetch_and_prime([photo, counters.key_of(LIKES, photo)])
+    if context.loaders.loaded(photo) is None:
         return Outcome.failed(
             UserErrorCode.NOT_FOUND, "No such photo; it may have been deleted.", "photoId"
         )

@@ -13,7 +13,7 @@ Only what is not loaded yet costs an await (and a batched get).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from enum import Enum
 from inspect import isawaitable
 from typing import TypeAlias, TypeVar, cast
@@ -133,6 +133,13 @@ class Loaders:
         missing = [key for key in unique if key not in known] if known else list(unique)
         if missing:
             known.update(zip(missing, await self._store.get_many(missing), strict=True))
+
+    def prime_written(self, puts: Iterable[Entity], deletes: Iterable[Key]) -> None:
+        """What a transaction of this request committed: the request's later reads
+        of those keys (a mutation's answer) are answered from here, as written."""
+        known = self._known
+        known.update((entity.key, entity) for entity in puts)
+        known.update((key, None) for key in deletes)
 
     def loaded(self, key: Key) -> Entity | None:
         """What the request read at `key` (None: absent, or not read)."""

@@ -93,9 +93,12 @@ async def run_mutation(
     record_key = _record_key(viewer_id, name, idempotency_key)
     fingerprint = _fingerprint(name, arguments)
     committed: list[Entity] = []  # the outbox records of the attempt that commits
+    attempt: list[_Written] = []  # what the attempt that commits writes
 
-    async def work(tx: Transaction) -> Outcome:
+    async def work(transaction: Transaction) -> Outcome:
         committed.clear()
+        tx = _Written(transaction)
+        attempt[:] = [tx]
         if outbox is not None:
             outbox.clear()
         found = await tx.get_many([*reads, *([record_key] if record_key else [])])
@@ -123,8 +126,36 @@ async def run_mutation(
         return outcome
 
     outcome = await run_in_transaction(context.store, work)
+    for written in attempt:
+        # The answer reads what was written from the request, without a round trip
+        # (and without a DataLoader's turns of a busy event loop).
+        context.loaders.prime_written(written.puts.values(), written.deletes)
     await context.relays.after_commit(committed)  # answers now, relays after
     return outcome
+
+
+class _Written:
+    """The transaction as a mutation's effect sees it, keeping what it writes."""
+
+    def __init__(self, tx: Transaction) -> None:
+        self._tx = tx
+        self.puts: dict[Key, Entity] = {}
+        self.deletes: set[Key] = set()
+
+    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
+        return await self._tx.get_many(keys)
+
+    def put_many(self, entities: Sequence[Entity]) -> None:
+        self._tx.put_many(entities)
+        for entity in entities:
+            self.deletes.discard(entity.key)
+            self.puts[entity.key] = entity
+
+    def delete_many(self, keys: Sequence[Key]) -> None:
+        self._tx.delete_many(keys)
+        for key in keys:
+            self.puts.pop(key, None)
+            self.deletes.add(key)
 
 
 def check_idempotency_key(idempotency_key: str | None) -> None:
