@@ -1,5 +1,5 @@
 """The kinds of the settings that name places on the network: the origins
-browsers compare and the address a server binds to."""
+browsers compare, the address a server binds to and the proxies it believes."""
 
 from __future__ import annotations
 
@@ -57,3 +57,30 @@ def listen_host() -> Kind[str]:
         return value
 
     return Kind("IP address or host name", parse)
+
+
+def proxies() -> Kind[tuple[str, ...]]:
+    """`*`, or comma-separated IP addresses and networks: what uvicorn's
+    --forwarded-allow-ips matches a peer against. uvicorn keeps any other entry as a
+    literal no TCP peer ever equals, so a mistyped address would quietly believe no
+    proxy; here it stops the start."""
+
+    def parse(value: str) -> tuple[str, ...]:
+        parts = tuple(part.strip() for part in value.split(",") if part.strip())
+        if parts == ("*",):
+            return parts
+        for part in parts:
+            try:
+                if "/" in part:  # strict, as uvicorn reads it: host bits make a literal
+                    ipaddress.ip_network(part)
+                else:
+                    ipaddress.ip_address(part)
+            except ValueError:
+                raise Invalid(
+                    "'*' or comma-separated IP addresses and networks (10.0.0.0/8)"
+                ) from None
+        if not parts:
+            raise Invalid("'*' or at least one IP address or network")
+        return parts
+
+    return Kind("'*' or comma-separated IP addresses and networks", parse)

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from settings.addresses import listen_host, origin, origins
+from settings.addresses import listen_host, origin, origins, proxies
 from settings.variables import (
     PREFIX,
     Reader,
@@ -116,6 +116,15 @@ WEB_CONCURRENCY = Variable(
     shown_default="1 on App Engine and with the embedded store; else the CPUs the instance may use",
     prefixed=False,
 )
+FORWARDED_ALLOW_IPS = Variable(
+    "FORWARDED_ALLOW_IPS",
+    proxies(),
+    "the proxies whose X-Forwarded-For and X-Forwarded-Proto `python -m serve` believes "
+    "(`--forwarded-allow-ips` overrides it); `*` where only Google's front end reaches "
+    "the server (app.yaml, the container image)",
+    default="127.0.0.1",
+    prefixed=False,
+)
 SECTION = Section(
     "Server",
     "The mode, the secret, local conveniences, what browsers and slow clients meet, "
@@ -135,6 +144,7 @@ SECTION = Section(
         HOST,
         PORT,
         WEB_CONCURRENCY,
+        FORWARDED_ALLOW_IPS,
     ),
 )
 
@@ -155,6 +165,8 @@ class WebSettings:
     host: str = "127.0.0.1"  # serve.py listens here unless --host says otherwise
     port: int = 8080  # and on this port unless --port does (App Engine sets PORT)
     processes: int | None = None  # WEB_CONCURRENCY; None: serve.py `worker_count` decides
+    # Proxies whose X-Forwarded-* headers serve.py believes; ("*",): any peer.
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
 
 
 def read_mode(reader: Reader) -> bool:
@@ -191,6 +203,7 @@ def load_web_settings(reader: Reader) -> WebSettings:
         host=reader.value(HOST),
         port=reader.value(PORT),
         processes=reader.optional(WEB_CONCURRENCY),
+        forwarded_allow_ips=reader.value(FORWARDED_ALLOW_IPS),
     )
 
 
