@@ -14,7 +14,7 @@ from auth.dev_tokens import key_path_in, mint_dev_token
 from settings import AuthSettings, Settings
 from store.sqlite import SQLiteStore
 from tests.utils.accounts import VIEWER, create_profile
-from tests.utils.tokens import CertServer, make_rsa_signing_key, serving_certificates
+from tests.utils.tokens import CertServer, FakeClock, make_rsa_signing_key, serving_certificates
 
 PROJECT = "photo-timeline-test"
 KID = "test-key-1"
@@ -123,7 +123,9 @@ async def test_malformed_authorization_headers_are_401(
 
 async def test_an_expired_dev_token_is_401(client: httpx.AsyncClient, settings: Settings) -> None:
     token = mint_dev_token(
-        key_path_in(settings.var_dir), "alice", now=datetime.now(UTC) - timedelta(days=60)
+        key_path_in(settings.var_dir),
+        "alice",
+        clock=FakeClock(datetime.now(UTC) - timedelta(days=60)),
     )
     response = await _post(client, f"Bearer {token}")
     assert response.status_code == 401
