@@ -31,16 +31,14 @@ from store.port import Entity
 from store.sqlite import SQLiteStore
 from store.sqlite_integrity import marker_path
 from tests.utils.builders import make_user
+from tests.utils.clients import serving
 from tests.utils.tokens import FakeClock
 
 PAGE = 4096
 
 
 async def served(app: Starlette, path: str) -> httpx.Response:
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         return await http.get(path)
 
 
