@@ -31,8 +31,9 @@ each process's thread pool, outside the GIL. `--workers N`, else WEB_CONCURRENCY
 overrides the count (WEB_CONCURRENCY, HOST, PORT and FORWARDED_ALLOW_IPS are
 read with the settings: settings/server.py); on the embedded store the default is
 1 (`worker_count` says why), and `--workers N` runs N processes on its one file,
-one of them leading the background work (store/sqlite_lock.py). With several processes each gets an equal
-share of the image memory budget, and the in-process cache is off.
+one of them leading the background work (store/sqlite_lock.py). With several
+processes each gets an equal share of the image memory budget, and the in-process
+cache is off.
 
 Logging is the app's (observability/logs.py): JSON lines for Cloud Logging in
 production, readable ones locally, uvicorn's loggers through the same handler,
