@@ -86,7 +86,9 @@ async def create_photo(
     cleaned = clean_caption(caption)
     if cleaned is None:
         return Outcome.failed(UserErrorCode.INVALID_INPUT, BAD_CAPTION, "caption")
-    if await context.loaders.user(viewer.user_id) is None:
+    me = models.user_key(viewer.user_id)
+    await context.loaders.fetch_and_prime([me])  # one get, no DataLoader's loop turns
+    if context.loaders.loaded(me) is None:
         return Outcome.profile_missing()
     media = context.media
     try:
