@@ -47,7 +47,8 @@ class Query:
     async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
         if len(ids) > MAX_NODES:
             raise BadUserInput(f"At most {MAX_NODES} ids at once.", argument="ids")
-        # Resolved together, so the DataLoader fetches every id in one batched get.
+        # Every id in one get first; each node then finds its object read.
+        await nodes.fetch_nodes(info.context, ids)
         return list(await asyncio.gather(*(_resolve_node(info, global_id) for global_id in ids)))
 
     @strawberry.field(

@@ -14,7 +14,7 @@ from tasks.runtime import TaskRuntime
 from tests.test_counters_api import like_count
 from tests.test_social import FOLLOW, LIKE, mutate, pid, uid
 from tests.utils.accounts import bearer
-from tests.utils.builders import make_photos, make_user
+from tests.utils.builders import owner_and_fan
 from tests.utils.clients import app_client
 from tests.utils.draining import StoppedClock, app_of, drain, settle_relays
 
@@ -24,9 +24,7 @@ PHOTOS = 6
 async def test_actions_on_many_counters_in_one_bucket_ask_for_one_fold(
     store: Store, settings: Settings
 ) -> None:
-    owner = await make_user(store, "owner")
-    photos = await make_photos(store, owner, PHOTOS)
-    fan = await make_user(store, "fan")
+    owner, photos, fan = await owner_and_fan(store, PHOTOS)
     as_fan = bearer(settings, fan.id)
     async with app_client(settings, store, clock=StoppedClock()) as http:
         for photo in photos:

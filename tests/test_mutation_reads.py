@@ -13,7 +13,7 @@ from store.datastore import DatastoreStore
 from store.port import Store
 from tests.test_social import ADD_COMMENT, LIKE, UNLIKE, mutate, pid
 from tests.utils.accounts import bearer
-from tests.utils.builders import make_photos, make_user
+from tests.utils.builders import owner_and_fan
 from tests.utils.clients import app_client
 from tests.utils.draining import StoppedClock, settle_relays
 
@@ -21,9 +21,8 @@ from tests.utils.draining import StoppedClock, settle_relays
 async def test_a_like_and_a_comment_answer_from_what_they_wrote(
     store: Store, settings: Settings
 ) -> None:
-    owner = await make_user(store, "owner")
-    photos = await make_photos(store, owner, 3)
-    as_fan = bearer(settings, (await make_user(store, "fan")).id)
+    _, photos, fan = await owner_and_fan(store, 3)
+    as_fan = bearer(settings, fan.id)
     # A transaction's round trips: its get and its commit (Datastore begins it in one more).
     transaction = 3 if isinstance(store, DatastoreStore) else 2
     uncached = dataclasses.replace(settings, cache=CacheSettings(backend="off"))

@@ -17,7 +17,7 @@ from tests.test_counters_api import like_count
 from tests.test_outbox import outbox_records
 from tests.test_social import LIKE, UNLIKE, mutate, pid
 from tests.utils.accounts import bearer
-from tests.utils.builders import make_photos, make_user
+from tests.utils.builders import owner_and_fan
 from tests.utils.clients import app_client
 from tests.utils.draining import StoppedClock, drain, settle_relays
 
@@ -39,9 +39,8 @@ class CountedQueue(TaskQueue):
 async def test_actions_asking_for_a_waiting_task_relay_nothing(
     store: Store, settings: Settings
 ) -> None:
-    owner = await make_user(store, "owner")
-    photos = await make_photos(store, owner, PHOTOS)
-    as_fan = bearer(settings, (await make_user(store, "fan")).id)
+    owner, photos, fan = await owner_and_fan(store, PHOTOS)
+    as_fan = bearer(settings, fan.id)
     queues: list[CountedQueue] = []
 
     def counted(inner: TaskQueue) -> TaskQueue:

@@ -34,3 +34,12 @@ async def make_photos(
     for offset in range(0, len(entities), MAX_BATCH):
         await store.put_many(entities[offset : offset + MAX_BATCH])
     return photos[::-1]
+
+
+async def owner_and_fan(
+    store: Store, photos: int
+) -> tuple[models.User, list[models.Photo], models.User]:
+    """An owner with `photos` photos (newest first), and another user to act on them."""
+    owner = await make_user(store, "owner")
+    made = await make_photos(store, owner, photos)
+    return owner, made, await make_user(store, "fan")
