@@ -39,7 +39,9 @@ from inspect import isawaitable
 from typing import Any, cast
 
 from cross_web import HTTPException
-from graphql import DocumentNode, GraphQLError, OperationType, execute
+from graphql import DocumentNode, GraphQLError, OperationType
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.execution.executor import UNEXPECTED_MULTIPLE_PAYLOADS
 from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -118,8 +120,12 @@ class DirectPath:
 
     @staticmethod
     def reproduces(schema: TimelineSchema) -> bool:
-        """Whether the schema's extensions are all ones the direct path reproduces."""
-        return all(isinstance(e, REPRODUCED_EXTENSIONS) for e in schema.get_extensions())
+        """Whether the schema's extensions are all ones the direct path reproduces,
+        and it has no @defer or @stream (which graphql-core's `execute` refuses)."""
+        incremental = any(schema._schema.get_directive(name) for name in ("defer", "stream"))
+        return not incremental and all(
+            isinstance(e, REPRODUCED_EXTENSIONS) for e in schema.get_extensions()
+        )
 
     def learn(self, query: str | None, operation_name: str | None) -> None:
         """After the normal path ran `query`: remember it if it may go direct."""
@@ -181,22 +187,33 @@ class DirectPath:
     async def _execute(
         self, document: DocumentNode, known: Known, sent: Sent, context: object
     ) -> ExecutionResult:
-        # As Schema.execute calls graphql-core (no middleware: no extension resolves).
+        # As Schema.execute calls graphql-core's `execute` (no middleware: no
+        # extension resolves), less its two wrappers and their coroutine: what
+        # `execute` does itself is refuse a schema with @defer or @stream (the
+        # direct path is not made for one, `reproduces`) and an answer in several
+        # payloads (which only those directives make).
         schema = self._schema
         try:
-            executed = execute(
+            executor = schema.execution_context_class.build(
                 schema._schema,
                 document,
-                root_value=None,
-                context_value=context,
-                variable_values=sent.variables,
-                operation_name=known.operation_name,
-                executor_class=schema.execution_context_class,
+                None,
+                context,
+                sent.variables,
+                known.operation_name,
                 is_awaitable=cast(Any, optimized_is_awaitable),  # a TypeGuard in all but name
                 operation_extensions=sent.extensions,
             )
-            if isawaitable(executed):
-                executed = await executed
+            outcome: object
+            if isinstance(executor, list):  # the variables did not coerce
+                outcome = GraphQLExecutionResult(None, errors=executor)
+            else:
+                outcome = executor.execute_operation()
+                if isawaitable(outcome):
+                    outcome = await outcome
+            if not isinstance(outcome, GraphQLExecutionResult):
+                raise GraphQLError(UNEXPECTED_MULTIPLE_PAYLOADS)
+            executed = outcome
         except Exception as error:  # as Schema.execute: an error, not a 500
             errors = [error if isinstance(error, GraphQLError) else _unexpected(error)]
             schema._process_errors(errors)
