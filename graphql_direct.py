@@ -55,6 +55,7 @@ from http_caching import PRIVATE, get_cache_control, root_fields
 from observability import name_operation
 from persisted_queries import PersistedQueries, Resolved
 from schema import TimelineSchema, compiled
+from schema.compiled import prepared
 from schema.document_cache import DocumentCache
 from schema.query_limits import QueryLimitsExtension
 
@@ -117,6 +118,10 @@ class DirectPath:
         self._contexts = contexts
         self._max_cost = max_cost
         self._known: DocumentCache[Known] = DocumentCache(CACHED_OPERATIONS, CACHED_OPERATION_BYTES)
+        # What graphql-core's Executor.build found in each (schema/compiled/prepared.py).
+        self._prepared: DocumentCache[prepared.Prepared] = DocumentCache(
+            CACHED_OPERATIONS, CACHED_OPERATION_BYTES
+        )
 
     @staticmethod
     def reproduces(schema: TimelineSchema) -> bool:
@@ -168,7 +173,8 @@ class DirectPath:
         if document is None or not self._within_cost(query, document, known, sent):
             return None
         name_operation(sent.operation_name or leading_operation_name(query))
-        result = await self._execute(document, known, sent, self._contexts(request.state.viewer))
+        context = self._contexts(request.state.viewer)
+        result = await self._execute(query, document, known, sent, context)
         if request.method == "GET" and not result.errors:
             signed_in = "authorization" in request.headers
             exchange.cache_control = PRIVATE if signed_in else known.anonymous_cache_control
@@ -185,7 +191,7 @@ class DirectPath:
         return (cost or 0) <= self._max_cost
 
     async def _execute(
-        self, document: DocumentNode, known: Known, sent: Sent, context: object
+        self, query: str, document: DocumentNode, known: Known, sent: Sent, context: object
     ) -> ExecutionResult:
         # As Schema.execute calls graphql-core's `execute` (no middleware: no
         # extension resolves), less its two wrappers and their coroutine: what
@@ -193,17 +199,33 @@ class DirectPath:
         # direct path is not made for one, `reproduces`) and an answer in several
         # payloads (which only those directives make).
         schema = self._schema
+        is_awaitable = cast(Any, optimized_is_awaitable)  # a TypeGuard in all but name
         try:
-            executor = schema.execution_context_class.build(
-                schema._schema,
-                document,
-                None,
-                context,
-                sent.variables,
-                known.operation_name,
-                is_awaitable=cast(Any, optimized_is_awaitable),  # a TypeGuard in all but name
-                operation_extensions=sent.extensions,
-            )
+            found = self._prepared.get((query, known.operation_name))
+            if found is not None and found.document is document:
+                executor = prepared.build(
+                    schema.execution_context_class,
+                    schema._schema,
+                    found,
+                    context,
+                    sent.variables,
+                    is_awaitable,
+                    operation_extensions=sent.extensions,
+                )
+            else:  # the first time, or the document was parsed again since
+                executor = schema.execution_context_class.build(
+                    schema._schema,
+                    document,
+                    None,
+                    context,
+                    sent.variables,
+                    known.operation_name,
+                    is_awaitable=is_awaitable,
+                    operation_extensions=sent.extensions,
+                )
+                if not isinstance(executor, list):
+                    ready = prepared.prepare(schema._schema, document, executor)
+                    self._prepared.put((query, known.operation_name), ready, size=len(query))
             outcome: object
             if isinstance(executor, list):  # the variables did not coerce
                 outcome = GraphQLExecutionResult(None, errors=executor)
