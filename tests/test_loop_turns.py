@@ -67,9 +67,9 @@ async def test_a_profile_page_and_a_like_wait_for_few_turns(
             await turns_of(call(http, LIKE, {"i": {"photoId": pid(photo)}}, as_fan))
             for photo in photos[1:4]
         ]
-    # The node by one get, not a DataLoader's batch and answer (it was 12); the
+    # The node by one get, not a DataLoader's batch and answer (7; it was 10); the
     # photos' counts and likes are one prefetch (resolvers/nodes.py, schema/compiled/).
-    assert min(profile) <= 8
+    assert min(profile) <= 7
     # The check, the transaction and the answer without a DataLoader: the like
-    # never waits for a turn of the loop (it was 11; resolvers/mutations.py).
+    # never waits for a turn of the loop (it was 9; resolvers/mutations.py).
     assert min(likes) == 0
