@@ -24,10 +24,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol, TypeVar
 
-if TYPE_CHECKING:  # tasks/outbox.py's Relays keep one
-    from tasks.outbox import FollowUp
+
+class Asked(Protocol):
+    """A follow-up (tasks/outbox.py `FollowUp`, whose module keeps a QueuedNames)."""
+
+    @property
+    def name(self) -> str | None: ...
+
+    @property
+    def eta(self) -> datetime | None: ...
+
+
+A = TypeVar("A", bound=Asked)
 
 # How long before its eta a noted task still counts as waiting: ample for the
 # commit that follows the check (a batched task's eta is 2 s or more away).
@@ -49,12 +59,12 @@ class QueuedNames:
                 self._etas.clear()
         self._etas[name] = eta
 
-    def waiting(self, follow_up: FollowUp, now: datetime) -> bool:
+    def waiting(self, follow_up: Asked, now: datetime) -> bool:
         """Whether the queue holds `follow_up`'s task and it will not run before `now` + MARGIN."""
         if follow_up.name is None or follow_up.eta is None:
             return False
         return self._etas.get(follow_up.name) == follow_up.eta and now + MARGIN <= follow_up.eta
 
-    def still_to_ask(self, follow_ups: Iterable[FollowUp], now: datetime) -> Sequence[FollowUp]:
+    def still_to_ask(self, follow_ups: Iterable[A], now: datetime) -> Sequence[A]:
         """The follow-ups whose tasks are not known to wait in the queue."""
         return [follow_up for follow_up in follow_ups if not self.waiting(follow_up, now)]
