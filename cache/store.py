@@ -9,7 +9,9 @@ written are known exactly. What it caches are the reads a profile screen makes:
   (`Username`; a user by username is two of these gets), a photo by id (`Photo`),
   and counter shards (`CounterShard`; follower, following, like and comment
   counts), a viewer's like of a photo (`Like`; "not liked", the common answer,
-  is a cached absence) and persisted-query documents, present or absent;
+  is a cached absence), a viewer's half of a follow edge (`Following`; a home
+  page reads those of its owners to hide the unfollowed) and persisted-query
+  documents, present or absent;
 - the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos,
   a viewer's home feed of `FeedItem`s), per page size.
 
@@ -18,7 +20,13 @@ mutation's transaction, the fan-out, backfill, prune and unfan-out tasks'
 `put_many`/`delete_many` of `FeedItem`s (tasks/feed.py), each in the viewer's
 entity group, so it ends that viewer's feed pages.
 
-Reads inside a transaction go to the store: they must see its snapshot. A write
+Reads inside a transaction go to the store: they must see its snapshot. So do
+the reads of background work (`past_the_cache`): a task acts on what it reads and
+what it does stays done, so it must never act on a value that an invalidation is
+about to end (read between a commit and its invalidation, or kept by a Redis this
+process could not reach, cache/guard.py): fan-out to an unfollower, a prune that
+sees an edge still there, a `Follower` half written for an edge already gone. A
+request only shows what it reads, and its client's next read is fresh. A
 invalidates, after its commit, the generation of each key written and, for a
 kind in `PAGE_KINDS`, of the first pages of each of its ancestors. Invalidation
 also follows a commit that failed, whose outcome may be unknown. Counts are
@@ -39,12 +47,12 @@ from store.counters import SHARD_KIND
 from store.keys import Key
 from store.models import PHOTO, USER, USERNAME
 from store.port import Entity, Position, Query, Result, Store, Transaction
-from store.social_models import FEED_ITEM, LIKE
+from store.social_models import FEED_ITEM, FOLLOWING, LIKE
 
 # Persisted queries (persisted_queries.py) never change: on Redis every instance
 # finds a document another one stored without reading the store.
 PERSISTED_QUERY = "PersistedQuery"
-ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, LIKE, PERSISTED_QUERY})
+ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, LIKE, FOLLOWING, PERSISTED_QUERY})
 PAGE_KINDS = frozenset({PHOTO, FEED_ITEM})
 # A client's page is at most 50 (+1 to tell hasNextPage); jobs read more, and
 # those pages are not worth a cache entry.
@@ -201,6 +209,11 @@ class CachedStore:
         finally:
             await self.cache.close()
 
+    def past_the_cache(self) -> Store:
+        """This store for background work: it reads from the store itself, and its
+        writes invalidate this cache as this one's do."""
+        return _PastTheCache(self.inner, self.cache)
+
     def _count(self, found: Sequence[Found]) -> None:
         hits = sum(seen.value is not None for seen in found)
         self.hits += hits
@@ -224,3 +237,27 @@ class _RecordingTransaction:
     def delete_many(self, keys: Sequence[Key]) -> None:
         self._written.extend(keys)
         self._inner.delete_many(keys)
+
+
+class _PastTheCache(CachedStore):
+    """A cached store whose reads go to the store; its writes still invalidate.
+    Closing it leaves the store and the cache open: their owner closes them."""
+
+    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
+        return await self.inner.get_many(keys)
+
+    async def page(
+        self,
+        query: Query,
+        *,
+        limit: int,
+        after: Position | None = None,
+        before: Position | None = None,
+        from_end: bool = False,
+    ) -> list[Result]:
+        return await self.inner.page(
+            query, limit=limit, after=after, before=before, from_end=from_end
+        )
+
+    async def close(self) -> None:
+        pass
