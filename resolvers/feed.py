@@ -12,12 +12,18 @@ endCursor always leads on (resolvers/pagination.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from resolvers import comments, likes
 from resolvers.context import RequestContext
 from resolvers.pagination import Edge, Page, PageArgs, page_size, paginate
 from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query
+
+# Where each photo's keys stand in `photo_extras`, a run of EXTRAS keys a photo.
+_OWNER, _LIKE, _LIKES, _COMMENTS = range(4)
+EXTRAS = 4
 
 
 def photo_extras(viewer_id: str, photo_keys: list[Key], owner_ids: list[str]) -> list[Key]:
@@ -32,6 +38,17 @@ def photo_extras(viewer_id: str, photo_keys: list[Key], owner_ids: list[str]) ->
             counters.key_of(comments.COMMENTS, photo),
         )
     return keys
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPhoto:
+    """A photo of the feed, with what its counts and `viewerHasLiked` show: read
+    with the page, so its fields need not look their keys up again."""
+
+    photo: models.Photo
+    like_count: int
+    comment_count: int
+    viewer_has_liked: bool
 
 
 def feed_query(viewer_id: str) -> Query:
@@ -49,7 +66,7 @@ def _photo_key(item: Entity) -> Key:
 MAX_EXTRA_READS = 2
 
 
-async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Photo]:
+async def home_feed(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
     size = page_size(args)
     backward = args.last is not None
     page = await _visible(context, args)
@@ -84,7 +101,7 @@ async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Phot
     return page
 
 
-async def _visible(context: RequestContext, args: PageArgs) -> Page[models.Photo]:
+async def _visible(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
     """One read of the feed, with the items it must not show left out."""
     viewer = context.require_viewer()
     items = await paginate(
@@ -97,24 +114,31 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[models.Photo
     )
     photo_keys = [edge.node for edge in items.edges]
     owner_ids = [social_models.owner_id_of(key) for key in photo_keys]
-    owners = set(owner_ids) - {viewer.user_id}
+    followees = [owner for owner in dict.fromkeys(owner_ids) if owner != viewer.user_id]
     # Everything a feed page shows in one batched get: the photos, the follow
     # edges that may hide some, and what the Photo fields ask for next (owners,
-    # the viewer's likes, counts). The results are primed into the
-    # DataLoader, where those fields find them without another round trip.
-    followees = sorted(owners)
+    # the viewer's likes, counts). The results are primed into the DataLoader,
+    # where `owner` finds them without another round trip; the counts and the
+    # likes are read here, once, into each FeedPhoto.
     edge_keys = [social_models.following_key(viewer.user_id, owner) for owner in followees]
+    extras = photo_extras(viewer.user_id, photo_keys, owner_ids)
     loaders = context.loaders
-    await loaders.fetch_and_prime(
-        [*photo_keys, *edge_keys, *photo_extras(viewer.user_id, photo_keys, owner_ids)]
-    )
-    photos = [loaders.loaded(key) for key in photo_keys]
-    edges = [loaders.loaded(key) for key in edge_keys]
-    followed = {owner for owner, edge in zip(followees, edges, strict=True) if edge}
+    await loaders.fetch_and_prime([*photo_keys, *edge_keys, *extras])
+    loaded = loaders.loaded
+    followed = {owner for owner, key in zip(followees, edge_keys, strict=True) if loaded(key)}
     followed.add(viewer.user_id)
-    kept = [
-        Edge(models.photo_from_entity(photo), edge.cursor)
-        for edge, photo, owner_id in zip(items.edges, photos, owner_ids, strict=True)
-        if photo is not None and owner_id in followed
-    ]
+    kept: list[Edge[FeedPhoto]] = []
+    for at, (edge, key, owner_id) in enumerate(
+        zip(items.edges, photo_keys, owner_ids, strict=True)
+    ):
+        photo = loaded(key)
+        if photo is not None and owner_id in followed:
+            first = at * EXTRAS
+            shown = FeedPhoto(
+                models.photo_from_entity(photo),
+                counters.value(loaded(extras[first + _LIKES])),
+                counters.value(loaded(extras[first + _COMMENTS])),
+                loaded(extras[first + _LIKE]) is not None,
+            )
+            kept.append(Edge(shown, edge.cursor))
     return items.keeping(kept)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import strawberry
 
 from resolvers import comments, likes, models
+from resolvers.feed import FeedPhoto
 from resolvers.loaders import Maybe, then
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import PageArgs
@@ -41,9 +42,11 @@ class Photo(Node):
         description="The image's most common colour, as #rrggbb."
     )
     model: strawberry.Private[models.Photo]
+    # What a home feed page read with the photo (its counts, the viewer's like).
+    shown: strawberry.Private[FeedPhoto | None] = None
 
     @classmethod
-    def from_model(cls, photo: models.Photo) -> Photo:
+    def from_model(cls, photo: models.Photo, shown: FeedPhoto | None = None) -> Photo:
         return cls(
             id=strawberry.ID(to_global_id("Photo", photo.key)),
             caption=photo.caption,
@@ -53,13 +56,21 @@ class Photo(Node):
             blurhash=photo.blurhash,
             dominant_color=photo.dominant_color,
             model=photo,
+            shown=shown,
         )
+
+    @classmethod
+    def from_feed(cls, shown: FeedPhoto) -> Photo:
+        return cls.from_model(shown.photo, shown)
 
     # These return at once what the request has loaded already (a feed page's
     # prefetch), and an awaitable only for what it has not (graphql_type: the
     # annotation says Maybe[...], which is no GraphQL type).
     @strawberry.field(graphql_type=int, description="How many people like it.")
     def like_count(self, info: Info) -> Maybe[int]:
+        shown = self.shown
+        if shown is not None:
+            return shown.like_count
         return likes.like_count(info.context, self.model.key)
 
     @strawberry.field(
@@ -67,10 +78,16 @@ class Photo(Node):
         description="Whether the signed-in viewer likes it (false when signed out).",
     )
     def viewer_has_liked(self, info: Info) -> Maybe[bool]:
+        shown = self.shown
+        if shown is not None:
+            return shown.viewer_has_liked
         return likes.viewer_has_liked(info.context, self.model.key)
 
     @strawberry.field(graphql_type=int, description="How many comments it has.")
     def comment_count(self, info: Info) -> Maybe[int]:
+        shown = self.shown
+        if shown is not None:
+            return shown.comment_count
         return comments.comment_count(info.context, self.model.key)
 
     @strawberry.field(description="Its comments, oldest first.")
