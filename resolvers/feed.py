@@ -21,23 +21,23 @@ from store import counters, models, social_models
 from store.keys import Key
 from store.port import Entity, Query
 
-# Where each photo's keys stand in `photo_extras`, a run of EXTRAS keys a photo.
-_OWNER, _LIKE, _LIKES, _COMMENTS = range(4)
-EXTRAS = 4
 
-
-def photo_extras(viewer_id: str, photo_keys: list[Key], owner_ids: list[str]) -> list[Key]:
-    """What the Photo fields of a page will ask for: the owners (repeated: the
-    loaders read each key once), the viewer's likes and one key a count."""
+def photo_extras(viewer_id: str, photo_keys: list[Key]) -> list[Key]:
+    """What a page's counts and `viewerHasLiked` read: for each photo in turn, the
+    viewer's like and one key a count (`_shown` reads them back by position)."""
     keys: list[Key] = []
-    for photo, owner_id in zip(photo_keys, owner_ids, strict=True):
+    for photo in photo_keys:
         keys += (
-            models.user_key(owner_id),
             social_models.like_key(viewer_id, photo),
             counters.key_of(likes.LIKES, photo),
             counters.key_of(comments.COMMENTS, photo),
         )
     return keys
+
+
+def _shown(photo: models.Photo, extras: list[Entity | None], first: int) -> FeedPhoto:
+    like, like_total, comment_total = extras[first : first + 3]
+    return FeedPhoto(photo, counters.value(like_total), counters.value(comment_total), bool(like))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,31 +114,29 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
     )
     photo_keys = [edge.node for edge in items.edges]
     owner_ids = [social_models.owner_id_of(key) for key in photo_keys]
-    followees = [owner for owner in dict.fromkeys(owner_ids) if owner != viewer.user_id]
+    owners = list(dict.fromkeys(owner_ids))
     # Everything a feed page shows in one batched get: the photos, the follow
-    # edges that may hide some, and what the Photo fields ask for next (owners,
-    # the viewer's likes, counts). The results are primed into the DataLoader,
-    # where `owner` finds them without another round trip; the counts and the
-    # likes are read here, once, into each FeedPhoto.
-    edge_keys = [social_models.following_key(viewer.user_id, owner) for owner in followees]
-    extras = photo_extras(viewer.user_id, photo_keys, owner_ids)
-    loaders = context.loaders
-    await loaders.fetch_and_prime([*photo_keys, *edge_keys, *extras])
-    loaded = loaders.loaded
-    followed = {owner for owner, key in zip(followees, edge_keys, strict=True) if loaded(key)}
+    # edges that may hide some, the owners, the viewer's likes and the counts.
+    # The photos, edges and owners are primed into the DataLoader, where the
+    # `owner` field (and its `viewerFollows`) finds them without another round
+    # trip; the likes and counts are read here, once, into each FeedPhoto.
+    edge_keys = [
+        social_models.following_key(viewer.user_id, owner)
+        for owner in owners
+        if owner != viewer.user_id
+    ]
+    primed = [*photo_keys, *edge_keys, *(models.user_key(owner) for owner in owners)]
+    found = await context.loaders.fetch_priming(primed, photo_extras(viewer.user_id, photo_keys))
+    photos = found[: len(photo_keys)]
+    follows = found[len(photo_keys) : len(photo_keys) + len(edge_keys)]
+    extras = found[len(primed) :]
+    followed = {follow.key.name for follow in follows if follow is not None}
     followed.add(viewer.user_id)
-    kept: list[Edge[FeedPhoto]] = []
-    for at, (edge, key, owner_id) in enumerate(
-        zip(items.edges, photo_keys, owner_ids, strict=True)
-    ):
-        photo = loaded(key)
-        if photo is not None and owner_id in followed:
-            first = at * EXTRAS
-            shown = FeedPhoto(
-                models.photo_from_entity(photo),
-                counters.value(loaded(extras[first + _LIKES])),
-                counters.value(loaded(extras[first + _COMMENTS])),
-                loaded(extras[first + _LIKE]) is not None,
-            )
-            kept.append(Edge(shown, edge.cursor))
+    kept = [
+        Edge(_shown(models.photo_from_entity(photo), extras, at * 3), edge.cursor)
+        for at, (edge, photo, owner_id) in enumerate(
+            zip(items.edges, photos, owner_ids, strict=True)
+        )
+        if photo is not None and owner_id in followed
+    ]
     return items.keeping(kept)

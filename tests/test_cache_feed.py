@@ -12,10 +12,11 @@ from resolvers.node_ids import to_global_id
 from settings import Settings
 from store import models
 from store.port import Store
-from tests.test_cache import FOLLOW, cached_settings, http, ok, sign_up
+from tests.test_cache import FOLLOW, cached_settings, http, ok, sign_up, with_cache
 
 __all__ = ["cached_settings", "http"]  # the fixtures, shared with tests/test_cache.py
 from tests.utils import images
+from tests.utils.clients import app_client
 from tests.utils.draining import drain
 from tests.utils.uploads import create_photo
 
@@ -95,3 +96,19 @@ async def test_viewer_has_liked_flips_with_each_like_and_unlike(
     assert [p["viewerHasLiked"] for p in await home(http, bob)] == [False]
     await ok(http, LIKE, bob, i={"photoId": photo_id})
     assert [p["viewerHasLiked"] for p in await home(http, bob)] == [True]
+
+
+async def test_without_the_cache_a_home_page_costs_its_query_and_one_get(
+    settings: Settings, store: Store
+) -> None:
+    async with app_client(with_cache(settings, "off"), store) as http:
+        _, bob = await bob_following_alice(http, settings, "first", "second")
+        before = store.round_trips
+        nodes = await home(http, bob)
+    assert [(p["caption"], p["likeCount"], p["viewerHasLiked"]) for p in nodes] == [
+        ("second", 0, False),
+        ("first", 0, False),
+    ]
+    # The FeedItems, then the photos, edges, owners, likes and counts in one get:
+    # no field of the page reads anything again.
+    assert store.round_trips - before == 2
