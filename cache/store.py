@@ -125,7 +125,8 @@ class CachedStore:
         cached: list[int] = []  # positions in `unique` of the keys of cached kinds
         uncached: list[int] = []
         for at, key in enumerate(unique):
-            (cached if key.kind in ENTITY_KINDS else uncached).append(at)
+            # key.kind, without a property call a key
+            (cached if key.path[-1][0] in ENTITY_KINDS else uncached).append(at)
         if not cached:
             return await self.inner.get_many(keys)
         found = await self.cache.lookup([entity_slot(unique[at]) for at in cached])
@@ -133,8 +134,11 @@ class CachedStore:
         entities: list[Entity | None] = [None] * len(unique)
         misses: list[tuple[int, str | None]] = []  # position, generation to fill under
         for at, seen in zip(cached, found, strict=True):
-            if seen.value is not None:
-                entities[at] = load_entity(seen.value, unique[at])
+            value = seen.value
+            if type(value) is Entity:  # kept as it is (cache/frozen.py): nothing to load
+                entities[at] = value
+            elif value is not None:
+                entities[at] = load_entity(value, unique[at])
             else:
                 misses.append((at, seen.generation))
         self.hits += len(cached) - len(misses)
