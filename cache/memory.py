@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from cache.port import Fill, Found, Slot, new_generation
 
 DEFAULT_MAX_ENTRIES = 50_000
+GENERATION, VALUE = 0, 1  # what an entry's key names
 
 
 class MemoryCache:
@@ -30,11 +31,13 @@ class MemoryCache:
         if max_entries < 2:
             raise ValueError("a cache needs room for a generation and a value")
         self.max_entries = max_entries
-        # "g:<key>" -> Found(its token), what a miss returns; "v:<key>" -> Found(the
-        # token it was filled under, the value), what a hit returns. A lookup hands
-        # out these (immutable) entries themselves: it allocates nothing per slot.
-        self._entries: OrderedDict[str, Found] = OrderedDict()
-        self._heavy: dict[str, int] = {}  # the weight of each entry that is not 1
+        # (GENERATION, key) -> Found(its token), what a miss returns; (VALUE, key) ->
+        # Found(the token it was filled under, the value), what a hit returns. A
+        # lookup hands out these (immutable) entries themselves. Pairs, not "g:"
+        # + key: a pair hashes the key's string, whose hash it keeps, where a
+        # joined string is a new one to hash, some 200 times a feed page.
+        self._entries: OrderedDict[tuple[int, str], Found] = OrderedDict()
+        self._heavy: dict[tuple[int, str], int] = {}  # each entry's weight, if not 1
         self.weight = 0  # of every entry: at most max_entries once a put returns
 
     def __len__(self) -> int:
@@ -50,7 +53,7 @@ class MemoryCache:
         for slot in slots:
             miss = current.get(slot.generation)
             if miss is None:
-                generation_key = "g:" + slot.generation
+                generation_key = (GENERATION, slot.generation)
                 miss = entries.get(generation_key)
                 if miss is None:  # a new generation stamps no value yet
                     current[slot.generation] = miss = Found(new_generation())
@@ -59,7 +62,7 @@ class MemoryCache:
                     continue
                 touch(generation_key)
                 current[slot.generation] = miss
-            value_key = "v:" + slot.value
+            value_key = (VALUE, slot.value)
             hit = entries.get(value_key)
             if hit is not None:
                 touch(value_key)
@@ -71,11 +74,11 @@ class MemoryCache:
 
     async def fill(self, fills: Sequence[Fill]) -> None:
         for fill in fills:
-            self._put("v:" + fill.slot.value, Found(fill.generation, fill.value))
+            self._put((VALUE, fill.slot.value), Found(fill.generation, fill.value))
 
     async def invalidate(self, generations: Sequence[str]) -> None:
         for key in generations:
-            if self._entries.pop("g:" + key, None) is not None:
+            if self._entries.pop((GENERATION, key), None) is not None:
                 self.weight -= 1  # a generation weighs 1
 
     async def close(self) -> None:
@@ -83,7 +86,7 @@ class MemoryCache:
         self._heavy.clear()
         self.weight = 0
 
-    def _put(self, key: str, entry: Found) -> None:
+    def _put(self, key: tuple[int, str], entry: Found) -> None:
         if key in self._entries:
             self.weight -= self._heavy.pop(key, 1)
         weight = _weight(entry.value)

@@ -37,7 +37,9 @@ def photo_extras(viewer_id: str, photo_keys: list[Key]) -> list[Key]:
 
 def _shown(photo: models.Photo, extras: list[Entity | None], first: int) -> FeedPhoto:
     like, like_total, comment_total = extras[first : first + 3]
-    return FeedPhoto(photo, counters.value(like_total), counters.value(comment_total), bool(like))
+    return FeedPhoto(
+        photo, counters.value(like_total), counters.value(comment_total), like is not None
+    )
 
 
 @dataclass(frozen=True, slots=True)
