@@ -15,6 +15,7 @@ from resolvers.pagination import PageArgs
 from schema.connection import Connection, to_connection
 from schema.image_size import ImageSize
 from schema.info import Info
+from schema.known_values import known_in
 from schema.late import object_type
 from schema.node import Node
 
@@ -63,10 +64,13 @@ class Photo(Node):
     def from_feed(cls, shown: FeedPhoto) -> Photo:
         return cls.from_model(shown.photo, shown)
 
-    # These return at once what the request has loaded already (a feed page's
-    # prefetch), and an awaitable only for what it has not (graphql_type: the
-    # annotation says Maybe[...], which is no GraphQL type).
+    # These return what a feed page read with the photo (`shown`: a compiled plan
+    # reads it without calling them, schema/known_values.py), else at once what
+    # the request has loaded already (a page's prefetch), and an awaitable only
+    # for what it has not (graphql_type: the annotation says Maybe[...], which is
+    # no GraphQL type).
     @strawberry.field(graphql_type=int, description="How many people like it.")
+    @known_in("shown", "like_count")
     def like_count(self, info: Info) -> Maybe[int]:
         shown = self.shown
         if shown is not None:
@@ -77,6 +81,7 @@ class Photo(Node):
         graphql_type=bool,
         description="Whether the signed-in viewer likes it (false when signed out).",
     )
+    @known_in("shown", "viewer_has_liked")
     def viewer_has_liked(self, info: Info) -> Maybe[bool]:
         shown = self.shown
         if shown is not None:
@@ -84,6 +89,7 @@ class Photo(Node):
         return likes.viewer_has_liked(info.context, self.model.key)
 
     @strawberry.field(graphql_type=int, description="How many comments it has.")
+    @known_in("shown", "comment_count")
     def comment_count(self, info: Info) -> Maybe[int]:
         shown = self.shown
         if shown is not None:
