@@ -41,7 +41,7 @@ from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
 from cache.codec import BYTES
-from cache.frozen import OBJECTS
+from cache.frozen import ABSENT, OBJECTS
 from cache.port import Cache, Fill, Found, Slot
 from store.counters import SHARD_KIND
 from store.keys import Key
@@ -137,6 +137,8 @@ class CachedStore:
             value = seen.value
             if type(value) is Entity:  # kept as it is (cache/frozen.py): nothing to load
                 entities[at] = value
+            elif value is ABSENT:  # kept absent: None, which `entities` holds already
+                pass
             elif value is not None:
                 entities[at] = load_entity(value, unique[at])
             else:
