@@ -16,9 +16,9 @@ first pages of distinct users and page sizes could take more than a gigabyte.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from cache.port import Fill, Found, Slot, new_generation
+from cache.port import Change, Fill, Found, Slot, new_generation
 
 DEFAULT_MAX_ENTRIES = 50_000
 
@@ -77,6 +77,25 @@ class MemoryCache:
         for key in generations:
             if self._entries.pop("g:" + key, None) is not None:
                 self.weight -= 1  # a generation weighs 1
+
+    async def carry(self, generation: str, seen: str, changes: Mapping[str, Change]) -> None:
+        # No await: nothing runs between ending the generation and stamping the
+        # values carried with the next one (cache/port.py).
+        ended = self._entries.pop("g:" + generation, None)
+        if ended is None:
+            return  # no value is current without its generation: nothing to carry
+        self.weight -= 1
+        if ended.generation != seen:
+            return  # another write came between: an invalidation, then
+        successor = Found(new_generation())
+        self._put("g:" + generation, successor)
+        for value_key, change in changes.items():
+            hit = self._entries.get("v:" + value_key)
+            if hit is None or hit.generation != seen:
+                continue
+            value = change(hit.value)
+            if value is not None:
+                self._put("v:" + value_key, Found(successor.generation, value))
 
     async def close(self) -> None:
         self._entries.clear()

@@ -25,9 +25,9 @@ decoding, and its callers only give it objects that nobody will change.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,29 @@ class Cache(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# What a carried value becomes: made from the value it was, or None to drop it.
+Change = Callable[[object], object | None]
+
+
+@runtime_checkable
+class CarryingCache(Cache, Protocol):
+    """A cache that can end a generation and carry some of its values over to the
+    next one, changed, in one step that no lookup, fill or invalidation comes into
+    (cache/memory.py: a step of the event loop). A shared cache need not: there a
+    write only invalidates."""
+
+    async def carry(self, generation: str, seen: str, changes: Mapping[str, Change]) -> None:
+        """End `generation`, as `invalidate` does; then, if it was still `seen` (the
+        one a writer looked up before its write), stamp with the new one each value
+        (by value key) that it stamped, as its change makes it.
+
+        Carried values are therefore ones no other write has ended since that
+        writer looked: a write that ended them before the carry makes it a plain
+        invalidation, one that ends them after it ends the carried values too, and
+        a fill under the ended generation lands where nothing looks."""
+        ...
 
 
 def new_generation() -> str:

@@ -85,3 +85,33 @@ async def test_viewer_has_liked_flips_with_each_like_and_unlike(
     assert [p["viewerHasLiked"] for p in await home(http, bob)] == [False]
     await ok(http, LIKE, bob, i={"photoId": photo_id})
     assert [p["viewerHasLiked"] for p in await home(http, bob)] == [True]
+
+
+async def test_a_fan_out_carries_the_warm_home_page_in_process(
+    http: httpx.AsyncClient, cached_settings: Settings, store: Store
+) -> None:
+    """The in-process cache puts the fan-out's FeedItem into the viewer's cached
+    page: the next home page reads only what it had not cached (the new photo and
+    its counts, with the follow edges in the same get). Redis invalidates, and the
+    page is read again."""
+    alice = await sign_up(http, cached_settings, "alice")
+    bob = await sign_up(http, cached_settings, "bob")
+    await ok(http, FOLLOW, bob, i={"userId": ALICE})
+    await post(http, alice, "first")
+    await drain(http)
+    assert [p["caption"] for p in await home(http, bob)] == ["first"]
+    await post(http, alice, "second")
+    await drain(http)
+    before = store.round_trips
+    assert [p["caption"] for p in await home(http, bob)] == ["second", "first"]
+    carried = cached_settings.cache.backend == "memory"
+    assert store.round_trips - before == (1 if carried else 2)
+    before = store.round_trips
+    assert [p["caption"] for p in await home(http, bob)] == ["second", "first"]
+    assert store.round_trips - before == 1
+    # An unfollow hides the items at once, and its prune deletes them: a delete
+    # is never carried, the page is read again.
+    await ok(http, UNFOLLOW, bob, i={"userId": ALICE})
+    assert await home(http, bob) == []
+    await drain(http)
+    assert await home(http, bob) == []
