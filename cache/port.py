@@ -93,15 +93,19 @@ class CarryingCache(Cache, Protocol):
     (cache/memory.py: a step of the event loop). A shared cache need not: there a
     write only invalidates."""
 
-    async def carry(self, generation: str, seen: str, changes: Mapping[str, Change]) -> None:
-        """End `generation`, as `invalidate` does; then, if it was still `seen` (the
-        one a writer looked up before its write), stamp with the new one each value
-        (by value key) that it stamped, as its change makes it.
+    async def carry(
+        self, generation: str, seen: str, written: frozenset[str], changes: Mapping[str, Change]
+    ) -> None:
+        """End `generation`, as `invalidate` does; then, if it is still `seen` (the
+        one a writer looked up before writing the keys `written`), or was made from
+        it by carries of other keys only, stamp with the new one each value (by
+        value key) that it stamped, as its change makes it.
 
-        Carried values are therefore ones no other write has ended since that
-        writer looked: a write that ended them before the carry makes it a plain
-        invalidation, one that ends them after it ends the carried values too, and
-        a fill under the ended generation lands where nothing looks."""
+        So the values carried are ones no invalidation has ended since the writer
+        looked, and no write of the same keys has changed (two writes of a key
+        may land in one order and carry in the other): an invalidation before the
+        carry makes it a plain invalidation, one after it ends the carried values
+        too, and a fill under an ended generation lands where nothing looks."""
         ...
 
 

@@ -252,6 +252,7 @@ class CachedStore:
         await self._carrier.carry(
             generation,
             seen,
+            frozenset(entity.key.encode() for entity in written),
             {generation + shape: change(query, limit) for shape, (query, limit) in shapes.items()},
         )
 

@@ -109,9 +109,11 @@ class TurnCarryingCache(TurnCache):
         super().__init__(inner, turns)
         self.carrying = inner
 
-    async def carry(self, generation: str, seen: str, changes: Mapping[str, Change]) -> None:
+    async def carry(
+        self, generation: str, seen: str, written: frozenset[str], changes: Mapping[str, Change]
+    ) -> None:
         await self.turns.take()
-        await self.carrying.carry(generation, seen, changes)
+        await self.carrying.carry(generation, seen, written, changes)
 
 
 def turn_cache(inner: Cache, turns: Turns) -> TurnCache:
@@ -549,3 +551,27 @@ async def test_a_put_carried_after_a_delete_and_a_fill(store: Store) -> None:
     turns.free = True
     assert reads == [["i1"]]
     assert await _captions(cached, query) == ["i1"]
+
+
+async def test_two_fan_outs_carried_across_each_other_keep_the_page(store: Store) -> None:
+    """Two fan-outs of different photos to one viewer look, land, then carry in
+    the other order: each carry follows the other's (of other keys), so the page
+    stays cached with both, and the next read costs no store call."""
+    cached, turns, query, viewer = await _warm_feed(store)
+    await _steps(
+        turns,
+        [
+            ("a", cached.put_many([feed_item(viewer, 2)])),
+            ("b", cached.put_many([feed_item(viewer, 3)])),
+            ("a", None),  # looks up the generation
+            ("b", None),
+            ("a", None),  # lands
+            ("b", None),
+            ("b", None),  # carries item 3 into the page
+            ("a", None),  # carries item 2 after it
+        ],
+    )
+    turns.free = True
+    before = store.round_trips
+    assert await _captions(cached, query) == ["i3", "i2"]
+    assert store.round_trips == before
