@@ -30,8 +30,9 @@ One exception, in a cache that can carry (the in-process one): a `put_many` of
 next generation with the items put into them (cache/carried_pages.py), so a
 fan-out, the most frequent write to a home feed, does not send the next home
 page to the store. It still ends the generation, so a fill that raced it is never
-read. Deletes (prune, unfan-out), writes in a transaction and a shared cache
-still invalidate.
+read, and it carries only what no invalidation or write of the same keys ended
+since it looked the generation up, before writing (cache/port.py). Deletes
+(prune, unfan-out), writes in a transaction and a shared cache still invalidate.
 """
 
 from __future__ import annotations
