@@ -65,7 +65,9 @@ def make_store(settings: Settings, database: SQLiteDatabase) -> Store:
     return open_store(settings, database)[0]
 
 
-def open_store(settings: Settings, database: SQLiteDatabase) -> tuple[Store, bool]:
+def open_store(
+    settings: Settings, database: SQLiteDatabase, clock: Clock = system_clock
+) -> tuple[Store, bool]:
     """The store chosen by settings, and whether it is brand new (never held data).
     An embedded file that held data and is now missing, empty or damaged is refused
     (StoreFileDamaged), never made again."""
@@ -76,7 +78,7 @@ def open_store(settings: Settings, database: SQLiteDatabase) -> tuple[Store, boo
         return store, False
     file = check_store_file(settings.sqlite_path)  # before the file is opened (or made)
     sqlite = SQLiteStore(database)
-    mark_store_file(settings.sqlite_path, is_new=file.is_new)
+    mark_store_file(settings.sqlite_path, is_new=file.is_new, clock=clock)
     return sqlite, file.is_new
 
 
@@ -112,7 +114,8 @@ def create_app(
 ) -> Starlette:
     """`tracer_provider`: where spans go, whatever TIMELINE_TRACING says (tests
     give one with an in-memory exporter). `clock`: what time it is for requests,
-    tasks, cron and tokens (tests give a fixed or stepping one). `direct_graphql`:
+    tasks, cron, tokens and the store file's marker (tests give a fixed or stepping
+    one). `direct_graphql`:
     known queries skip strawberry's view (graphql_direct.py; off in a test that
     compares the two paths)."""
     settings = settings or load_settings()
@@ -121,7 +124,7 @@ def create_app(
     database = shared_database(settings.sqlite_path)
     seed_demo = settings.demo_data  # into a given store: the caller asked for it
     if store is None:
-        store, is_new = open_store(settings, database)
+        store, is_new = open_store(settings, database, clock)
         # Never over an embedded store that held data; on Datastore (the emulator, as
         # production refuses demo data) seeding only adds what is missing.
         seed_demo = seed_demo and (is_new or settings.store == "datastore")

@@ -2,7 +2,8 @@
 
 Everything that stamps, expires or schedules by the calendar asks a `Clock` handed
 to it by the app's wiring (`app.create_app(clock=...)`): the request context, the
-task and cron contexts, the queue facade, the scheduler, the token verifiers. Tests
+task and cron contexts, the queue facade, the scheduler, the token verifiers, the
+store file's marker (and `mint_dev_token` by its caller). Tests
 hand in a fixed or stepping clock through the same port, so none of them sleeps or
 races the wall. This module is the only production code that reads the wall clock
 for dates (tests/test_clock_guard.py checks); durations use `time.monotonic()`.

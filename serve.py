@@ -28,11 +28,12 @@ request. Errors are still logged.
 Processes (`worker_count`): one event loop per CPU the instance may use, because
 the work between awaits is CPU (GraphQL execution, JSON); image decoding runs in
 each process's thread pool, outside the GIL. `--workers N`, else WEB_CONCURRENCY,
-overrides the count (WEB_CONCURRENCY, HOST and PORT are read with the settings:
-settings/server.py); on the embedded store the default is 1 (`worker_count` says
-why), and `--workers N` runs N processes on its one file, one of them leading the
-background work (store/sqlite_lock.py). With several processes each gets an equal
-share of the image memory budget, and the in-process cache is off.
+overrides the count (WEB_CONCURRENCY, HOST, PORT and FORWARDED_ALLOW_IPS are
+read with the settings: settings/server.py); on the embedded store the default is
+1 (`worker_count` says why), and `--workers N` runs N processes on its one file,
+one of them leading the background work (store/sqlite_lock.py). With several
+processes each gets an equal share of the image memory budget, and the in-process
+cache is off.
 
 Logging is the app's (observability/logs.py): JSON lines for Cloud Logging in
 production, readable ones locally, uvicorn's loggers through the same handler,
@@ -248,8 +249,8 @@ def run(argv: Sequence[str] | None) -> None:
     parser.add_argument("--port", type=int, help="the port to listen on (default: PORT, else 8080)")
     parser.add_argument(
         "--forwarded-allow-ips",
-        default=os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1"),
-        help="proxies whose X-Forwarded-* headers are believed ('*' behind Google's front ends)",
+        help="sets FORWARDED_ALLOW_IPS for this server: proxies whose X-Forwarded-* headers "
+        "are believed ('*' behind Google's front ends)",
     )
     parser.add_argument(
         "--header-seconds", type=float, help=f"sets {PREFIX}HEADER_SECONDS for this server"
@@ -263,6 +264,8 @@ def run(argv: Sequence[str] | None) -> None:
     args = parser.parse_args(argv)
     if args.header_seconds is not None:
         os.environ[PREFIX + "HEADER_SECONDS"] = str(args.header_seconds)
+    if args.forwarded_allow_ips is not None:  # read and checked with the other settings
+        os.environ["FORWARDED_ALLOW_IPS"] = args.forwarded_allow_ips
     settings = load_settings()
     logging_config = logging_for(settings)
     logging.config.dictConfig(logging_config)  # before the app is built, which may log
@@ -286,7 +289,7 @@ def run(argv: Sequence[str] | None) -> None:
         port=port,
         http=HeaderDeadline,
         proxy_headers=True,
-        forwarded_allow_ips=args.forwarded_allow_ips,
+        forwarded_allow_ips=list(settings.web.forwarded_allow_ips),  # ['*']: any peer
         server_header=False,
         limit_concurrency=MAX_CONCURRENCY,
         timeout_keep_alive=KEEP_ALIVE_SECONDS,

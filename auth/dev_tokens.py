@@ -19,7 +19,7 @@ import re
 import secrets
 import sys
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TypeAlias
 
@@ -92,14 +92,14 @@ def mint_dev_token(
     admin: bool = False,
     *,
     email: str | None = None,
-    now: datetime | None = None,
+    clock: Clock = system_clock,
 ) -> str:
     if not _USER_ID.fullmatch(user_id):
         raise ValueError(f"user id must match {_USER_ID.pattern}: {user_id!r}")
     if ttl <= timedelta(0):
         raise ValueError(f"ttl must be positive: {ttl}")
     key = load_or_create_key(key_path)
-    issued_at = int((now or system_clock()).timestamp())
+    issued_at = int(clock().timestamp())
     claims: dict[str, object] = {
         "iss": ISSUER,
         "sub": user_id,

@@ -5,18 +5,14 @@ meet (web.py, serve.py), and where and in how many processes serve.py listens.""
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
-import re
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from settings.addresses import listen_host, origin, origins, proxies
 from settings.variables import (
     PREFIX,
-    Invalid,
-    Kind,
     Reader,
     Section,
     SettingsError,
@@ -30,55 +26,6 @@ from settings.variables import (
 
 LOCAL_ORIGIN = "http://127.0.0.1:8080"
 PLACEHOLDER_SECRET = "replace-with-at-least-32-random-characters"  # secret.yaml.example
-
-
-def origin(*, https_only: bool = False) -> Kind[str]:
-    """`scheme://host[:port]` and nothing more, as browsers compare origins."""
-    schemes = ("https",) if https_only else ("http", "https")
-    return Kind("origin: https://host[:port]", lambda value: _origin(value, schemes))
-
-
-def origins(*, https_only: bool = False) -> Kind[tuple[str, ...]]:
-    """Comma-separated origins."""
-    schemes = ("https",) if https_only else ("http", "https")
-
-    def parse(value: str) -> tuple[str, ...]:
-        return tuple(_origin(part.strip(), schemes) for part in value.split(",") if part.strip())
-
-    return Kind("origins, comma-separated: https://host[:port]", parse)
-
-
-def _origin(value: str, schemes: tuple[str, ...]) -> str:
-    parts = urlsplit(value)
-    if (
-        parts.scheme not in schemes
-        or not parts.hostname
-        or parts.path not in ("", "/")
-        or parts.query
-        or parts.fragment
-        or parts.username
-    ):
-        expected = " or ".join(f"{scheme}://host[:port]" for scheme in schemes)
-        raise Invalid(f"origins like {expected}")
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-# RFC 1123 host names: dot-separated labels of letters, digits and inner hyphens.
-_HOST_NAME = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?")
-
-
-def listen_host() -> Kind[str]:
-    """What a server binds to: an IP address or a host name, without scheme or port."""
-
-    def parse(value: str) -> str:
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            if len(value) > 253 or not _HOST_NAME.fullmatch(value):
-                raise Invalid("an IP address or a host name, without scheme or port") from None
-        return value
-
-    return Kind("IP address or host name", parse)
 
 
 ENV = Variable(
@@ -169,6 +116,15 @@ WEB_CONCURRENCY = Variable(
     shown_default="1 on App Engine and with the embedded store; else the CPUs the instance may use",
     prefixed=False,
 )
+FORWARDED_ALLOW_IPS = Variable(
+    "FORWARDED_ALLOW_IPS",
+    proxies(),
+    "the proxies whose X-Forwarded-For and X-Forwarded-Proto `python -m serve` believes "
+    "(`--forwarded-allow-ips` overrides it); `*` where only Google's front end reaches "
+    "the server (app.yaml, the container image)",
+    default="127.0.0.1",
+    prefixed=False,
+)
 SECTION = Section(
     "Server",
     "The mode, the secret, local conveniences, what browsers and slow clients meet, "
@@ -188,6 +144,7 @@ SECTION = Section(
         HOST,
         PORT,
         WEB_CONCURRENCY,
+        FORWARDED_ALLOW_IPS,
     ),
 )
 
@@ -208,6 +165,8 @@ class WebSettings:
     host: str = "127.0.0.1"  # serve.py listens here unless --host says otherwise
     port: int = 8080  # and on this port unless --port does (App Engine sets PORT)
     processes: int | None = None  # WEB_CONCURRENCY; None: serve.py `worker_count` decides
+    # Proxies whose X-Forwarded-* headers serve.py believes; ("*",): any peer.
+    forwarded_allow_ips: tuple[str, ...] = ("127.0.0.1",)
 
 
 def read_mode(reader: Reader) -> bool:
@@ -244,6 +203,7 @@ def load_web_settings(reader: Reader) -> WebSettings:
         host=reader.value(HOST),
         port=reader.value(PORT),
         processes=reader.optional(WEB_CONCURRENCY),
+        forwarded_allow_ips=reader.value(FORWARDED_ALLOW_IPS),
     )
 
 

@@ -25,7 +25,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from clock import system_clock
+from clock import Clock
 from store.errors import StoreFileDamaged
 
 log = logging.getLogger("timeline.store")
@@ -64,12 +64,13 @@ def check_store_file(path: Path) -> StoreFile:
     return StoreFile(path, is_new=False)
 
 
-def mark_store_file(path: Path, *, is_new: bool) -> None:
-    """Write the marker once the file has its schema (never rewrite one)."""
+def mark_store_file(path: Path, *, is_new: bool, clock: Clock) -> None:
+    """Write the marker once the file has its schema (never rewrite one), stamped
+    with the app's clock."""
     marker = marker_path(path)
     if marker.exists():
         return
-    now = system_clock().isoformat()
+    now = clock().isoformat()
     content = {
         "file": path.name,
         "created_at": now if is_new else None,  # unknown for a store from before markers

@@ -17,7 +17,7 @@ from settings import Settings
 from store.datastore import DatastoreStore
 from store.port import Store
 from store.sqlite import SQLiteStore
-from tests.utils import schedule_oracle
+from tests.utils import firebase_sign_in, schedule_oracle
 from tests.utils.clients import app_client
 from tests.utils.crash_server import CrashSite, crash_site
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
@@ -31,6 +31,10 @@ STORE_KINDS = ["sqlite", "datastore"]
 # Google's cron schedule parser (the SDK's googlecron, given pytz) as a fixture for
 # every module that compares against it.
 groc = schedule_oracle.groc
+# Firebase sign-ins through the real verifier, for the modules that sign in so.
+firebase_key = firebase_sign_in.firebase_key
+firebase_certs = firebase_sign_in.firebase_certs
+firebase_client = firebase_sign_in.firebase_client
 
 
 _EMULATOR_FIXTURES = {

@@ -29,9 +29,9 @@ async def test_a_fixed_clock_stamps_what_a_mutation_writes(
     alice = await make_user(store, "alice")
     [photo] = await make_photos(store, alice, 1)
     photo_id = to_global_id("Photo", photo.key)
-    key = key_path_in(settings.var_dir)
-    signed_in = {"Authorization": f"Bearer {mint_dev_token(key, alice.id, now=FROZEN)}"}
-    async with app_client(settings, store, clock=FakeClock(FROZEN)) as http:
+    key, frozen = key_path_in(settings.var_dir), FakeClock(FROZEN)
+    signed_in = {"Authorization": f"Bearer {mint_dev_token(key, alice.id, clock=frozen)}"}
+    async with app_client(settings, store, clock=frozen) as http:
         body = await call(http, ADD_COMMENT, {"i": {"photoId": photo_id, "text": "hi"}}, signed_in)
         assert body["data"]["addComment"]["errors"] == [], body
         read = await call(http, COMMENTS, {"id": photo_id}, signed_in)

@@ -26,7 +26,7 @@ from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase
 from tests.utils.accounts import bearer, call, create_profile
 from tests.utils.builders import BASE_TIME
-from tests.utils.clients import app_client
+from tests.utils.clients import app_client, serving
 from tests.utils.devices import device_token, register
 from tests.utils.draining import app_of, drain
 
@@ -131,10 +131,7 @@ async def test_a_file_locked_by_another_process_answers_unavailable(
         replace(settings, sqlite_path=tmp_path / "tasks.db"), store=SQLiteStore(database)
     )
     me = bearer(settings, user_id(1))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         await create_profile(http, me, username="u01", displayName="Before")
         other = sqlite3.connect(store_file, isolation_level=None)
         other.execute("BEGIN IMMEDIATE")  # another process holds the write lock

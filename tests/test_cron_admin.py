@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from app import create_app
@@ -16,6 +15,7 @@ from settings import Settings, TaskSettings
 from store.sqlite import SQLiteStore
 from taskqueue.headers import app_engine_task_headers
 from tests.utils.accounts import call
+from tests.utils.clients import serving
 from tests.utils.tasks_app import TaskHarness, running_app
 
 ADMIN = "/admin/graphql"
@@ -116,10 +116,7 @@ async def test_on_app_engine_the_answer_says_where_the_runs_are(tmp_path: Path) 
         ),
     )
     app = create_app(settings, store=SQLiteStore(settings.sqlite_path))
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         body = await call(http, TASK_RUNS, {}, bearer(tmp_path, "root", admin=True), path=ADMIN)
     assert codes(body) == ["RUN_LOG_UNAVAILABLE"]
     assert "Cloud Logging" in body["errors"][0]["message"]

@@ -19,6 +19,7 @@ from store import models
 from store.datastore import DatastoreStore
 from tests.conftest import graphql
 from tests.utils.builders import make_user, photo_at
+from tests.utils.clients import serving
 from tests.utils.datastore_emulator import PROJECT_ID, DatastoreEmulator
 from tests.utils.paging import captions, photos_page, walk_forward
 
@@ -40,10 +41,7 @@ async def eventual_client(
     # No cache: the tests write to the store behind the app's back, and what they
     # watch is Datastore's own consistency.
     app = create_app(replace(settings, cache=CacheSettings(backend="off")), store=eventual_store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         yield http
 
 

@@ -27,11 +27,11 @@ from schema import build_schema
 from settings import PersistedQuerySettings, Settings
 from store import models
 from store.sqlite import SQLiteStore
-from tests.test_compiled_plans import suite_queries, variable_choices
 from tests.utils.accounts import bearer
 from tests.utils.builders import make_photos, make_user
 from tests.utils.clients import app_client
 from tests.utils.draining import drain
+from tests.utils.suite_documents import suite_queries, variable_choices
 from trusted_documents import document_hash
 
 ERROR_ID = re.compile(rb'"errorId":"[^"]*"')

@@ -22,6 +22,7 @@ from taskqueue.headers import EMBEDDED_SECRET
 from tasks.emails import email_digest
 from tasks.mail_delivery import MailRetry
 from tests.test_social import FOLLOW, mutate, uid
+from tests.utils.clients import serving
 from tests.utils.contexts import app_task_context
 from tests.utils.devices import device_token, register
 from tests.utils.draining import SkippingClock, app_of, drain
@@ -42,10 +43,7 @@ async def smtp_client(
     """The app sending through the SMTP adapter to the local server."""
     sender = SmtpMail("127.0.0.1", smtp.port, sender="Timeline <no-reply@t.test>", starttls=False)
     app = create_app(settings, store=store, mail=sender, clock=SkippingClock())
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         yield http
 
 

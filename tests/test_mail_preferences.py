@@ -4,31 +4,28 @@ escaped in the HTML."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
-from settings import AuthSettings, Settings
+from settings import Settings
 from store import models
 from store.port import Store
 from tests.test_mail_digest import run_digest_cron
-from tests.test_sign_in import KID, PROJECT, firebase_token
 from tests.test_social import FOLLOW, LIKE, UNFOLLOW, mutate, pid, uid
 from tests.utils.accounts import UPDATE_PROFILE, call, create_profile
-from tests.utils.clients import app_client
 from tests.utils.draining import drain
+from tests.utils.firebase_sign_in import firebase_token
 from tests.utils.mail import (
     outbox_mails,
     preferences,
     sign_up,
     update_preferences,
 )
-from tests.utils.tokens import CertServer, RsaSigningKey, make_rsa_signing_key, serving_certificates
+from tests.utils.tokens import RsaSigningKey
 
 ALLOWED_TAGS = {"html", "head", "meta", "title", "body", "h1", "ul", "li", "br", "q", "p", "a"}
 
@@ -180,38 +177,11 @@ class _Collector(HTMLParser):
 # Firebase sign-ins: the address is the token's only when email_verified is true.
 
 
-@pytest.fixture(scope="module")
-def google_key() -> RsaSigningKey:
-    return make_rsa_signing_key()
-
-
-@pytest.fixture
-def cert_server(google_key: RsaSigningKey) -> Iterator[CertServer]:
-    with serving_certificates({KID: google_key.certificate_pem}) as server:
-        yield server
-
-
-@pytest.fixture
-async def firebase_client(
-    tmp_path: Path, cert_server: CertServer
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        var_dir=tmp_path,
-        sqlite_path=tmp_path / "timeline.db",
-        secret_key=b"s" * 40,
-        auth=AuthSettings(
-            dev_tokens=False, firebase_project=PROJECT, firebase_certs_url=cert_server.url
-        ),
-    )
-    async with app_client(settings) as http:
-        yield http
-
-
 async def test_no_e_mail_to_an_address_the_sign_in_does_not_vouch_for(
-    firebase_client: httpx.AsyncClient, google_key: RsaSigningKey
+    firebase_client: httpx.AsyncClient, firebase_key: RsaSigningKey
 ) -> None:
     def bearer(uid: str, **claims: object) -> dict[str, str]:
-        return {"Authorization": f"Bearer {firebase_token(google_key, sub=uid, **claims)}"}
+        return {"Authorization": f"Bearer {firebase_token(firebase_key, sub=uid, **claims)}"}
 
     unverified = bearer("id-uma", email="uma@example.com", email_verified=False)
     verified = bearer("id-vic", email="vic@example.com", email_verified=True)

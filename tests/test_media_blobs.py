@@ -20,6 +20,7 @@ from media.gcs_blobs import PUBLIC_HOST, GCSBlobStore
 from media.local_blobs import LocalBlobStore
 from settings import Settings
 from store.sqlite import SQLiteStore
+from tests.utils.clients import serving
 from tests.utils.storage_emulator import StorageEmulator
 
 NAME = "0123456789abcdef-large-00112233445566778899aabbccddeeff.webp"
@@ -46,11 +47,7 @@ async def adapter(
         return
     local = LocalBlobStore(tmp_path / "media")
     app = create_app(settings, store=SQLiteStore(tmp_path / "blobs.db"), blobs=local)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
+    async with serving(app) as http:
         yield Adapter(local, http.get)
 
 

@@ -13,6 +13,7 @@ from app import create_app
 from media.local_blobs import LocalBlobStore
 from settings import Settings
 from store.sqlite import SQLiteStore
+from tests.utils.clients import serving
 
 NAME = "0123456789abcdef-thumbnail-00112233445566778899aabbccddeeff.webp"
 ETAG = '"0123456789abcdef-thumbnail-00112233445566778899aabbccddeeff"'
@@ -26,11 +27,7 @@ async def served(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.Asyn
     (tmp_path / "secret.key").write_text("do not serve")
     (tmp_path / "media" / ".incoming-abc").write_bytes(b"half-written")
     app = create_app(settings, store=SQLiteStore(tmp_path / "t.db"), blobs=blobs)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
+    async with serving(app) as http:
         yield http
 
 

@@ -21,6 +21,7 @@ from schema.query_cost import operation_cost
 from settings import Settings
 from store.sqlite import SQLiteStore
 from tests.utils.app_documents import APP_DOCUMENTS
+from tests.utils.clients import serving
 
 SCHEMA = build_schema()._schema
 PAGES = """query ($n: Int, $hide: Boolean!) {
@@ -37,11 +38,7 @@ def app(settings: Settings, tmp_path: Path) -> Starlette:
 
 @pytest.fixture
 async def http(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
+    async with serving(app) as client:
         yield client
 
 

@@ -26,6 +26,7 @@ from schema.query_cost import operation_cost
 from settings import QueryLimits, Settings
 from store.sqlite import SQLiteStore
 from tests.utils.app_documents import APP_DOCUMENTS
+from tests.utils.clients import serving
 from tests.utils.hostile_documents import (
     EXPONENTIAL_FRAGMENTS,
     HOSTILE_DOCUMENTS,
@@ -45,12 +46,7 @@ def app(settings: Settings, tmp_path: Path) -> Starlette:
 
 @pytest.fixture
 async def app_client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
+    async with serving(app) as http:
         yield http
 
 

@@ -3,6 +3,7 @@ reads for them."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -90,6 +91,32 @@ def test_the_header_deadline_is_a_setting() -> None:
     assert load_settings({**local, "TIMELINE_HEADER_SECONDS": "2.5"}).web.header_seconds == 2.5
     with pytest.raises(SettingsError, match="HEADER_SECONDS must be positive"):
         load_settings({**local, "TIMELINE_HEADER_SECONDS": "0"})
+
+
+def test_the_proxies_believed_are_a_setting() -> None:
+    local = {"TIMELINE_ENV": "local"}
+    assert load_settings(local).web.forwarded_allow_ips == ("127.0.0.1",)
+    assert load_settings({**local, "FORWARDED_ALLOW_IPS": "*"}).web.forwarded_allow_ips == ("*",)
+    several = load_settings({**local, "FORWARDED_ALLOW_IPS": "10.0.0.0/8, ::1,127.0.0.1"})
+    assert several.web.forwarded_allow_ips == ("10.0.0.0/8", "::1", "127.0.0.1")
+    # Each of these uvicorn would keep as a literal that no peer's address equals.
+    for bad in ("10.0.0.1/8", "proxy.internal", "*, 10.0.0.1", " , "):
+        refused = f"FORWARDED_ALLOW_IPS must be .*, not {re.escape(repr(bad))}"
+        with pytest.raises(SettingsError, match=refused):
+            load_settings({**local, "FORWARDED_ALLOW_IPS": bad})
+
+
+def test_a_bad_forwarded_allow_ips_option_stops_the_server_in_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TIMELINE_ENV", "local")
+    monkeypatch.setenv("TIMELINE_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")  # the option overrides it (and is undone)
+    with pytest.raises(SystemExit) as stopped:
+        serve.main(["--forwarded-allow-ips", "10.0.0.1/8"])
+    assert stopped.value.code == 2
+    refusal = "FORWARDED_ALLOW_IPS must be '*' or comma-separated IP addresses and networks"
+    assert capsys.readouterr().err == f"cannot start: {refusal} (10.0.0.0/8), not '10.0.0.1/8'\n"
 
 
 def test_production_needs_to_know_its_project() -> None:

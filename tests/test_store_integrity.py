@@ -13,6 +13,7 @@ import os
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ import pytest
 from starlette.applications import Starlette
 
 from app import create_app
+from clock import Clock, system_clock
 from demo import DEMO_USERS
 from settings import Settings
 from store import models
@@ -29,20 +31,19 @@ from store.port import Entity
 from store.sqlite import SQLiteStore
 from store.sqlite_integrity import marker_path
 from tests.utils.builders import make_user
+from tests.utils.clients import serving
+from tests.utils.tokens import FakeClock
 
 PAGE = 4096
 
 
 async def served(app: Starlette, path: str) -> httpx.Response:
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         return await http.get(path)
 
 
-async def start_and_stop(settings: Settings) -> None:
-    response = await served(create_app(settings), "/healthz")
+async def start_and_stop(settings: Settings, clock: Clock = system_clock) -> None:
+    response = await served(create_app(settings, clock=clock), "/healthz")
     assert response.status_code == 200, response.text
 
 
@@ -121,6 +122,13 @@ async def test_a_new_store_is_marked_and_seeded_once_then_never_reseeded(
     store = SQLiteStore(settings.sqlite_path)
     assert await store.get_many([models.user_key(user_id)]) == [None]
     await store.close()
+
+
+async def test_the_marker_is_stamped_by_the_apps_clock(settings: Settings) -> None:
+    frozen = datetime(2041, 3, 4, 5, 6, 7, tzinfo=UTC)  # years from the wall clock
+    await start_and_stop(settings, FakeClock(frozen))
+    marker = json.loads(marker_path(settings.sqlite_path).read_text())
+    assert marker["created_at"] == marker["marked_at"] == "2041-03-04T05:06:07+00:00"
 
 
 async def test_a_store_from_before_markers_keeps_its_data_and_gets_a_marker(

@@ -23,6 +23,7 @@ from store.keys import Key
 from store.port import Entity
 from store.sqlite import SQLiteStore
 from tests.utils.builders import make_photos, make_user
+from tests.utils.clients import serving
 
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
@@ -43,10 +44,7 @@ async def traced(
     store = SQLiteStore(quiet.sqlite_path)
     provider = tracer_provider(SimpleSpanProcessor(exporter))
     app = create_app(quiet, store=store, tracer_provider=provider)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         yield http, store
 
 

@@ -24,6 +24,7 @@ from store.errors import StoreError
 from store.port import Store, Transaction
 from tests.utils import images
 from tests.utils.accounts import bearer, call, create_profile
+from tests.utils.clients import serving
 from tests.utils.delegating_store import DelegatingStore
 from tests.utils.uploads import (
     APOLLO_HEADERS,
@@ -91,11 +92,7 @@ async def http(
     flaky: FlakyCommits, blobs: FailingBlobs, settings: Settings
 ) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(settings, store=flaky, blobs=blobs)
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
+    async with serving(app) as client:
         await create_profile(client, bearer(settings, ALICE), username="alice", displayName="A")
         yield client
 

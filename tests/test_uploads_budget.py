@@ -23,6 +23,7 @@ from settings import Settings
 from store.port import Store
 from tests.utils import images
 from tests.utils.accounts import bearer, create_profile
+from tests.utils.clients import serving
 from tests.utils.uploads import APOLLO_HEADERS, FILE_MAP, operations, stored_photos, stray_records
 
 MAX_PIXELS = 4_000_000
@@ -51,10 +52,7 @@ class Budgeted:
 
 async def running_app(settings: Settings, store: Store) -> AsyncIterator[Budgeted]:
     app = create_app(settings, store=store)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as http,
-    ):
+    async with serving(app, "http://t") as http:
         await create_profile(http, bearer(settings, ALICE), username="alice", displayName="A")
         yield Budgeted(http, app.state.media.pipeline.budget)
 

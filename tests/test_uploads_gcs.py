@@ -14,6 +14,7 @@ from settings import Settings
 from store.sqlite import SQLiteStore
 from tests.utils import images
 from tests.utils.accounts import bearer, call, create_profile
+from tests.utils.clients import serving
 from tests.utils.storage_emulator import StorageEmulator
 from tests.utils.uploads import DELETE_PHOTO, create_photo
 
@@ -27,11 +28,7 @@ async def http(
     app = create_app(
         settings, store=SQLiteStore(tmp_path / "t.db"), blobs=storage_emulator.new_blob_store()
     )
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
+    async with serving(app) as client:
         yield client
 
 

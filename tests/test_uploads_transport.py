@@ -16,6 +16,7 @@ from settings import MediaSettings, Settings
 from store.sqlite import SQLiteStore
 from tests.utils import images
 from tests.utils.accounts import bearer, create_profile
+from tests.utils.clients import serving
 from tests.utils.uploads import FILE_MAP, create_photo, operations
 
 LIMIT = 100_000  # bytes of image; the body may carry 64 KiB of form fields besides
@@ -26,11 +27,7 @@ CHUNK = 16 * 1024
 async def small(settings: Settings, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     limited = replace(settings, media=MediaSettings(max_upload_bytes=LIMIT))
     app = create_app(limited, store=SQLiteStore(tmp_path / "t.db"))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as http,
-    ):
+    async with serving(app) as http:
         await create_profile(http, bearer(settings, "alice"), username="alice", displayName="A")
         yield http
 

@@ -23,9 +23,10 @@ import strawberry
 from graphql import GraphQLError, OperationDefinitionNode
 from graphql.pyutils import AwaitableOrValue
 
-from schema.compiled.compiler import Unsupported, compile_plan, condition_variables
+from schema.compiled.compiler import compile_plan, condition_variables
 from schema.compiled.plan import Plan
 from schema.compiled.runner import Run
+from schema.compiled.unsupported import Unsupported
 from schema.document_cache import DocumentCache
 from schema.plain_fields import PlainFieldsExecution
 

@@ -23,11 +23,9 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLOutputType,
-    GraphQLScalarType,
     OperationType,
     VariableNode,
     Visitor,
-    get_named_type,
     is_leaf_type,
     is_list_type,
     is_non_null_type,
@@ -36,25 +34,18 @@ from graphql import (
 )
 from graphql.execution.collect_fields import FieldDetailsList, collect_fields, collect_subfields
 from graphql.execution.executor import Executor
-from graphql.execution.values import get_argument_values
 from graphql.language import Node
-from strawberry.relay.types import GlobalID
 from strawberry.schema.schema_converter import GraphQLCoreConverter
-from strawberry.types.arguments import convert_arguments
-from strawberry.types.base import StrawberryMaybe, StrawberryObjectDefinition, StrawberryOptional
+from strawberry.types.base import StrawberryObjectDefinition
 from strawberry.types.field import StrawberryField
 
+from schema.compiled.arguments import plan_arguments
 from schema.compiled.completers import accepted_classes, object_completer
+from schema.compiled.list_prefetch import list_prefetch
 from schema.compiled.plan import Completion, FieldPlan, Kind, Plan, Source
-from schema.compiled.prefetch import Prefetch, photo_keys, user_keys
-from schema.photo import Photo
-from schema.user import User
+from schema.compiled.unsupported import Unsupported
 
 CONDITIONS = ("skip", "include")
-
-
-class Unsupported(Exception):
-    """The operation is left to graphql-core's executor; the message says why."""
 
 
 def condition_variables(executor: Executor[Any]) -> tuple[str, ...]:
@@ -165,54 +156,13 @@ class _Compiler:
             )
             info = resolver.info_parameter
             plan.info_name = info.name if info is not None else None
-            self.arguments(plan, field_def.args, strawberry_field)
+            plan_arguments(self.schema, plan, field_def.args, strawberry_field)
         plan.field_def = field_def
         plan.strawberry_field = strawberry_field
         plan.completion = self.completion(field_def.type, details)
         leaf = plan.completion.inner if plan.completion.kind is Kind.NON_NULL else plan.completion
         plan.leaf = leaf.leaf if leaf is not None else None
         return plan
-
-    def arguments(
-        self, plan: FieldPlan, args: dict[str, Any], strawberry_field: StrawberryField
-    ) -> None:
-        for name, argument in args.items():
-            if not is_leaf_type(get_named_type(argument.type)):
-                raise Unsupported(f"input object argument {plan.parent_type.name}.{name}")
-        node = plan.nodes[0]
-        if not args and not node.arguments:
-            return  # as graphql-core: no arguments to coerce
-        if any(_holds_variable(argument.value) for argument in node.arguments or ()):
-            plan.arguments_dynamic = True
-            plan.renames = self.renames(args, strawberry_field)
-            return
-        try:
-            coerced = get_argument_values(
-                plan.field_def or plan.parent_type.fields[plan.name], node
-            )
-        except Exception:  # raised again per request, located, as graphql-core would
-            plan.arguments_dynamic = True
-            return
-        plan.kwargs = python_arguments(self.schema, coerced, strawberry_field)
-
-    def renames(
-        self, args: dict[str, Any], strawberry_field: StrawberryField
-    ) -> tuple[tuple[str, str], ...] | None:
-        """(GraphQL name, Python name) of each argument when strawberry's conversion
-        would only rename them: every one a built-in or custom scalar (not a list,
-        an enum, a GlobalID or a strawberry Maybe)."""
-        renames = []
-        registry = self.schema.schema_converter.scalar_registry
-        for argument in strawberry_field.arguments:
-            name = self.schema.config.name_converter.from_argument(argument)
-            type_ = argument.type
-            if isinstance(type_, StrawberryOptional) and not isinstance(type_, StrawberryMaybe):
-                type_ = type_.of_type
-            plain = type_ in registry and type_ is not GlobalID
-            if not plain or not isinstance(get_named_type(args[name].type), GraphQLScalarType):
-                return None
-            renames.append((name, argument.python_name))
-        return tuple(renames)
 
     def completion(self, return_type: GraphQLOutputType, details: FieldDetailsList) -> Completion:
         if is_non_null_type(return_type):
@@ -222,7 +172,7 @@ class _Compiler:
         if is_list_type(return_type):
             completion = Completion(Kind.LIST, return_type)
             completion.inner = self.completion(return_type.of_type, details)
-            completion.prefetch = _list_prefetch(completion.inner)
+            completion.prefetch = list_prefetch(completion.inner)
             return completion
         if is_leaf_type(return_type):
             completion = Completion(Kind.LEAF, return_type)
@@ -284,70 +234,8 @@ class _Compiler:
         return completion
 
 
-def _list_prefetch(item: Completion) -> Prefetch | None:
-    """The prefetch of a list whose items are objects with prefetched fields, or
-    whose items hold such an object in a plain attribute (an edge's `node`)."""
-    item = _nullable(item)
-    if item.kind is not Kind.OBJECT:
-        return None
-    found = _prefetch(item, None)
-    for field in item.fields:
-        if found is not None:
-            break
-        if field.source is Source.ATTRIBUTE and field.completion is not None:
-            child = _nullable(field.completion)
-            if child.kind is Kind.OBJECT:
-                found = _prefetch(child, field.attribute)
-    return found
-
-
-def _prefetch(completion: Completion, attribute: str | None) -> Prefetch | None:
-    assert completion.object_type is not None
-    type_name = completion.object_type.name
-    names = [field.name for field in completion.fields]
-    if type_name == "Photo":
-        owner = next((field for field in completion.fields if field.name == "owner"), None)
-        owner_fields = None
-        if owner is not None and owner.completion is not None:
-            owner_fields = [field.name for field in _nullable(owner.completion).fields]
-        keys_of = photo_keys(dict.fromkeys(names), owner_fields)
-        cls: type = Photo
-    elif type_name == "User":
-        keys_of, cls = user_keys(dict.fromkeys(names)), User
-    else:
-        return None
-    return Prefetch(attribute, cls, tuple(keys_of)) if keys_of else None
-
-
-def _nullable(completion: Completion) -> Completion:
-    if completion.kind is Kind.NON_NULL:
-        assert completion.inner is not None
-        return completion.inner
-    return completion
-
-
-def python_arguments(
-    schema: strawberry.Schema, coerced: dict[str, Any], strawberry_field: StrawberryField
-) -> dict[str, Any]:
-    """Coerced GraphQL arguments as the resolver's keyword arguments, converted as
-    strawberry's wrapper converts them (Python names, enum members)."""
-    return convert_arguments(
-        coerced,
-        strawberry_field.arguments,
-        scalar_registry=schema.schema_converter.scalar_registry,
-        config=schema.config,
-    )
-
-
 def _definition(object_type: GraphQLObjectType) -> StrawberryObjectDefinition:
     definition = object_type.extensions.get(GraphQLCoreConverter.DEFINITION_BACKREF)
     if not isinstance(definition, StrawberryObjectDefinition):
         raise Unsupported(f"{object_type.name} is not a strawberry type")
     return definition
-
-
-def _holds_variable(value: Node) -> bool:
-    if isinstance(value, VariableNode):
-        return True
-    children = getattr(value, "values", None) or getattr(value, "fields", None) or ()
-    return any(_holds_variable(getattr(child, "value", child)) for child in children)

@@ -37,7 +37,7 @@ from strawberry.types.info import Info
 from resolvers.context import RequestContext
 from resolvers.field_keys import Key
 from resolvers.loaders import Loaders
-from schema.compiled.compiler import python_arguments
+from schema.compiled.arguments import python_arguments
 from schema.compiled.plan import Completion, FieldPlan, Kind
 
 _new_path = tuple.__new__  # Path(...) without its Python-level __new__

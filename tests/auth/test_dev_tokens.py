@@ -47,12 +47,12 @@ async def rejection(verifier: DevTokenVerifier, token: str) -> Reason:
 
 
 async def test_minted_token_names_the_user(verifier: DevTokenVerifier, key_path: Path) -> None:
-    token = mint_dev_token(key_path, "alice", now=NOW)
+    token = mint_dev_token(key_path, "alice", clock=FakeClock(NOW))
     assert await verifier.verify(token) == Viewer(user_id="alice", provider="dev")
 
 
 async def test_admin_flag_becomes_is_admin(verifier: DevTokenVerifier, key_path: Path) -> None:
-    token = mint_dev_token(key_path, "root_1", admin=True, now=NOW)
+    token = mint_dev_token(key_path, "root_1", admin=True, clock=FakeClock(NOW))
     assert await verifier.verify(token) == Viewer("root_1", "dev", is_admin=True)
 
 
@@ -64,11 +64,11 @@ async def test_only_a_literal_true_admin_claim_grants_admin(
 
 
 def test_key_is_created_once_with_owner_only_permissions(key_path: Path) -> None:
-    mint_dev_token(key_path, "alice", now=NOW)
+    mint_dev_token(key_path, "alice", clock=FakeClock(NOW))
     key = key_path.read_bytes()
     assert len(key) == 32
     assert stat.S_IMODE(key_path.stat().st_mode) == 0o600
-    mint_dev_token(key_path, "bob", now=NOW)
+    mint_dev_token(key_path, "bob", clock=FakeClock(NOW))
     DevTokenVerifier(key_path)
     assert key_path.read_bytes() == key
     assert sorted(p.name for p in key_path.parent.iterdir()) == ["dev-token.key"]
@@ -78,7 +78,8 @@ async def test_verifier_created_first_shares_its_key_with_later_mints(
     key_path: Path, clock: FakeClock
 ) -> None:
     verifier = DevTokenVerifier(key_path, clock)
-    assert (await verifier.verify(mint_dev_token(key_path, "alice", now=NOW))).user_id == "alice"
+    token = mint_dev_token(key_path, "alice", clock=clock)
+    assert (await verifier.verify(token)).user_id == "alice"
 
 
 def test_a_key_file_of_the_wrong_size_is_refused(key_path: Path) -> None:
@@ -91,7 +92,7 @@ def test_a_key_file_of_the_wrong_size_is_refused(key_path: Path) -> None:
 async def test_token_is_valid_until_it_expires(
     verifier: DevTokenVerifier, key_path: Path, clock: FakeClock
 ) -> None:
-    token = mint_dev_token(key_path, "alice", ttl=timedelta(hours=1), now=NOW)
+    token = mint_dev_token(key_path, "alice", ttl=timedelta(hours=1), clock=FakeClock(NOW))
     clock.advance(timedelta(minutes=59))
     assert (await verifier.verify(token)).user_id == "alice"
     clock.advance(timedelta(minutes=2))
@@ -101,28 +102,35 @@ async def test_token_is_valid_until_it_expires(
 async def test_default_lifetime_is_thirty_days(
     verifier: DevTokenVerifier, key_path: Path, clock: FakeClock
 ) -> None:
-    token = mint_dev_token(key_path, "alice", now=NOW)
+    token = mint_dev_token(key_path, "alice", clock=FakeClock(NOW))
     clock.advance(timedelta(days=30, seconds=-60))
     assert (await verifier.verify(token)).user_id == "alice"
     clock.advance(timedelta(minutes=2))
     assert await rejection(verifier, token) == "expired"
 
 
+def test_a_token_is_issued_at_the_time_of_the_clock_it_is_handed(key_path: Path) -> None:
+    token = mint_dev_token(key_path, "alice", ttl=timedelta(hours=1), clock=FakeClock(NOW))
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    issued = int(NOW.timestamp())  # 2030: years from the wall clock
+    assert (payload["iat"], payload["exp"]) == (issued, issued + 3600)
+
+
 async def test_token_issued_in_the_future_is_not_yet_valid(
     verifier: DevTokenVerifier, key_path: Path
 ) -> None:
-    token = mint_dev_token(key_path, "alice", now=NOW + timedelta(minutes=5))
+    token = mint_dev_token(key_path, "alice", clock=FakeClock(NOW + timedelta(minutes=5)))
     assert await rejection(verifier, token) == "not_yet_valid"
 
 
 async def test_tampered_payload_is_refused(verifier: DevTokenVerifier, key_path: Path) -> None:
-    header, _, signature = mint_dev_token(key_path, "alice", now=NOW).split(".")
+    header, _, signature = mint_dev_token(key_path, "alice", clock=FakeClock(NOW)).split(".")
     forged = f"{header}.{json_segment(claims(sub='mallory', admin=True))}.{signature}"
     assert await rejection(verifier, forged) == "bad_signature"
 
 
 async def test_tampered_signature_is_refused(verifier: DevTokenVerifier, key_path: Path) -> None:
-    header, payload, signature = mint_dev_token(key_path, "alice", now=NOW).split(".")
+    header, payload, signature = mint_dev_token(key_path, "alice", clock=FakeClock(NOW)).split(".")
     flipped = "A" if signature[0] != "A" else "B"
     assert await rejection(verifier, f"{header}.{payload}.{flipped}{signature[1:]}") == (
         "bad_signature"
@@ -132,7 +140,7 @@ async def test_tampered_signature_is_refused(verifier: DevTokenVerifier, key_pat
 async def test_token_signed_with_another_key_is_refused(
     verifier: DevTokenVerifier, tmp_path: Path
 ) -> None:
-    token = mint_dev_token(key_path_in(tmp_path / "elsewhere"), "alice", now=NOW)
+    token = mint_dev_token(key_path_in(tmp_path / "elsewhere"), "alice", clock=FakeClock(NOW))
     assert await rejection(verifier, token) == "bad_signature"
 
 
@@ -237,7 +245,7 @@ def shared_key_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 async def test_any_valid_user_id_round_trips(
     shared_key_path: Path, user_id: str, admin: bool
 ) -> None:
-    token = mint_dev_token(shared_key_path, user_id, admin=admin, now=NOW)
+    token = mint_dev_token(shared_key_path, user_id, admin=admin, clock=FakeClock(NOW))
     viewer = await DevTokenVerifier(shared_key_path, FakeClock(NOW)).verify(token)
     assert viewer == Viewer(user_id, "dev", is_admin=admin)
 

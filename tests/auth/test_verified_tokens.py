@@ -50,7 +50,7 @@ async def test_a_token_is_verified_once_for_many_requests(
     inner: CountingVerifier, clock: FakeClock, key_path: Path
 ) -> None:
     verifier = cached(inner, clock)
-    token = mint_dev_token(key_path, "alice", now=NOW)
+    token = mint_dev_token(key_path, "alice", clock=FakeClock(NOW))
     for _ in range(20):
         clock.advance(timedelta(seconds=1))
         assert await verifier.verify(token) == Viewer("alice", "dev")
@@ -58,7 +58,7 @@ async def test_a_token_is_verified_once_for_many_requests(
 
 
 async def test_the_apps_verifier_is_the_cached_one(key_path: Path, clock: FakeClock) -> None:
-    mint_dev_token(key_path, "alice", now=NOW)  # creates the key
+    mint_dev_token(key_path, "alice", clock=FakeClock(NOW))  # creates the key
     verifier = build_verifier(
         dev_tokens_key=key_path, firebase_project=None, firebase_certs_url=None, clock=clock
     )
@@ -69,7 +69,7 @@ async def test_an_expired_token_is_refused_by_the_inner_verifier(
     inner: CountingVerifier, clock: FakeClock, key_path: Path
 ) -> None:
     verifier = cached(inner, clock, max_age=timedelta(days=1))
-    token = mint_dev_token(key_path, "alice", ttl=timedelta(minutes=10), now=NOW)
+    token = mint_dev_token(key_path, "alice", ttl=timedelta(minutes=10), clock=FakeClock(NOW))
     await verifier.verify(token)
     clock.advance(timedelta(minutes=10, seconds=-1))
     await verifier.verify(token)
@@ -88,7 +88,7 @@ async def test_entries_lapse_after_max_age(
     inner: CountingVerifier, clock: FakeClock, key_path: Path
 ) -> None:
     verifier = cached(inner, clock, max_age=timedelta(minutes=5))
-    token = mint_dev_token(key_path, "alice", now=NOW)
+    token = mint_dev_token(key_path, "alice", clock=FakeClock(NOW))
     await verifier.verify(token)
     clock.advance(timedelta(minutes=5))
     await verifier.verify(token)
@@ -99,7 +99,7 @@ async def test_a_clock_gone_back_asks_again(
     inner: CountingVerifier, clock: FakeClock, key_path: Path
 ) -> None:
     verifier = cached(inner, clock)
-    token = mint_dev_token(key_path, "alice", now=NOW)
+    token = mint_dev_token(key_path, "alice", clock=FakeClock(NOW))
     await verifier.verify(token)
     clock.advance(timedelta(hours=-1))  # before its iat (past the leeway): refused
     with pytest.raises(InvalidToken) as caught:
@@ -112,7 +112,7 @@ async def test_refusals_are_not_remembered(
     inner: CountingVerifier, clock: FakeClock, key_path: Path
 ) -> None:
     verifier = cached(inner, clock)
-    forged = mint_dev_token(key_path, "alice", now=NOW)[:-4] + "AAAA"
+    forged = mint_dev_token(key_path, "alice", clock=FakeClock(NOW))[:-4] + "AAAA"
     for _ in range(3):
         with pytest.raises(InvalidToken):
             await verifier.verify(forged)
@@ -123,7 +123,9 @@ async def test_the_least_recently_used_token_is_forgotten(
     inner: CountingVerifier, clock: FakeClock, key_path: Path
 ) -> None:
     verifier = cached(inner, clock, max_entries=2)
-    tokens = [mint_dev_token(key_path, user, now=NOW) for user in ("alice", "bob", "carol")]
+    tokens = [
+        mint_dev_token(key_path, user, clock=FakeClock(NOW)) for user in ("alice", "bob", "carol")
+    ]
     for token in [tokens[0], tokens[1], tokens[0], tokens[2]]:
         await verifier.verify(token)
     assert inner.calls == 3  # bob was the least recently used when carol came
@@ -136,7 +138,7 @@ async def test_the_least_recently_used_token_is_forgotten(
 async def test_the_app_refuses_a_remembered_token_once_it_expires(settings: Settings) -> None:
     clock = FakeClock(NOW)
     token = mint_dev_token(
-        key_path_in(settings.var_dir), "alice", ttl=timedelta(minutes=10), now=NOW
+        key_path_in(settings.var_dir), "alice", ttl=timedelta(minutes=10), clock=FakeClock(NOW)
     )
     headers = {"authorization": f"Bearer {token}"}
     query = {"query": "{ viewer { __typename } }"}

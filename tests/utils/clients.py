@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import TypeVar
 
 import httpx
+from starlette.applications import Starlette
 
 from app import create_app
 from clock import Clock
@@ -40,11 +41,18 @@ async def app_client(
         queue_layer=queue_layer,
         direct_graphql=direct_graphql,
     )
+    async with serving(app) as http:
+        yield http
+
+
+@asynccontextmanager
+async def serving(
+    app: Starlette, base_url: str = "http://testserver"
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of `app`, in process, while the app's lifespan runs."""
     async with (
         app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as http,
     ):
         yield http
 
