@@ -201,7 +201,8 @@ class CachedStore:
         lists, rest = self._carried_lists(entities)
         # The generations before the write, as a reader looks before it reads: a
         # carry applies only if no other write ended them in between.
-        seen = await self.cache.lookup([Slot(g, g + shape) for g, (shape, _) in lists.items()])
+        slots = [Slot(g, g + shape) for g, (shape, _) in lists.items()]
+        seen = await self.cache.lookup(slots) if slots else []
         try:
             await self.inner.put_many(entities)
         except BaseException:
