@@ -39,7 +39,9 @@ from inspect import isawaitable
 from typing import Any, cast
 
 from cross_web import HTTPException
-from graphql import DocumentNode, GraphQLError, OperationType, execute
+from graphql import DocumentNode, GraphQLError, OperationType
+from graphql import ExecutionResult as GraphQLExecutionResult
+from graphql.execution.executor import UNEXPECTED_MULTIPLE_PAYLOADS
 from graphql.utilities import get_operation_ast
 from starlette.requests import Request
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -53,6 +55,7 @@ from http_caching import PRIVATE, get_cache_control, root_fields
 from observability import name_operation
 from persisted_queries import PersistedQueries, Resolved
 from schema import TimelineSchema, compiled
+from schema.compiled import prepared
 from schema.document_cache import DocumentCache
 from schema.query_limits import QueryLimitsExtension
 
@@ -115,11 +118,19 @@ class DirectPath:
         self._contexts = contexts
         self._max_cost = max_cost
         self._known: DocumentCache[Known] = DocumentCache(CACHED_OPERATIONS, CACHED_OPERATION_BYTES)
+        # What graphql-core's Executor.build found in each (schema/compiled/prepared.py).
+        self._prepared: DocumentCache[prepared.Prepared] = DocumentCache(
+            CACHED_OPERATIONS, CACHED_OPERATION_BYTES
+        )
 
     @staticmethod
     def reproduces(schema: TimelineSchema) -> bool:
-        """Whether the schema's extensions are all ones the direct path reproduces."""
-        return all(isinstance(e, REPRODUCED_EXTENSIONS) for e in schema.get_extensions())
+        """Whether the schema's extensions are all ones the direct path reproduces,
+        and it has no @defer or @stream (which graphql-core's `execute` refuses)."""
+        incremental = any(schema._schema.get_directive(name) for name in ("defer", "stream"))
+        return not incremental and all(
+            isinstance(e, REPRODUCED_EXTENSIONS) for e in schema.get_extensions()
+        )
 
     def learn(self, query: str | None, operation_name: str | None) -> None:
         """After the normal path ran `query`: remember it if it may go direct."""
@@ -162,7 +173,8 @@ class DirectPath:
         if document is None or not self._within_cost(query, document, known, sent):
             return None
         name_operation(sent.operation_name or leading_operation_name(query))
-        result = await self._execute(document, known, sent, self._contexts(request.state.viewer))
+        context = self._contexts(request.state.viewer)
+        result = await self._execute(query, document, known, sent, context)
         if request.method == "GET" and not result.errors:
             signed_in = "authorization" in request.headers
             exchange.cache_control = PRIVATE if signed_in else known.anonymous_cache_control
@@ -179,24 +191,51 @@ class DirectPath:
         return (cost or 0) <= self._max_cost
 
     async def _execute(
-        self, document: DocumentNode, known: Known, sent: Sent, context: object
+        self, query: str, document: DocumentNode, known: Known, sent: Sent, context: object
     ) -> ExecutionResult:
-        # As Schema.execute calls graphql-core (no middleware: no extension resolves).
+        # As Schema.execute calls graphql-core's `execute` (no middleware: no
+        # extension resolves), less its two wrappers and their coroutine: what
+        # `execute` does itself is refuse a schema with @defer or @stream (the
+        # direct path is not made for one, `reproduces`) and an answer in several
+        # payloads (which only those directives make).
         schema = self._schema
+        is_awaitable = cast(Any, optimized_is_awaitable)  # a TypeGuard in all but name
         try:
-            executed = execute(
-                schema._schema,
-                document,
-                root_value=None,
-                context_value=context,
-                variable_values=sent.variables,
-                operation_name=known.operation_name,
-                executor_class=schema.execution_context_class,
-                is_awaitable=cast(Any, optimized_is_awaitable),  # a TypeGuard in all but name
-                operation_extensions=sent.extensions,
-            )
-            if isawaitable(executed):
-                executed = await executed
+            found = self._prepared.get((query, known.operation_name))
+            if found is not None and found.document is document:
+                executor = prepared.build(
+                    schema.execution_context_class,
+                    schema._schema,
+                    found,
+                    context,
+                    sent.variables,
+                    is_awaitable,
+                    operation_extensions=sent.extensions,
+                )
+            else:  # the first time, or the document was parsed again since
+                executor = schema.execution_context_class.build(
+                    schema._schema,
+                    document,
+                    None,
+                    context,
+                    sent.variables,
+                    known.operation_name,
+                    is_awaitable=is_awaitable,
+                    operation_extensions=sent.extensions,
+                )
+                if not isinstance(executor, list):
+                    ready = prepared.prepare(schema._schema, document, executor)
+                    self._prepared.put((query, known.operation_name), ready, size=len(query))
+            outcome: object
+            if isinstance(executor, list):  # the variables did not coerce
+                outcome = GraphQLExecutionResult(None, errors=executor)
+            else:
+                outcome = executor.execute_operation()
+                if isawaitable(outcome):
+                    outcome = await outcome
+            if not isinstance(outcome, GraphQLExecutionResult):
+                raise GraphQLError(UNEXPECTED_MULTIPLE_PAYLOADS)
+            executed = outcome
         except Exception as error:  # as Schema.execute: an error, not a 500
             errors = [error if isinstance(error, GraphQLError) else _unexpected(error)]
             schema._process_errors(errors)

@@ -17,6 +17,7 @@ GraphQL error body in the negotiated type, never plain text.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -55,6 +56,7 @@ class RequestRefused(Exception):
         self.extensions = extensions
 
 
+@functools.lru_cache(maxsize=64)  # clients send a few Accept headers; ranking one is not cheap
 def negotiate(accept: str | None) -> str | None:
     """The supported type the Accept header ranks highest (by q, then by how
     specifically it is named, then by order), or None when it admits neither."""

@@ -15,8 +15,11 @@ every refusal of this API is (graphql_media.py).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
+from collections.abc import Awaitable, Coroutine, Generator
 from itertools import chain
+from typing import Any, cast
 
 from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
@@ -56,11 +59,7 @@ class RequestLimits:
             nonlocal body_complete
             if body_complete:  # afterwards only http.disconnect comes, whenever it does
                 return await receive()
-            try:
-                async with asyncio.timeout_at(deadline):
-                    message = await receive()
-            except TimeoutError:
-                raise BodyTooSlow from None
+            message = await _by_deadline(receive(), deadline)
             body_complete = message["type"] != "http.request" or not message.get("more_body")
             return message
 
@@ -76,6 +75,56 @@ class RequestLimits:
             if not response_started:
                 message = f"The request body did not arrive within {self._body_seconds:g} seconds."
                 await refusal(scope, 408, message, "REQUEST_TIMEOUT")(scope, receive, send)
+
+
+async def _by_deadline(receiving: Awaitable[Message], deadline: float) -> Message:
+    """`receiving` awaited, or BodyTooSlow once `deadline` has passed. A body
+    mostly comes in the packets of its headers: the first step of `receiving`
+    then returns it, and no timer is armed for it (the timer was a few percent
+    of a small request's work); one is armed only when that step has to wait."""
+    if not inspect.iscoroutine(receiving):
+        return await _timed(receiving, deadline)
+    try:
+        waiting = receiving.send(None)
+    except StopIteration as arrived:
+        return cast(Message, arrived.value)
+    return await _timed(_Rest(receiving, waiting), deadline)
+
+
+async def _timed(receiving: Awaitable[Message], deadline: float) -> Message:
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await receiving
+    except TimeoutError:
+        raise BodyTooSlow from None
+
+
+class _Rest:
+    """The rest of a coroutine whose first step yielded `waiting`, to await: the
+    task's sends and throws (its cancellation at the deadline) go on to the
+    coroutine, as `yield from` passes them on."""
+
+    __slots__ = ("coroutine", "waiting")
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Message], waiting: Any) -> None:
+        self.coroutine = coroutine
+        self.waiting = waiting
+
+    def __await__(self) -> Generator[Any, Any, Message]:
+        coroutine, waiting = self.coroutine, self.waiting
+        while True:
+            try:
+                sent = yield waiting
+            except BaseException as thrown:  # handed on, as yield from does
+                try:
+                    waiting = coroutine.throw(thrown)
+                except StopIteration as done:
+                    return cast(Message, done.value)
+            else:
+                try:
+                    waiting = coroutine.send(sent)
+                except StopIteration as done:
+                    return cast(Message, done.value)
 
 
 def refusal(scope: Scope, status: int, message: str, code: str) -> JSONResponse:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from resolvers.context import RequestContext
 from resolvers.pagination import Page, PageArgs, paginate
 from store.models import PHOTO, Photo, photo_from_entity, user_key
@@ -10,6 +12,7 @@ from store.port import Query
 ALL_PHOTOS_SCOPE = "photos:all"
 
 
+@lru_cache(maxsize=16384)  # a Query is frozen; the same profiles are asked for again and again
 def _user_photos_query(user_id: str) -> Query:
     return Query(kind=PHOTO, order_by="sort_key", ancestor=user_key(user_id))
 

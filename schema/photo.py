@@ -99,7 +99,12 @@ class Photo(Node):
         "profile is missing: the rest of the page stands.",
     )
     def owner(self, info: Info) -> Maybe[User | None]:
-        return then(info.context.loaders.user_now(self.model.owner_id), self._owner)
+        loaders = info.context.loaders
+        found = loaders.user_now(self.model.owner_id)
+        if type(found) is models.User:  # in hand: one User object for each owner a request
+            user_type: type[User] = object_type("schema.user", "User")
+            return loaders.shown(found, user_type.from_model)
+        return then(found, self._owner)
 
     def _owner(self, user: models.User | None) -> User:
         if user is None:

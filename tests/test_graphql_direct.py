@@ -24,6 +24,7 @@ from benchmarks.http_sides import USER_PAGE
 from graphql_direct import stats
 from resolvers.node_ids import to_global_id
 from schema import build_schema
+from schema.compiled import prepared
 from settings import PersistedQuerySettings, Settings
 from store import models
 from store.sqlite import SQLiteStore
@@ -220,3 +221,51 @@ async def test_trusted_documents_and_apq_off_answer_the_same_on_both_paths(
         configured = replace(settings, persisted_queries=chosen)
         normal = await answers(configured, chosen_calls, direct=False)
         assert_same(await answers(configured, chosen_calls, direct=True), normal)
+
+
+VARIABLES = """query V($id: ID!, $n: Int, $m: Int = 1, $on: Boolean!, $after: String) {
+  node(id: $id) { id ... on User {
+    a: photos(first: $n, after: $after) { edges { cursor } }
+    b: photos(first: $m) @include(if: $on) { pageInfo { hasNextPage } } } } }"""
+
+
+async def test_variables_coerce_as_graphql_core_coerces_them_on_both_paths(
+    settings: Settings,
+) -> None:
+    """Plain values are taken as they are (schema/compiled/prepared.py); every
+    other value, default and error is graphql-core's, as on the normal path."""
+    ids = await seed(settings)
+    bob = ids["bob"]
+    plain: list[dict[str, Any] | None] = [
+        {"id": bob, "n": 2, "m": 1, "on": True, "after": None},
+        {"id": bob, "m": 2, "on": False},  # nullable ones left out, without defaults
+        {"id": bob, "n": -(2**31), "m": 2**31 - 1, "on": True, "unused": [1]},
+        {"id": bob, "m": None, "on": True},  # null, not the default
+    ]
+    other: list[dict[str, Any] | None] = [
+        {"id": bob, "on": True},  # $m's default
+        {"id": bob, "n": 2.0, "on": True},  # a float an Int takes
+        {"id": 5, "m": 1, "on": True},  # an int an ID takes
+        {"id": bob, "n": "2", "m": 1, "on": True},
+        {"id": bob, "n": True, "m": 1, "on": True},
+        {"id": bob, "n": 2**31, "m": 1, "on": True},
+        {"id": None, "m": 1, "on": True},
+        {"m": 1, "on": True},
+        {"id": bob, "m": 1},
+        {"id": bob, "m": 1, "on": "yes"},
+        {"id": bob, "m": 1, "on": True, "after": 5},
+        {"id": [bob], "m": 1, "on": True},
+        None,
+    ]
+    calls = [Call(VARIABLES, variables) for variables in plain + other]
+    normal = await answers(settings, calls, direct=False)
+    before = (prepared.stats.plain, prepared.stats.by_graphql)
+    direct = await answers(settings, calls, direct=True, check=False)
+    assert_same(direct, normal)
+    bodies = b" ".join(body for _, body, _ in normal)
+    assert b"has invalid value" in bodies  # graphql-core's coercion errors were made
+    assert b"to be provided" in bodies
+    # The first call teaches the path, the second prepares it (as graphql-core's
+    # build does it); each later one went its own way.
+    assert prepared.stats.plain - before[0] == 2 * len(plain) - 2
+    assert prepared.stats.by_graphql - before[1] == 2 * len(other)

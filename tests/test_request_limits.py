@@ -13,10 +13,14 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from starlette.responses import PlainTextResponse
+from starlette.types import Message, Receive, Scope, Send
 
+from request_limits import RequestLimits
 from settings import Settings, WebSettings
 from tests.utils.clients import app_client
 from tests.utils.processes import ManagedServer, free_port
@@ -65,6 +69,62 @@ async def test_headers_over_the_limit_get_431(tmp_path: Path) -> None:
             "/graphql", json={"query": "{ __typename }"}, headers={"x-padding": "a" * 3000}
         )
         assert response.status_code == 200
+
+
+async def body_read_through_limits(receive: Receive) -> tuple[bytes, int]:
+    """What an app behind RequestLimits reads of the body, and its status."""
+    read = b""
+    statuses: list[int] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal read
+        more = True
+        while more:
+            message = await receive()
+            read += message.get("body", b"")
+            more = message.get("more_body", False)
+        await PlainTextResponse("read")(scope, receive, send)
+
+    async def send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    limits = RequestLimits(app, max_header_bytes=8192, body_seconds=DEADLINE)
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [(b"host", b"x")]}
+    await limits(scope, receive, send)
+    return read, statuses[0]
+
+
+async def test_only_a_body_that_is_still_coming_arms_a_timer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    loop = asyncio.get_running_loop()
+    timers: list[float] = []
+    call_at = loop.call_at
+
+    def counted(when: float, *args: Any, **kwargs: Any) -> asyncio.TimerHandle:
+        timers.append(when)
+        return call_at(when, *args, **kwargs)
+
+    monkeypatch.setattr(loop, "call_at", counted)  # the event loop's, to count its timers
+
+    async def arrived() -> Message:  # as uvicorn's receive when the body came with the headers
+        return {"type": "http.request", "body": b"all of it", "more_body": False}
+
+    assert await body_read_through_limits(arrived) == (b"all of it", 200)
+    assert timers == []
+
+    parts = [b"first ", b"then the rest"]
+
+    async def trickling() -> Message:  # each part a turn of the loop after it is asked for
+        arrives = asyncio.Event()
+        loop.call_soon(arrives.set)
+        await arrives.wait()
+        body = parts.pop(0)
+        return {"type": "http.request", "body": body, "more_body": bool(parts)}
+
+    assert await body_read_through_limits(trickling) == (b"first then the rest", 200)
+    assert len(timers) == 2  # one for each wait
 
 
 def serve(var: Path, header_seconds: float) -> tuple[ManagedServer, int]:
