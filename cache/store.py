@@ -119,9 +119,9 @@ class CachedStore:
         self._codec = OBJECTS if cache.keeps_objects else BYTES
         self.hits = 0
         self.misses = 0
+        self._carrier = cache if isinstance(cache, CarryingCache) else None
         # The shapes (order, page size) of the carried kinds' pages read so far, by
         # kind: a put knows which of a list's first pages may be in the cache.
-        self._carrier = cache if isinstance(cache, CarryingCache) else None
         self._shapes: dict[str, dict[str, tuple[Query, int]]] = {}
 
     @property
@@ -200,7 +200,8 @@ class CachedStore:
     async def put_many(self, entities: Sequence[Entity]) -> None:
         lists, rest = self._carried_lists(entities)
         # The generations before the write, as a reader looks before it reads: a
-        # carry applies only if no other write ended them in between.
+        # carry applies only if no invalidation, and no other write of the same
+        # keys, ended them in between (cache/port.py).
         slots = [Slot(g, g + shape) for g, (shape, _) in lists.items()]
         seen = await self.cache.lookup(slots) if slots else []
         try:
