@@ -16,12 +16,42 @@ first pages of distinct users and page sizes could take more than a gigabyte.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from cache.port import Fill, Found, Slot, new_generation
+from cache.port import Change, Fill, Found, Slot, new_generation
 
 DEFAULT_MAX_ENTRIES = 50_000
 GENERATION, VALUE = 0, 1  # what an entry's key names
+# Carries a generation remembers: a writer that looked before as many other carries
+# as this came between invalidates instead of carrying.
+MAX_LINEAGE = 8
+
+
+@dataclass(frozen=True)
+class _Carried(Found):
+    """A generation made by carries: each step back, the generation it ended and
+    the keys whose write ended it, newest first."""
+
+    lineage: tuple[tuple[str | None, frozenset[str]], ...] = ()
+
+
+def _lineage(generation: Found) -> tuple[tuple[str | None, frozenset[str]], ...]:
+    return generation.lineage if isinstance(generation, _Carried) else ()
+
+
+def _carried_since(current: Found, seen: str, written: frozenset[str]) -> bool:
+    """Whether `current` is `seen`, or was made from it by carries only, of other
+    keys than `written`: a write of the same keys may have landed in either
+    order, and an invalidation (a delete) leaves no lineage to follow."""
+    if current.generation == seen:
+        return True
+    for ended, keys in _lineage(current):
+        if keys & written:
+            return False
+        if ended == seen:
+            return True
+    return False
 
 
 class MemoryCache:
@@ -77,6 +107,28 @@ class MemoryCache:
         for key in generations:
             if self._entries.pop((GENERATION, key), None) is not None:
                 self.weight -= 1  # a generation weighs 1
+
+    async def carry(
+        self, generation: str, seen: str, written: frozenset[str], changes: Mapping[str, Change]
+    ) -> None:
+        # No await: nothing runs between ending the generation and stamping the
+        # values carried with the next one (cache/port.py).
+        ended = self._entries.pop((GENERATION, generation), None)
+        if ended is None:
+            return  # no value is current without its generation: nothing to carry
+        self.weight -= 1
+        if not _carried_since(ended, seen, written):
+            return  # another write came between: an invalidation, then
+        lineage = ((ended.generation, written), *_lineage(ended)[: MAX_LINEAGE - 1])
+        self._put((GENERATION, generation), _Carried(new_generation(), None, lineage))
+        successor = self._entries[(GENERATION, generation)].generation
+        for value_key, change in changes.items():
+            hit = self._entries.get((VALUE, value_key))
+            if hit is None or hit.generation != ended.generation:
+                continue
+            value = change(hit.value)
+            if value is not None:
+                self._put((VALUE, value_key), Found(successor, value))
 
     async def close(self) -> None:
         self._entries.clear()

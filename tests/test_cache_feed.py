@@ -112,3 +112,33 @@ async def test_without_the_cache_a_home_page_costs_its_query_and_one_get(
     # The FeedItems, then the photos, edges, owners, likes and counts in one get:
     # no field of the page reads anything again.
     assert store.round_trips - before == 2
+
+
+async def test_a_fan_out_carries_the_warm_home_page_in_process(
+    http: httpx.AsyncClient, cached_settings: Settings, store: Store
+) -> None:
+    """The in-process cache puts the fan-out's FeedItem into the viewer's cached
+    page: the next home page reads only what it had not cached (the new photo and
+    its counts, with the follow edges in the same get). Redis invalidates, and the
+    page is read again."""
+    alice = await sign_up(http, cached_settings, "alice")
+    bob = await sign_up(http, cached_settings, "bob")
+    await ok(http, FOLLOW, bob, i={"userId": ALICE})
+    await post(http, alice, "first")
+    await drain(http)
+    assert [p["caption"] for p in await home(http, bob)] == ["first"]
+    await post(http, alice, "second")
+    await drain(http)
+    before = store.round_trips
+    assert [p["caption"] for p in await home(http, bob)] == ["second", "first"]
+    carried = cached_settings.cache.backend == "memory"
+    assert store.round_trips - before == (1 if carried else 2)
+    before = store.round_trips
+    assert [p["caption"] for p in await home(http, bob)] == ["second", "first"]
+    assert store.round_trips - before == 0  # everything cached, the follow edges too
+    # An unfollow hides the items at once, and its prune deletes them: a delete
+    # is never carried, the page is read again.
+    await ok(http, UNFOLLOW, bob, i={"userId": ALICE})
+    assert await home(http, bob) == []
+    await drain(http)
+    assert await home(http, bob) == []
