@@ -27,7 +27,7 @@ from starlette.routing import Route
 from auth.dev_tokens import key_path_in
 from auth.verifiers import build_verifier
 from auth.viewer import TokenVerifier
-from cache.wiring import cached_store
+from cache.wiring import cached_store, past_the_cache
 from clock import Clock, system_clock
 from graphiql import ASSETS_PATH, GraphiQLAssets
 from graphiql.assets import NODE_MODULES
@@ -134,7 +134,8 @@ def create_app(
     tracer = app_tracer(provider) if provider is not None else None
     if tracer is not None:  # a span per round trip: beneath the cache, which saves some
         store = TracedStore(store, tracer)
-    # Read through the cache (if on); every write, a task's too, invalidates after its commit.
+    # Requests read through the cache (if on), background work past it; every write,
+    # a task's too, invalidates after its commit.
     store = cached_store(store, settings)
     blobs = blobs or blob_store_from_settings(settings)
     media = media_from_settings(settings, blobs)
@@ -143,7 +144,7 @@ def create_app(
     # Background work: the task queue, the guarded /_internal/ routes, the workers.
     tasks = TaskRuntime.from_settings(
         settings,
-        store,
+        past_the_cache(store),  # tasks and cron jobs act on what they read
         blobs=blobs,
         push=push,
         mail=mailing,

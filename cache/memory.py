@@ -16,11 +16,42 @@ first pages of distinct users and page sizes could take more than a gigabyte.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
-from cache.port import Fill, Found, Slot, new_generation
+from cache.port import Change, Fill, Found, Slot, new_generation
 
 DEFAULT_MAX_ENTRIES = 50_000
+GENERATION, VALUE = 0, 1  # what an entry's key names
+# Carries a generation remembers: a writer that looked before as many other carries
+# as this came between invalidates instead of carrying.
+MAX_LINEAGE = 8
+
+
+@dataclass(frozen=True)
+class _Carried(Found):
+    """A generation made by carries: each step back, the generation it ended and
+    the keys whose write ended it, newest first."""
+
+    lineage: tuple[tuple[str | None, frozenset[str]], ...] = ()
+
+
+def _lineage(generation: Found) -> tuple[tuple[str | None, frozenset[str]], ...]:
+    return generation.lineage if isinstance(generation, _Carried) else ()
+
+
+def _carried_since(current: Found, seen: str, written: frozenset[str]) -> bool:
+    """Whether `current` is `seen`, or was made from it by carries only, of other
+    keys than `written`: a write of the same keys may have landed in either
+    order, and an invalidation (a delete) leaves no lineage to follow."""
+    if current.generation == seen:
+        return True
+    for ended, keys in _lineage(current):
+        if keys & written:
+            return False
+        if ended == seen:
+            return True
+    return False
 
 
 class MemoryCache:
@@ -30,36 +61,35 @@ class MemoryCache:
         if max_entries < 2:
             raise ValueError("a cache needs room for a generation and a value")
         self.max_entries = max_entries
-        # "g:<key>" -> Found(its token), what a miss returns; "v:<key>" -> Found(the
-        # token it was filled under, the value), what a hit returns. A lookup hands
-        # out these (immutable) entries themselves: it allocates nothing per slot.
-        self._entries: OrderedDict[str, Found] = OrderedDict()
-        self._heavy: dict[str, int] = {}  # the weight of each entry that is not 1
+        # (GENERATION, key) -> Found(its token), what a miss returns; (VALUE, key) ->
+        # Found(the token it was filled under, the value), what a hit returns. A
+        # lookup hands out these (immutable) entries themselves. Pairs, not "g:"
+        # + key: a pair hashes the key's string, whose hash it keeps, where a
+        # joined string is a new one to hash, some 200 times a feed page.
+        self._entries: OrderedDict[tuple[int, str], Found] = OrderedDict()
+        self._heavy: dict[tuple[int, str], int] = {}  # each entry's weight, if not 1
         self.weight = 0  # of every entry: at most max_entries once a put returns
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def lookup(self, slots: Sequence[Slot]) -> list[Found]:
-        # Reads inlined: a feed page looks up some 260 slots (counter shards mostly)
-        # of some 60 generations, each generation read once a lookup.
+        # Reads inlined: a feed page looks up some 100 slots, nearly each of a
+        # generation of its own (one entity a counter), so a generation shared by
+        # several slots is simply read again (no await between: the same one).
         entries = self._entries
         touch = entries.move_to_end
-        current: dict[str, Found] = {}  # generation key -> its miss, this lookup
         found: list[Found] = []
         for slot in slots:
-            miss = current.get(slot.generation)
-            if miss is None:
-                generation_key = "g:" + slot.generation
-                miss = entries.get(generation_key)
-                if miss is None:  # a new generation stamps no value yet
-                    current[slot.generation] = miss = Found(new_generation())
-                    self._put(generation_key, miss)
-                    found.append(miss)
-                    continue
-                touch(generation_key)
-                current[slot.generation] = miss
-            value_key = "v:" + slot.value
+            generation_key = (GENERATION, slot.generation)
+            miss = entries.get(generation_key)
+            if miss is None:  # a new generation stamps no value yet
+                miss = Found(new_generation())
+                self._put(generation_key, miss)
+                found.append(miss)
+                continue
+            touch(generation_key)
+            value_key = (VALUE, slot.value)
             hit = entries.get(value_key)
             if hit is not None:
                 touch(value_key)
@@ -71,19 +101,41 @@ class MemoryCache:
 
     async def fill(self, fills: Sequence[Fill]) -> None:
         for fill in fills:
-            self._put("v:" + fill.slot.value, Found(fill.generation, fill.value))
+            self._put((VALUE, fill.slot.value), Found(fill.generation, fill.value))
 
     async def invalidate(self, generations: Sequence[str]) -> None:
         for key in generations:
-            if self._entries.pop("g:" + key, None) is not None:
+            if self._entries.pop((GENERATION, key), None) is not None:
                 self.weight -= 1  # a generation weighs 1
+
+    async def carry(
+        self, generation: str, seen: str, written: frozenset[str], changes: Mapping[str, Change]
+    ) -> None:
+        # No await: nothing runs between ending the generation and stamping the
+        # values carried with the next one (cache/port.py).
+        ended = self._entries.pop((GENERATION, generation), None)
+        if ended is None:
+            return  # no value is current without its generation: nothing to carry
+        self.weight -= 1
+        if not _carried_since(ended, seen, written):
+            return  # another write came between: an invalidation, then
+        lineage = ((ended.generation, written), *_lineage(ended)[: MAX_LINEAGE - 1])
+        self._put((GENERATION, generation), _Carried(new_generation(), None, lineage))
+        successor = self._entries[(GENERATION, generation)].generation
+        for value_key, change in changes.items():
+            hit = self._entries.get((VALUE, value_key))
+            if hit is None or hit.generation != ended.generation:
+                continue
+            value = change(hit.value)
+            if value is not None:
+                self._put((VALUE, value_key), Found(successor, value))
 
     async def close(self) -> None:
         self._entries.clear()
         self._heavy.clear()
         self.weight = 0
 
-    def _put(self, key: str, entry: Found) -> None:
+    def _put(self, key: tuple[int, str], entry: Found) -> None:
         if key in self._entries:
             self.weight -= self._heavy.pop(key, 1)
         weight = _weight(entry.value)

@@ -25,9 +25,9 @@ decoding, and its callers only give it objects that nobody will change.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -80,6 +80,33 @@ class Cache(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+# What a carried value becomes: made from the value it was, or None to drop it.
+Change = Callable[[object], object | None]
+
+
+@runtime_checkable
+class CarryingCache(Cache, Protocol):
+    """A cache that can end a generation and carry some of its values over to the
+    next one, changed, in one step that no lookup, fill or invalidation comes into
+    (cache/memory.py: a step of the event loop). A shared cache need not: there a
+    write only invalidates."""
+
+    async def carry(
+        self, generation: str, seen: str, written: frozenset[str], changes: Mapping[str, Change]
+    ) -> None:
+        """End `generation`, as `invalidate` does; then, if it is still `seen` (the
+        one a writer looked up before writing the keys `written`), or was made from
+        it by carries of other keys only, stamp with the new one each value (by
+        value key) that it stamped, as its change makes it.
+
+        So the values carried are ones no invalidation has ended since the writer
+        looked, and no write of the same keys has changed (two writes of a key
+        may land in one order and carry in the other): an invalidation before the
+        carry makes it a plain invalidation, one after it ends the carried values
+        too, and a fill under an ended generation lands where nothing looks."""
+        ...
 
 
 def new_generation() -> str:

@@ -9,7 +9,9 @@ written are known exactly. What it caches are the reads a profile screen makes:
   (`Username`; a user by username is two of these gets), a photo by id (`Photo`),
   and counter shards (`CounterShard`; follower, following, like and comment
   counts), a viewer's like of a photo (`Like`; "not liked", the common answer,
-  is a cached absence) and persisted-query documents, present or absent;
+  is a cached absence), a viewer's half of a follow edge (`Following`; a home
+  page reads those of its owners to hide the unfollowed) and persisted-query
+  documents, present or absent;
 - the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos,
   a viewer's home feed of `FeedItem`s), per page size.
 
@@ -18,12 +20,27 @@ mutation's transaction, the fan-out, backfill, prune and unfan-out tasks'
 `put_many`/`delete_many` of `FeedItem`s (tasks/feed.py), each in the viewer's
 entity group, so it ends that viewer's feed pages.
 
-Reads inside a transaction go to the store: they must see its snapshot. A write
+Reads inside a transaction go to the store: they must see its snapshot. So do
+the reads of background work (`past_the_cache`): a task acts on what it reads and
+what it does stays done, so it must never act on a value that an invalidation is
+about to end (read between a commit and its invalidation, or kept by a Redis this
+process could not reach, cache/guard.py): fan-out to an unfollower, a prune that
+sees an edge still there, a `Follower` half written for an edge already gone. A
+request only shows what it reads, and its client's next read is fresh. A
 invalidates, after its commit, the generation of each key written and, for a
 kind in `PAGE_KINDS`, of the first pages of each of its ancestors. Invalidation
 also follows a commit that failed, whose outcome may be unknown. Counts are
 therefore as fresh as the store's: a shard written by a `fold_counter` task, or
 folded by cron, is invalidated like any entity.
+
+One exception, in a cache that can carry (the in-process one): a `put_many` of
+`FeedItem`s that committed carries the viewer's cached first pages over to the
+next generation with the items put into them (cache/carried_pages.py), so a
+fan-out, the most frequent write to a home feed, does not send the next home
+page to the store. It still ends the generation, so a fill that raced it is never
+read, and it carries only what no invalidation or write of the same keys ended
+since it looked the generation up, before writing (cache/port.py). Deletes
+(prune, unfan-out), writes in a transaction and a shared cache still invalidate.
 """
 
 from __future__ import annotations
@@ -32,20 +49,24 @@ import functools
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 
+from cache.carried_pages import with_written
 from cache.codec import BYTES
-from cache.frozen import OBJECTS
-from cache.port import Cache, Fill, Found, Slot
+from cache.frozen import ABSENT, OBJECTS
+from cache.port import Cache, CarryingCache, Change, Fill, Found, Slot
 from store.counters import SHARD_KIND
 from store.keys import Key
 from store.models import PHOTO, USER, USERNAME
 from store.port import Entity, Position, Query, Result, Store, Transaction
-from store.social_models import FEED_ITEM, LIKE
+from store.social_models import FEED_ITEM, FOLLOWING, LIKE
 
 # Persisted queries (persisted_queries.py) never change: on Redis every instance
 # finds a document another one stored without reading the store.
 PERSISTED_QUERY = "PersistedQuery"
-ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, LIKE, PERSISTED_QUERY})
+ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, LIKE, FOLLOWING, PERSISTED_QUERY})
 PAGE_KINDS = frozenset({PHOTO, FEED_ITEM})
+# Pages whose lists a put only adds to or reorders, with entities stored as put
+# (a FeedItem is two strings): a put carries them (cache/carried_pages.py).
+CARRIED_PAGE_KINDS = frozenset({FEED_ITEM})
 # A client's page is at most 50 (+1 to tell hasNextPage); jobs read more, and
 # those pages are not worth a cache entry.
 MAX_CACHED_PAGE = 51
@@ -75,8 +96,13 @@ def page_slot(query: Query, limit: int) -> Slot | None:
     ):
         return None
     generation = _pages_of(query.kind, query.ancestor)
-    order = "desc" if query.descending else "asc"
-    return Slot(generation, f"{generation}:{query.order_by}:{order}:{limit}")
+    return Slot(generation, generation + _shape(query, limit))
+
+
+@functools.lru_cache(maxsize=256)
+def _shape(query: Query, limit: int) -> str:
+    """What tells a first page of a list from its other first pages."""
+    return f":{query.order_by}:{'desc' if query.descending else 'asc'}:{limit}"
 
 
 def generations_written(keys: Iterable[Key]) -> list[str]:
@@ -101,6 +127,10 @@ class CachedStore:
         self._codec = OBJECTS if cache.keeps_objects else BYTES
         self.hits = 0
         self.misses = 0
+        self._carrier = cache if isinstance(cache, CarryingCache) else None
+        # The shapes (order, page size) of the carried kinds' pages read so far, by
+        # kind: a put knows which of a list's first pages may be in the cache.
+        self._shapes: dict[str, dict[str, tuple[Query, int]]] = {}
 
     @property
     def round_trips(self) -> int:
@@ -117,7 +147,8 @@ class CachedStore:
         cached: list[int] = []  # positions in `unique` of the keys of cached kinds
         uncached: list[int] = []
         for at, key in enumerate(unique):
-            (cached if key.kind in ENTITY_KINDS else uncached).append(at)
+            # key.kind, without a property call a key
+            (cached if key.path[-1][0] in ENTITY_KINDS else uncached).append(at)
         if not cached:
             return await self.inner.get_many(keys)
         found = await self.cache.lookup([entity_slot(unique[at]) for at in cached])
@@ -125,8 +156,13 @@ class CachedStore:
         entities: list[Entity | None] = [None] * len(unique)
         misses: list[tuple[int, str | None]] = []  # position, generation to fill under
         for at, seen in zip(cached, found, strict=True):
-            if seen.value is not None:
-                entities[at] = load_entity(seen.value, unique[at])
+            value = seen.value
+            if type(value) is Entity:  # kept as it is (cache/frozen.py): nothing to load
+                entities[at] = value
+            elif value is ABSENT:  # kept absent: None, which `entities` holds already
+                pass
+            elif value is not None:
+                entities[at] = load_entity(value, unique[at])
             else:
                 misses.append((at, seen.generation))
         self.hits += len(cached) - len(misses)
@@ -164,6 +200,8 @@ class CachedStore:
             return await self.inner.page(
                 query, limit=limit, after=after, before=before, from_end=from_end
             )
+        if self._carrier and query.kind in CARRIED_PAGE_KINDS:
+            self._shapes.setdefault(query.kind, {})[_shape(query, limit)] = query, limit
         [seen] = await self.cache.lookup([slot])
         self._count([seen])
         if seen.value is not None:
@@ -174,10 +212,66 @@ class CachedStore:
         return results
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
+        lists, rest = self._carried_lists(entities)
+        # The generations before the write, as a reader looks before it reads: a
+        # carry applies only if no invalidation, and no other write of the same
+        # keys, ended them in between (cache/port.py).
+        slots = [Slot(g, g + shape) for g, (shape, _) in lists.items()]
+        seen = await self.cache.lookup(slots) if slots else []
         try:
             await self.inner.put_many(entities)
-        finally:
+        except BaseException:
             await self.cache.invalidate(generations_written(e.key for e in entities))
+            raise
+        if rest:
+            await self.cache.invalidate(generations_written(rest))
+        for (generation, (_, written)), before in zip(lists.items(), seen, strict=True):
+            await self._carry(generation, before.generation, written)
+
+    def _carried_lists(
+        self, entities: Sequence[Entity]
+    ) -> tuple[dict[str, tuple[str, list[Entity]]], list[Key]]:
+        """The entities whose lists' pages a put carries, by the lists' generation
+        (with a shape of page read of that kind), and the keys of the others."""
+        lists: dict[str, tuple[str, list[Entity]]] = {}
+        rest: list[Key] = []
+        for entity in entities:
+            key = entity.key
+            shapes = self._shapes.get(key.kind) if self._carrier else None
+            if shapes and len(key.path) == 2:  # the list's only ancestor is its root
+                generation = _pages_of(key.kind, Key(key.path[:1]))
+                lists.setdefault(generation, (next(iter(shapes)), []))[1].append(entity)
+            else:
+                rest.append(key)
+        return lists, rest
+
+    async def _carry(self, generation: str, seen: str | None, written: list[Entity]) -> None:
+        """The list's cached first pages, with `written` put into them."""
+        if self._carrier is None or seen is None:
+            await self.cache.invalidate([generation])
+            return
+        codec = self._codec
+
+        def change(query: Query, limit: int) -> Change:
+            def changed(value: object) -> object | None:
+                page = with_written(
+                    codec.load_results(value),
+                    written,
+                    order_by=query.order_by,
+                    descending=query.descending,
+                    limit=limit,
+                )
+                return None if page is None else codec.dump_results(page)
+
+            return changed
+
+        shapes = self._shapes[written[0].key.kind]
+        await self._carrier.carry(
+            generation,
+            seen,
+            frozenset(entity.key.encode() for entity in written),
+            {generation + shape: change(query, limit) for shape, (query, limit) in shapes.items()},
+        )
 
     async def delete_many(self, keys: Sequence[Key]) -> None:
         try:
@@ -200,6 +294,14 @@ class CachedStore:
             await self.inner.close()
         finally:
             await self.cache.close()
+
+    def past_the_cache(self) -> Store:
+        """This store for background work: it reads from the store itself, and its
+        writes invalidate this cache as this one's do."""
+        background = _PastTheCache(self.inner, self.cache)
+        # The pages requests read are the ones its puts (a fan-out's) carry.
+        background._shapes = self._shapes
+        return background
 
     def _count(self, found: Sequence[Found]) -> None:
         hits = sum(seen.value is not None for seen in found)
@@ -224,3 +326,27 @@ class _RecordingTransaction:
     def delete_many(self, keys: Sequence[Key]) -> None:
         self._written.extend(keys)
         self._inner.delete_many(keys)
+
+
+class _PastTheCache(CachedStore):
+    """A cached store whose reads go to the store; its writes still invalidate.
+    Closing it leaves the store and the cache open: their owner closes them."""
+
+    async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
+        return await self.inner.get_many(keys)
+
+    async def page(
+        self,
+        query: Query,
+        *,
+        limit: int,
+        after: Position | None = None,
+        before: Position | None = None,
+        from_end: bool = False,
+    ) -> list[Result]:
+        return await self.inner.page(
+            query, limit=limit, after=after, before=before, from_end=from_end
+        )
+
+    async def close(self) -> None:
+        pass

@@ -37,3 +37,9 @@ def key_prefix(settings: Settings) -> str:
 def cached_store(store: Store, settings: Settings) -> Store:
     cache = cache_from_settings(settings)
     return store if cache is None else CachedStore(store, cache)
+
+
+def past_the_cache(store: Store) -> Store:
+    """`store` as background work (tasks, cron jobs) reads it: from the store itself,
+    since it acts on what it reads (cache/store.py); its writes still invalidate."""
+    return store.past_the_cache() if isinstance(store, CachedStore) else store

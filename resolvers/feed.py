@@ -12,6 +12,8 @@ endCursor always leads on (resolvers/pagination.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from resolvers import comments, likes
 from resolvers.context import RequestContext
 from resolvers.pagination import Edge, Page, PageArgs, page_size, paginate
@@ -20,18 +22,35 @@ from store.keys import Key
 from store.port import Entity, Query
 
 
-def photo_extras(viewer_id: str, photo_keys: list[Key], owner_ids: list[str]) -> list[Key]:
-    """What the Photo fields of a page will ask for: the owners (repeated: the
-    loaders read each key once), the viewer's likes and one key a count."""
+def photo_extras(viewer_id: str, photo_keys: list[Key]) -> list[Key]:
+    """What a page's counts and `viewerHasLiked` read: for each photo in turn, the
+    viewer's like and one key a count (`_shown` reads them back by position)."""
     keys: list[Key] = []
-    for photo, owner_id in zip(photo_keys, owner_ids, strict=True):
+    for photo in photo_keys:
         keys += (
-            models.user_key(owner_id),
             social_models.like_key(viewer_id, photo),
             counters.key_of(likes.LIKES, photo),
             counters.key_of(comments.COMMENTS, photo),
         )
     return keys
+
+
+def _shown(photo: models.Photo, extras: list[Entity | None], first: int) -> FeedPhoto:
+    like, like_total, comment_total = extras[first : first + 3]
+    return FeedPhoto(
+        photo, counters.value(like_total), counters.value(comment_total), like is not None
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class FeedPhoto:
+    """A photo of the feed, with what its counts and `viewerHasLiked` show: read
+    with the page, so its fields need not look their keys up again."""
+
+    photo: models.Photo
+    like_count: int
+    comment_count: int
+    viewer_has_liked: bool
 
 
 def feed_query(viewer_id: str) -> Query:
@@ -49,7 +68,7 @@ def _photo_key(item: Entity) -> Key:
 MAX_EXTRA_READS = 2
 
 
-async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Photo]:
+async def home_feed(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
     size = page_size(args)
     backward = args.last is not None
     page = await _visible(context, args)
@@ -84,7 +103,7 @@ async def home_feed(context: RequestContext, args: PageArgs) -> Page[models.Phot
     return page
 
 
-async def _visible(context: RequestContext, args: PageArgs) -> Page[models.Photo]:
+async def _visible(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
     """One read of the feed, with the items it must not show left out."""
     viewer = context.require_viewer()
     items = await paginate(
@@ -97,24 +116,29 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[models.Photo
     )
     photo_keys = [edge.node for edge in items.edges]
     owner_ids = [social_models.owner_id_of(key) for key in photo_keys]
-    owners = set(owner_ids) - {viewer.user_id}
+    owners = list(dict.fromkeys(owner_ids))
     # Everything a feed page shows in one batched get: the photos, the follow
-    # edges that may hide some, and what the Photo fields ask for next (owners,
-    # the viewer's likes, counts). The results are primed into the
-    # DataLoader, where those fields find them without another round trip.
-    followees = sorted(owners)
-    edge_keys = [social_models.following_key(viewer.user_id, owner) for owner in followees]
-    loaders = context.loaders
-    await loaders.fetch_and_prime(
-        [*photo_keys, *edge_keys, *photo_extras(viewer.user_id, photo_keys, owner_ids)]
-    )
-    photos = [loaders.loaded(key) for key in photo_keys]
-    edges = [loaders.loaded(key) for key in edge_keys]
-    followed = {owner for owner, edge in zip(followees, edges, strict=True) if edge}
+    # edges that may hide some, the owners, the viewer's likes and the counts.
+    # The photos, edges and owners are primed into the DataLoader, where the
+    # `owner` field (and its `viewerFollows`) finds them without another round
+    # trip; the likes and counts are read here, once, into each FeedPhoto.
+    edge_keys = [
+        social_models.following_key(viewer.user_id, owner)
+        for owner in owners
+        if owner != viewer.user_id
+    ]
+    primed = [*photo_keys, *edge_keys, *(models.user_key(owner) for owner in owners)]
+    found = await context.loaders.fetch_priming(primed, photo_extras(viewer.user_id, photo_keys))
+    photos = found[: len(photo_keys)]
+    follows = found[len(photo_keys) : len(photo_keys) + len(edge_keys)]
+    extras = found[len(primed) :]
+    followed = {follow.key.name for follow in follows if follow is not None}
     followed.add(viewer.user_id)
     kept = [
-        Edge(models.photo_from_entity(photo), edge.cursor)
-        for edge, photo, owner_id in zip(items.edges, photos, owner_ids, strict=True)
+        Edge(_shown(models.photo_from_entity(photo), extras, at * 3), edge.cursor)
+        for at, (edge, photo, owner_id) in enumerate(
+            zip(items.edges, photos, owner_ids, strict=True)
+        )
         if photo is not None and owner_id in followed
     ]
     return items.keeping(kept)

@@ -166,16 +166,29 @@ class Loaders:
     def prime(self, entity: Entity) -> None:
         self._known[entity.key] = entity
 
-    async def fetch_and_prime(self, keys: Sequence[Key]) -> None:
-        """One get for `keys` (those not loaded already, once each), its results
-        kept, so that later loads of any of them cost nothing (and no DataLoader
-        future each): `loaded`, `entity_then` and `user_now` answer them at once."""
+    async def fetch_priming(
+        self, primed: Sequence[Key], read: Sequence[Key]
+    ) -> list[Entity | None]:
+        """One get for `primed` and `read` (each key once): what it found, in their
+        order. What it found at `primed` is kept (where the request had not read it
+        yet), so that later loads of those keys cost nothing (and no DataLoader
+        future each): `loaded`, `entity_then` and `user_now` answer them at once.
+        What only the caller needs (a page's counts, say) is not kept."""
+        found = await self._store.get_many([*primed, *read])
         known = self._known
-        unique = dict.fromkeys(keys)
-        # A page's prefetch usually comes first: nothing to leave out then.
-        missing = [key for key in unique if key not in known] if known else list(unique)
+        for key, entity in zip(primed, found, strict=False):
+            if key not in known:
+                known[key] = entity
+        return found
+
+    async def fetch_and_prime(self, keys: Sequence[Key]) -> None:
+        """One get, straight to the store, for those of `keys` the request has not
+        read yet, kept as `fetch_priming` keeps them: for keys known at once (a
+        root field's ids, a mutation's check), without a DataLoader's two turns
+        of the event loop."""
+        missing = self.unknown(keys)
         if missing:
-            known.update(zip(missing, await self._store.get_many(missing), strict=True))
+            await self.fetch_priming(missing, ())
 
     def prime_written(self, puts: Iterable[Entity], deletes: Iterable[Key]) -> None:
         """What a transaction of this request committed: the request's later reads

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import strawberry
 
 from resolvers import comments, likes, models
+from resolvers.feed import FeedPhoto
 from resolvers.loaders import Maybe, then
 from resolvers.node_ids import to_global_id
 from resolvers.pagination import PageArgs
 from schema.connection import Connection, to_connection
 from schema.image_size import ImageSize
 from schema.info import Info
+from schema.known_values import known_in
 from schema.late import object_type
 from schema.node import Node
 
@@ -41,9 +43,11 @@ class Photo(Node):
         description="The image's most common colour, as #rrggbb."
     )
     model: strawberry.Private[models.Photo]
+    # What a home feed page read with the photo (its counts, the viewer's like).
+    shown: strawberry.Private[FeedPhoto | None] = None
 
     @classmethod
-    def from_model(cls, photo: models.Photo) -> Photo:
+    def from_model(cls, photo: models.Photo, shown: FeedPhoto | None = None) -> Photo:
         return cls(
             id=strawberry.ID(to_global_id("Photo", photo.key)),
             caption=photo.caption,
@@ -53,24 +57,43 @@ class Photo(Node):
             blurhash=photo.blurhash,
             dominant_color=photo.dominant_color,
             model=photo,
+            shown=shown,
         )
 
-    # These return at once what the request has loaded already (a feed page's
-    # prefetch), and an awaitable only for what it has not (graphql_type: the
-    # annotation says Maybe[...], which is no GraphQL type).
+    @classmethod
+    def from_feed(cls, shown: FeedPhoto) -> Photo:
+        return cls.from_model(shown.photo, shown)
+
+    # These return what a feed page read with the photo (`shown`: a compiled plan
+    # reads it without calling them, schema/known_values.py), else at once what
+    # the request has loaded already (a page's prefetch), and an awaitable only
+    # for what it has not (graphql_type: the annotation says Maybe[...], which is
+    # no GraphQL type).
     @strawberry.field(graphql_type=int, description="How many people like it.")
+    @known_in("shown", "like_count")
     def like_count(self, info: Info) -> Maybe[int]:
+        shown = self.shown
+        if shown is not None:
+            return shown.like_count
         return likes.like_count(info.context, self.model.key)
 
     @strawberry.field(
         graphql_type=bool,
         description="Whether the signed-in viewer likes it (false when signed out).",
     )
+    @known_in("shown", "viewer_has_liked")
     def viewer_has_liked(self, info: Info) -> Maybe[bool]:
+        shown = self.shown
+        if shown is not None:
+            return shown.viewer_has_liked
         return likes.viewer_has_liked(info.context, self.model.key)
 
     @strawberry.field(graphql_type=int, description="How many comments it has.")
+    @known_in("shown", "comment_count")
     def comment_count(self, info: Info) -> Maybe[int]:
+        shown = self.shown
+        if shown is not None:
+            return shown.comment_count
         return comments.comment_count(info.context, self.model.key)
 
     @strawberry.field(description="Its comments, oldest first.")

@@ -51,7 +51,7 @@ class Viewer:
         from schema.photo import Photo
 
         page = await feed.home_feed(info.context, PageArgs(first, after, last, before))
-        return to_connection(page, Photo.from_model)
+        return to_connection(page, Photo.from_feed)
 
     @strawberry.field(
         description="Notifications, newest first. An item never moves: a new event on it "

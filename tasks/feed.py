@@ -9,7 +9,7 @@ follower who has none for this photo yet.
 
     fanout_photo     {photo, sort_key, after?, batch}   followers get the photo
     unfanout_photo   {photo, after?, batch}             followers lose it (deleted)
-    backfill_feed    {follower, followee}               a new follow brings recent photos
+    backfill_feed    {follower, followee}               a new follow brings a page of photos
     prune_feed       {follower, followee, after?}       an unfollow takes them away
 """
 
@@ -32,7 +32,13 @@ from tasks.outbox import FollowUp
 # Followers per task: two entities each (FeedItem, notification), so one commit
 # of at most 500 entities.
 FOLLOWERS_PER_BATCH = 250
-BACKFILL_PHOTOS = 50
+# A new follow copies the followee's newest photos into the follower's feed: as
+# many as the first page a client sees when it asks for no size (the default page
+# of resolvers/pagination.py; tasks sit below resolvers). Older ones are on the
+# followee's profile. A bound that grows to the client's maximum page (50) made
+# every follow, and the prune of every unfollow, cost more as users posted: the
+# work of both followed the followee's photo count up to that bound.
+BACKFILL_PHOTOS = 20
 FEED_QUEUE = "default"
 
 

@@ -8,16 +8,17 @@ from pathlib import Path
 import httpx
 
 from resolvers import background
+from resolvers.pagination import DEFAULT_PAGE_SIZE
 from settings import Settings
 from store import models, social_models
 from store.notification_models import first_item_key
-from store.port import Entity, Store
+from store.port import Entity, Query, Store
 from taskqueue.headers import EMBEDDED_SECRET
 from taskqueue.naming import task_name
 from tasks.outbox import outbox_records, relay
-from tests.test_social import UNFOLLOW, mutate, uid
+from tests.test_social import FOLLOW, UNFOLLOW, mutate, uid
 from tests.utils.accounts import bearer, call
-from tests.utils.builders import BASE_TIME, make_user, photo_at
+from tests.utils.builders import BASE_TIME, make_photos, make_user, photo_at
 from tests.utils.draining import app_of, drain
 from tests.utils.tasks_app import eventually, running_app
 
@@ -148,3 +149,27 @@ async def test_deleting_a_photo_that_is_in_1000_feeds(
     assert await _feed_items(store, fans, photo) == 0
     notes = await store.get_many([first_item_key(f, "NEW_PHOTO", photo.key.encode()) for f in fans])
     assert not any(notes)
+
+
+async def test_a_follow_backfills_one_page_of_the_followees_photos(
+    client: httpx.AsyncClient, settings: Settings, store: Store
+) -> None:
+    """A follow copies the followee's newest page, however many photos they have:
+    what a follow (and its unfollow's prune) costs does not grow as users post."""
+    star = await make_user(store, "star")
+    fan = await make_user(store, "fan")
+    photos = await make_photos(store, star, DEFAULT_PAGE_SIZE + 5)
+    await mutate(client, FOLLOW, bearer(settings, fan.id), userId=uid(star))
+    await drain(client, within=60)
+    items = await store.page(
+        Query(kind=social_models.FEED_ITEM, order_by="sort_key", ancestor=fan.key), limit=100
+    )
+    newest = [social_models.feed_item_key(fan.id, p.key) for p in photos[:DEFAULT_PAGE_SIZE]]
+    assert [r.entity.key for r in items] == newest
+    body = await call(
+        client,
+        "{ viewer { feed { edges { node { caption } } } } }",
+        headers=bearer(settings, fan.id),
+    )
+    shown = [edge["node"]["caption"] for edge in body["data"]["viewer"]["feed"]["edges"]]
+    assert shown == [p.caption for p in photos[:DEFAULT_PAGE_SIZE]]

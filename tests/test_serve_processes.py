@@ -3,6 +3,7 @@ reads for them."""
 
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import replace
 from pathlib import Path
@@ -167,3 +168,19 @@ def test_a_bad_host_port_or_process_count_stops_the_server_in_one_line(
         serve.main([])
     assert stopped.value.code == 2
     assert capsys.readouterr().err == f"cannot start: {refusal}\n"
+
+
+def test_a_worker_collects_its_oldest_generation_ten_times_less_often(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the in-process cache keeps, the collector walks on every full
+    collection; a worker makes those collections rarer (serve.worker_app)."""
+    monkeypatch.setenv("TIMELINE_ENV", "local")
+    monkeypatch.setenv("TIMELINE_VAR_DIR", str(tmp_path))
+    threshold = gc.get_threshold()
+    try:
+        serve.worker_app()
+        assert gc.get_threshold() == (*threshold[:2], 100)
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*threshold)

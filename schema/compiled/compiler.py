@@ -44,6 +44,7 @@ from schema.compiled.completers import accepted_classes, object_completer
 from schema.compiled.list_prefetch import list_prefetch
 from schema.compiled.plan import Completion, FieldPlan, Kind, Plan, Source
 from schema.compiled.unsupported import Unsupported
+from schema.known_values import KNOWN_IN
 
 CONDITIONS = ("skip", "include")
 
@@ -156,6 +157,8 @@ class _Compiler:
             )
             info = resolver.info_parameter
             plan.info_name = info.name if info is not None else None
+            if not field_def.args:
+                plan.known_in = getattr(function, KNOWN_IN, None)
             plan_arguments(self.schema, plan, field_def.args, strawberry_field)
         plan.field_def = field_def
         plan.strawberry_field = strawberry_field

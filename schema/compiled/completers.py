@@ -137,8 +137,13 @@ def _field(index: int, field: FieldPlan, type_name: str) -> list[str]:
     else:
         read = f"run.call(F{index}, source)"
     where = f"F{index}, value, path, {type_name!r}"
-    lines = [
-        "        try:",
+    lines = ["        try:"]
+    known = field.known_in
+    if known is not None and all(_plain_name(name) for name in known):
+        holder, attribute = known  # what the resolver would return: read, not called
+        lines.append(f"            held = source.{holder}")
+        read = f"held.{attribute} if held is not None else {read}"
+    lines += [
         f"            value = {read}",
         "        except Exception as error:",
         f"            results[{key}] = run.field_error(F{index}, error, path, {type_name!r})",

@@ -104,6 +104,7 @@ class FieldPlan:
         "field_def",
         "info_name",
         "key",
+        "known_in",
         "kwargs",
         "leaf",
         "name",
@@ -139,6 +140,9 @@ class FieldPlan:
         # Keyword names the resolver takes the parent object (root, parent) and Info by.
         self.source_names: tuple[str, ...] = ()
         self.info_name: str | None = None
+        # (holder, attribute): the resolver's answer when source.<holder> is not None
+        # (schema/known_values.py), read without calling it.
+        self.known_in: tuple[str, str] | None = None
         # Python keyword arguments, converted once when they hold no variable;
         # otherwise (arguments_dynamic) coerced and converted per request.
         self.kwargs: dict[str, Any] = {}

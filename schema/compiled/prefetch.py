@@ -26,13 +26,21 @@ from schema.photo import Photo
 from schema.user import User
 
 # A field of a type -> the keys it reads for one object of that type.
+# Photo fields that a home feed photo answers from its page (schema/photo.py `shown`).
+FEED_PHOTO_FIELDS = frozenset({"likeCount", "commentCount", "viewerHasLiked"})
 KeysOf: TypeAlias = Callable[[RequestContext, object], Iterable[Key]]
 
 
 def photo_keys(fields: Iterable[str], owner_fields: Iterable[str] | None) -> list[KeysOf]:
     """What a photo's selected `fields` read (`owner`: its owner's entity), and
     its owner's `owner_fields` when `owner` is selected."""
-    found = [_on_photo(PHOTO_FIELDS[name]) for name in fields if name in PHOTO_FIELDS]
+    found = [
+        _on_feed_photo(PHOTO_FIELDS[name])
+        if name in FEED_PHOTO_FIELDS
+        else _on_photo(PHOTO_FIELDS[name])
+        for name in fields
+        if name in PHOTO_FIELDS
+    ]
     found += [_on_owner(USER_FIELDS[name]) for name in owner_fields or () if name in USER_FIELDS]
     return found
 
@@ -43,6 +51,16 @@ def user_keys(fields: Iterable[str]) -> list[KeysOf]:
 
 def _on_photo(read: Callable[[RequestContext, Any], Iterable[Key]]) -> KeysOf:
     return lambda context, photo: read(context, _model(photo, Photo))
+
+
+def _on_feed_photo(read: Callable[[RequestContext, Any], Iterable[Key]]) -> KeysOf:
+    """A field that a home feed photo answers from what its page read."""
+
+    def keys(context: RequestContext, photo: object) -> Iterable[Key]:
+        assert isinstance(photo, Photo)
+        return () if photo.shown is not None else read(context, photo.model)
+
+    return keys
 
 
 def _on_owner(read: Callable[[RequestContext, str], Iterable[Key]]) -> KeysOf:

@@ -29,8 +29,9 @@ def app_task_context(
     """A delivery of a task as the app's queue would hand it; `store`: another view
     of the app's store (a faulty one, say)."""
     state = app_of(http).state
+    runtime = state.tasks  # its store reads past the app's cache, as tasks do
     return TaskContext(
-        store or state.store, state.tasks.tasks, info, state.push, clock=clock, mail=state.mail
+        store or runtime.store, runtime.tasks, info, state.push, clock=clock, mail=state.mail
     )
 
 
@@ -39,8 +40,9 @@ def app_job_context(
 ) -> JobContext:
     """A run of a cron job as the app's cron route would hand it."""
     state = app_of(http).state
+    runtime = state.tasks
     return JobContext(
-        state.store, state.tasks.tasks, job, state.blobs, state.push, clock=clock, mail=state.mail
+        runtime.store, runtime.tasks, job, state.blobs, state.push, clock=clock, mail=state.mail
     )
 
 
