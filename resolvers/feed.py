@@ -13,6 +13,7 @@ endCursor always leads on (resolvers/pagination.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from resolvers import comments, likes
 from resolvers.context import RequestContext
@@ -22,17 +23,27 @@ from store.keys import Key
 from store.port import Entity, Query
 
 
-def photo_extras(viewer_id: str, photo_keys: list[Key]) -> list[Key]:
-    """What a page's counts and `viewerHasLiked` read: for each photo in turn, the
-    viewer's like and one key a count (`_shown` reads them back by position)."""
+def photo_extras(viewer_id: str, photo_keys: list[Key], owner_ids: list[str]) -> list[Key]:
+    """What a page's counts and `viewerHasLiked` read: for each photo in turn (of
+    the owner at the same position), the viewer's like and one key a count
+    (`_shown` reads them back by position)."""
     keys: list[Key] = []
-    for photo in photo_keys:
-        keys += (
-            social_models.like_key(viewer_id, photo),
-            counters.key_of(likes.LIKES, photo),
-            counters.key_of(comments.COMMENTS, photo),
-        )
+    for photo, owner_id in zip(photo_keys, owner_ids, strict=True):
+        keys += _extras_of(viewer_id, owner_id, photo.path[-1][1])  # photo.name, no call
     return keys
+
+
+# Made once for each viewer and photo, not each page: a new like key costs its
+# validation, its first hash and its encoding, and these cache entries are found by
+# names (a hash of str is a C call, and kept; a Key's is a Python call).
+@lru_cache(maxsize=16384)
+def _extras_of(viewer_id: str, owner_id: str, photo_id: str) -> tuple[Key, Key, Key]:
+    photo = models.photo_key(owner_id, photo_id)
+    return (
+        social_models.like_key(viewer_id, photo),
+        counters.key_of(likes.LIKES, photo),
+        counters.key_of(comments.COMMENTS, photo),
+    )
 
 
 def _shown(photo: models.Photo, extras: list[Entity | None], first: int) -> FeedPhoto:
@@ -128,7 +139,9 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
         if owner != viewer.user_id
     ]
     primed = [*photo_keys, *edge_keys, *(models.user_key(owner) for owner in owners)]
-    found = await context.loaders.fetch_priming(primed, photo_extras(viewer.user_id, photo_keys))
+    found = await context.loaders.fetch_priming(
+        primed, photo_extras(viewer.user_id, photo_keys, owner_ids)
+    )
     photos = found[: len(photo_keys)]
     follows = found[len(photo_keys) : len(photo_keys) + len(edge_keys)]
     extras = found[len(primed) :]

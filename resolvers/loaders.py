@@ -103,7 +103,8 @@ class Loaders:
         self._known: dict[Key, Entity | None] = {}
         # Users decoded from the entities in `_known` (each Photo's owner on a page
         # is mostly the same few users), with the entity each was decoded from.
-        self._users: dict[Key, tuple[Entity, User]] = {}
+        # By id: a str's hash is kept, a Key's is a Python call each time.
+        self._users: dict[str, tuple[Entity, User]] = {}
         # What fields show of those users (`shown`), by view and user id.
         self._shown: dict[tuple[Callable[[User], object], str], tuple[User, object]] = {}
         self.entities = EntityLoader(store)
@@ -143,9 +144,9 @@ class Loaders:
             return then(self.entity(key), _user_or_none)
         if entity is None:
             return None
-        decoded = self._users.get(key)
+        decoded = self._users.get(user_id)
         if decoded is None or decoded[0] is not entity:
-            decoded = self._users[key] = (entity, user_from_entity(entity))
+            decoded = self._users[user_id] = (entity, user_from_entity(entity))
         return decoded[1]
 
     def shown(self, user: User, view: Callable[[User], T]) -> T:
@@ -176,9 +177,9 @@ class Loaders:
         What only the caller needs (a page's counts, say) is not kept."""
         found = await self._store.get_many([*primed, *read])
         known = self._known
+        keep = known.setdefault  # one hash a key (a Key's is a Python call)
         for key, entity in zip(primed, found, strict=False):
-            if key not in known:
-                known[key] = entity
+            keep(key, entity)
         return found
 
     async def fetch_and_prime(self, keys: Sequence[Key]) -> None:
