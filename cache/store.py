@@ -72,8 +72,15 @@ CARRIED_PAGE_KINDS = frozenset({FEED_ITEM})
 MAX_CACHED_PAGE = 51
 
 
-@functools.lru_cache(maxsize=65_536)  # a page asks for the same shard keys again and again
 def entity_slot(key: Key) -> Slot:
+    return slot_at(key.path)
+
+
+# By the key's path: a page asks for the same keys again and again, and a tuple of
+# strs hashes in C (a Key's hash is a Python call).
+@functools.lru_cache(maxsize=65_536)
+def slot_at(path: tuple[tuple[str, str], ...]) -> Slot:
+    key = Key(path)
     name = "e:" + key.encode()
     if key.kind == SHARD_KIND:
         # A counter's shards are read together, so they share one generation: a
@@ -143,7 +150,10 @@ class CachedStore:
     async def get_many(self, keys: Sequence[Key]) -> list[Entity | None]:
         # A feed page asks for some 300 distinct keys, most of them cached: the answer
         # is built by position, without a dict (every Key hash is a Python call).
-        unique = list(dict.fromkeys(keys))
+        # Told apart by path (hashed in C; a Key's hash is a Python call): only a
+        # list that repeats a key is made unique by its keys.
+        paths = [key.path for key in keys]
+        unique = list(keys) if len(set(paths)) == len(paths) else list(dict.fromkeys(keys))
         cached: list[int] = []  # positions in `unique` of the keys of cached kinds
         uncached: list[int] = []
         for at, key in enumerate(unique):
@@ -151,7 +161,7 @@ class CachedStore:
             (cached if key.path[-1][0] in ENTITY_KINDS else uncached).append(at)
         if not cached:
             return await self.inner.get_many(keys)
-        found = await self.cache.lookup([entity_slot(unique[at]) for at in cached])
+        found = await self.cache.lookup([slot_at(unique[at].path) for at in cached])
         load_entity = self._codec.load_entity
         entities: list[Entity | None] = [None] * len(unique)
         misses: list[tuple[int, str | None]] = []  # position, generation to fill under
