@@ -93,6 +93,15 @@ class MemoryBudget:
             self._admitted -= cost
             self._admit_waiting()
 
+    def release_unless_awaited(self, cost: int) -> bool:
+        """Gives `cost` bytes back from any thread when nobody waits for them;
+        False when somebody does: then `release` them on the loop's thread."""
+        with self._lock:
+            if self._waiting:
+                return False
+            self._admitted -= cost
+            return True
+
     def _take_if_free(self, cost: int) -> bool:
         if self._waiting or self._admitted + cost > self.capacity:
             return False

@@ -311,7 +311,8 @@ class ImagePipeline:
         try:
             return _render_and_release(plan)
         finally:
-            _call_soon(loop, self.budget.release, plan.cost)
+            if not self.budget.release_unless_awaited(plan.cost):
+                _call_soon(loop, self.budget.release, plan.cost)
 
     async def _admit(self, plan: DecodePlan) -> None:
         if plan.cost > self.budget.capacity:
