@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from media.derivatives import Rendition
@@ -34,6 +34,11 @@ class InvalidBlobName(ValueError):
 class BlobStore(Protocol):
     async def put(self, name: str, data: bytes, content_type: str) -> None:
         """Stores `data` under `name`; putting the same name and bytes again is harmless."""
+        ...
+
+    async def put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> None:
+        """Stores each `name: (data, content_type)`, returning only when no write is
+        still under way (so none lands after a cleanup); raises the first failure."""
         ...
 
     async def get(self, name: str) -> bytes | None: ...

@@ -2,7 +2,9 @@
 
 `MemoryBudget` is a weighted semaphore counted in bytes: an upload is admitted
 with its estimated cost (media/cost.py) when that many bytes are free, in the
-order uploads asked, and gives them back when its work is done. Waiting is
+order uploads asked, and gives them back when its work is done. An image
+thread may take bytes itself (`try_acquire`) when nobody waits, so inspection
+and rendering are one job of the pool instead of two hops of the loop. Waiting is
 bounded: past the deadline the caller gets `BudgetExhausted` and answers
 "try again shortly" instead of growing the process towards an out-of-memory kill.
 
@@ -16,6 +18,7 @@ import asyncio
 import ctypes
 import ctypes.util
 import os
+import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -42,6 +45,9 @@ class MemoryBudget:
         self._admitted = 0
         self._high_water = 0
         self._waiting: deque[tuple[int, asyncio.Future[None]]] = deque()
+        # Image threads take bytes too (try_acquire): every change of the count or
+        # the queue holds this lock. Futures are only ever resolved on the loop.
+        self._lock = threading.Lock()
 
     @property
     def admitted(self) -> int:
@@ -58,12 +64,12 @@ class MemoryBudget:
         first served: a large image is not overtaken forever by small ones)."""
         if cost > self.capacity:
             raise ValueError(f"{cost} bytes can never fit in a budget of {self.capacity}")
-        if not self._waiting and self._admitted + cost <= self.capacity:
-            self._admit(cost)
-            return
-        admitted = asyncio.get_running_loop().create_future()
-        entry = (cost, admitted)
-        self._waiting.append(entry)
+        with self._lock:
+            if self._take_if_free(cost):
+                return
+            entry = (cost, asyncio.get_running_loop().create_future())
+            self._waiting.append(entry)
+        admitted = entry[1]
         try:
             await asyncio.wait_for(asyncio.shield(admitted), wait_seconds)
         except TimeoutError:
@@ -75,9 +81,32 @@ class MemoryBudget:
                 self.release(cost)
             raise
 
+    def try_acquire(self, cost: int) -> bool:
+        """Admits `cost` bytes if they are free and nobody waits (first come, first
+        served); never waits. Safe from any thread."""
+        with self._lock:
+            return self._take_if_free(cost)
+
     def release(self, cost: int) -> None:
-        self._admitted -= cost
-        self._admit_waiting()
+        """On the loop's thread: it may admit a waiter."""
+        with self._lock:
+            self._admitted -= cost
+            self._admit_waiting()
+
+    def release_unless_awaited(self, cost: int) -> bool:
+        """Gives `cost` bytes back from any thread when nobody waits for them;
+        False when somebody does: then `release` them on the loop's thread."""
+        with self._lock:
+            if self._waiting:
+                return False
+            self._admitted -= cost
+            return True
+
+    def _take_if_free(self, cost: int) -> bool:
+        if self._waiting or self._admitted + cost > self.capacity:
+            return False
+        self._admit(cost)
+        return True
 
     def _withdraw(self, entry: tuple[int, asyncio.Future[None]]) -> bool:
         """Takes a waiter out of the queue; False when it had been admitted already."""
@@ -85,8 +114,9 @@ class MemoryBudget:
         if admitted.done():
             return False
         admitted.cancel()
-        self._waiting.remove(entry)
-        self._admit_waiting()  # a large head that left may unblock smaller ones
+        with self._lock:
+            self._waiting.remove(entry)
+            self._admit_waiting()  # a large head that left may unblock smaller ones
         return True
 
     def _admit(self, cost: int) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 from google.api_core.exceptions import NotFound
@@ -42,6 +42,16 @@ class GCSBlobStore:
             timeout=_TIMEOUT_SECONDS,
             retry=DEFAULT_RETRY,
         )
+
+    async def put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> None:
+        # Uploads are network round trips: side by side, each waited for.
+        results = await asyncio.gather(
+            *(self.put(name, data, kind) for name, (data, kind) in blobs.items()),
+            return_exceptions=True,
+        )
+        failure = next((r for r in results if isinstance(r, BaseException)), None)
+        if failure is not None:
+            raise failure
 
     async def get(self, name: str) -> bytes | None:
         blob = self._bucket.blob(check_name(name))

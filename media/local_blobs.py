@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from media.blobs import check_name, is_valid_name
@@ -31,6 +31,17 @@ class LocalBlobStore:
     async def put(self, name: str, data: bytes, content_type: str) -> None:
         target = self.root / check_name(name)
         await asyncio.to_thread(self._write, target, data)
+
+    async def put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> None:
+        # One thread job for a photo's sizes, not one each: every job is a wait
+        # for a turn of the event loop. Stops at the first failure.
+        writes = [(self.root / check_name(name), data) for name, (data, _) in blobs.items()]
+
+        def write_all() -> None:
+            for target, data in writes:
+                self._write(target, data)
+
+        await asyncio.to_thread(write_all)
 
     def _write(self, target: Path, data: bytes) -> None:
         descriptor, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")

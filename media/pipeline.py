@@ -280,18 +280,39 @@ class ImagePipeline:
         configure_pillow(limits.max_pixels)
 
     async def process(self, source: BinaryIO) -> ProcessedImage:
-        plan = await asyncio.wrap_future(self._pool.submit(inspect, source, self.limits))
+        # One job when the budget has room at once (the common case): each job is
+        # a wait for a turn of the loop, which under load is a pass over every
+        # other ready request. Otherwise the plan comes back to wait its turn here.
+        loop = asyncio.get_running_loop()
+        done = self._pool.submit(self._inspect_and_render_if_free, source, loop)
+        outcome = await asyncio.wrap_future(done)
+        if isinstance(outcome, ProcessedImage):
+            return outcome
+        plan = outcome
         try:
             await self._admit(plan)
         except BaseException:
             plan.image.close()
             raise
-        loop = asyncio.get_running_loop()
         work = self._pool.submit(_render_and_release, plan)
         # Given back when the thread is done with the pixels, even if this
         # request was cancelled meanwhile.
         work.add_done_callback(lambda _: _call_soon(loop, self.budget.release, plan.cost))
         return await asyncio.wrap_future(work)
+
+    def _inspect_and_render_if_free(
+        self, source: BinaryIO, loop: asyncio.AbstractEventLoop
+    ) -> ProcessedImage | DecodePlan:
+        """Blocking: the plan, unless its cost was admitted without waiting and it
+        is rendered already."""
+        plan = inspect(source, self.limits)
+        if plan.cost > self.budget.capacity or not self.budget.try_acquire(plan.cost):
+            return plan  # refused or queued by `_admit`, on the loop
+        try:
+            return _render_and_release(plan)
+        finally:
+            if not self.budget.release_unless_awaited(plan.cost):
+                _call_soon(loop, self.budget.release, plan.cost)
 
     async def _admit(self, plan: DecodePlan) -> None:
         if plan.cost > self.budget.capacity:

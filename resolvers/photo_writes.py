@@ -20,7 +20,6 @@ blob names comes in one transaction; then the blobs and the record go.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import unicodedata
 from dataclasses import replace
@@ -100,15 +99,14 @@ async def create_photo(
     photo, blobs = _photo_with_blobs(viewer.user_id, cleaned, now, processed)
     stray = models.StrayBlob(viewer.user_id, photo.id, tuple(blobs), now)
     await context.store.put_many([models.stray_blob_to_entity(stray)])
-    # Every write is waited for, failed or not, so none can land after the cleanup.
-    written = await asyncio.gather(
-        *(media.blobs.put(name, data, kind) for name, (data, kind) in blobs.items()),
-        return_exceptions=True,
-    )
-    failure = next((result for result in written if isinstance(result, BaseException)), None)
-    if failure is not None:
-        await _reclaim(context, stray)  # nothing refers to them: no Photo was committed
-        raise failure
+    try:
+        # Returns only when no write is under way, so none can land after the cleanup.
+        await media.blobs.put_many(blobs)
+    except Exception:
+        # Nothing refers to them: no Photo was committed. (Cancelled, a write may
+        # still land: the record stays for the cleanup job.)
+        await _reclaim(context, stray)
+        raise
 
     outbox = Outbox()
 

@@ -41,6 +41,21 @@ async def test_a_release_admits_waiters_first_come_first_served() -> None:
     assert budget.high_water == 90
 
 
+async def test_an_image_thread_takes_and_gives_back_bytes_only_when_nobody_waits() -> None:
+    budget = MemoryBudget(100)
+    assert await asyncio.to_thread(budget.try_acquire, 90)
+    assert not await asyncio.to_thread(budget.try_acquire, 20)  # not free
+    waiter = asyncio.create_task(budget.acquire(80, wait_seconds=60))
+    await asyncio.sleep(0)
+    # 10 bytes are free, but a waiter asked first; and its bytes are the loop's to give.
+    assert not await asyncio.to_thread(budget.try_acquire, 10)
+    assert not await asyncio.to_thread(budget.release_unless_awaited, 90)
+    budget.release(90)
+    await waiter
+    assert await asyncio.to_thread(budget.release_unless_awaited, 80)
+    assert budget.admitted == 0
+
+
 async def test_a_waiter_that_gives_up_leaves_no_trace() -> None:
     budget = MemoryBudget(100)
     await budget.acquire(100, wait_seconds=0)

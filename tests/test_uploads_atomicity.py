@@ -9,7 +9,7 @@ error (the ambiguous case Datastore can produce).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Literal
@@ -43,12 +43,13 @@ class FailingBlobs(LocalBlobStore):
         self.fail_put_number: int | None = None  # the n-th put from now fails
         self.fail_deletes = False
 
-    async def put(self, name: str, data: bytes, content_type: str) -> None:
-        if self.fail_put_number is not None:
-            self.fail_put_number -= 1
-            if self.fail_put_number == 0:
-                raise OSError("disk full (test)")
-        await super().put(name, data, content_type)
+    async def put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> None:
+        for name, (data, content_type) in blobs.items():  # a write at a time, as the store
+            if self.fail_put_number is not None:
+                self.fail_put_number -= 1
+                if self.fail_put_number == 0:
+                    raise OSError("disk full (test)")
+            await super().put(name, data, content_type)
 
     async def delete(self, names: Sequence[str]) -> None:
         if self.fail_deletes:
