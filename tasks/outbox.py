@@ -224,17 +224,16 @@ class Relays:
     async def after_commit(self, records: Sequence[Entity]) -> None:
         if not records:
             return
+        relaying = relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
         if self._backlog is not None and self._backlog.over:
             # Backpressure: the answer waits for the relay and for the workers.
-            await relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
+            await relaying
             await self._backlog.under_limit()
             return
         if len(self._running) >= self._limit:
-            await relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
+            await relaying
             return
-        task = asyncio.create_task(
-            relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
-        )
+        task = asyncio.create_task(relaying)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
