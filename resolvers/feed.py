@@ -23,14 +23,28 @@ from store.keys import Key
 from store.port import Entity, Query
 
 
-def photo_extras(viewer_id: str, photo_keys: list[Key], owner_ids: list[str]) -> list[Key]:
-    """What a page's counts and `viewerHasLiked` read: for each photo in turn (of
-    the owner at the same position), the viewer's like and one key a count
-    (`_shown` reads them back by position)."""
-    keys: list[Key] = []
-    for photo, owner_id in zip(photo_keys, owner_ids, strict=True):
-        keys += _extras_of(viewer_id, owner_id, photo.path[-1][1])  # photo.name, no call
-    return keys
+@dataclass(frozen=True, slots=True)
+class FeedRef:
+    """What a FeedItem names: the photo, its owner, and the keys its counts and
+    `viewerHasLiked` read (the viewer's like, one key a count; `_visible` reads
+    them back by position)."""
+
+    photo: Key
+    owner_id: str
+    extras: tuple[Key, Key, Key]
+
+
+def _ref_of(item: Entity) -> FeedRef:
+    # Kept with a cached FeedItem (store/models.py `derived`): a warm page reads
+    # each item's ref, not its name parsed and its keys looked up again.
+    return models.derived(item, FeedRef, _new_ref)
+
+
+def _new_ref(item: Entity) -> FeedRef:
+    photo = social_models.parse_photo_ref(item.key.name)
+    owner_id = social_models.owner_id_of(photo)
+    viewer_id = item.key.path[0][1]  # a FeedItem is in its viewer's entity group
+    return FeedRef(photo, owner_id, _extras_of(viewer_id, owner_id, photo.name))
 
 
 # Made once for each viewer and photo, not each page: a new like key costs its
@@ -46,17 +60,12 @@ def _extras_of(viewer_id: str, owner_id: str, photo_id: str) -> tuple[Key, Key, 
     )
 
 
-def _shown(photo: models.Photo, extras: list[Entity | None], first: int) -> FeedPhoto:
-    like, like_total, comment_total = extras[first : first + 3]
-    return FeedPhoto(
-        photo, counters.value(like_total), counters.value(comment_total), like is not None
-    )
-
-
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class FeedPhoto:
     """A photo of the feed, with what its counts and `viewerHasLiked` show: read
-    with the page, so its fields need not look their keys up again."""
+    with the page, so its fields need not look their keys up again. Never changed
+    once made, yet not frozen: a frozen dataclass's __init__ sets each field
+    through object.__setattr__, three times the cost, for each photo a page."""
 
     photo: models.Photo
     like_count: int
@@ -68,10 +77,6 @@ def feed_query(viewer_id: str) -> Query:
     return Query(
         kind=social_models.FEED_ITEM, order_by="sort_key", ancestor=models.user_key(viewer_id)
     )
-
-
-def _photo_key(item: Entity) -> Key:
-    return social_models.parse_photo_ref(item.key.name)
 
 
 # Reads a page may add when hidden items left it short: each costs what a page
@@ -123,11 +128,10 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
         feed_query(viewer.user_id),
         f"feed:{viewer.user_id}",
         args,
-        _photo_key,
+        _ref_of,
     )
-    photo_keys = [edge.node for edge in items.edges]
-    owner_ids = [social_models.owner_id_of(key) for key in photo_keys]
-    owners = list(dict.fromkeys(owner_ids))
+    refs = [edge.node for edge in items.edges]
+    owners = list(dict.fromkeys([ref.owner_id for ref in refs]))
     # Everything a feed page shows in one batched get: the photos, the follow
     # edges that may hide some, the owners, the viewer's likes and the counts.
     # The photos, edges and owners are primed into the DataLoader, where the
@@ -138,20 +142,31 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
         for owner in owners
         if owner != viewer.user_id
     ]
-    primed = [*photo_keys, *edge_keys, *(models.user_key(owner) for owner in owners)]
-    found = await context.loaders.fetch_priming(
-        primed, photo_extras(viewer.user_id, photo_keys, owner_ids)
-    )
-    photos = found[: len(photo_keys)]
-    follows = found[len(photo_keys) : len(photo_keys) + len(edge_keys)]
-    extras = found[len(primed) :]
+    primed = [ref.photo for ref in refs]
+    primed += edge_keys
+    primed += [models.user_key(owner) for owner in owners]
+    found = await context.loaders.fetch_priming(primed, [key for ref in refs for key in ref.extras])
+    photos = found[: len(refs)]
+    follows = found[len(refs) : len(primed) - len(owners)]
+    # Then each photo's extras, in `FeedRef.extras` order: its like, its two totals.
+    at = len(primed)
+    liked, like_totals, comment_totals = found[at::3], found[at + 1 :: 3], found[at + 2 :: 3]
     followed = {follow.key.name for follow in follows if follow is not None}
     followed.add(viewer.user_id)
+    value = counters.value
     kept = [
-        Edge(_shown(models.photo_from_entity(photo), extras, at * 3), edge.cursor)
-        for at, (edge, photo, owner_id) in enumerate(
-            zip(items.edges, photos, owner_ids, strict=True)
+        Edge(
+            FeedPhoto(
+                models.photo_from_entity(photo),
+                value(like_total),
+                value(comment_total),
+                like is not None,
+            ),
+            edge.cursor,
         )
-        if photo is not None and owner_id in followed
+        for edge, photo, like, like_total, comment_total in zip(
+            items.edges, photos, liked, like_totals, comment_totals, strict=True
+        )
+        if photo is not None and edge.node.owner_id in followed
     ]
     return items.keeping(kept)

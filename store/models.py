@@ -124,7 +124,7 @@ def user_to_entity(user: User) -> Entity:
 
 
 def user_from_entity(entity: Entity) -> User:
-    return _derived(entity, User, _user_from_entity)
+    return derived(entity, User, _user_from_entity)
 
 
 def _user_from_entity(entity: Entity) -> User:
@@ -163,7 +163,7 @@ def photo_to_entity(photo: Photo) -> Entity:
 
 
 def photo_from_entity(entity: Entity) -> Photo:
-    return _derived(entity, Photo, _photo_from_entity)
+    return derived(entity, Photo, _photo_from_entity)
 
 
 def _photo_from_entity(entity: Entity) -> Photo:
@@ -239,7 +239,7 @@ def stray_blobs_oldest_first() -> Query:
     return Query(kind=STRAY_BLOB, order_by="sort_key", descending=False)
 
 
-def _derived(entity: Entity, model: type[_Model], make: Callable[[Entity], _Model]) -> _Model:
+def derived(entity: Entity, model: type[_Model], make: Callable[[Entity], _Model]) -> _Model:
     """`make(entity)`, made once for an entity that keeps its models (a cached one:
     the models are frozen, and so is what they are made from)."""
     kept = entity.derived
