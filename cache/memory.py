@@ -7,6 +7,14 @@ Values never leave the process, so it keeps them as objects (`keeps_objects`):
 cache/store.py fills it with frozen entities and pages, which a hit hands out
 without decoding anything.
 
+A home page looks up some 100 slots, the same ones request after request. A
+lookup of many slots is remembered with the entries it touched and what it
+found; the same slots (the same objects, cache/store.py makes one a key) looked
+up again while nothing in the cache has changed since find the same, so the
+lookup only touches those entries again, in the same order, and hands out what
+it found then (`_Replay`). Any change (a fill, a new generation, an
+invalidation, a carry, an eviction) ends every remembered lookup.
+
 The bound counts what entries hold, not keys: a kept page (a tuple of up to 51
 results, some 28 KiB with its models) counts one per result plus one, so
 `max_entries` bounds memory whichever keys fill it. Counted per key, 50,000
@@ -15,7 +23,7 @@ first pages of distinct users and page sizes could take more than a gigabyte.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +34,10 @@ GENERATION, VALUE = 0, 1  # what an entry's key names
 # Carries a generation remembers: a writer that looked before as many other carries
 # as this came between invalidates instead of carrying.
 MAX_LINEAGE = 8
+# Lookups of at least this many slots are remembered (a home page's ~100; a
+# profile's page and owner are one or two, not worth an entry), this many at most.
+REPLAYED_SLOTS = 8
+MAX_REPLAYS = 256
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,17 @@ def _carried_since(current: Found, seen: str, written: frozenset[str]) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class _Replay:
+    """A lookup as it ran: the slots (held, so that no other object takes their
+    ids), the entries it touched in order, and what it found."""
+
+    slots: tuple[Slot, ...]
+    touched: list[tuple[int, str]]
+    found: list[Found]
+    changes: int  # the cache's `changes` when it ran
+
+
 class MemoryCache:
     keeps_objects = True
 
@@ -69,16 +92,42 @@ class MemoryCache:
         self._entries: OrderedDict[tuple[int, str], Found] = OrderedDict()
         self._heavy: dict[tuple[int, str], int] = {}  # each entry's weight, if not 1
         self.weight = 0  # of every entry: at most max_entries once a put returns
+        self.changes = 0  # how many times an entry was put or removed
+        self._replays: dict[tuple[int, ...], _Replay] = {}  # by the ids of their slots
+        self.replayed = 0  # lookups answered by a replay
+        self.looked_up = 0  # slots looked up one by one (not replayed)
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def lookup(self, slots: Sequence[Slot]) -> list[Found]:
+        if len(slots) < REPLAYED_SLOTS:
+            return self._lookup(slots, None)
+        ids = tuple(map(id, slots))
+        replay = self._replays.get(ids)
+        if replay is not None and replay.changes == self.changes:
+            # The same slot objects (`replay` holds them: no other has their ids),
+            # the same entries: what the lookup would touch and find again.
+            deque(map(self._entries.move_to_end, replay.touched), maxlen=0)
+            self.replayed += 1
+            return list(replay.found)
+        changes = self.changes
+        touched: list[tuple[int, str]] = []
+        found = self._lookup(slots, touched)
+        if self.changes == changes:  # it made no generation: found what it found
+            if len(self._replays) >= MAX_REPLAYS:
+                self._replays.clear()
+            self._replays[ids] = _Replay(tuple(slots), touched, found, changes)
+        return found
+
+    def _lookup(self, slots: Sequence[Slot], touched: list[tuple[int, str]] | None) -> list[Found]:
         # Reads inlined: a feed page looks up some 100 slots, nearly each of a
         # generation of its own (one entity a counter), so a generation shared by
         # several slots is simply read again (no await between: the same one).
+        self.looked_up += len(slots)
         entries = self._entries
         touch = entries.move_to_end
+        note = touched.append if touched is not None else None
         found: list[Found] = []
         for slot in slots:
             generation_key = (GENERATION, slot.generation)
@@ -91,6 +140,10 @@ class MemoryCache:
             touch(generation_key)
             value_key = (VALUE, slot.value)
             hit = entries.get(value_key)
+            if note is not None:
+                note(generation_key)
+                if hit is not None:
+                    note(value_key)
             if hit is not None:
                 touch(value_key)
                 if hit.generation == miss.generation:
@@ -107,6 +160,7 @@ class MemoryCache:
         for key in generations:
             if self._entries.pop((GENERATION, key), None) is not None:
                 self.weight -= 1  # a generation weighs 1
+                self.changes += 1
 
     async def carry(
         self, generation: str, seen: str, written: frozenset[str], changes: Mapping[str, Change]
@@ -117,6 +171,7 @@ class MemoryCache:
         if ended is None:
             return  # no value is current without its generation: nothing to carry
         self.weight -= 1
+        self.changes += 1
         if not _carried_since(ended, seen, written):
             return  # another write came between: an invalidation, then
         lineage = ((ended.generation, written), *_lineage(ended)[: MAX_LINEAGE - 1])
@@ -133,9 +188,12 @@ class MemoryCache:
     async def close(self) -> None:
         self._entries.clear()
         self._heavy.clear()
+        self._replays.clear()
         self.weight = 0
+        self.changes += 1
 
     def _put(self, key: tuple[int, str], entry: Found) -> None:
+        self.changes += 1  # and with it any eviction below
         if key in self._entries:
             self.weight -= self._heavy.pop(key, 1)
         weight = _weight(entry.value)
