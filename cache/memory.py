@@ -74,7 +74,6 @@ class _Replay:
     slots: tuple[Slot, ...]
     touched: list[tuple[int, str]]
     found: list[Found]
-    changes: int  # the cache's `changes` when it ran
 
 
 class MemoryCache:
@@ -105,7 +104,7 @@ class MemoryCache:
             return self._lookup(slots, None)
         ids = tuple(map(id, slots))
         replay = self._replays.get(ids)
-        if replay is not None and replay.changes == self.changes:
+        if replay is not None:  # a change since would have forgotten it
             # The same slot objects (`replay` holds them: no other has their ids),
             # the same entries: what the lookup would touch and find again.
             deque(map(self._entries.move_to_end, replay.touched), maxlen=0)
@@ -117,7 +116,7 @@ class MemoryCache:
         if self.changes == changes:  # it made no generation: found what it found
             if len(self._replays) >= MAX_REPLAYS:
                 self._replays.clear()
-            self._replays[ids] = _Replay(tuple(slots), touched, found, changes)
+            self._replays[ids] = _Replay(tuple(slots), touched, found)
         return found
 
     def _lookup(self, slots: Sequence[Slot], touched: list[tuple[int, str]] | None) -> list[Found]:
@@ -160,7 +159,7 @@ class MemoryCache:
         for key in generations:
             if self._entries.pop((GENERATION, key), None) is not None:
                 self.weight -= 1  # a generation weighs 1
-                self.changes += 1
+                self._changed()
 
     async def carry(
         self, generation: str, seen: str, written: frozenset[str], changes: Mapping[str, Change]
@@ -171,7 +170,7 @@ class MemoryCache:
         if ended is None:
             return  # no value is current without its generation: nothing to carry
         self.weight -= 1
-        self.changes += 1
+        self._changed()
         if not _carried_since(ended, seen, written):
             return  # another write came between: an invalidation, then
         lineage = ((ended.generation, written), *_lineage(ended)[: MAX_LINEAGE - 1])
@@ -188,12 +187,18 @@ class MemoryCache:
     async def close(self) -> None:
         self._entries.clear()
         self._heavy.clear()
-        self._replays.clear()
         self.weight = 0
+        self._changed()
+
+    def _changed(self) -> None:
+        """An entry was put or removed: a remembered lookup may find otherwise now
+        (and forgotten at once, its entities are not kept past their eviction)."""
         self.changes += 1
+        if self._replays:
+            self._replays.clear()
 
     def _put(self, key: tuple[int, str], entry: Found) -> None:
-        self.changes += 1  # and with it any eviction below
+        self._changed()  # and with it any eviction below
         if key in self._entries:
             self.weight -= self._heavy.pop(key, 1)
         weight = _weight(entry.value)
