@@ -60,17 +60,20 @@ from store.port import Entity, Position, Query, Result, Store, Transaction
 class CachedStore:
     """The store port, read through `cache` for what is cached."""
 
-    def __init__(self, inner: Store, cache: Cache) -> None:
+    def __init__(self, inner: Store, cache: Cache, carried: CarriedPages | None = None) -> None:
+        """`carried`: the pages a put carries, when the cache can carry; made here
+        unless given. The background store (`past_the_cache`) is given the request
+        store's: requests read the pages, and a task's fan-out puts their items, so
+        its puts must carry the pages requests read."""
         self.inner = inner
         self.cache = cache
         # Objects for a cache inside this process: a hit then decodes nothing.
         self._codec = OBJECTS if cache.keeps_objects else BYTES
         self.hits = 0
         self.misses = 0
-        # The pages a put carries, when the cache can carry (cache/carried_pages.py).
-        self._carried = (
-            CarriedPages(cache, self._codec) if isinstance(cache, CarryingCache) else None
-        )
+        if carried is None and isinstance(cache, CarryingCache):
+            carried = CarriedPages(cache, self._codec)
+        self._carried = carried
 
     @property
     def round_trips(self) -> int:
@@ -192,10 +195,7 @@ class CachedStore:
     def past_the_cache(self) -> Store:
         """This store for background work: it reads from the store itself, and its
         writes invalidate this cache as this one's do."""
-        background = _PastTheCache(self.inner, self.cache)
-        # The pages requests read are the ones its puts (a fan-out's) carry.
-        background._carried = self._carried
-        return background
+        return _PastTheCache(self.inner, self.cache, self._carried)
 
     def _count(self, found: Sequence[Found]) -> None:
         hits = sum(seen.value is not None for seen in found)
