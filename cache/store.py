@@ -5,13 +5,14 @@ It wraps the store port, so every write passes through it whoever makes it (a
 mutation's transaction, a task handler, a cron job folding counters) and the keys
 written are known exactly. What it caches are the reads a profile screen makes:
 
-- entities by key of `ENTITY_KINDS` (cache/slots.py): a user (`User`), a username's claim
-  (`Username`; a user by username is two of these gets), a photo by id (`Photo`),
-  and counter shards (`CounterShard`; follower, following, like and comment
-  counts), a viewer's like of a photo (`Like`; "not liked", the common answer,
-  is a cached absence), a viewer's half of a follow edge (`Following`; a home
-  page reads those of its owners to hide the unfollowed) and persisted-query
-  documents, present or absent;
+- entities by key of `ENTITY_KINDS` (cache/slots.py): a user (`User`), a
+  username's claim (`Username`; a user by username is two of these gets), a
+  photo by id (`Photo`), counters (`CounterShard`, a total and any legacy
+  shards; follower, following, like and comment counts), a viewer's like of a
+  photo (`Like`; "not liked", the common answer, is a cached absence), a
+  viewer's half of a follow edge (`Following`; a home page reads those of its
+  owners to hide the unfollowed) and persisted-query documents, present or
+  absent;
 - the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos,
   a viewer's home feed of `FeedItem`s), per page size.
 
@@ -30,8 +31,8 @@ request only shows what it reads, and its client's next read is fresh. A write
 invalidates, after its commit, the generation of each key written and, for a
 kind in `PAGE_KINDS`, of the first pages of each of its ancestors. Invalidation
 also follows a commit that failed, whose outcome may be unknown. Counts are
-therefore as fresh as the store's: a shard written by a `fold_counter` task, or
-folded by cron, is invalidated like any entity.
+therefore as fresh as the store's: a total written by a `fold_all_counters`
+task, or a legacy shard folded by cron, is invalidated like any entity.
 
 One exception, in a cache that can carry (the in-process one): a `put_many` of
 `FeedItem`s that committed carries the viewer's cached first pages over to the
@@ -194,7 +195,8 @@ class CachedStore:
 
     def past_the_cache(self) -> Store:
         """This store for background work: it reads from the store itself, and its
-        writes invalidate this cache as this one's do."""
+        writes invalidate this cache as this one's do, or carry the pages this
+        one's requests read (the same `CarriedPages`)."""
         return _PastTheCache(self.inner, self.cache, self._carried)
 
     def _count(self, found: Sequence[Found]) -> None:
