@@ -91,11 +91,14 @@ class CachedStore:
         # list that repeats a key is made unique by its keys.
         paths = [key.path for key in keys]
         unique = list(keys) if len(set(paths)) == len(paths) else list(dict.fromkeys(keys))
-        cached: list[int] = []  # positions in `unique` of the keys of cached kinds
-        uncached: list[int] = []
-        for at, key in enumerate(unique):
-            # key.kind, without a property call a key
-            (cached if key.path[-1][0] in ENTITY_KINDS else uncached).append(at)
+        # Positions in `unique` of the keys of cached kinds (key.kind, without a
+        # property call a key), and of the others (usually none).
+        cached = [at for at, key in enumerate(unique) if key.path[-1][0] in ENTITY_KINDS]
+        uncached = (
+            []
+            if len(cached) == len(unique)
+            else [at for at, key in enumerate(unique) if key.path[-1][0] not in ENTITY_KINDS]
+        )
         if not cached:
             return await self.inner.get_many(keys)
         found = await self.cache.lookup([slot_at(unique[at].path) for at in cached])
