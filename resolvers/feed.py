@@ -34,7 +34,7 @@ class FeedRef:
     extras: tuple[Key, Key, Key]
 
 
-def _ref_of(item: Entity) -> FeedRef:
+def feed_ref(item: Entity) -> FeedRef:
     # Kept with a cached FeedItem (store/models.py `derived`): a warm page reads
     # each item's ref, not its name parsed and its keys looked up again. Read
     # here first, without derived's call and cast, 20 a page.
@@ -132,7 +132,7 @@ async def _visible(context: RequestContext, args: PageArgs) -> Page[FeedPhoto]:
         feed_query(viewer.user_id),
         f"feed:{viewer.user_id}",
         args,
-        _ref_of,
+        feed_ref,
     )
     refs = [edge.node for edge in items.edges]
     owners = list(dict.fromkeys([ref.owner_id for ref in refs]))

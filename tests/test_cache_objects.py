@@ -12,7 +12,8 @@ import pytest
 
 from cache.memory import MemoryCache
 from cache.store import CachedStore
-from store import models
+from resolvers import feed
+from store import models, social_models
 from store.keys import Key
 from store.port import Entity, Query, Value
 from store.sqlite import SQLiteStore
@@ -152,3 +153,19 @@ async def test_a_cached_entity_keeps_the_models_made_from_it(cached: CachedStore
     assert models.photo_from_entity((await cached.page(PHOTOS, limit=2))[0].entity) == replace(
         PHOTO, caption="rewritten"
     )
+
+
+async def test_a_cached_feed_item_keeps_what_it_names(cached: CachedStore) -> None:
+    """A warm home page reads each item's photo, owner and extra keys from the
+    cached FeedItem (resolvers/feed.py `FeedRef`), not from its name parsed again."""
+    await cached.put_many([social_models.feed_item("viewer", PHOTO.key, PHOTO.sort_key)])
+    query = feed.feed_query("viewer")
+    [first] = await cached.page(query, limit=21)  # read from the store, then kept
+    [again] = await cached.page(query, limit=21)  # the kept item
+    ref = feed.feed_ref(again.entity)
+    assert ref is feed.feed_ref((await cached.page(query, limit=21))[0].entity)
+    assert (ref.photo, ref.owner_id) == (PHOTO.key, "owner")
+    assert ref.extras[0] == social_models.like_key("viewer", PHOTO.key)
+    # The item as read from the store keeps nothing: made again each time, equal.
+    assert feed.feed_ref(first.entity) is not feed.feed_ref(first.entity)
+    assert feed.feed_ref(first.entity) == ref
