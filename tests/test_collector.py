@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import gc
 import weakref
+from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
 from collector import OLDEST, WALK_ALL_EVERY, FrozenSurvivors, freeze_survivors
+from graphql_direct import stats
+from settings import Settings
+from tests.test_graphql_direct import PHOTOS, Call
+from tests.utils.clients import app_client
 
 
 class Node:
@@ -68,3 +73,29 @@ def test_a_cycle_that_died_frozen_is_freed_by_every_third_full_collection(
     again = Node()
     gc.collect()
     assert not _walked_by_the_collector(again), "it freezes what survived it too"
+
+
+async def test_a_direct_answer_leaves_no_cycle_holding_its_request(settings: Settings) -> None:
+    """What a request read (its context, loaders, futures and entities) goes
+    when the request does, by reference counting, not at the next collection
+    of the oldest generation: graphql-core's executor is a cycle of its own
+    (bound methods of itself), which the direct path breaks once it has answered."""
+    async with app_client(settings) as http:
+        for _ in range(2):  # the first goes the normal way (test_graphql_direct_routing.py)
+            await Call(PHOTOS, {"n": 1}).send(http)
+        before = stats.answered
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            response = await Call(PHOTOS, {"n": 1}).send(http)
+            gc.collect()
+            in_cycles = Counter(type(thing).__name__ for thing in gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert response.status_code == 200
+    assert stats.answered == before + 1
+    assert in_cycles["RequestContext"] == 0
+    assert in_cycles["CompiledExecution"] == 0
