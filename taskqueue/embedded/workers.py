@@ -37,6 +37,7 @@ from taskqueue.asgi_call import post
 from taskqueue.config import QueueConfig
 from taskqueue.embedded import queue as rows
 from taskqueue.embedded.backlog import COUNT_EVERY_SECONDS, Backlog
+from taskqueue.embedded.foreground import Foreground
 from taskqueue.embedded.queue import DEDUP_WINDOW, LeasedTask
 from taskqueue.headers import EMBEDDED_SECRET, app_engine_task_headers
 from taskqueue.rate import TokenBucket
@@ -85,12 +86,19 @@ class EmbeddedWorkers:
         self._stopped = asyncio.Event()
         self._dedup_seconds = dedup_window.total_seconds()
         self.backlog = Backlog()  # requests slow down while it is over its limit
+        # Clients' requests in flight (counted by the app): fewer deliveries meanwhile.
+        self.foreground = Foreground()
+        self.foreground.on_idle(self._wake_all)
         self._counted_at: dict[str, float] = {}
         self._app: ASGIApp | None = None
 
     def wake(self, queue: str) -> None:
         event = self._wakeups.get(queue)
         if event is not None:
+            event.set()
+
+    def _wake_all(self) -> None:
+        for event in self._wakeups.values():
             event.set()
 
     async def start(self, app: ASGIApp) -> None:
@@ -103,8 +111,7 @@ class EmbeddedWorkers:
     async def stop(self) -> None:
         self._stopping = True
         self._stopped.set()
-        for event in self._wakeups.values():
-            event.set()
+        self._wake_all()
         await asyncio.gather(*self._loops, return_exceptions=True)
         if self._deliveries:
             _, unfinished = await asyncio.wait(
@@ -128,9 +135,14 @@ class EmbeddedWorkers:
         in_flight = self._in_flight[config.name]
         while not self._stopping:
             wakeup.clear()
-            free = config.max_concurrent_requests - len(in_flight)
+            free = self._concurrency(config) - len(in_flight)
+            if free <= 0 and len(in_flight) < config.max_concurrent_requests:
+                # Held back for clients' requests: the backlog may grow meanwhile.
+                await self._count_backlog(config.name, full=True)
+                free = self._concurrency(config) - len(in_flight)
             if free <= 0:
-                await _wait(wakeup, self._poll)  # a finishing delivery sets it
+                # A finishing delivery sets it, as does the last client request.
+                await _wait(wakeup, self._poll)
                 continue
             taken = bucket.try_take(min(free, CLAIM_BATCH))
             if taken == 0:
@@ -151,6 +163,12 @@ class EmbeddedWorkers:
                 delivery.add_done_callback(self._deliveries.discard)
             if len(claimed) < taken:
                 await _wait(wakeup, await self._idle_wait(config.name))
+
+    def _concurrency(self, config: QueueConfig) -> int:
+        """The queue's deliveries at once now: fewer while clients wait for answers
+        (foreground.py), unless the backlog nears its limit."""
+        backlog_high = 2 * self.backlog.waiting >= self.backlog.limit
+        return self.foreground.deliveries(config.max_concurrent_requests, backlog_high=backlog_high)
 
     async def _claim(self, queue: str, limit: int) -> list[LeasedTask]:
         now = self.clock()
