@@ -37,7 +37,7 @@ from taskqueue.asgi_call import post
 from taskqueue.config import QueueConfig
 from taskqueue.embedded import queue as rows
 from taskqueue.embedded.backlog import COUNT_EVERY_SECONDS, Backlog
-from taskqueue.embedded.foreground import Foreground
+from taskqueue.embedded.foreground import QUIET_SECONDS, Foreground
 from taskqueue.embedded.queue import DEDUP_WINDOW, LeasedTask
 from taskqueue.headers import EMBEDDED_SECRET, app_engine_task_headers
 from taskqueue.rate import TokenBucket
@@ -66,7 +66,7 @@ class EmbeddedWorkers:
         dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:
         self._db = db
-        self._batches = shared_batches(db)  # finished deliveries share writer jobs
+        self._batches = shared_batches(db)  # claims and finished deliveries share writer jobs
         self._queues = dict(queues)
         self._secret = secret
         self._runs = runs
@@ -88,17 +88,12 @@ class EmbeddedWorkers:
         self.backlog = Backlog()  # requests slow down while it is over its limit
         # Clients' requests in flight (counted by the app): fewer deliveries meanwhile.
         self.foreground = Foreground()
-        self.foreground.on_idle(self._wake_all)
         self._counted_at: dict[str, float] = {}
         self._app: ASGIApp | None = None
 
     def wake(self, queue: str) -> None:
         event = self._wakeups.get(queue)
         if event is not None:
-            event.set()
-
-    def _wake_all(self) -> None:
-        for event in self._wakeups.values():
             event.set()
 
     async def start(self, app: ASGIApp) -> None:
@@ -111,7 +106,8 @@ class EmbeddedWorkers:
     async def stop(self) -> None:
         self._stopping = True
         self._stopped.set()
-        self._wake_all()
+        for event in self._wakeups.values():
+            event.set()
         await asyncio.gather(*self._loops, return_exceptions=True)
         if self._deliveries:
             _, unfinished = await asyncio.wait(
@@ -136,13 +132,14 @@ class EmbeddedWorkers:
         while not self._stopping:
             wakeup.clear()
             free = self._concurrency(config) - len(in_flight)
-            if free <= 0 and len(in_flight) < config.max_concurrent_requests:
+            held_back = len(in_flight) < config.max_concurrent_requests
+            if free <= 0 and held_back:
                 # Held back for clients' requests: the backlog may grow meanwhile.
                 await self._count_backlog(config.name, full=True)
                 free = self._concurrency(config) - len(in_flight)
             if free <= 0:
-                # A finishing delivery sets it, as does the last client request.
-                await _wait(wakeup, self._poll)
+                # A finishing delivery sets it; held back, look again when quiet.
+                await _wait(wakeup, min(self._poll, QUIET_SECONDS) if held_back else self._poll)
                 continue
             taken = bucket.try_take(min(free, CLAIM_BATCH))
             if taken == 0:
@@ -172,7 +169,8 @@ class EmbeddedWorkers:
 
     async def _claim(self, queue: str, limit: int) -> list[LeasedTask]:
         now = self.clock()
-        return await self._db.write(
+        # In the job that settles the deliveries that made room for it, if they wait.
+        return await self._batches.write(
             lambda conn: rows.claim(conn, queue, limit, now, now + self._lease)
         )
 
