@@ -1,7 +1,7 @@
-"""While a client waits for an answer, the embedded workers run few deliveries at
-once (taskqueue/embedded/foreground.py), and the queue's whole concurrency comes
-back as soon as none waits, or once the backlog nears its limit. Counted in
-deliveries at once, never in milliseconds."""
+"""While clients wait for answers, the embedded workers run few deliveries at once
+(taskqueue/embedded/foreground.py), and the queue's whole concurrency comes back
+once no request came for a while, or once the backlog nears its limit. Counted
+in deliveries at once, never in milliseconds."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ import httpx
 import pytest
 
 from taskqueue.context import TaskContext
-from taskqueue.embedded.foreground import DELIVERIES_WHILE_CLIENTS_WAIT, Foreground
+from taskqueue.embedded.foreground import (
+    DELIVERIES_WHILE_CLIENTS_WAIT,
+    QUIET_SECONDS,
+    Foreground,
+)
 from taskqueue.registry import Payload, task_handler
 from tests.utils.tasks_app import TaskHarness, eventually, running_app
 
@@ -116,3 +120,16 @@ def _in_flight(foreground: Foreground) -> Callable[[], Awaitable[bool]]:
 @pytest.fixture(autouse=True)
 def _open_gates() -> None:
     gates.clear()
+
+
+def test_the_gaps_between_a_loads_requests_still_hold_deliveries_back() -> None:
+    now = [100.0]
+    foreground = Foreground(clock=lambda: now[0])
+    assert foreground.deliveries(100, backlog_high=False) == 100
+    foreground.started()
+    foreground.finished()  # none in flight now, as between two requests of a load
+    now[0] += QUIET_SECONDS / 2
+    assert foreground.deliveries(100, backlog_high=False) == DELIVERIES_WHILE_CLIENTS_WAIT
+    assert foreground.deliveries(100, backlog_high=True) == 100
+    now[0] += QUIET_SECONDS
+    assert foreground.deliveries(100, backlog_high=False) == 100
