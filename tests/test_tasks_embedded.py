@@ -134,7 +134,9 @@ async def test_a_failing_task_is_retried_with_backoff(harness: TaskHarness) -> N
     )
 
     async def done() -> bool:
-        return await effect_count(harness.store, "flaky") == 1
+        # The run log's line lands after the effect's commit: wait for both.
+        finished = [run.status for run in await harness.runs()][:1] == ["done"]
+        return finished and await effect_count(harness.store, "flaky") == 1
 
     await eventually(done, what="the flaky task to succeed on its third try")
     tries = sorted(await deliveries(harness.store, "flaky"), key=lambda d: d["retry_count"])
@@ -158,7 +160,9 @@ async def test_a_task_that_loses_a_race_is_retried_with_a_warning_not_an_error(
     with caplog.at_level(logging.INFO, logger="timeline.tasks"):
 
         async def done() -> bool:
-            return await effect_count(harness.store, "raced") == 1
+            # The run log's line lands after the effect's commit: wait for both.
+            finished = [run.status for run in await harness.runs()][:1] == ["done"]
+            return finished and await effect_count(harness.store, "raced") == 1
 
         await eventually(done, what="the raced task to succeed on its second try")
     [warning] = [r for r in caplog.records if "will be retried" in r.getMessage()]
