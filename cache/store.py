@@ -5,13 +5,14 @@ It wraps the store port, so every write passes through it whoever makes it (a
 mutation's transaction, a task handler, a cron job folding counters) and the keys
 written are known exactly. What it caches are the reads a profile screen makes:
 
-- entities by key of `ENTITY_KINDS`: a user (`User`), a username's claim
-  (`Username`; a user by username is two of these gets), a photo by id (`Photo`),
-  and counter shards (`CounterShard`; follower, following, like and comment
-  counts), a viewer's like of a photo (`Like`; "not liked", the common answer,
-  is a cached absence), a viewer's half of a follow edge (`Following`; a home
-  page reads those of its owners to hide the unfollowed) and persisted-query
-  documents, present or absent;
+- entities by key of `ENTITY_KINDS` (cache/slots.py): a user (`User`), a
+  username's claim (`Username`; a user by username is two of these gets), a
+  photo by id (`Photo`), counters (`CounterShard`, a total and any legacy
+  shards; follower, following, like and comment counts), a viewer's like of a
+  photo (`Like`; "not liked", the common answer, is a cached absence), a
+  viewer's half of a follow edge (`Following`; a home page reads those of its
+  owners to hide the unfollowed) and persisted-query documents, present or
+  absent;
 - the first page of an ancestor query of `PAGE_KINDS` (a user's newest photos,
   a viewer's home feed of `FeedItem`s), per page size.
 
@@ -26,12 +27,12 @@ what it does stays done, so it must never act on a value that an invalidation is
 about to end (read between a commit and its invalidation, or kept by a Redis this
 process could not reach, cache/guard.py): fan-out to an unfollower, a prune that
 sees an edge still there, a `Follower` half written for an edge already gone. A
-request only shows what it reads, and its client's next read is fresh. A
+request only shows what it reads, and its client's next read is fresh. A write
 invalidates, after its commit, the generation of each key written and, for a
 kind in `PAGE_KINDS`, of the first pages of each of its ancestors. Invalidation
 also follows a commit that failed, whose outcome may be unknown. Counts are
-therefore as fresh as the store's: a shard written by a `fold_counter` task, or
-folded by cron, is invalidated like any entity.
+therefore as fresh as the store's: a total written by a `fold_all_counters`
+task, or a legacy shard folded by cron, is invalidated like any entity.
 
 One exception, in a cache that can carry (the in-process one): a `put_many` of
 `FeedItem`s that committed carries the viewer's cached first pages over to the
@@ -45,99 +46,35 @@ since it looked the generation up, before writing (cache/port.py). Deletes
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from cache.carried_pages import with_written
+from cache.carried_pages import CarriedPages
 from cache.codec import BYTES
 from cache.frozen import ABSENT, OBJECTS
-from cache.port import Cache, CarryingCache, Change, Fill, Found, Slot
-from store.counters import SHARD_KIND
+from cache.port import Cache, CarryingCache, Fill, Found
+from cache.slots import ENTITY_KINDS, entity_slot, generations_written, page_slot, slot_at
 from store.keys import Key
-from store.models import PHOTO, USER, USERNAME
 from store.port import Entity, Position, Query, Result, Store, Transaction
-from store.social_models import FEED_ITEM, FOLLOWING, LIKE
-
-# Persisted queries (persisted_queries.py) never change: on Redis every instance
-# finds a document another one stored without reading the store.
-PERSISTED_QUERY = "PersistedQuery"
-ENTITY_KINDS = frozenset({USER, USERNAME, PHOTO, SHARD_KIND, LIKE, FOLLOWING, PERSISTED_QUERY})
-PAGE_KINDS = frozenset({PHOTO, FEED_ITEM})
-# Pages whose lists a put only adds to or reorders, with entities stored as put
-# (a FeedItem is two strings): a put carries them (cache/carried_pages.py).
-CARRIED_PAGE_KINDS = frozenset({FEED_ITEM})
-# A client's page is at most 50 (+1 to tell hasNextPage); jobs read more, and
-# those pages are not worth a cache entry.
-MAX_CACHED_PAGE = 51
-
-
-def entity_slot(key: Key) -> Slot:
-    return slot_at(key.path)
-
-
-# By the key's path: a page asks for the same keys again and again, and a tuple of
-# strs hashes in C (a Key's hash is a Python call).
-@functools.lru_cache(maxsize=65_536)
-def slot_at(path: tuple[tuple[str, str], ...]) -> Slot:
-    key = Key(path)
-    name = "e:" + key.encode()
-    if key.kind == SHARD_KIND:
-        # A counter's shards are read together, so they share one generation: a
-        # write to any shard ends them all, and a counter costs one entry fewer a shard.
-        return Slot("c:" + key.name.rpartition("#")[0], name)
-    return Slot(name, name)
-
-
-def _pages_of(kind: str, ancestor: Key) -> str:
-    return f"q:{kind}:{ancestor.encode()}"
-
-
-def page_slot(query: Query, limit: int) -> Slot | None:
-    """The slot of a first page of `query`, or None if such a page is not cached."""
-    if (
-        query.kind not in PAGE_KINDS
-        or query.ancestor is None
-        or query.equals
-        or not 0 < limit <= MAX_CACHED_PAGE
-    ):
-        return None
-    generation = _pages_of(query.kind, query.ancestor)
-    return Slot(generation, generation + _shape(query, limit))
-
-
-@functools.lru_cache(maxsize=256)
-def _shape(query: Query, limit: int) -> str:
-    """What tells a first page of a list from its other first pages."""
-    return f":{query.order_by}:{'desc' if query.descending else 'asc'}:{limit}"
-
-
-def generations_written(keys: Iterable[Key]) -> list[str]:
-    """What a write of `keys` invalidates: each cached key, and the pages that list it."""
-    generations: dict[str, None] = {}
-    for key in keys:
-        if key.kind in ENTITY_KINDS:
-            generations[entity_slot(key).generation] = None
-        if key.kind in PAGE_KINDS:
-            for depth in range(1, len(key.path)):
-                generations[_pages_of(key.kind, Key(key.path[:depth]))] = None
-    return list(generations)
 
 
 class CachedStore:
     """The store port, read through `cache` for what is cached."""
 
-    def __init__(self, inner: Store, cache: Cache) -> None:
+    def __init__(self, inner: Store, cache: Cache, carried: CarriedPages | None = None) -> None:
+        """`carried`: the pages a put carries, when the cache can carry; made here
+        unless given. The background store (`past_the_cache`) is given the request
+        store's: requests read the pages, and a task's fan-out puts their items, so
+        its puts must carry the pages requests read."""
         self.inner = inner
         self.cache = cache
         # Objects for a cache inside this process: a hit then decodes nothing.
         self._codec = OBJECTS if cache.keeps_objects else BYTES
         self.hits = 0
         self.misses = 0
-        self._carrier = cache if isinstance(cache, CarryingCache) else None
-        # The shapes (order, page size) of the carried kinds' pages read so far, by
-        # kind: a put knows which of a list's first pages may be in the cache.
-        self._shapes: dict[str, dict[str, tuple[Query, int]]] = {}
+        if carried is None and isinstance(cache, CarryingCache):
+            carried = CarriedPages(cache, self._codec)
+        self._carried = carried
 
     @property
     def round_trips(self) -> int:
@@ -210,8 +147,8 @@ class CachedStore:
             return await self.inner.page(
                 query, limit=limit, after=after, before=before, from_end=from_end
             )
-        if self._carrier and query.kind in CARRIED_PAGE_KINDS:
-            self._shapes.setdefault(query.kind, {})[_shape(query, limit)] = query, limit
+        if self._carried:
+            self._carried.read(query, limit)
         [seen] = await self.cache.lookup([slot])
         self._count([seen])
         if seen.value is not None:
@@ -222,66 +159,17 @@ class CachedStore:
         return results
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
-        lists, rest = self._carried_lists(entities)
-        # The generations before the write, as a reader looks before it reads: a
-        # carry applies only if no invalidation, and no other write of the same
-        # keys, ended them in between (cache/port.py).
-        slots = [Slot(g, g + shape) for g, (shape, _) in lists.items()]
-        seen = await self.cache.lookup(slots) if slots else []
+        carried = self._carried
+        put = await carried.before_put(entities) if carried else None
         try:
             await self.inner.put_many(entities)
         except BaseException:
-            await self.cache.invalidate(generations_written(e.key for e in entities))
+            await self.cache.invalidate(generations_written(entity.key for entity in entities))
             raise
-        if rest:
-            await self.cache.invalidate(generations_written(rest))
-        for (generation, (_, written)), before in zip(lists.items(), seen, strict=True):
-            await self._carry(generation, before.generation, written)
-
-    def _carried_lists(
-        self, entities: Sequence[Entity]
-    ) -> tuple[dict[str, tuple[str, list[Entity]]], list[Key]]:
-        """The entities whose lists' pages a put carries, by the lists' generation
-        (with a shape of page read of that kind), and the keys of the others."""
-        lists: dict[str, tuple[str, list[Entity]]] = {}
-        rest: list[Key] = []
-        for entity in entities:
-            key = entity.key
-            shapes = self._shapes.get(key.kind) if self._carrier else None
-            if shapes and len(key.path) == 2:  # the list's only ancestor is its root
-                generation = _pages_of(key.kind, Key(key.path[:1]))
-                lists.setdefault(generation, (next(iter(shapes)), []))[1].append(entity)
-            else:
-                rest.append(key)
-        return lists, rest
-
-    async def _carry(self, generation: str, seen: str | None, written: list[Entity]) -> None:
-        """The list's cached first pages, with `written` put into them."""
-        if self._carrier is None or seen is None:
-            await self.cache.invalidate([generation])
-            return
-        codec = self._codec
-
-        def change(query: Query, limit: int) -> Change:
-            def changed(value: object) -> object | None:
-                page = with_written(
-                    codec.load_results(value),
-                    written,
-                    order_by=query.order_by,
-                    descending=query.descending,
-                    limit=limit,
-                )
-                return None if page is None else codec.dump_results(page)
-
-            return changed
-
-        shapes = self._shapes[written[0].key.kind]
-        await self._carrier.carry(
-            generation,
-            seen,
-            frozenset(entity.key.encode() for entity in written),
-            {generation + shape: change(query, limit) for shape, (query, limit) in shapes.items()},
-        )
+        if carried and put is not None:
+            await carried.after_commit(put)
+        elif entities:
+            await self.cache.invalidate(generations_written(entity.key for entity in entities))
 
     async def delete_many(self, keys: Sequence[Key]) -> None:
         try:
@@ -307,11 +195,9 @@ class CachedStore:
 
     def past_the_cache(self) -> Store:
         """This store for background work: it reads from the store itself, and its
-        writes invalidate this cache as this one's do."""
-        background = _PastTheCache(self.inner, self.cache)
-        # The pages requests read are the ones its puts (a fan-out's) carry.
-        background._shapes = self._shapes
-        return background
+        writes invalidate this cache as this one's do, or carry the pages this
+        one's requests read (the same `CarriedPages`)."""
+        return _PastTheCache(self.inner, self.cache, self._carried)
 
     def _count(self, found: Sequence[Found]) -> None:
         hits = sum(seen.value is not None for seen in found)

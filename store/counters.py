@@ -4,9 +4,10 @@ One Datastore entity group takes about one write a second, and fifty users may
 like one photo in a second. So a change is never written to the counter by the
 request that makes it: the request writes a delta, an entity group of its own
 that nobody else writes, in the same transaction as the like or follow it counts
-(in its actor's group), and a task (`fold_counter`, named per counter and time
-bucket, tasks/counters.py) adds the deltas to the counter's one entity, its
-total, and deletes them, FOLD_BATCH deltas a transaction. A read is one key per
+(in its actor's group), and a task (`fold_all_counters`, named per time bucket,
+tasks/counters.py; `fold_counter` still serves one counter's tasks queued before
+it) adds each counter's deltas to that counter's one entity, its total, and
+deletes them, FOLD_BATCH deltas a transaction. A read is one key per
 count (in the batched get the page shares through the DataLoader), so a count
 shows a change once its fold has run, about a second later, and is exact from
 then on.
@@ -92,7 +93,7 @@ def legacy_shard_keys(name: str) -> list[Key]:
 def add(tx: Transaction, name: str, delta: int, *, actor_id: str, now: datetime) -> None:
     """Records `delta` as an entity group of its own, inside the caller's
     transaction (which reads nothing for it, so no two actors ever contend).
-    The caller schedules the counter's `fold_counter` task after the commit."""
+    The caller adds the bucket's `fold_all_counters` task to its outbox."""
     delta_id = new_id()
     properties: dict[str, Value] = {
         "counter": name,

@@ -21,9 +21,9 @@ from store import models, social_models
 from store.port import Entity, Query, Store
 from tests.utils.cache_turns import (
     EXAMPLES,
-    Choose,
     Turns,
     TurnStore,
+    drawn_choices,
     photo,
     release,
     run_chosen,
@@ -89,7 +89,7 @@ async def test_a_feed_page_carried_across_fan_outs_shows_what_they_added(
     actors = {f"w{n}": writer(n) for n in added}
     actors.update({f"r{i}": reader(f"r{i}") for i in range(readers)})
     tasks: dict[str, asyncio.Task[Any]] = {}
-    choose: Choose = lambda options: data.draw(st.sampled_from(options))  # noqa: E731
+    choose = drawn_choices(data)
     try:
         await run_chosen(turns, tasks, actors, choose)
         for name, (before, seen) in reads.items():

@@ -36,6 +36,7 @@ from tests.utils.cache_turns import (
     Schedules,
     Turns,
     TurnStore,
+    drawn_choices,
     photo,
     release,
     run_chosen,
@@ -156,7 +157,7 @@ async def test_no_read_after_a_completed_write_sees_what_it_replaced(
             writers=writers,
             readers=readers,
             by_key=by_key,
-            choose=lambda options: data.draw(st.sampled_from(options)),
+            choose=drawn_choices(data),
             kind=kind,
         )
     finally:

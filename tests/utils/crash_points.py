@@ -14,16 +14,23 @@
                  and never returns: the rest of the run never happens
     push-recorded a push task's receipt commits with the devices done (and the
                  PushStatus) and never returns: the queue never hears the task ended
+    queued-batch the clock stands still, so every action falls in one time bucket
+                 and no batched task comes due: the first action's relay queues
+                 them, later actions skip them (tasks/queued_names.py); an add of a
+                 name added before never returns, so an action that did not skip
+                 leaves its outbox records behind
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from app import create_app, make_store
+from clock import Clock, system_clock
 from store.activity_models import FAN_IN_MARK
 from store.device_models import PUSH_STATUS
 from store.port import Entity, Store, Transaction
@@ -32,7 +39,15 @@ from taskqueue.port import EnqueueResult, TaskQueue, TaskRequest
 from tests.test_hot_groups import GroupRecorder
 from tests.test_uploads_atomicity import FlakyCommits
 
-HANGS = ("relay", "after-add", "feed-write", "fan-in-commit", "push-recorded", "none")
+HANGS = (
+    "relay",
+    "after-add",
+    "feed-write",
+    "fan-in-commit",
+    "push-recorded",
+    "queued-batch",
+    "none",
+)
 AFTER_COMMIT = {"fan-in-commit": FAN_IN_MARK, "push-recorded": PUSH_STATUS}
 
 
@@ -50,6 +65,21 @@ class HangingQueue(TaskQueue):
             await self.inner.add(request)
         await hang_forever()
         raise AssertionError("unreachable")
+
+
+class HangingRepeats(TaskQueue):
+    """The queue, except that an add of a name it was asked for before never returns."""
+
+    def __init__(self, inner: TaskQueue) -> None:
+        self.inner = inner
+        self.asked: set[str] = set()
+
+    async def add(self, request: TaskRequest) -> EnqueueResult:
+        if request.name is not None:
+            if request.name in self.asked:
+                await hang_forever()
+            self.asked.add(request.name)
+        return await self.inner.add(request)
 
 
 class HangingWrites(FlakyCommits):
@@ -95,12 +125,20 @@ def main() -> None:
         store = HangingWrites(store, "FeedItem")
     elif args.hang in AFTER_COMMIT:
         store = HangingAfterCommit(store, AFTER_COMMIT[args.hang])
-    layer = None
+    layer: Callable[[TaskQueue], TaskQueue] | None = None
+    clock: Clock = system_clock
     if args.hang in ("relay", "after-add"):
         after_add = args.hang == "after-add"
 
         def layer(inner: TaskQueue) -> TaskQueue:
             return HangingQueue(inner, after_add=after_add)
 
-    app = create_app(settings, store=store, queue_layer=layer)
+    elif args.hang == "queued-batch":
+        layer = HangingRepeats
+        started = system_clock()
+
+        def clock() -> datetime:
+            return started
+
+    app = create_app(settings, store=store, queue_layer=layer, clock=clock)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
