@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging.config
 import math
 import os
@@ -59,6 +58,7 @@ from starlette.applications import Starlette
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from app import create_app
+from collector import freeze_survivors
 from media.budget import default_budget
 from observability.logs import log_config
 from settings import PREFIX, Settings, SettingsError, WebSettings, load_settings
@@ -190,29 +190,16 @@ def usable_cpus(cgroup_root: Path = Path("/sys/fs/cgroup")) -> int:
     return max(1, min(cpus, math.ceil(int(quota) / int(period))))
 
 
-# Collections of the second generation between two full collections (default 10).
-FULL_COLLECTION_EVERY = 100
-
-
 def worker_app() -> Starlette:
     """The app in each worker process (uvicorn's factory when there are several)."""
     settings = load_settings()
     HeaderDeadline.header_seconds = settings.web.header_seconds
     app = create_app(settings)
     # Everything made so far (modules, the schema, the app) lives as long as the
-    # process: out of the collector's sight, a full collection no longer walks it.
-    # Such a collection paused every request in flight for about 60 ms (measured);
-    # after this, half that, and the p99 follows.
-    gc.collect()
-    gc.freeze()
-    # What is made later and kept (the in-process cache's entities and pages, up
-    # to its 50,000 entries) the collector still walks, and a full collection took
-    # longer as the cache filled: 40 ms early in a mixed load, 117 ms after a
-    # minute, every 250 requests or so, 0.16 -> 0.47 ms a request (gc.callbacks,
-    # docs/PERFORMANCE.md). Those objects are freed by reference counting; the
-    # cycles a request makes die young, in the first two generations. So a full
-    # collection waits for 100 collections of the second generation, not 10.
-    gc.set_threshold(*gc.get_threshold()[:2], FULL_COLLECTION_EVERY)
+    # process, and so does most of what the in-process cache keeps from now on:
+    # out of the collector's sight, a full collection does not walk it, and its
+    # pause no longer grows as the cache fills (collector.py).
+    freeze_survivors()
     return app
 
 

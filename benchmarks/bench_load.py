@@ -4,7 +4,8 @@
 
 Starts the server as `make run` does (serve.py on 127.0.0.1, embedded store, a
 fresh var dir), makes one user per client, each with a registered push device, a
-full page of photos and a few follows, and lets the queue finish that follow-up
+full page of photos and follows of half the others (where the load's follow/unfollow
+toggling keeps the graph), and lets the queue finish that follow-up
 work, so that feeds and profiles are full pages from the first request (pages
 that filled up during the run made the last window look slower than the first).
 Then `clients` clients, each signed in as its own user, send requests back to

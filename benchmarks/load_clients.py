@@ -100,7 +100,8 @@ class Client:
             "query": CREATE_PHOTO,
             "variables": {"i": {"image": None, "caption": caption}},
         }
-        response = await self.http.post(
+        request = self.http.build_request(
+            "POST",
             "/graphql",
             headers={**self.me.headers, "X-Apollo-Operation-Name": "CreatePhoto"},
             data={
@@ -109,6 +110,12 @@ class Client:
             },
             files={"0": ("p.jpg", small_jpeg(self.random.randrange(1000)), "image/jpeg")},
         )
+        # The body in one write, as a phone's HTTP stack sends a small upload:
+        # httpx streams a multipart body a part at a time (13 writes here), and
+        # each write waits for a turn of this process's event loop, which the
+        # other clients keep busy: the upload's time was mostly the client's.
+        request.read()
+        response = await self.http.send(request)
         body = _body(response)
         photo = (body.get("data") or {}).get("createPhoto", {}).get("photo")
         if photo:
@@ -181,7 +188,10 @@ async def set_up(
 ) -> list[Client]:
     """`count` users, each with a profile, a push device, `photos_each` photos (a
     full profile page, so that the pages read in the first window are as long as
-    in the last) and 5 follows (so feeds fill up from the first window too)."""
+    in the last) and follows of half the others: the load's follow requests toggle
+    a random other user, so each pair ends up followed half the time, and a graph
+    set up smaller would grow through the windows (5 follows became 10 by the
+    third), and window 3 would measure twice the fan-out of window 1."""
     users = [
         User(
             f"load-{n:02d}",
@@ -207,7 +217,7 @@ async def set_up(
 
     async def follow_some(client: Client) -> None:
         for other in client.random.sample(
-            [u for u in users if u is not client.me], min(5, count - 1)
+            [u for u in users if u is not client.me], (count - 1) // 2
         ):
             _required(await client.mutate("follow", {"userId": other.node_id}), "follow", "user")
             client.me.following.add(other.node_id)

@@ -4,7 +4,7 @@ pipeline.py     sniff, bound, decode, orient, strip, derivatives, blurhash
 budget.py       the memory budget image work is admitted against
 cost.py         an upload's peak memory, estimated from its header
 frame.py        the reduced working frame, made a strip of rows at a time
-blobs.py        the BlobStore port, content-derived names, ETags
+blobs.py        the BlobStore port, names written once, ETags
 local_blobs.py  files under var/media, served by the app
 gcs_blobs.py    Cloud Storage, public URLs
 errors.py       why an image is refused (typed, expected)

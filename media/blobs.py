@@ -1,11 +1,13 @@
-"""The blob store port: immutable, content-named files that clients fetch by URL.
+"""The blob store port: immutable, uniquely named files that clients fetch by URL.
 
-A blob's name is derived from its content (the photo's id, the variant and a
-SHA-256 prefix of the bytes), so a name always means the same bytes: caches may
-keep them forever, and the name itself is a strong ETag. Names are flat and
-drawn from a small alphabet, so no name can climb out of a directory or a bucket
-prefix. The photo id in the name keeps two photos of identical bytes apart, so
-deleting one never deletes the other's images.
+A blob's name is the photo's id, the variant and 128 bits that are written once:
+a SHA-256 prefix of the bytes (`blob_name`, a re-rendering), or a token drawn for
+one upload before its bytes exist (`upload_names`, so that the StrayBlob record
+naming them is written before the image work). Either way a name always means the
+same bytes: caches may keep them forever, and the name itself is a strong ETag.
+Names are flat and drawn from a small alphabet, so no name can climb out of a
+directory or a bucket prefix. The photo id in the name keeps two photos of
+identical bytes apart, so deleting one never deletes the other's images.
 
 Adapters: `media.local_blobs.LocalBlobStore` (files under var/media, served by
 the app) and `media.gcs_blobs.GCSBlobStore` (Cloud Storage, public URLs).
@@ -15,16 +17,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+import secrets
+import threading
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import Protocol
 
-from media.derivatives import Rendition
+from media.derivatives import EXTENSION, VARIANTS, Rendition
 
 # Served with every blob: the bytes behind a name never change.
 IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable"
 CONTENT_TYPES = {"webp": "image/webp", "jpg": "image/jpeg", "png": "image/png"}
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,150}\.(webp|jpg|png)")
-_DIGEST_CHARS = 32  # 128 bits of SHA-256: collisions are not a practical concern
+_DIGEST_CHARS = 32  # 128 bits, hashed or random: collisions are not a practical concern
 
 
 class InvalidBlobName(ValueError):
@@ -36,9 +41,12 @@ class BlobStore(Protocol):
         """Stores `data` under `name`; putting the same name and bytes again is harmless."""
         ...
 
-    async def put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> None:
-        """Stores each `name: (data, content_type)`, returning only when no write is
-        still under way (so none lands after a cleanup); raises the first failure."""
+    def start_put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> Future[None]:
+        """Starts storing each `name: (data, content_type)` on the adapter's own
+        threads; callable from any thread (the image work's hands its renditions
+        over without a turn of the event loop). The future is done only when no
+        write is still under way (so none lands after a cleanup), with the first
+        failure if any."""
         ...
 
     async def get(self, name: str) -> bytes | None: ...
@@ -56,6 +64,38 @@ class BlobStore(Protocol):
 def blob_name(photo_id: str, rendition: Rendition) -> str:
     digest = hashlib.sha256(rendition.data).hexdigest()[:_DIGEST_CHARS]
     return check_name(f"{photo_id}-{rendition.variant}-{digest}.{rendition.extension}")
+
+
+def all_done(futures: Sequence[Future[None]]) -> Future[None]:
+    """A future done when every one of `futures` is, with the first failure (in
+    their order) if any: nothing is still under way when it says so."""
+    combined: Future[None] = Future()
+    combined.set_running_or_notify_cancel()  # it cannot be cancelled: the writes go on
+    left = [len(futures)]
+    lock = threading.Lock()
+
+    def one_done(_: Future[None]) -> None:
+        with lock:
+            left[0] -= 1
+            if left[0]:
+                return
+        failure = next((f.exception() for f in futures if f.exception() is not None), None)
+        if failure is None:
+            combined.set_result(None)
+        else:
+            combined.set_exception(failure)
+
+    if not futures:
+        combined.set_result(None)
+    for future in futures:
+        future.add_done_callback(one_done)
+    return combined
+
+
+def upload_names(photo_id: str) -> dict[str, str]:
+    """Each variant's blob name for a new upload, known before it is rendered."""
+    token = secrets.token_hex(_DIGEST_CHARS // 2)
+    return {v.name: check_name(f"{photo_id}-{v.name}-{token}.{EXTENSION}") for v in VARIANTS}
 
 
 def check_name(name: str) -> str:

@@ -14,16 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from urllib.parse import quote
 
 from google.api_core.exceptions import NotFound
 from google.cloud.storage import Client
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from media.blobs import IMMUTABLE_CACHE_CONTROL, check_name
+from media.blobs import IMMUTABLE_CACHE_CONTROL, all_done, check_name
 
 PUBLIC_HOST = "https://storage.googleapis.com"
 _TIMEOUT_SECONDS = 60
+_UPLOADERS = 6  # two uploads' three sizes at once
 
 
 class GCSBlobStore:
@@ -31,27 +33,25 @@ class GCSBlobStore:
         self.bucket_name = bucket
         self._bucket = client.bucket(bucket)
         self._public_url = (public_url or f"{PUBLIC_HOST}/{bucket}").rstrip("/")
+        self._uploaders = ThreadPoolExecutor(_UPLOADERS, thread_name_prefix="gcs-upload")
 
     async def put(self, name: str, data: bytes, content_type: str) -> None:
+        await asyncio.to_thread(self._upload, name, data, content_type)
+
+    def start_put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> Future[None]:
+        # Uploads are network round trips: side by side, each waited for.
+        uploads = [
+            self._uploaders.submit(self._upload, name, data, kind)
+            for name, (data, kind) in blobs.items()
+        ]
+        return all_done(uploads)
+
+    def _upload(self, name: str, data: bytes, content_type: str) -> None:
         blob = self._bucket.blob(check_name(name))
         blob.cache_control = IMMUTABLE_CACHE_CONTROL
-        await asyncio.to_thread(
-            blob.upload_from_string,
-            data,
-            content_type=content_type,
-            timeout=_TIMEOUT_SECONDS,
-            retry=DEFAULT_RETRY,
+        blob.upload_from_string(
+            data, content_type=content_type, timeout=_TIMEOUT_SECONDS, retry=DEFAULT_RETRY
         )
-
-    async def put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> None:
-        # Uploads are network round trips: side by side, each waited for.
-        results = await asyncio.gather(
-            *(self.put(name, data, kind) for name, (data, kind) in blobs.items()),
-            return_exceptions=True,
-        )
-        failure = next((r for r in results if isinstance(r, BaseException)), None)
-        if failure is not None:
-            raise failure
 
     async def get(self, name: str) -> bytes | None:
         blob = self._bucket.blob(check_name(name))

@@ -22,9 +22,9 @@ import math
 import os
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import CancelledError, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import pillow_heif
 from PIL import Image
@@ -259,6 +259,12 @@ def _request_draft(image: Image.Image, orientation: int, width: int, height: int
     image.draft("RGB", (math.ceil(width * scale), math.ceil(height * scale)))
 
 
+# Called on the image thread with a rendered image: starts what must follow it
+# (the blob writes) on threads of its own.
+Then = Callable[["ProcessedImage"], Future[None]]
+R = TypeVar("R")
+
+
 class ImagePipeline:
     """The pipeline for the event loop. Image work runs in its own pool of
     `workers` threads (so it never takes the threads store I/O runs in), and
@@ -279,13 +285,16 @@ class ImagePipeline:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image-work")
         configure_pillow(limits.max_pixels)
 
-    async def process(self, source: BinaryIO) -> ProcessedImage:
+    async def process(self, source: BinaryIO, then: Then | None = None) -> ProcessedImage:
+        """The processed image. `then`, if given, is called on the image thread with
+        it and what it starts (the blob writes) is waited for too, so the event
+        loop wakes once for both; it is not called for a refused image."""
         # One job when the budget has room at once (the common case): each job is
         # a wait for a turn of the loop, which under load is a pass over every
         # other ready request. Otherwise the plan comes back to wait its turn here.
         loop = asyncio.get_running_loop()
         done = self._pool.submit(self._inspect_and_render_if_free, source, loop)
-        outcome = await asyncio.wrap_future(done)
+        outcome = await asyncio.wrap_future(_followed_by(done, then))
         if isinstance(outcome, ProcessedImage):
             return outcome
         plan = outcome
@@ -298,7 +307,7 @@ class ImagePipeline:
         # Given back when the thread is done with the pixels, even if this
         # request was cancelled meanwhile.
         work.add_done_callback(lambda _: _call_soon(loop, self.budget.release, plan.cost))
-        return await asyncio.wrap_future(work)
+        return await asyncio.wrap_future(_followed_by(work, then))
 
     def _inspect_and_render_if_free(
         self, source: BinaryIO, loop: asyncio.AbstractEventLoop
@@ -329,6 +338,44 @@ class ImagePipeline:
                 "The server is busy with other images; send this one again shortly.",
                 retry_after_seconds=max(_MIN_RETRY_AFTER, math.ceil(self.wait_seconds)),
             ) from None
+
+
+def _followed_by(work: Future[R], then: Then | None) -> Future[R]:
+    """`work`'s outcome, once what `then` starts with a rendered image is done too:
+    `then` runs on the thread that finished `work`, and the image thread is free
+    for the next image while it runs."""
+    if then is None:
+        return work
+    outcome: Future[R] = Future()
+    outcome.set_running_or_notify_cancel()  # what has started goes on, waited for or not
+
+    def rendered(done: Future[R]) -> None:
+        error = None if done.cancelled() else done.exception()
+        if done.cancelled() or error is not None:
+            _settle(outcome, done)
+            return
+        image = done.result()
+        if not isinstance(image, ProcessedImage):  # a plan: nothing rendered yet
+            outcome.set_result(image)
+            return
+        try:
+            started = then(image)
+        except Exception as failure:
+            outcome.set_exception(failure)
+            return
+        started.add_done_callback(lambda after: _settle(outcome, after, image))
+
+    work.add_done_callback(rendered)
+    return outcome
+
+
+def _settle(outcome: Future[R], done: Future[Any], result: R | None = None) -> None:
+    if done.cancelled():
+        outcome.set_exception(CancelledError())
+    elif (error := done.exception()) is not None:
+        outcome.set_exception(error)
+    else:
+        outcome.set_result(result if result is not None else done.result())
 
 
 def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[[int], None], arg: int) -> None:

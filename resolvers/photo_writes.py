@@ -3,13 +3,14 @@
 createPhoto never lets a Photo exist without its images, nor images exist
 without a record that lets them be reclaimed:
 
-1. the image is processed; a refused file is answered before anything is written;
-2. a StrayBlob record naming the blobs-to-be is written in the owner's group;
-3. the blobs are written;
-4. one transaction in the owner's group commits the Photo (with the idempotency
+1. a StrayBlob record naming the blobs-to-be is written in the owner's group
+   (their names are drawn before the image exists: media/blobs.py `upload_names`);
+2. the image is processed and, in the same thread job, its blobs are written
+   (one wait for another thread; a refused file writes none, and its record goes);
+3. one transaction in the owner's group commits the Photo (with the idempotency
    record) and deletes the StrayBlob record.
 
-A failure before 4 leaves the record, so the cleanup job reclaims the blobs after
+A failure before 3 leaves the record, so the cleanup job reclaims the blobs after
 a day; when we know the Photo was not committed (a typed failure, a replayed
 retry) the blobs and the record go at once. A commit that fails in an ambiguous
 way (it may have applied) deletes nothing: if it did apply, the record is gone
@@ -22,12 +23,14 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from concurrent.futures import Future
 from dataclasses import replace
 from datetime import datetime
 from typing import BinaryIO
 
 from errors import BadUserInput
-from media import ImageRejected, ProcessedImage, blob_name
+from media import ImageRejected, ProcessedImage
+from media.blobs import upload_names
 from media.derivatives import RENDER_VERSION
 from media.errors import CorruptImage, EmptyImage, ImageTooLarge, TooManyPixels, UnsupportedImage
 from resolvers import background
@@ -90,23 +93,29 @@ async def create_photo(
     if context.loaders.loaded(me) is None:
         return Outcome.profile_missing()
     media = context.media
-    try:
-        processed = await media.pipeline.process(image)
-    except ImageRejected as refusal:
-        return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
-
     now = context.clock()
-    photo, blobs = _photo_with_blobs(viewer.user_id, cleaned, now, processed)
-    stray = models.StrayBlob(viewer.user_id, photo.id, tuple(blobs), now)
-    await context.store.put_many([models.stray_blob_to_entity(stray)])
+    photo_id = models.new_id()
+    names = upload_names(photo_id)
+    stray = models.StrayBlob(viewer.user_id, photo_id, tuple(names.values()), now)
+    await context.store.put_many([models.stray_blob_to_entity(stray)])  # before any blob
+
+    def write_blobs(processed: ProcessedImage) -> Future[None]:
+        return media.blobs.start_put_many(
+            {names[r.variant]: (r.data, r.content_type) for r in processed.renditions}
+        )
+
     try:
         # Returns only when no write is under way, so none can land after the cleanup.
-        await media.blobs.put_many(blobs)
+        processed = await media.pipeline.process(image, then=write_blobs)
+    except ImageRejected as refusal:
+        await _reclaim(context, stray)  # no blob was written: the record goes
+        return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
     except Exception:
         # Nothing refers to them: no Photo was committed. (Cancelled, a write may
         # still land: the record stays for the cleanup job.)
         await _reclaim(context, stray)
         raise
+    photo = _photo(viewer.user_id, photo_id, cleaned, now, processed, names)
 
     outbox = Outbox()
 
@@ -148,13 +157,15 @@ async def create_photo(
     return outcome
 
 
-def _photo_with_blobs(
-    owner_id: str, caption: str, now: datetime, processed: ProcessedImage
-) -> tuple[models.Photo, dict[str, tuple[bytes, str]]]:
-    photo_id = models.new_id()
-    names = {r.variant: blob_name(photo_id, r) for r in processed.renditions}
-    blobs = {names[r.variant]: (r.data, r.content_type) for r in processed.renditions}
-    photo = models.Photo(
+def _photo(
+    owner_id: str,
+    photo_id: str,
+    caption: str,
+    now: datetime,
+    processed: ProcessedImage,
+    names: dict[str, str],
+) -> models.Photo:
+    return models.Photo(
         owner_id=owner_id,
         id=photo_id,
         caption=caption,
@@ -163,10 +174,9 @@ def _photo_with_blobs(
         height=processed.height,
         blurhash=processed.blurhash,
         dominant_color=processed.dominant_color,
-        images=names,
+        images={r.variant: names[r.variant] for r in processed.renditions},
         render_version=RENDER_VERSION,
     )
-    return photo, blobs
 
 
 async def update_caption(

@@ -7,6 +7,7 @@ from the emulator's public endpoint.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,8 @@ import httpx
 import pytest
 
 from app import create_app
-from media.blobs import BlobStore, InvalidBlobName
+from media.blobs import BlobStore, InvalidBlobName, is_valid_name, upload_names
+from media.derivatives import VARIANTS
 from media.gcs_blobs import PUBLIC_HOST, GCSBlobStore
 from media.local_blobs import LocalBlobStore
 from settings import Settings
@@ -83,6 +85,25 @@ async def test_delete_takes_what_exists_and_ignores_what_does_not(adapter: Adapt
     await adapter.blobs.delete([NAME])  # a cleanup job may retry a half-done delete
     await adapter.blobs.delete([])
     assert (await adapter.fetch(adapter.blobs.url(NAME))).status_code == 404
+
+
+async def test_blobs_started_from_a_thread_are_all_there_when_their_future_is_done(
+    adapter: Adapter,
+) -> None:
+    # As the image work hands them over: from a thread that is not the event loop's.
+    started = await asyncio.to_thread(
+        adapter.blobs.start_put_many,
+        {NAME: (b"large", "image/webp"), OTHER: (b"medium", "image/webp")},
+    )
+    await asyncio.wrap_future(started)
+    assert [await adapter.blobs.get(name) for name in (NAME, OTHER)] == [b"large", b"medium"]
+
+
+def test_names_drawn_for_an_upload_name_every_size_apart_from_any_other_upload() -> None:
+    first, second = upload_names("0123456789abcdef"), upload_names("0123456789abcdef")
+    assert set(first) == set(second) == {variant.name for variant in VARIANTS}
+    assert all(is_valid_name(name) for name in first.values())
+    assert set(first.values()).isdisjoint(second.values())
 
 
 @pytest.mark.parametrize("name", BAD_NAMES)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import serve
+from collector import FrozenSurvivors
 from serve import listen_address, uncached_for_workers, usable_cpus, worker_count
 from settings import CacheSettings, Settings, SettingsError, load_settings
 
@@ -170,17 +171,23 @@ def test_a_bad_host_port_or_process_count_stops_the_server_in_one_line(
     assert capsys.readouterr().err == f"cannot start: {refusal}\n"
 
 
-def test_a_worker_collects_its_oldest_generation_ten_times_less_often(
+def test_a_worker_keeps_what_lives_long_out_of_full_collections(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """What the in-process cache keeps, the collector walks on every full
-    collection; a worker makes those collections rarer (serve.worker_app)."""
+    """What the app and the in-process cache keep, a full collection walks no
+    more (collector.py): a worker freezes it at start and after each full
+    collection, and collects its oldest generation ten times less often."""
     monkeypatch.setenv("TIMELINE_ENV", "local")
     monkeypatch.setenv("TIMELINE_VAR_DIR", str(tmp_path))
     threshold = gc.get_threshold()
+    callbacks = list(gc.callbacks)
     try:
-        serve.worker_app()
+        app = serve.worker_app()
         assert gc.get_threshold() == (*threshold[:2], 100)
+        assert not any(tracked is app for tracked in gc.get_objects())
+        (policy,) = [added for added in gc.callbacks if added not in callbacks]
+        assert isinstance(policy, FrozenSurvivors)
     finally:
+        gc.callbacks[:] = callbacks
         gc.unfreeze()
         gc.set_threshold(*threshold)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Literal
@@ -18,6 +19,7 @@ import httpx
 import pytest
 
 from app import create_app
+from media.blobs import all_done
 from media.local_blobs import LocalBlobStore
 from settings import Settings
 from store.errors import StoreError
@@ -43,13 +45,17 @@ class FailingBlobs(LocalBlobStore):
         self.fail_put_number: int | None = None  # the n-th put from now fails
         self.fail_deletes = False
 
-    async def put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> None:
-        for name, (data, content_type) in blobs.items():  # a write at a time, as the store
+    def start_put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> Future[None]:
+        # A write at a time, as the store: those before the failing one land.
+        items = list(blobs.items())
+        for n in range(len(items)):
             if self.fail_put_number is not None:
                 self.fail_put_number -= 1
                 if self.fail_put_number == 0:
-                    raise OSError("disk full (test)")
-            await super().put(name, data, content_type)
+                    failed: Future[None] = Future()
+                    failed.set_exception(OSError("disk full (test)"))
+                    return all_done([super().start_put_many(dict(items[:n])), failed])
+        return super().start_put_many(blobs)
 
     async def delete(self, names: Sequence[str]) -> None:
         if self.fail_deletes:

@@ -1,0 +1,101 @@
+"""The collector in a server process (collector.py): a full collection walks
+what was made since the last one, not what survived it, and one in
+WALK_ALL_EVERY walks everything."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from collector import OLDEST, WALK_ALL_EVERY, FrozenSurvivors, freeze_survivors
+from graphql_direct import stats
+from settings import Settings
+from tests.test_graphql_direct import PHOTOS, Call
+from tests.utils.clients import app_client
+
+
+class Node:
+    def __init__(self) -> None:
+        self.itself = self  # a cycle: only the collector can free it
+
+
+@pytest.fixture
+def policy(request: pytest.FixtureRequest) -> Iterator[FrozenSurvivors]:
+    threshold = gc.get_threshold()
+    installed = freeze_survivors(getattr(request, "param", WALK_ALL_EVERY))
+    try:
+        yield installed
+    finally:
+        gc.callbacks.remove(installed)
+        gc.unfreeze()
+        gc.set_threshold(*threshold)
+
+
+def _walked_by_the_collector(thing: object) -> bool:
+    return any(tracked is thing for tracked in gc.get_objects(OLDEST))
+
+
+def test_what_survives_a_full_collection_is_not_walked_by_the_next(
+    policy: FrozenSurvivors,
+) -> None:
+    cached = {"entity": [1, 2, 3]}  # tracked, as the cache's entries are
+    gc.collect(1)  # promoted to the oldest generation, not yet a full collection
+    assert _walked_by_the_collector(cached)
+
+    gc.collect()
+
+    assert not _walked_by_the_collector(cached)
+    assert gc.is_tracked(cached)
+    assert policy.full_collections == 1
+    assert policy.walks_of_all == 0
+
+
+@pytest.mark.parametrize("policy", [3], indirect=True)
+def test_a_cycle_that_died_frozen_is_freed_by_every_third_full_collection(
+    policy: FrozenSurvivors,
+) -> None:
+    node = Node()
+    gc.collect()  # in flight during a full collection: frozen
+    dead = weakref.ref(node)
+    del node
+    gc.collect()
+    assert dead() is not None, "a frozen cycle waits for a walk of everything"
+    assert policy.walks_of_all == 0
+
+    gc.collect()  # the third: walks everything, frozen or not
+
+    assert dead() is None
+    assert (policy.full_collections, policy.walks_of_all) == (3, 1)
+    again = Node()
+    gc.collect()
+    assert not _walked_by_the_collector(again), "it freezes what survived it too"
+
+
+async def test_a_direct_answer_leaves_no_cycle_holding_its_request(settings: Settings) -> None:
+    """What a request read (its context, loaders, futures and entities) goes
+    when the request does, by reference counting, not at the next collection
+    of the oldest generation: graphql-core's executor is a cycle of its own
+    (bound methods of itself), which the direct path breaks once it has answered."""
+    async with app_client(settings) as http:
+        for _ in range(2):  # the first goes the normal way (test_graphql_direct_routing.py)
+            await Call(PHOTOS, {"n": 1}).send(http)
+        before = stats.answered
+        gc.collect()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            response = await Call(PHOTOS, {"n": 1}).send(http)
+            gc.collect()
+            in_cycles = Counter(type(thing).__name__ for thing in gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            gc.enable()
+    assert response.status_code == 200
+    assert stats.answered == before + 1
+    assert in_cycles["RequestContext"] == 0
+    assert in_cycles["CompiledExecution"] == 0
