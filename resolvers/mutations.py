@@ -24,7 +24,7 @@ from store import models
 from store.keys import Key
 from store.port import Entity, Transaction
 from store.transactions import run_in_transaction
-from tasks.outbox import Outbox, outbox_records
+from tasks.outbox import OUTBOX, Outbox, outbox_records
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
 IDEMPOTENCY_KEY_MAX = 128
@@ -84,8 +84,8 @@ async def run_mutation(
     """Runs `effect` in a transaction with the entities at `reads` (one batched
     get), recording its outcome under the idempotency key if there is one.
 
-    What the effect adds to `outbox` is written in the same transaction (in the
-    viewer's group) and relayed to the queue after the commit (tasks/outbox.py),
+    What the effect adds to `outbox` is written in the same transaction (under a
+    root of its own) and relayed to the queue after the commit (tasks/outbox.py),
     after the answer where the app runs `Relays`. A replay adds nothing: the first
     commit's records carry its follow-ups."""
     if now is None:
@@ -113,7 +113,10 @@ async def run_mutation(
             queued.still_to_ask(outbox.items, context.clock()) if outbox is not None else ()
         )
         if follow_ups:
-            committed.extend(outbox_records(models.user_key(viewer_id), follow_ups, now))
+            # A root of their own: the relay's delete, a moment after the answer,
+            # would otherwise write into the viewer's group just as the viewer's
+            # next mutation reads it, and make that one retry.
+            committed.extend(outbox_records(Key.of(OUTBOX, models.new_id()), follow_ups, now))
             tx.put_many(committed)
         if record_key is not None:
             tx.put_many(

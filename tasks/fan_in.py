@@ -73,13 +73,12 @@ async def fan_in(payload: Payload, ctx: TaskContext) -> None:
         if not page:
             return
         activities = [activity_models.activity_from_entity(r.entity) for r in page]
-        edges, wants_mail = await _follower_halves(ctx.store, owner, activities)
         apply = functools.partial(
             _apply,
+            store=ctx.store,
             owner=owner,
             activities=activities,
-            edges=edges,
-            mail=wants_mail and ctx.mail is not None,
+            mailer=ctx.mail is not None,
             now=ctx.clock(),
         )
         follow_ups = await run_in_transaction(ctx.store, apply)
@@ -96,9 +95,11 @@ async def _follower_halves(
     store: Store, owner: str, activities: list[Activity]
 ) -> tuple[dict[str, Entity | None], bool]:
     """Each follower's own half of its edge to `owner`, as it stands now (by key,
-    so strongly consistent; outside the transaction, because a later change of
-    the edge leaves an activity of its own that a later batch applies), and
-    whether the owner wants new-follower e-mails (in the same get)."""
+    so strongly consistent; a plain get, not drawing the followers' groups into
+    the transaction: a later change of the edge leaves an activity of its own
+    that a later batch applies, and a batch that committed first makes this
+    attempt retry, and read again), and whether the owner wants new-follower
+    e-mails (in the same get)."""
     actors = list(
         dict.fromkeys(a.actor_id for a in activities if a.kind in activity_models.EDGE_KINDS)
     )
@@ -114,16 +115,23 @@ async def _follower_halves(
 async def _apply(
     tx: Transaction,
     *,
+    store: Store,
     owner: str,
     activities: list[Activity],
-    edges: dict[str, Entity | None],
-    mail: bool,
+    mailer: bool,
     now: datetime,
 ) -> list[Entity]:
     """Applies the activities not applied already, with the follow-up work they
     call for in the owner's outbox (tasks/outbox.py); returns its records: a push
-    per notification changed, a backfill (and an e-mail, when `mail`) per new
-    follower."""
+    per notification changed, a backfill (and an e-mail, when the owner wants one
+    and there is a `mailer`) per new follower.
+
+    The followers' halves are read again each attempt: an attempt that lost to
+    another run (the next bucket's, which applied a later unfollow and committed
+    first) would otherwise write back the halves as they were before it, and no
+    activity is left to correct them (tests/test_fan_in_halves.py)."""
+    edges, wants_mail = await _follower_halves(store, owner, activities)
+    mail = wants_mail and mailer
     topics = list(
         dict.fromkeys(
             (a.kind, a.subject) for a in activities if a.kind in activity_models.NOTIFYING

@@ -6,8 +6,9 @@
         outbox.add(FollowUp("fanout_photo", {"photo": ...}, name=task_name(...)))
     await run_mutation(context, ..., effect=effect, outbox=outbox)
 
-1. Written: each follow-up becomes an `Outbox` entity in the transaction's entity
-   group (the viewer's), in the same commit as the effect. Committed means the
+1. Written: each follow-up becomes an `Outbox` entity under a root of the
+   commit's own (not the viewer's group, which the relay's delete would make
+   the viewer's next mutation retry), in the same commit as the effect. Committed means the
    follow-up will happen; rolled back means it never existed.
 2. Relayed: right after the commit, `relay` enqueues each record under its task
    name, then deletes the records. A follow-up without a name of its own is named

@@ -1,9 +1,9 @@
 """Sending one message to each of a user's devices, once per task.
 
 Delivery is at least once, and a push that a retry sends again shows twice on a
-phone. So each task keeps a receipt in the user's entity group (an
-`IdempotencyRecord` named after the task, expiring with the others in 24 h) in
-two steps around the sends:
+phone. So each task keeps a receipt (an `IdempotencyRecord` named after the task and
+the user, expiring with the others in 24 h, a root of its own so that a push
+writes nothing into the user's group) in two steps around the sends:
 
 1. claim: one transaction marks the devices this delivery is about to send to as
    `sending` (until CLAIM_LIFETIME from now). Devices already done are skipped;
@@ -72,8 +72,10 @@ class Receipt:
 
 
 def receipt_key(ctx: TaskContext, user_id: str) -> Key:
+    """A root of its own, not in the user's group: its two writes a push would
+    otherwise make the user's own mutations, which read that group, retry."""
     digest = hashlib.sha256(f"{ctx.info.queue}/{ctx.info.name}".encode()).hexdigest()[:32]
-    return models.user_key(user_id).child(models.IDEMPOTENCY_RECORD, f"push:{digest}")
+    return Key.of(models.IDEMPOTENCY_RECORD, f"push:{user_id}:{digest}")
 
 
 def read_receipt(entity: Entity | None) -> Receipt:

@@ -141,4 +141,4 @@ async def test_a_kill_mid_push_sends_nothing_twice(crash: CrashSite, fcm: FcmStu
 def receipt_of(row: TaskRow, user: models.User) -> Key:
     """The receipt a push task keeps (tasks/push_delivery.receipt_key, from its row)."""
     digest = hashlib.sha256(f"{row.queue}/{row.name}".encode()).hexdigest()[:32]
-    return models.user_key(user.id).child(models.IDEMPOTENCY_RECORD, f"push:{digest}")
+    return Key.of(models.IDEMPOTENCY_RECORD, f"push:{user.id}:{digest}")

@@ -32,7 +32,10 @@ from tests.utils.draining import drain, settle_relays
 
 
 def _group(key: Key) -> str:
-    return key.path[0][1]
+    """A user's group by the user's id; any other root by its kind too (a
+    PushStatus root is named after its user, and is not the user's group)."""
+    kind, name = key.path[0]
+    return str(name) if kind == models.USER else f"{kind}/{name}"
 
 
 @dataclass
