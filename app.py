@@ -54,7 +54,6 @@ from store.sqlite import SQLiteStore
 from store.sqlite_db import SQLiteDatabase, shared_database
 from store.sqlite_integrity import check_store_file, mark_store_file
 from store.sqlite_lock import claim_file
-from taskqueue.embedded.foreground import CountedRequests
 from tasks.counters import fold_legacy_shards_at_start
 from tasks.outbox import Relays
 from tasks.runtime import QueueLayer, TaskRuntime
@@ -232,11 +231,7 @@ def create_app(
         routes.append(Route(ASSETS_PATH + "/{path:path}", graphiql.serve, methods=["GET"]))
     if isinstance(blobs, LocalBlobStore):
         routes.append(media_route(blobs))
-    middleware = web_middleware(settings, tracer)
-    if tasks.workers is not None:  # its deliveries yield to clients' requests
-        foreground = tasks.workers.foreground
-        middleware.append(Middleware(CountedRequests, foreground=foreground))
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=web_middleware(settings, tracer))
     app.state.settings = settings
     app.state.store = store
     app.state.tasks = tasks

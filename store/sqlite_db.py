@@ -16,12 +16,10 @@ A request's write whose writer is idle runs at once on the calling thread, the
 event loop's, on the same write connection (held by a lock the writer thread
 takes for each job), as a quick read does: the hop to the writer and back costs
 two turns of a busy event loop, which under a mixed load were most of a
-mutation's time. It never waits: with a job running or a request's job queued, or SQLite's lock
+mutation's time. It never waits: with a job queued or running, or SQLite's lock
 held by another process (a busy timeout of zero for the attempt), it queues for
 the writer as before. The queue's workers mark their tasks (`writes_in_background`):
-their writes, which may be large, always go to the writer thread, which takes a
-request's queued job before theirs (store/sqlite_writer_queue.py); nor do queued
-background jobs keep a request's write from running here. So that a
+their writes, which may be large, always go to the writer thread. So that a
 commit on the loop never checkpoints the WAL (writing and syncing the file),
 SQLite's automatic checkpoint is off on the write connection and the writer
 thread checkpoints every CHECKPOINT_EVERY commits instead.
@@ -49,6 +47,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import sqlite3
 import threading
 import weakref
@@ -68,7 +67,6 @@ from store.sqlite_write_txn import (
     nothing,
     translate,
 )
-from store.sqlite_writer_queue import WriterQueue
 
 T = TypeVar("T")
 Work = Callable[[sqlite3.Connection], T]
@@ -107,7 +105,7 @@ class SQLiteDatabase:
         self._busy_timeout_ms = busy_timeout_ms
         self._readers = readers
         self._lock = threading.Lock()
-        self._jobs: WriterQueue[_Job | None] | None = None
+        self._jobs: queue.SimpleQueue[_Job | None] | None = None
         self._writer: threading.Thread | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._local = threading.local()
@@ -124,19 +122,17 @@ class SQLiteDatabase:
     async def write(self, work: Work[T]) -> T:
         """Run `work(conn)` in one write transaction: here, when the writer is idle
         and this is no background work (writes_in_background), else on the writer."""
-        background = _background.get()
-        if not background:
+        if not _background.get():
             done, result = self._write_here(work)
             if done:
                 return cast(T, result)
-        return await asyncio.wrap_future(self._submit(work, background=background))
+        return await asyncio.wrap_future(self._submit(work))
 
     def _write_here(self, work: Work[T]) -> tuple[bool, T | None]:
         """(True, the result) if the writer was idle and SQLite's lock free at once;
-        (False, None) when the work must queue for the writer thread. Background
-        jobs queued for the writer do not count: a request's write goes first."""
+        (False, None) when the work must queue for the writer thread."""
         jobs = self._jobs
-        if jobs is None or jobs.foreground_waiting() or not self._writing.acquire(blocking=False):
+        if jobs is None or not jobs.empty() or not self._writing.acquire(blocking=False):
             return False, None
         try:
             conn = self._write_connection()
@@ -161,8 +157,7 @@ class SQLiteDatabase:
         finally:
             self._writing.release()
         if self._commits >= CHECKPOINT_EVERY:
-            # The writer thread checkpoints after it, not the loop.
-            self._submit(nothing, background=True)
+            self._submit(nothing)  # the writer thread checkpoints after it, not the loop
         return True, result
 
     def _write_connection(self) -> sqlite3.Connection:
@@ -174,7 +169,7 @@ class SQLiteDatabase:
 
     def write_blocking(self, work: Work[T]) -> T:
         """For command-line tools and set-up, which have no event loop to keep free."""
-        return self._submit(work, background=False).result()
+        return self._submit(work).result()
 
     def ensure_schema(self, script: str) -> None:
         """Create tables and indexes once per instance (statements separated by ';')."""
@@ -183,19 +178,19 @@ class SQLiteDatabase:
         self.write_blocking(lambda conn: execute_script(conn, script))
         self._schemas.add(script)
 
-    def _submit(self, work: Work[T], *, background: bool) -> Future[T]:
+    def _submit(self, work: Work[T]) -> Future[T]:
         job = _Job(work)
         with self._lock:
             if self._jobs is None:
-                self._jobs = WriterQueue()
+                self._jobs = queue.SimpleQueue()
                 self._writer = threading.Thread(
                     target=self._write_loop, args=(self._jobs,), name="sqlite-writer", daemon=True
                 )
                 self._writer.start()
-            self._jobs.put(job, background=background)
+            self._jobs.put(job)
         return job.future
 
-    def _write_loop(self, jobs: WriterQueue[_Job | None]) -> None:
+    def _write_loop(self, jobs: queue.SimpleQueue[_Job | None]) -> None:
         while (job := jobs.get()) is not _STOP:
             if not job.future.set_running_or_notify_cancel():
                 continue  # its caller was cancelled before it started
@@ -306,7 +301,7 @@ class SQLiteDatabase:
             conns, self._reader_conns = self._reader_conns, []
             self._inline = threading.local()
         if jobs is not None and writer is not None:
-            jobs.put(_STOP, background=True)  # after every job already queued
+            jobs.put(_STOP)
             writer.join()
         with self._writing:
             write_conn, self._write_conn = self._write_conn, None

@@ -1,7 +1,6 @@
 """Jobs on the embedded file's one writer (store/sqlite_db.py): the background's
-small writes share jobs (store/sqlite_batches.py), a request's write runs on
-the event loop's own thread when the writer is idle, and is taken before the
-background's jobs when it queues (store/sqlite_writer_queue.py). Counted in writer jobs and
+small writes share jobs (store/sqlite_batches.py), and a request's write runs on
+the event loop's own thread when the writer is idle. Counted in writer jobs and
 threads, never in milliseconds."""
 
 from __future__ import annotations
@@ -9,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +16,6 @@ import pytest
 
 from store.sqlite_batches import WriteBatches
 from store.sqlite_db import SQLiteDatabase, writes_in_background
-from store.sqlite_writer_queue import BACKGROUND_EVERY
 from taskqueue.embedded.database import task_database
 from taskqueue.embedded.queue import EmbeddedQueue
 from taskqueue.port import TaskRequest
@@ -145,48 +143,3 @@ async def test_a_write_lock_held_by_another_process_never_blocks_the_loop(
         other.execute("ROLLBACK")
         other.close()
     assert await waiting != threading.get_ident()
-
-
-def _noting(order: list[str], name: str) -> Callable[[sqlite3.Connection], None]:
-    return lambda _: order.append(name)
-
-
-async def test_a_request_write_is_taken_before_the_background_jobs_queued_ahead_of_it(
-    database: SQLiteDatabase,
-) -> None:
-    order: list[str] = []
-    held, release = await _writer_held(database)
-
-    async def background(n: int) -> None:
-        writes_in_background()
-        await database.write(_noting(order, f"background {n}"))
-
-    queued = [asyncio.ensure_future(background(n)) for n in range(5)]
-    await asyncio.sleep(0)  # all five queue for the held writer first
-    request = asyncio.ensure_future(database.write(_noting(order, "request")))
-    await asyncio.sleep(0)
-    release.set()
-    await asyncio.gather(held, request, *queued)
-    assert order == ["request", *(f"background {n}" for n in range(5))]
-
-
-async def test_requests_without_end_still_let_a_background_job_through(
-    database: SQLiteDatabase,
-) -> None:
-    order: list[str] = []
-    held, release = await _writer_held(database)
-
-    async def background() -> None:
-        writes_in_background()
-        await database.write(_noting(order, "background"))
-
-    waiting = asyncio.ensure_future(background())
-    await asyncio.sleep(0)
-    requests = [
-        asyncio.ensure_future(database.write(_noting(order, f"request {n}")))
-        for n in range(BACKGROUND_EVERY + 4)
-    ]
-    await asyncio.sleep(0)
-    release.set()
-    await asyncio.gather(held, waiting, *requests)
-    assert order.index("background") == BACKGROUND_EVERY

@@ -37,7 +37,6 @@ from taskqueue.asgi_call import post
 from taskqueue.config import QueueConfig
 from taskqueue.embedded import queue as rows
 from taskqueue.embedded.backlog import COUNT_EVERY_SECONDS, Backlog
-from taskqueue.embedded.foreground import QUIET_SECONDS, Foreground
 from taskqueue.embedded.queue import DEDUP_WINDOW, LeasedTask
 from taskqueue.headers import EMBEDDED_SECRET, app_engine_task_headers
 from taskqueue.rate import TokenBucket
@@ -66,7 +65,7 @@ class EmbeddedWorkers:
         dedup_window: timedelta = DEDUP_WINDOW,
     ) -> None:
         self._db = db
-        self._batches = shared_batches(db)  # claims and finished deliveries share writer jobs
+        self._batches = shared_batches(db)  # finished deliveries share writer jobs
         self._queues = dict(queues)
         self._secret = secret
         self._runs = runs
@@ -86,8 +85,6 @@ class EmbeddedWorkers:
         self._stopped = asyncio.Event()
         self._dedup_seconds = dedup_window.total_seconds()
         self.backlog = Backlog()  # requests slow down while it is over its limit
-        # Clients' requests in flight (counted by the app): fewer deliveries meanwhile.
-        self.foreground = Foreground()
         self._counted_at: dict[str, float] = {}
         self._app: ASGIApp | None = None
 
@@ -131,15 +128,9 @@ class EmbeddedWorkers:
         in_flight = self._in_flight[config.name]
         while not self._stopping:
             wakeup.clear()
-            free = self._concurrency(config) - len(in_flight)
-            held_back = len(in_flight) < config.max_concurrent_requests
-            if free <= 0 and held_back:
-                # Held back for clients' requests: the backlog may grow meanwhile.
-                await self._count_backlog(config.name, full=True)
-                free = self._concurrency(config) - len(in_flight)
+            free = config.max_concurrent_requests - len(in_flight)
             if free <= 0:
-                # A finishing delivery sets it; held back, look again when quiet.
-                await _wait(wakeup, min(self._poll, QUIET_SECONDS) if held_back else self._poll)
+                await _wait(wakeup, self._poll)  # a finishing delivery sets it
                 continue
             taken = bucket.try_take(min(free, CLAIM_BATCH))
             if taken == 0:
@@ -161,16 +152,9 @@ class EmbeddedWorkers:
             if len(claimed) < taken:
                 await _wait(wakeup, await self._idle_wait(config.name))
 
-    def _concurrency(self, config: QueueConfig) -> int:
-        """The queue's deliveries at once now: fewer while clients wait for answers
-        (foreground.py), unless the backlog nears its limit."""
-        backlog_high = 2 * self.backlog.waiting >= self.backlog.limit
-        return self.foreground.deliveries(config.max_concurrent_requests, backlog_high=backlog_high)
-
     async def _claim(self, queue: str, limit: int) -> list[LeasedTask]:
         now = self.clock()
-        # In the job that settles the deliveries that made room for it, if they wait.
-        return await self._batches.write(
+        return await self._db.write(
             lambda conn: rows.claim(conn, queue, limit, now, now + self._lease)
         )
 
