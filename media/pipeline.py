@@ -117,8 +117,9 @@ def _render_and_release(plan: DecodePlan) -> ProcessedImage:
         return_freed_memory()  # before the budget takes the next image in
 
 
-def inspect(source: BinaryIO, limits: ImageLimits) -> DecodePlan:
-    """Blocking, and cheap: reads the whole file once (its hash) and the header."""
+def size_and_kind(source: BinaryIO, limits: ImageLimits) -> ImageKind:
+    """The file's kind by its first bytes, if its size is allowed: what refuses most
+    junk for the cost of a seek and a short read (no hashing, no decoding)."""
     size = source.seek(0, os.SEEK_END)
     if size == 0:
         raise EmptyImage("The file is empty.")
@@ -128,6 +129,13 @@ def inspect(source: BinaryIO, limits: ImageLimits) -> DecodePlan:
     kind = sniff(source.read(SNIFF_BYTES))
     if kind is None:
         raise UnsupportedImage("Send a JPEG, PNG, WebP or HEIC image.")
+    source.seek(0)
+    return kind
+
+
+def inspect(source: BinaryIO, limits: ImageLimits) -> DecodePlan:
+    """Blocking, and cheap: reads the whole file once (its hash) and the header."""
+    kind = size_and_kind(source, limits)
     digest = _sha256(source)
     source.seek(0)
     image = _open(source, kind, limits)
@@ -284,6 +292,11 @@ class ImagePipeline:
         self.wait_seconds = wait_seconds
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="image-work")
         configure_pillow(limits.max_pixels)
+
+    def refuse_early(self, source: BinaryIO) -> None:
+        """On the loop: raises the refusal of an empty, oversized or unknown file
+        before the upload writes anything for it (its StrayBlob record)."""
+        size_and_kind(source, self.limits)
 
     async def process(self, source: BinaryIO, then: Then | None = None) -> ProcessedImage:
         """The processed image. `then`, if given, is called on the image thread with

@@ -93,6 +93,10 @@ async def create_photo(
     if context.loaders.loaded(me) is None:
         return Outcome.profile_missing()
     media = context.media
+    try:
+        media.pipeline.refuse_early(image)  # junk costs no write
+    except ImageRejected as refusal:
+        return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
     now = context.clock()
     photo_id = models.new_id()
     names = upload_names(photo_id)

@@ -1,7 +1,8 @@
 """The order that keeps blobs findable: when a createPhoto's blob is written, a
 committed StrayBlob record already names it (so a process killed between the
 blob writes and the Photo's commit leaves nothing the cleanup job cannot find),
-and a refused image writes no blob and leaves no record.
+and a refused image writes no blob and leaves no record (an empty or unknown file
+is refused before anything is written).
 
 The blob store port is wrapped by a store of files that looks the record up in
 the store before it writes; the image thread hands the writes over, so the look-up
@@ -63,4 +64,24 @@ async def test_every_blob_is_named_by_a_committed_record_before_it_is_written(
     assert len(blobs.written) == 6  # three sizes of the two photos, none of the refused one
     assert all(blobs.written.values()), blobs.written
     # Committed photos took their records; the refused image left none behind.
+    assert await stray_records(store) == []
+
+
+async def test_an_empty_or_unknown_file_is_refused_before_any_write(
+    store: Store, settings: Settings
+) -> None:
+    """Junk costs a read of the viewer's profile and nothing else: no StrayBlob
+    record written and deleted again (two writes a request an attacker could buy)."""
+    as_owner = bearer(settings, OWNER)
+    async with serving(create_app(settings, store=store)) as http:
+        await create_profile(http, as_owner, username="owner", displayName="O")
+        refusals = []
+        for junk in (b"not an image", b""):
+            before = store.round_trips
+            refused = await create_photo(http, as_owner, junk)
+            refusals.append(([e["code"] for e in refused["errors"]], store.round_trips - before))
+    # At most the profile's read (the cache may answer it); a record's write and
+    # its delete would be two more.
+    assert [codes for codes, _ in refusals] == [["UNSUPPORTED_IMAGE"], ["EMPTY_IMAGE"]]
+    assert [trips <= 1 for _, trips in refusals] == [True, True], refusals
     assert await stray_records(store) == []
