@@ -54,7 +54,7 @@ async def node(context: RequestContext, global_id: str) -> NodeModel | None:
         return None
     if type_name == "Notification":
         return await notification(context, key)  # read only for its recipient
-    await fetch_nodes(context, [global_id])  # nothing more when fetched already
+    await context.loaders.fetch_and_prime([key])  # nothing more when fetched already
     if type_name == "User":
         return await context.loaders.user(key.name)
     if type_name == "Photo":
