@@ -25,8 +25,9 @@ from auth.viewer import Viewer
 from benchmarks import bench_social
 from benchmarks.bench_http import HOME, seed
 from benchmarks.http_sides import USER_ID, USER_PAGE
+from media.image_work import ImagePipeline
 from media.local_blobs import LocalBlobStore
-from media.pipeline import ImageLimits, ImagePipeline
+from media.pipeline import ImageLimits
 from media.services import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec

@@ -1,6 +1,7 @@
 """Images: the upload pipeline (Pillow) and the blob store port with its adapters.
 
 pipeline.py     sniff, bound, decode, orient, strip, derivatives, blurhash
+image_work.py   that work for the event loop: its pool, admission, the blob hand-over
 budget.py       the memory budget image work is admitted against
 cost.py         an upload's peak memory, estimated from its header
 frame.py        the reduced working frame, made a strip of rows at a time
@@ -13,7 +14,8 @@ errors.py       why an image is refused (typed, expected)
 from media.blobs import BlobStore, blob_name
 from media.derivatives import VARIANTS, Rendition, Variant
 from media.errors import ImageRejected
-from media.pipeline import ImageLimits, ImagePipeline, ProcessedImage, process_image
+from media.image_work import ImagePipeline
+from media.pipeline import ImageLimits, ProcessedImage, process_image
 from media.services import Media
 
 __all__ = [

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
 from media.blobs import BlobStore
-from media.pipeline import ImagePipeline
+from media.image_work import ImagePipeline
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,9 @@ import os
 
 from media.blobs import BlobStore
 from media.budget import MIB, default_budget
+from media.image_work import ImagePipeline
 from media.local_blobs import LocalBlobStore
-from media.pipeline import ImageLimits, ImagePipeline
+from media.pipeline import ImageLimits
 from media.services import Media
 from settings import Settings
 

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
+from media.image_work import ImagePipeline
 from media.local_blobs import LocalBlobStore
-from media.pipeline import ImageLimits, ImagePipeline
+from media.pipeline import ImageLimits
 from media.services import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec

@@ -11,8 +11,9 @@ import pytest
 from PIL import Image
 
 from media.derivatives import LARGE, RENDER_VERSION
+from media.image_work import ImagePipeline
 from media.local_blobs import LocalBlobStore
-from media.pipeline import ImageLimits, ImagePipeline
+from media.pipeline import ImageLimits
 from resolvers.node_ids import to_global_id
 from settings import Settings
 from store.port import Entity, Store

@@ -13,8 +13,9 @@ from typing import Any
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from auth.viewer import Viewer
+from media.image_work import ImagePipeline
 from media.local_blobs import LocalBlobStore
-from media.pipeline import ImageLimits, ImagePipeline
+from media.pipeline import ImageLimits
 from media.services import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
