@@ -14,6 +14,8 @@
                  and never returns: the rest of the run never happens
     push-recorded a push task's receipt commits with the devices done (and the
                  PushStatus) and never returns: the queue never hears the task ended
+    upload-blobs a createPhoto's blob files are written and the write never reports
+                 done: its StrayBlob record is committed, its Photo never is
     queued-batch the clock stands still, so every action falls in one time bucket
                  and no batched task comes due: the first action's relay queues
                  them, later actions skip them (tasks/queued_names.py); an add of a
@@ -25,12 +27,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from datetime import datetime
 
 from app import create_app, make_store
 from clock import Clock, system_clock
+from media.local_blobs import LocalBlobStore
 from store.activity_models import FAN_IN_MARK
 from store.device_models import PUSH_STATUS
 from store.port import Entity, Store, Transaction
@@ -46,6 +50,7 @@ HANGS = (
     "fan-in-commit",
     "push-recorded",
     "queued-batch",
+    "upload-blobs",
     "none",
 )
 AFTER_COMMIT = {"fan-in-commit": FAN_IN_MARK, "push-recorded": PUSH_STATUS}
@@ -80,6 +85,14 @@ class HangingRepeats(TaskQueue):
                 await hang_forever()
             self.asked.add(request.name)
         return await self.inner.add(request)
+
+
+class BlobsWrittenThenHanging(LocalBlobStore):
+    """Files under var/media, whose upload writes finish and are never reported done."""
+
+    def start_put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> Future[None]:
+        super().start_put_many(blobs).result()  # on the image thread: on disk now
+        return Future()
 
 
 class HangingWrites(FlakyCommits):
@@ -140,5 +153,8 @@ def main() -> None:
         def clock() -> datetime:
             return started
 
-    app = create_app(settings, store=store, queue_layer=layer, clock=clock)
+    blobs = None
+    if args.hang == "upload-blobs":
+        blobs = BlobsWrittenThenHanging(settings.var_dir / "media")
+    app = create_app(settings, store=store, blobs=blobs, queue_layer=layer, clock=clock)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
