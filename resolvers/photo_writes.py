@@ -22,7 +22,6 @@ blob names comes in one transaction; then the blobs and the record go.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import unicodedata
 from concurrent.futures import Future
@@ -115,16 +114,16 @@ async def create_photo(
 
     # The image is rendered while its record commits; the blobs wait for both.
     # Returns only when no write is under way, so none can land after the cleanup.
-    processing = asyncio.ensure_future(media.pipeline.process(image, then=write_blobs))
+    started = media.pipeline.start(image, then=write_blobs)
     try:
         await context.store.put_many([models.stray_blob_to_entity(stray)])  # before any blob
     except BaseException:
         recorded.cancel()  # no blob is written: the upload ends here
-        processing.add_done_callback(_outcome_dropped)
+        media.pipeline.abandon(started)
         raise
     recorded.set_result(None)
     try:
-        processed = await processing
+        processed = await media.pipeline.finish(started, then=write_blobs)
     except ImageRejected as refusal:
         await _reclaim(context, stray)  # no blob was written: the record goes
         return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
@@ -173,12 +172,6 @@ async def create_photo(
         # Refused, or a retry that replayed an earlier outcome: these blobs are unused.
         await _reclaim(context, stray)
     return outcome
-
-
-def _outcome_dropped(processing: asyncio.Future[ProcessedImage]) -> None:
-    """Marks the image work's outcome seen: the upload already failed on its record."""
-    if not processing.cancelled():
-        processing.exception()
 
 
 def _photo(
