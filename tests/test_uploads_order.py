@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -105,7 +106,9 @@ async def test_an_empty_or_unknown_file_is_refused_before_any_write(
 class RecordHeldUntilRendered(DelegatingStore):
     """Holds each StrayBlob record's commit until the app's image work has rendered
     its upload (admitted and released its memory: media/budget.py), for a bounded
-    wait; notes whether it had, and the blob files that existed then."""
+    wait that gives the event loop no turn (so the image job must have been started
+    before the record's write was); notes whether it had, and the blob files that
+    existed then."""
 
     def __init__(self, inner: Store, media_dir: Path) -> None:
         super().__init__(inner)
@@ -115,16 +118,16 @@ class RecordHeldUntilRendered(DelegatingStore):
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
         if self.budget is not None and any(e.key.kind == models.STRAY_BLOB for e in entities):
-            rendered = await self.rendered(self.budget)
+            rendered = self.rendered(self.budget)
             self.held.append((rendered, sorted(p.name for p in self.media_dir.glob("*.webp"))))
         await self.inner.put_many(entities)
 
     @staticmethod
-    async def rendered(budget: MemoryBudget) -> bool:
+    def rendered(budget: MemoryBudget) -> bool:
         for _ in range(RENDER_WAIT_TURNS):
             if budget.high_water > 0 and budget.admitted == 0:
                 return True
-            await asyncio.sleep(0.005)
+            time.sleep(0.005)  # the loop's thread, blocked: only the image thread runs
         return False
 
 
@@ -132,8 +135,9 @@ async def test_the_image_is_rendered_while_its_record_commits(
     store: Store, settings: Settings, tmp_path: Path
 ) -> None:
     """The record's commit (a wait for the writer, under load a queue) and the image
-    work overlap: the upload waits for the longer of the two, not for their sum,
-    and still no blob is written before its record is committed."""
+    work overlap, the image job submitted before the record's write is awaited (no
+    turn of the loop between): the upload waits for the longer of the two, not for
+    their sum, and still no blob is written before its record is committed."""
     media_dir = tmp_path / "media"
     held = RecordHeldUntilRendered(store, media_dir)
     app = create_app(settings, store=held, blobs=LocalBlobStore(media_dir))
@@ -157,7 +161,7 @@ class RecordRefused(DelegatingStore):
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
         if self.budget is not None and any(e.key.kind == models.STRAY_BLOB for e in entities):
-            await RecordHeldUntilRendered.rendered(self.budget)
+            RecordHeldUntilRendered.rendered(self.budget)
             raise StoreUnavailable("the store is unavailable")
         await self.inner.put_many(entities)
 
