@@ -57,6 +57,7 @@ def server_url() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.slow  # two one-second wrk runs
 async def test_wrk_sends_the_request_it_is_given_and_counts_the_answers(server_url: str) -> None:
     generator = WrkGenerator(threads=2)
     url = f"{server_url}/graphql"
