@@ -58,9 +58,11 @@ async def test_a_like_committed_after_its_buckets_task_ran_is_folded_and_fanned_
         await settle_relays(http)  # the bucket's fold and fan-in are queued
         held.armed = True
         liking = asyncio.create_task(mutate(http, LIKE, as_fan, photoId=pid(second)))
-        await held.waiting.wait()  # the second like chose the bucket; not committed
+        async with asyncio.timeout(10):
+            await held.waiting.wait()  # the second like chose the bucket; not committed
         await drain(http)  # the bucket's tasks run, past their eta
         assert await like_count(http, first) == 1
+        assert not liking.done()  # the held commit was the second like's
         held.release.set()
         body = await liking  # commits now, after the tasks that were its bucket's
         assert body["errors"] == []
