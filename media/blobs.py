@@ -93,9 +93,10 @@ def all_done(futures: Sequence[Future[None]]) -> Future[None]:
 
 
 def start_after(first: Future[Any], start: Callable[[], Future[None]]) -> Future[None]:
-    """What `start` starts, begun on the thread that completes `first` once it has
-    succeeded (no turn of the event loop between the two); `first`'s failure, with
-    nothing started, if it failed."""
+    """What `start` starts once `first` has succeeded: at once, on the calling
+    thread, if it has already; else on the thread that completes it (no turn of
+    the event loop between the two). `first`'s failure, with nothing started, if
+    it failed or was cancelled."""
     outcome: Future[None] = Future()
     outcome.set_running_or_notify_cancel()  # it cannot be cancelled: the writes go on
 
