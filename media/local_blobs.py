@@ -2,14 +2,18 @@
 
 Writes go to a temporary file in the same directory, are flushed to disk, then
 renamed into place: a reader sees the whole blob or none, and a crash leaves no
-half-written image under a real name.
+half-written image under a real name. What a crash does leave, a temporary file
+under no record's name, is removed when a store next opens the directory, once it
+is older than any write still under way in another process could be.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +22,10 @@ from media.blobs import all_done, check_name, is_valid_name
 
 URL_PREFIX = "/media/"
 WRITERS = 6  # files written at once: two uploads' three sizes
+INCOMING_PREFIX = ".incoming-"
+# A write takes milliseconds; a temporary file this old was left by a killed process.
+STALE_INCOMING_SECONDS = 3600.0
+log = logging.getLogger("timeline.media")
 
 
 class LocalBlobStore:
@@ -25,6 +33,7 @@ class LocalBlobStore:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self._writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="blob-write")
+        remove_stale_incoming(root, now=time.time())
 
     def path_of(self, name: str) -> Path | None:
         """The file for `name`, or None for a name that is not ours (so a request
@@ -43,7 +52,7 @@ class LocalBlobStore:
         return all_done([self._writers.submit(self._write, *write) for write in writes])
 
     def _write(self, target: Path, data: bytes) -> None:
-        descriptor, temporary = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        descriptor, temporary = tempfile.mkstemp(dir=self.root, prefix=INCOMING_PREFIX)
         try:
             with os.fdopen(descriptor, "wb") as file:
                 file.write(data)
@@ -72,3 +81,19 @@ class LocalBlobStore:
 
     def url(self, name: str) -> str:
         return URL_PREFIX + check_name(name)
+
+
+def remove_stale_incoming(root: Path, *, now: float) -> int:
+    """Removes the temporary files under `root` older than STALE_INCOMING_SECONDS
+    (what a process killed in the middle of a write left); returns how many."""
+    removed = 0
+    for path in root.glob(f"{INCOMING_PREFIX}*"):
+        try:
+            if now - path.stat().st_mtime > STALE_INCOMING_SECONDS:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another process removed it first
+            continue
+    if removed:
+        log.warning("removed %d unfinished blob file(s) a killed process left in %s", removed, root)
+    return removed

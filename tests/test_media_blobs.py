@@ -8,6 +8,8 @@ from the emulator's public endpoint.
 from __future__ import annotations
 
 import asyncio
+import os
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +21,7 @@ from app import create_app
 from media.blobs import BlobStore, InvalidBlobName, is_valid_name, upload_names
 from media.derivatives import VARIANTS
 from media.gcs_blobs import PUBLIC_HOST, GCSBlobStore
-from media.local_blobs import LocalBlobStore
+from media.local_blobs import INCOMING_PREFIX, STALE_INCOMING_SECONDS, LocalBlobStore
 from settings import Settings
 from store.sqlite import SQLiteStore
 from tests.utils.clients import serving
@@ -132,3 +134,22 @@ def test_cloud_storage_urls_are_public_and_need_no_signing(
 ) -> None:
     blobs = GCSBlobStore("photos-prod", client=storage_emulator.client())
     assert blobs.url(NAME) == f"{PUBLIC_HOST}/photos-prod/{NAME}"
+
+
+def test_a_local_store_removes_the_temporary_files_a_killed_writer_left(tmp_path: Path) -> None:
+    """A SIGKILL in the middle of a write leaves `.incoming-*` under no record's name:
+    the next store on the directory removes those older than any live write, and
+    leaves a fresh one (another process's write under way) and every blob alone."""
+    LocalBlobStore(tmp_path)  # the directory, as a first start makes it
+    left = tmp_path / f"{INCOMING_PREFIX}killed"
+    fresh = tmp_path / f"{INCOMING_PREFIX}writing"
+    blob = tmp_path / NAME
+    for path in (left, fresh, blob):
+        path.write_bytes(b"x")
+    long_ago = time.time() - STALE_INCOMING_SECONDS - 60
+    os.utime(left, (long_ago, long_ago))
+    os.utime(blob, (long_ago, long_ago))
+
+    LocalBlobStore(tmp_path)
+
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted([fresh.name, NAME])

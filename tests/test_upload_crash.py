@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from pathlib import Path
 
 import pytest
 
+from media.local_blobs import INCOMING_PREFIX
 from store import models
 from tests.utils import images
 from tests.utils.builders import make_user
@@ -29,16 +31,22 @@ async def test_a_kill_between_an_uploads_blobs_and_its_photo_leaves_them_reclaim
     async with crash.server("upload-blobs") as server:
         posting = asyncio.ensure_future(create_photo(server.http, crash.bearer(alice), photo))
 
-        async def written() -> bool:
-            return media.is_dir() and len([f for f in media.iterdir() if f.is_file()]) == 3
+        async def written() -> bool:  # under their names, not mid-write as temporary files
+            return media.is_dir() and len(blob_files(media)) == 3
 
         await eventually(written, within=30, what="the upload's three files on disk")
         server.kill()
         with contextlib.suppress(Exception):  # its connection died with the server
             await posting
-    on_disk = {f.name for f in media.iterdir() if f.is_file()}
+    on_disk = blob_files(media)
     [record] = await stray_records(crash.store)
     assert record.owner_id == alice.id
     assert set(record.names) == on_disk  # each file findable by the cleanup job
     # And no Photo the app could show without its images.
     assert await crash.store.get_many([models.photo_key(alice.id, record.id)]) == [None]
+
+
+def blob_files(media: Path) -> set[str]:
+    return {
+        f.name for f in media.iterdir() if f.is_file() and not f.name.startswith(INCOMING_PREFIX)
+    }
