@@ -59,13 +59,15 @@ deploy-check: install system-deps tasks-emulator
 # Debian's packages the tests need, installed only when missing: Java for the Datastore
 # emulator (it ships with the Google Cloud CLI), Chromium for the GraphiQL browser test,
 # Node.js and npm for GraphiQL's files, the Apollo Client tests and the audit, and
-# redis-server, which the cache tests start on their own.
+# redis-server, which the cache tests start on their own, and wrk, the C load generator
+# bench_workers uses (a Python one takes too much of two cores from the servers).
 system-deps:
 	@missing=""; \
 	command -v java >/dev/null 2>&1 || missing="$$missing default-jre-headless"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
+	command -v wrk >/dev/null 2>&1 || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && apt-get install -y -qq $$missing >/dev/null; \
@@ -96,7 +98,7 @@ unit: install
 	$(BIN)/pytest -q -n $(TEST_WORKERS) --dist loadscope --cov --cov-report= --cov-fail-under=$(COVERAGE_FLOOR)
 
 ## Benchmarks; results go into docs/PERFORMANCE.md by hand, as ratios from one run.
-bench: install
+bench: install system-deps
 	$(BIN)/python -m benchmarks
 
 ## schema.graphql from the live schema; refuses breaking changes not listed in docs/SCHEMA_CHANGELOG.md.

@@ -39,7 +39,7 @@ from typing import Any
 
 from auth.dev_tokens import key_path_in, mint_dev_token
 from benchmarks import bench_social
-from benchmarks.http_load import HttpRequest, Load, fetch, generate
+from benchmarks.http_load import HttpRequest, LoadFigures, fetch, generate
 from benchmarks.http_sides import PAGE, SECRET, USER, USER_ID, USER_PAGE
 from store import models
 from store.port import MAX_BATCH
@@ -181,8 +181,8 @@ async def check_answers(sides: dict[str, Side]) -> dict[str, int]:
     return sizes
 
 
-# What loads a side: benchmarks/http_load.generate, or several processes of it.
-Generator = Callable[..., Awaitable[Load]]
+# What loads a side: benchmarks/http_load.generate, several processes of it, or wrk.
+Generator = Callable[..., Awaitable[LoadFigures]]
 
 
 async def measure(
@@ -191,7 +191,7 @@ async def measure(
     assert side.server.process is not None
     pid = side.server.process.pid
     cpu_before = server_cpu_seconds(pid)
-    load: Load = await generator(side.request, seconds=seconds, concurrency=concurrency)
+    load = await generator(side.request, seconds=seconds, concurrency=concurrency)
     cpu = server_cpu_seconds(pid) - cpu_before
     assert load.errors == 0, f"({side.name}) answered {load.errors} requests with an error"
     return {

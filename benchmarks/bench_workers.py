@@ -2,7 +2,7 @@
 `python -m serve` in one process and in N, alternated in one run.
 
     python -m benchmarks.bench_workers [--workers 2] [--seconds 4] [--rounds 3] [--concurrency 16]
-                                       [--generators 2]
+                                       [--generators 2] [--tool wrk|python]
 
 Three servers, each on its own copy of one seeded file (an embedded file admits a
 process with the in-process cache only alone):
@@ -11,8 +11,10 @@ process with the in-process cache only alone):
     1u   one process with the cache off, as each of the N processes runs
     N    `serve --workers N`: N processes on one file, the cache off
 
-Sides a1, c1, a1u, c1u, aN, cN are loaded in turn by benchmarks/http_load.py,
-spread over `generators` processes, in `rounds` alternating rounds. It prints per
+Sides a1, c1, a1u, c1u, aN, cN are loaded in turn, in `rounds` alternating rounds,
+by wrk (benchmarks/wrk_load.py, `generators` threads), or with `--tool python` by
+benchmarks/http_load.py spread over `generators` processes. The generator's CPU is
+taken from the servers' two cores: wrk spends a fraction of what the Python one does. It prints per
 side the medians of req/s, the servers' CPU ms per request, p50 and p99, then
 aN/a1u and cN/c1u (what the processes add) and aN/a1 and cN/c1 (against the
 default), and the load average: on a shared machine the processes can only scale
@@ -41,6 +43,7 @@ from benchmarks import bench_social
 from benchmarks.bench_http import HOME, ROOT, Side, copy_database, load_sides, seed
 from benchmarks.http_load import HttpRequest, Load, fetch, generate
 from benchmarks.http_sides import PAGE, SECRET, USER_ID, USER_PAGE
+from benchmarks.wrk_load import WrkGenerator
 from tests.utils.processes import ManagedServer, free_port
 
 
@@ -146,7 +149,10 @@ def run(
     concurrency: int = 16,
     workers: int = 2,
     generators: int = 2,
+    tool: str = "wrk",
 ) -> dict[str, Any]:
+    """`tool` makes the load: "wrk" (`generators` threads) or "python" (http_load in
+    `generators` processes)."""
     load_before = os.getloadavg()
     tmp = Path(tempfile.mkdtemp(prefix="bench-workers-"))
     try:
@@ -155,7 +161,9 @@ def run(
             ProcessPoolExecutor(generators, mp_context=get_context("spawn")) as pool,
         ):
             asyncio.run(check_answers(sides))
-            generator = SpreadLoad(pool, generators)
+            generator: SpreadLoad | WrkGenerator = (
+                WrkGenerator(generators) if tool == "wrk" else SpreadLoad(pool, generators)
+            )
             table = asyncio.run(
                 load_sides(
                     sides,
@@ -178,14 +186,16 @@ def run(
         "load_average": (load_before, os.getloadavg()),
         "concurrency": concurrency,
         "generators": generators,
+        "tool": tool,
         "generator_cpu_ms": generator.cpu_seconds * 1000 / max(generator.requests, 1),
     }
 
 
 def report(results: dict[str, Any]) -> str:
     lines = [
-        f"concurrency {results['concurrency']}, from {results['generators']} generator "
-        f"processes, which spent {results['generator_cpu_ms']:.2f} CPU ms a request",
+        f"concurrency {results['concurrency']}, from {results['tool']} "
+        f"({results['generators']} generator threads or processes), which spent "
+        f"{results['generator_cpu_ms']:.3f} CPU ms a request",
         "| side | req/s | CPU ms/request | p50 ms | p99 ms |",
         "|---|---|---|---|---|",
     ]
@@ -210,9 +220,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--generators", type=int, default=2, help="load generator processes")
+    parser.add_argument(
+        "--generators", type=int, default=2, help="wrk threads, or generator processes"
+    )
+    parser.add_argument("--tool", choices=("wrk", "python"), default="wrk")
     args = parser.parse_args(argv)
-    results = run(args.seconds, args.rounds, args.concurrency, args.workers, args.generators)
+    results = run(
+        args.seconds, args.rounds, args.concurrency, args.workers, args.generators, args.tool
+    )
     print(report(results))
 
 

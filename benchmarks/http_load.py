@@ -14,7 +14,7 @@ import json
 import statistics
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 
@@ -41,6 +41,21 @@ class HttpRequest:
         if self.body or self.method == "POST":
             lines.append(f"content-length: {len(self.body)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
+
+
+class LoadFigures(Protocol):
+    """What a benchmark reads of a generator's run (Load here, WrkLoad in wrk_load)."""
+
+    @property
+    def requests(self) -> int: ...
+    @property
+    def errors(self) -> int: ...
+    @property
+    def per_second(self) -> float: ...
+    @property
+    def p50_ms(self) -> float: ...
+    @property
+    def p99_ms(self) -> float: ...
 
 
 @dataclass

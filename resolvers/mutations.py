@@ -24,6 +24,7 @@ from store import models
 from store.keys import Key
 from store.port import Entity, Transaction
 from store.transactions import run_in_transaction
+from tasks import batching
 from tasks.outbox import OUTBOX, Outbox, outbox_records
 
 IDEMPOTENCY_TTL = timedelta(hours=24)
@@ -94,6 +95,7 @@ async def run_mutation(
     fingerprint = _fingerprint(name, arguments)
     committed: list[Entity] = []  # the outbox records of the attempt that commits
     attempt: list[_Written] = []  # what the attempt that commits writes
+    queued = context.relays.queued  # batched tasks this process knows are queued
 
     async def work(transaction: Transaction) -> Outcome:
         committed.clear()
@@ -108,7 +110,6 @@ async def run_mutation(
                 return replay
         outcome = await effect(tx, found)
         # Batched tasks already waiting in the queue need no record (tasks/queued_names.py).
-        queued = context.relays.queued
         follow_ups = (
             queued.still_to_ask(outbox.items, context.clock()) if outbox is not None else ()
         )
@@ -133,7 +134,13 @@ async def run_mutation(
         # The answer reads what was written from the request, without a round trip
         # (and without a DataLoader's turns of a busy event loop).
         context.loaders.prime_written(written.puts.values(), written.deletes)
-    await context.relays.after_commit(committed)  # answers now, relays after
+    # A commit that came after (or too near) a batched task's eta may have missed
+    # its run: a later bucket's task does what it left (tasks/batching.py). The
+    # outbox holds the follow-ups of the attempt that committed.
+    committed_at = context.clock()
+    asked = outbox.items if outbox is not None else ()
+    late = queued.still_to_ask(batching.late(asked, committed_at), committed_at)
+    await context.relays.after_commit(committed, late)  # answers now, relays after
     return outcome
 
 

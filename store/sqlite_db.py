@@ -59,7 +59,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from store.errors import StoreUnavailable
-from store.sqlite_files import BUSY_TIMEOUT_MS, open_wal, tune
+from store.sqlite_files import BUSY_TIMEOUT_MS, open_wal, run_to_end, tune
 from store.sqlite_write_txn import (
     BUSY_CODES,
     execute_script,
@@ -212,7 +212,7 @@ class SQLiteDatabase:
         pages of WAL, here on the writer thread: never in a commit made on the event
         loop's thread, which it would hold while it writes and syncs the file."""
         self._commits = 0
-        conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        run_to_end(conn, "PRAGMA wal_checkpoint(PASSIVE)")
 
     # -- reads -------------------------------------------------------------------
 

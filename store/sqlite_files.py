@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from typing import Any
 
 BUSY_TIMEOUT_MS = 10_000
 _WAL_ATTEMPTS = 50
@@ -13,6 +14,16 @@ _WAL_ATTEMPTS = 50
 # system calls, and a reply costs more as the data grows. A cache takes only
 # what it holds, so a small file keeps a small one.
 CACHE_KIB = 64 * 1024
+
+
+def run_to_end(conn: sqlite3.Connection, statement: str) -> list[Any]:
+    """Runs `statement` to its end and returns its rows. A PRAGMA that writes and
+    answers a row (journal_mode, wal_checkpoint) is a write statement still in
+    progress until its row is fetched or its cursor reset; left to the cursor's
+    destructor, it stays in progress for as long as anything holds the cursor (a
+    profiler's gc.get_objects(), a traceback), and every COMMIT on the connection
+    meanwhile fails with "cannot commit transaction - SQL statements in progress"."""
+    return conn.execute(statement).fetchall()
 
 
 def tune(conn: sqlite3.Connection) -> sqlite3.Connection:
@@ -35,7 +46,7 @@ def open_wal(path: str, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Co
     conn.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
     for attempt in range(_WAL_ATTEMPTS):
         try:
-            conn.execute("PRAGMA journal_mode=WAL")
+            run_to_end(conn, "PRAGMA journal_mode=WAL")
             break
         except sqlite3.OperationalError as error:
             if "locked" not in str(error) or attempt == _WAL_ATTEMPTS - 1:

@@ -178,6 +178,39 @@ async def relay_after_commit(
         log.warning("outbox relay failed; the relay_outbox sweeper will retry", exc_info=True)
 
 
+async def enqueue_after_commit(
+    tasks: Enqueuer, follow_ups: Sequence[FollowUp], noted: Noted | None = None
+) -> None:
+    """Enqueue what a commit asks for once it is made: the later buckets' tasks of
+    the batched ones it may have come too late for (tasks/batching.py `late`).
+    Not in the outbox, which was committed already; never raises: what a failed
+    enqueue leaves waits for the next action's task or the sweeping cron jobs."""
+    results = await asyncio.gather(
+        *(_enqueue_follow_up(tasks, follow_up, noted) for follow_up in follow_ups),
+        return_exceptions=True,
+    )
+    failures = [result for result in results if isinstance(result, BaseException)]
+    if failures:
+        log.warning(
+            "%d task(s) asked for after a late commit not enqueued; the sweeping cron "
+            "jobs will do their work",
+            len(failures),
+            exc_info=failures[0],
+        )
+
+
+async def _enqueue_follow_up(tasks: Enqueuer, follow_up: FollowUp, noted: Noted | None) -> None:
+    await tasks.enqueue(
+        follow_up.handler,
+        follow_up.payload,
+        queue=follow_up.queue,
+        name=follow_up.name,
+        eta=follow_up.eta,
+    )
+    if noted is not None and follow_up.name is not None and follow_up.eta is not None:
+        noted.note(follow_up.name, follow_up.eta)
+
+
 class Backpressure(Protocol):
     """How far the queue's workers are behind (taskqueue/embedded/backlog.py)."""
 
@@ -222,10 +255,12 @@ class Relays:
     def running(self) -> int:
         return len(self._running)
 
-    async def after_commit(self, records: Sequence[Entity]) -> None:
-        if not records:
+    async def after_commit(self, records: Sequence[Entity], late: Sequence[FollowUp] = ()) -> None:
+        """Relay a commit's outbox `records`, and enqueue the tasks it asked for
+        once it was made (`late`, tasks/batching.py)."""
+        if not records and not late:
             return
-        relaying = relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
+        relaying = self._relay(records, late)
         if self._backlog is not None and self._backlog.over:
             # Backpressure: the answer waits for the relay and for the workers.
             await relaying
@@ -237,6 +272,10 @@ class Relays:
         task = asyncio.create_task(relaying)
         self._running.add(task)
         task.add_done_callback(self._running.discard)
+
+    async def _relay(self, records: Sequence[Entity], late: Sequence[FollowUp]) -> None:
+        await relay_after_commit(self._store, self._tasks, records, self._deletes, self.queued)
+        await enqueue_after_commit(self._tasks, late, self.queued)
 
     async def settle(self) -> None:
         """Until no relay runs, those started meanwhile included."""

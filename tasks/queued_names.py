@@ -15,9 +15,10 @@ eta (both queues), so the one in the queue runs after the action's commit,
 which follows at once, and finds what the action left, as if the action had
 relayed it. The guarantee is the outbox's: the task is committed before the
 action is (the queue holds it). A commit held up past the task's run is the
-late relay tasks/batching.py describes: the sweeping cron jobs fold and fan in
-what it left. A process knows only what its own relays did, and forgets
-nothing it needs: what it forgot is written to the outbox as before.
+late commit tasks/batching.py describes: once committed, the action asks for a
+later bucket's task, which does what it left. A process knows only what its own
+relays did, and forgets nothing it needs: what it forgot is written to the
+outbox as before.
 """
 
 from __future__ import annotations

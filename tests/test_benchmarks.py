@@ -94,7 +94,7 @@ def test_workers_benchmark_loads_one_and_two_processes_serving_the_same_answers(
     from benchmarks import bench_workers
 
     # run() first checks that every server answers (a) and (c) alike.
-    results = bench_workers.run(seconds=0.2, rounds=1, concurrency=2, workers=2)
+    results = bench_workers.run(seconds=0.2, rounds=1, concurrency=2, workers=2, tool="python")
     assert set(results["sides"]) == {"a1", "c1", "a1u", "c1u", "a2", "c2"}
     assert all(side["requests"] > 0 for side in results["sides"].values())
     assert set(results["ratios"]) == {"a2/a1u", "a2/a1", "c2/c1u", "c2/c1"}
