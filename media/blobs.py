@@ -19,9 +19,9 @@ import hashlib
 import re
 import secrets
 import threading
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future
-from typing import Protocol
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import CancelledError, Future
+from typing import Any, Protocol
 
 from media.derivatives import EXTENSION, VARIANTS, Rendition
 
@@ -90,6 +90,38 @@ def all_done(futures: Sequence[Future[None]]) -> Future[None]:
     for future in futures:
         future.add_done_callback(one_done)
     return combined
+
+
+def start_after(first: Future[Any], start: Callable[[], Future[None]]) -> Future[None]:
+    """What `start` starts once `first` has succeeded: at once, on the calling
+    thread, if it has already; else on the thread that completes it (no turn of
+    the event loop between the two). `first`'s failure, with nothing started, if
+    it failed or was cancelled."""
+    outcome: Future[None] = Future()
+    outcome.set_running_or_notify_cancel()  # it cannot be cancelled: the writes go on
+
+    def first_done(done: Future[Any]) -> None:
+        error = CancelledError() if done.cancelled() else done.exception()
+        if error is not None:
+            outcome.set_exception(error)
+            return
+        try:
+            started = start()
+        except Exception as failure:
+            outcome.set_exception(failure)
+            return
+        started.add_done_callback(lambda after: _copy_outcome(after, outcome))
+
+    first.add_done_callback(first_done)
+    return outcome
+
+
+def _copy_outcome(done: Future[None], outcome: Future[None]) -> None:
+    error = CancelledError() if done.cancelled() else done.exception()
+    if error is None:
+        outcome.set_result(None)
+    else:
+        outcome.set_exception(error)
 
 
 def upload_names(photo_id: str) -> dict[str, str]:

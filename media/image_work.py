@@ -30,6 +30,9 @@ _MIN_RETRY_AFTER = 2  # seconds: what a busy answer tells the client to wait at 
 # (the blob writes) on threads of its own.
 Then = Callable[[ProcessedImage], Future[None]]
 R = TypeVar("R")
+# An image's processing as `ImagePipeline.start` begins it: rendered already, or
+# the plan of one that waits for room in the memory budget.
+Started = asyncio.Future[ProcessedImage | DecodePlan]
 
 
 class ImagePipeline:
@@ -61,12 +64,21 @@ class ImagePipeline:
         """The processed image. `then`, if given, is called on the image thread with
         it and what it starts (the blob writes) is waited for too, so the event
         loop wakes once for both; it is not called for a refused image."""
+        return await self.finish(self.start(source, then), then)
+
+    def start(self, source: BinaryIO, then: Then | None = None) -> Started:
+        """`process`'s first part, begun at once (its thread job submitted before
+        this returns, so the caller can await something else meanwhile); hand what
+        it returns to `finish`, or to `abandon`."""
         # One job when the budget has room at once (the common case): each job is
         # a wait for a turn of the loop, which under load is a pass over every
         # other ready request. Otherwise the plan comes back to wait its turn here.
         loop = asyncio.get_running_loop()
         done = self._pool.submit(self._inspect_and_render_if_free, source, loop)
-        outcome = await asyncio.wrap_future(_followed_by(done, then))
+        return asyncio.wrap_future(_followed_by(done, then))
+
+    async def finish(self, started: Started, then: Then | None = None) -> ProcessedImage:
+        outcome = await started
         if isinstance(outcome, ProcessedImage):
             return outcome
         plan = outcome
@@ -75,11 +87,25 @@ class ImagePipeline:
         except BaseException:
             plan.image.close()
             raise
+        loop = asyncio.get_running_loop()
         work = self._pool.submit(render_and_release, plan)
         # Given back when the thread is done with the pixels, even if this
         # request was cancelled meanwhile.
         work.add_done_callback(lambda _: _call_soon(loop, self.budget.release, plan.cost))
         return await asyncio.wrap_future(_followed_by(work, then))
+
+    @staticmethod
+    def abandon(started: Started) -> None:
+        """For a caller that will not `finish`: its outcome is dropped (a plan's
+        file closed, a refusal marked as seen)."""
+
+        def dropped(outcome: Started) -> None:
+            if outcome.cancelled() or outcome.exception() is not None:
+                return
+            if isinstance(plan := outcome.result(), DecodePlan):
+                plan.image.close()
+
+        started.add_done_callback(dropped)
 
     def _inspect_and_render_if_free(
         self, source: BinaryIO, loop: asyncio.AbstractEventLoop

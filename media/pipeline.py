@@ -19,7 +19,7 @@ import hashlib
 import math
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import BinaryIO
 
 import pillow_heif
@@ -194,8 +194,17 @@ def _render(
         height=height,
         blurhash=blurhash.encode(placeholder, *components),
         dominant_color=dominant_color(placeholder),
-        renditions=(encode(thumbnail, THUMBNAIL), encode(medium, MEDIUM), encode(large, LARGE)),
+        renditions=(encode(thumbnail, THUMBNAIL), *_encode_sizes(medium, large)),
     )
+
+
+def _encode_sizes(medium: Image.Image, large: Image.Image) -> tuple[Rendition, Rendition]:
+    """An original no wider than the medium width gives both sizes the same
+    pixels (nothing is upscaled): encoded once, its bytes serve both."""
+    large_rendition = encode(large, LARGE)
+    if medium is large:
+        return replace(large_rendition, variant=MEDIUM.name), large_rendition
+    return encode(medium, MEDIUM), large_rendition
 
 
 def _sha256(source: BinaryIO) -> str:

@@ -4,9 +4,10 @@ createPhoto never lets a Photo exist without its images, nor images exist
 without a record that lets them be reclaimed:
 
 1. a StrayBlob record naming the blobs-to-be is written in the owner's group
-   (their names are drawn before the image exists: media/blobs.py `upload_names`);
-2. the image is processed and, in the same thread job, its blobs are written
-   (one wait for another thread; a refused file writes none, and its record goes);
+   (their names are drawn before the image exists: media/blobs.py `upload_names`),
+   while the image is processed beside it (its pool's thread);
+2. once both are done, its blobs are written, started from whichever finished last
+   (one wait for other threads; a refused file writes none, and its record goes);
 3. one transaction in the owner's group commits the Photo (with the idempotency
    record) and deletes the StrayBlob record.
 
@@ -30,7 +31,7 @@ from typing import BinaryIO
 
 from errors import BadUserInput
 from media import ImageRejected, ProcessedImage
-from media.blobs import upload_names
+from media.blobs import start_after, upload_names
 from media.derivatives import RENDER_VERSION
 from media.errors import CorruptImage, EmptyImage, ImageTooLarge, TooManyPixels, UnsupportedImage
 from resolvers import background
@@ -101,16 +102,28 @@ async def create_photo(
     photo_id = models.new_id()
     names = upload_names(photo_id)
     stray = models.StrayBlob(viewer.user_id, photo_id, tuple(names.values()), now)
-    await context.store.put_many([models.stray_blob_to_entity(stray)])  # before any blob
+    recorded: Future[None] = Future()  # done when the record is committed
 
     def write_blobs(processed: ProcessedImage) -> Future[None]:
-        return media.blobs.start_put_many(
-            {names[r.variant]: (r.data, r.content_type) for r in processed.renditions}
+        return start_after(
+            recorded,
+            lambda: media.blobs.start_put_many(
+                {names[r.variant]: (r.data, r.content_type) for r in processed.renditions}
+            ),
         )
 
+    # The image is rendered while its record commits; the blobs wait for both.
+    # Returns only when no write is under way, so none can land after the cleanup.
+    started = media.pipeline.start(image, then=write_blobs)
     try:
-        # Returns only when no write is under way, so none can land after the cleanup.
-        processed = await media.pipeline.process(image, then=write_blobs)
+        await context.store.put_many([models.stray_blob_to_entity(stray)])  # before any blob
+    except BaseException:
+        recorded.cancel()  # no blob is written: the upload ends here
+        media.pipeline.abandon(started)
+        raise
+    recorded.set_result(None)
+    try:
+        processed = await media.pipeline.finish(started, then=write_blobs)
     except ImageRejected as refusal:
         await _reclaim(context, stray)  # no blob was written: the record goes
         return Outcome.failed(_refusal_code(refusal), refusal.message, "image")

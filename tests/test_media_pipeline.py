@@ -81,6 +81,21 @@ def test_derivatives_fit_phone_sizes_and_are_never_upscaled(
     assert (result.width, result.height) == size
 
 
+@pytest.mark.parametrize(("size", "shared"), [((400, 300), True), ((900, 600), False)])
+def test_a_small_original_is_encoded_once_for_the_sizes_it_does_not_reach(
+    size: tuple[int, int], shared: bool
+) -> None:
+    """No wider than the medium size, both sizes are the original's pixels: one
+    WebP encoding (the same bytes object) serves both, the upload's CPU spent once."""
+    result = run(images.encode(images.marked_photo(*size), "JPEG", quality=85))
+    by_variant = {r.variant: r for r in result.renditions}
+    assert [r.variant for r in result.renditions] == ["thumbnail", "medium", "large"]
+    assert (by_variant["medium"].data is by_variant["large"].data) is shared
+    assert (by_variant["medium"].width, by_variant["medium"].height) == (
+        size if shared else (640, 427)
+    )
+
+
 def test_a_big_jpeg_is_decoded_in_draft_mode_yet_keeps_its_full_size() -> None:
     big = images.encode(images.marked_photo(4000, 3000), "JPEG", quality=80)
     result = run(big)
