@@ -1,10 +1,11 @@
 """The embedded store: one SQLite file in WAL mode.
 
 Every entity is a row (encoded key, kind, entity group, JSON properties). Queries
-filter and sort with json_extract over expression indexes that are created the
-first time a query shape is seen, as Datastore builds its single-property indexes
-without being asked. All SQL runs through the file's one access layer
-(store/sqlite_db.py): reads on its reader pool, writes on its single writer.
+filter and sort with json_extract over expression indexes, one per query shape and
+kind (store/sqlite_indexes.py), created the first time a query shape is seen, as
+Datastore builds its single-property indexes without being asked. All SQL runs
+through the file's one access layer (store/sqlite_db.py): reads on its reader
+pool, writes on its single writer.
 
 Transactions are optimistic, validated per entity, as Firestore in Datastore mode
 does (legacy Datastore, and its emulator, validate per entity group; see
@@ -22,8 +23,8 @@ while the transaction's code awaits.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
+import weakref
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -33,6 +34,7 @@ from store.errors import TransactionConflict, TransactionTooLarge
 from store.keys import Key
 from store.port import MAX_BATCH, Entity, Position, Query, Result, Transaction
 from store.sqlite_db import SQLiteDatabase, shared_database
+from store.sqlite_indexes import drop_indexes_over_every_kind, index_for, kind_is, prop
 from store.sqlite_values import dump_properties, load_properties, sql_scalar
 
 _SCHEMA = """
@@ -45,6 +47,8 @@ CREATE TABLE IF NOT EXISTS entities (
 """
 # An encoded key -> its stored properties when the transaction read it (None: absent).
 Seen = dict[str, str | None]
+# Files whose indexes over every kind were dropped by this process (once a file).
+_reindexed: weakref.WeakSet[SQLiteDatabase] = weakref.WeakSet()
 
 
 class SQLiteStore:
@@ -54,6 +58,9 @@ class SQLiteStore:
         self.database = file if isinstance(file, SQLiteDatabase) else shared_database(file)
         self.path = self.database.path
         self.database.ensure_schema(_SCHEMA)
+        if self.database not in _reindexed:
+            self.database.write_blocking(drop_indexes_over_every_kind)
+            _reindexed.add(self.database)
         self._known_indexes: set[str] = set()
         self.round_trips = 0
 
@@ -89,7 +96,7 @@ class SQLiteStore:
         scan = query.reversed() if from_end else query
         low, high = (before, after) if from_end else (after, before)
         sql, params = _select_page(scan, low, high, limit)
-        index_sql = _index_for(query)
+        index_sql = index_for(query)
         if index_sql not in self._known_indexes:
             await self.database.write(lambda conn: conn.execute(index_sql))
             self._known_indexes.add(index_sql)
@@ -221,30 +228,15 @@ def _delete(conn: sqlite3.Connection, keys: Sequence[Key]) -> None:
     conn.executemany("DELETE FROM entities WHERE key = ?", [(key.encode(),) for key in keys])
 
 
-def _prop(name: str) -> str:
-    if not name.replace("_", "").isalnum():
-        raise ValueError(f"unsupported property name {name!r}")
-    return f"json_extract(props, '$.{name}')"
-
-
-def _index_for(query: Query) -> str:
-    columns = ["kind"]
-    if query.ancestor is not None:
-        columns.append("grp")
-    columns += [_prop(name) for name, _ in query.equals]
-    columns.append(_prop(query.order_by))
-    digest = hashlib.sha1(",".join(columns).encode()).hexdigest()[:16]
-    return f"CREATE INDEX IF NOT EXISTS auto_{digest} ON entities({', '.join(columns)})"
-
-
 def _select_page(
     query: Query, low: Position | None, high: Position | None, limit: int
 ) -> tuple[str, list[Any]]:
     """`low` and `high` bound the scan in the scan's own order: results come after
     `low` and before `high`."""
-    order = _prop(query.order_by)
-    where = ["kind = ?", f"{order} IS NOT NULL"]
-    params: list[Any] = [query.kind]
+    order = prop(query.order_by)
+    # The kind spelled out, not bound: SQLite picks a partial index only so.
+    where = [kind_is(query.kind), f"{order} IS NOT NULL"]
+    params: list[Any] = []
     if query.ancestor is not None:
         ancestor = query.ancestor.encode()
         where.append("grp = ?")
@@ -257,7 +249,7 @@ def _select_page(
             where += ["key > ?", "key < ?"]
             params += [ancestor + "/", ancestor + "0"]
     for name, value in query.equals:
-        where.append(f"{_prop(name)} = ?")
+        where.append(f"{prop(name)} = ?")
         params.append(sql_scalar(value))
     past, before_ = ("<", ">") if query.descending else (">", "<")
     if low is not None:
