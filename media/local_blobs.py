@@ -13,11 +13,11 @@ import asyncio
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from clock import system_seconds
 from media.blobs import all_done, check_name, is_valid_name
 
 URL_PREFIX = "/media/"
@@ -33,7 +33,8 @@ class LocalBlobStore:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self._writers = ThreadPoolExecutor(WRITERS, thread_name_prefix="blob-write")
-        remove_stale_incoming(root, now=time.time())
+        # Files' mtimes are the machine's wall clock, not the app's (a test's) clock.
+        remove_stale_incoming(root, now=system_seconds())
 
     def path_of(self, name: str) -> Path | None:
         """The file for `name`, or None for a name that is not ours (so a request
