@@ -46,6 +46,7 @@ from observability.tracing import app_tracer, tracer_provider_from_settings
 from push import PushSender
 from push.wiring import push_from_settings
 from request_limits import RequestLimits
+from resolvers.upload_records import UploadRecords
 from security_headers import SecurityHeaders
 from settings import Settings, load_settings
 from store.health import store_problem
@@ -157,6 +158,7 @@ def create_app(
     # the embedded workers are too far behind (then the answers wait for them).
     backlog = tasks.workers.backlog if tasks.workers is not None else None
     relays = Relays(store, tasks.tasks, backlog=backlog)
+    upload_records = UploadRecords(store, clock)  # this process's, written ahead
 
     # Other processes may serve from the same embedded file unless this one keeps a
     # cache of it in its own memory, which their writes would leave stale.
@@ -185,6 +187,7 @@ def create_app(
                     try:
                         yield
                     finally:  # before the queue and the store close
+                        await upload_records.close()
                         await relays.close()
         finally:
             await push.close()
@@ -213,6 +216,7 @@ def create_app(
         clock=clock,
         relays=relays,
         runs=tasks.runs,
+        upload_records=upload_records,
     )
     route = functools.partial(
         GraphQLRoute, settings, verifier, tracer=tracer, direct=direct_graphql
@@ -236,6 +240,7 @@ def create_app(
     app.state.store = store
     app.state.tasks = tasks
     app.state.relays = relays  # tests settle them before they look at the queue
+    app.state.upload_records = upload_records
     app.state.blobs = blobs
     app.state.media = media
     app.state.push = push

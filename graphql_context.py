@@ -11,6 +11,7 @@ from clock import Clock
 from media import Media
 from resolvers.context import RequestContext
 from resolvers.cursors import CursorCodec
+from resolvers.upload_records import UploadRecords
 from store.port import Store
 from taskqueue.enqueue import Tasks
 from taskqueue.runlog import RunLog
@@ -30,6 +31,7 @@ class Contexts:
     relays: Relays
     runs: RunLog | None = None
     task_admin: TaskAdmin | None = None
+    upload_records: UploadRecords | None = None
 
     @classmethod
     def for_origin(
@@ -44,11 +46,12 @@ class Contexts:
         relays: Relays,
         runs: RunLog | None = None,
         task_admin: TaskAdmin | None = None,
+        upload_records: UploadRecords | None = None,
     ) -> Contexts:
         """Absolute URLs point at the configured `origin`, never at the request's Host."""
         cursors = CursorCodec(secret_key)
         media = media.for_origin(origin or "")
-        return cls(store, cursors, tasks, media, clock, relays, runs, task_admin)
+        return cls(store, cursors, tasks, media, clock, relays, runs, task_admin, upload_records)
 
     def __call__(self, viewer: Viewer | None) -> RequestContext:
         return RequestContext(
@@ -61,4 +64,5 @@ class Contexts:
             task_admin=self.task_admin,
             clock=self.clock,
             relays=self.relays,
+            upload_records=self.upload_records,
         )

@@ -130,6 +130,11 @@ def upload_names(photo_id: str) -> dict[str, str]:
     return {v.name: check_name(f"{photo_id}-{v.name}-{token}.{EXTENSION}") for v in VARIANTS}
 
 
+def names_by_variant(names: Sequence[str]) -> dict[str, str]:
+    """`upload_names`' mapping again, from its names (a StrayBlob record's)."""
+    return {name.split("-", 2)[1]: name for name in names}
+
+
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
         raise InvalidBlobName(f"not a blob name: {name[:80]!r}")

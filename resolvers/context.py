@@ -10,6 +10,7 @@ from errors import Forbidden, Unauthenticated
 from media.services import Media
 from resolvers.cursors import CursorCodec
 from resolvers.loaders import Loaders
+from resolvers.upload_records import UploadRecords
 from store.port import Store
 from taskqueue.enqueue import Tasks
 from taskqueue.runlog import RunLog
@@ -28,6 +29,7 @@ class RequestContext:
     runs: RunLog | None = None  # the task and cron run log, for admin-only fields
     task_admin: TaskAdmin | None = None  # the admin schema's queue calls; None elsewhere
     clock: Clock = system_clock  # what time it is: the app's clock, or a test's
+    upload_records: UploadRecords | None = None  # StrayBlob records written ahead
     loaders: Loaders = field(init=False)
 
     def __post_init__(self) -> None:

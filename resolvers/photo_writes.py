@@ -31,7 +31,7 @@ from typing import BinaryIO
 
 from errors import BadUserInput
 from media import ImageRejected, ProcessedImage
-from media.blobs import start_after, upload_names
+from media.blobs import names_by_variant, start_after, upload_names
 from media.derivatives import RENDER_VERSION
 from media.errors import CorruptImage, EmptyImage, ImageTooLarge, TooManyPixels, UnsupportedImage
 from resolvers import background
@@ -99,10 +99,17 @@ async def create_photo(
     except ImageRejected as refusal:
         return Outcome.failed(_refusal_code(refusal), refusal.message, "image")
     now = context.clock()
-    photo_id = models.new_id()
-    names = upload_names(photo_id)
-    stray = models.StrayBlob(viewer.user_id, photo_id, tuple(names.values()), now)
+    pool = context.upload_records
+    pooled = pool.take() if pool is not None else None  # committed ahead: no write here
+    if pooled is not None:
+        stray = pooled
+    else:
+        new_id = models.new_id()
+        stray = models.StrayBlob(viewer.user_id, new_id, tuple(upload_names(new_id).values()), now)
+    photo_id, names = stray.id, names_by_variant(stray.names)
     recorded: Future[None] = Future()  # done when the record is committed
+    if pooled is not None:
+        recorded.set_result(None)
 
     def write_blobs(processed: ProcessedImage) -> Future[None]:
         return start_after(
@@ -115,13 +122,14 @@ async def create_photo(
     # The image is rendered while its record commits; the blobs wait for both.
     # Returns only when no write is under way, so none can land after the cleanup.
     started = media.pipeline.start(image, then=write_blobs)
-    try:
-        await context.store.put_many([models.stray_blob_to_entity(stray)])  # before any blob
-    except BaseException:
-        recorded.cancel()  # no blob is written: the upload ends here
-        media.pipeline.abandon(started)
-        raise
-    recorded.set_result(None)
+    if pooled is None:
+        try:
+            await context.store.put_many([models.stray_blob_to_entity(stray)])  # before any blob
+        except BaseException:
+            recorded.cancel()  # no blob is written: the upload ends here
+            media.pipeline.abandon(started)
+            raise
+        recorded.set_result(None)
     try:
         processed = await media.pipeline.finish(started, then=write_blobs)
     except ImageRejected as refusal:

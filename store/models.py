@@ -172,7 +172,7 @@ def _photo_from_entity(entity: Entity) -> Photo:
     if owner is None:
         raise ValueError(f"a Photo must have an owner: {entity.key}")
     return Photo(
-        owner_id=owner.name,
+        owner_id=owner.name if owner is not None else None,
         id=entity.key.name,
         caption=str(p.get("caption") or ""),
         created_at=_datetime(p["created_at"]),
@@ -191,20 +191,24 @@ def _photo_from_entity(entity: Entity) -> Photo:
 
 @dataclass(frozen=True)
 class StrayBlob:
-    """Blob names that no committed Photo may be using, kept in the owner's entity
-    group. createPhoto writes one before its first blob and deletes it in the same
-    transaction that commits the Photo; deletePhoto writes one in the transaction
-    that deletes the Photo. Whatever is left after a day is garbage: a cleanup job
-    pages `stray_blobs_oldest_first()`, calls `BlobStore.delete(names)`, then
-    deletes the record."""
+    """Blob names that no committed Photo may be using. createPhoto's record is
+    committed before its first blob and deleted in the same transaction that
+    commits the Photo; deletePhoto writes one in the transaction that deletes the
+    Photo. Whatever is left after a day is garbage: a cleanup job pages
+    `stray_blobs_oldest_first()`, calls `BlobStore.delete(names)`, then deletes the
+    record. A record in the owner's entity group names its owner; one written ahead
+    of the upload that takes it (resolvers/upload_records.py) knows none
+    (`owner_id` None) and is a root entity, its own group."""
 
-    owner_id: str
+    owner_id: str | None
     id: str
     names: tuple[str, ...]
     created_at: datetime
 
     @property
     def key(self) -> Key:
+        if self.owner_id is None:
+            return Key.of(STRAY_BLOB, self.id)
         return user_key(self.owner_id).child(STRAY_BLOB, self.id)
 
 
@@ -222,11 +226,9 @@ def stray_blob_to_entity(stray: StrayBlob) -> Entity:
 
 def stray_blob_from_entity(entity: Entity) -> StrayBlob:
     owner = entity.key.parent
-    if owner is None:
-        raise ValueError(f"a StrayBlob must have an owner: {entity.key}")
     names = entity.properties.get("names")
     return StrayBlob(
-        owner_id=owner.name,
+        owner_id=owner.name if owner is not None else None,
         id=entity.key.name,
         names=tuple(str(name) for name in names) if isinstance(names, list) else (),
         created_at=_datetime(entity.properties["created_at"]),

@@ -18,6 +18,7 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
+from datetime import UTC, datetime
 from pathlib import Path
 
 from app import create_app
@@ -59,9 +60,11 @@ class RecordCheckingBlobs(LocalBlobStore):
 
     async def _check_then_put(self, blobs: dict[str, tuple[bytes, str]]) -> None:
         photo_id = next(iter(blobs)).split("-", 1)[0]
-        key = models.user_key(OWNER).child(models.STRAY_BLOB, photo_id)
-        (record,) = await self.store.get_many([key])
-        named = set(models.stray_blob_from_entity(record).names) if record is not None else set()
+        # The upload's own record, or one written ahead for it (no owner then).
+        owned = models.StrayBlob(OWNER, photo_id, (), datetime.now(UTC)).key
+        ahead = models.StrayBlob(None, photo_id, (), datetime.now(UTC)).key
+        records = [r for r in await self.store.get_many([owned, ahead]) if r is not None]
+        named = {name for r in records for name in models.stray_blob_from_entity(r).names}
         self.written.update({name: name in named for name in blobs})
         await asyncio.wrap_future(super().start_put_many(blobs))
 
@@ -117,7 +120,8 @@ class RecordHeldUntilRendered(DelegatingStore):
         self.held: list[tuple[bool, list[str]]] = []  # (rendered first, files then)
 
     async def put_many(self, entities: Sequence[Entity]) -> None:
-        if self.budget is not None and any(e.key.kind == models.STRAY_BLOB for e in entities):
+        # The upload's own record (the pool's, written ahead, is in no owner's group).
+        if self.budget is not None and any(_owned_record(e) for e in entities):
             rendered = self.rendered(self.budget)
             self.held.append((rendered, sorted(p.name for p in self.media_dir.glob("*.webp"))))
         await self.inner.put_many(entities)
@@ -151,6 +155,10 @@ async def test_the_image_is_rendered_while_its_record_commits(
     assert held.held == [(True, [])]
     assert len(list(media_dir.glob("*.webp"))) == 3
     assert await stray_records(store) == []
+
+
+def _owned_record(entity: Entity) -> bool:
+    return entity.key.kind == models.STRAY_BLOB and entity.key.parent is not None
 
 
 class RecordRefused(DelegatingStore):

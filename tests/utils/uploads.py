@@ -96,5 +96,17 @@ async def stored_photos(store: Store, owner_id: str) -> list[models.Photo]:
 
 
 async def stray_records(store: Store) -> list[models.StrayBlob]:
+    """The records uploads and deletions left, each in its owner's group (not the
+    ones written ahead for uploads to come, which name no file until an upload
+    takes one: `written_ahead`)."""
+    return [record for record in await all_stray_records(store) if record.owner_id is not None]
+
+
+async def written_ahead(store: Store) -> list[models.StrayBlob]:
+    """The records written ahead of uploads (resolvers/upload_records.py), taken or not."""
+    return [record for record in await all_stray_records(store) if record.owner_id is None]
+
+
+async def all_stray_records(store: Store) -> list[models.StrayBlob]:
     results = await store.page(models.stray_blobs_oldest_first(), limit=50)
     return [models.stray_blob_from_entity(r.entity) for r in results]
