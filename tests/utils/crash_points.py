@@ -16,6 +16,9 @@
                  PushStatus) and never returns: the queue never hears the task ended
     upload-blobs a createPhoto's blob files are written and the write never reports
                  done: its StrayBlob record is committed, its Photo never is
+    upload-blobs-ahead the same for every createPhoto but the first, which posts
+                 and so fills this process's records written ahead: the next one
+                 takes one of those (resolvers/upload_records.py)
     queued-batch the clock stands still, so every action falls in one time bucket
                  and no batched task comes due: the first action's relay queues
                  them, later actions skip them (tasks/queued_names.py); an add of a
@@ -31,6 +34,7 @@ from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import Future
 from contextlib import asynccontextmanager
 from datetime import datetime
+from pathlib import Path
 
 from app import create_app, make_store
 from clock import Clock, system_clock
@@ -51,6 +55,7 @@ HANGS = (
     "push-recorded",
     "queued-batch",
     "upload-blobs",
+    "upload-blobs-ahead",
     "none",
 )
 AFTER_COMMIT = {"fan-in-commit": FAN_IN_MARK, "push-recorded": PUSH_STATUS}
@@ -88,9 +93,17 @@ class HangingRepeats(TaskQueue):
 
 
 class BlobsWrittenThenHanging(LocalBlobStore):
-    """Files under var/media, whose upload writes finish and are never reported done."""
+    """Files under var/media, whose upload writes finish and are never reported
+    done (after the first `finished` uploads, which finish)."""
+
+    def __init__(self, root: Path, *, finished: int = 0) -> None:
+        super().__init__(root)
+        self.finished = finished
 
     def start_put_many(self, blobs: Mapping[str, tuple[bytes, str]]) -> Future[None]:
+        if self.finished > 0:
+            self.finished -= 1
+            return super().start_put_many(blobs)
         super().start_put_many(blobs).result()  # on the image thread: on disk now
         return Future()
 
@@ -154,7 +167,8 @@ def main() -> None:
             return started
 
     blobs = None
-    if args.hang == "upload-blobs":
-        blobs = BlobsWrittenThenHanging(settings.var_dir / "media")
+    if args.hang in ("upload-blobs", "upload-blobs-ahead"):
+        finished = 1 if args.hang == "upload-blobs-ahead" else 0
+        blobs = BlobsWrittenThenHanging(settings.var_dir / "media", finished=finished)
     app = create_app(settings, store=store, blobs=blobs, queue_layer=layer, clock=clock)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
