@@ -3,13 +3,15 @@
 createPhoto never lets a Photo exist without its images, nor images exist
 without a record that lets them be reclaimed:
 
-1. a StrayBlob record naming the blobs-to-be is written in the owner's group
-   (their names are drawn before the image exists: media/blobs.py `upload_names`),
-   while the image is processed beside it (its pool's thread);
+1. a committed StrayBlob record names the blobs-to-be (their names are drawn
+   before the image exists: media/blobs.py `upload_names`): one this process
+   wrote ahead (resolvers/upload_records.py), or, when none is left, one written
+   in the owner's group while the image is processed beside it;
 2. once both are done, its blobs are written, started from whichever finished last
    (one wait for other threads; a refused file writes none, and its record goes);
 3. one transaction in the owner's group commits the Photo (with the idempotency
-   record) and deletes the StrayBlob record.
+   record) and deletes the StrayBlob record: with a record written ahead, the
+   upload's only write.
 
 A failure before 3 leaves the record, so the cleanup job reclaims the blobs after
 a day; when we know the Photo was not committed (a typed failure, a replayed
