@@ -172,7 +172,7 @@ def _photo_from_entity(entity: Entity) -> Photo:
     if owner is None:
         raise ValueError(f"a Photo must have an owner: {entity.key}")
     return Photo(
-        owner_id=owner.name if owner is not None else None,
+        owner_id=owner.name,
         id=entity.key.name,
         caption=str(p.get("caption") or ""),
         created_at=_datetime(p["created_at"]),
