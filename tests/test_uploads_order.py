@@ -18,7 +18,6 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
-from datetime import UTC, datetime
 from pathlib import Path
 
 from app import create_app
@@ -27,6 +26,7 @@ from media.local_blobs import LocalBlobStore
 from settings import Settings
 from store import models
 from store.errors import StoreUnavailable
+from store.keys import Key
 from store.port import Entity, Store
 from tests.utils import images
 from tests.utils.accounts import bearer, create_profile
@@ -61,8 +61,8 @@ class RecordCheckingBlobs(LocalBlobStore):
     async def _check_then_put(self, blobs: dict[str, tuple[bytes, str]]) -> None:
         photo_id = next(iter(blobs)).split("-", 1)[0]
         # The upload's own record, or one written ahead for it (no owner then).
-        owned = models.StrayBlob(OWNER, photo_id, (), datetime.now(UTC)).key
-        ahead = models.StrayBlob(None, photo_id, (), datetime.now(UTC)).key
+        owned = models.user_key(OWNER).child(models.STRAY_BLOB, photo_id)
+        ahead = Key.of(models.STRAY_BLOB, photo_id)
         records = [r for r in await self.store.get_many([owned, ahead]) if r is not None]
         named = {name for r in records for name in models.stray_blob_from_entity(r).names}
         self.written.update({name: name in named for name in blobs})
