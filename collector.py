@@ -14,8 +14,8 @@ sight (`gc.freeze`): the next full collections walk only what was made since,
 most of it the requests' short-lived cycles, whatever the cache holds. Frozen
 objects are still freed by reference counting, as the cache's evicted entries
 are; what a freeze cannot free is a cycle that was alive when frozen and died
-later (the requests in flight at that moment: graphql-core's execution context
-holds bound methods of itself, so each request's objects are one cycle). So
+later (what the requests in flight at that moment left in cycles: since their
+executor drops its bound methods of itself, schema/compiled, little). So
 every WALK_ALL_EVERY-th full collection walks everything again (`gc.unfreeze`
 first), which frees them: at most that many freezes' worth of dead requests
 wait, and only one full collection in that many takes as long as every one
