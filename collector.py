@@ -14,8 +14,8 @@ sight (`gc.freeze`): the next full collections walk only what was made since,
 most of it the requests' short-lived cycles, whatever the cache holds. Frozen
 objects are still freed by reference counting, as the cache's evicted entries
 are; what a freeze cannot free is a cycle that was alive when frozen and died
-later (the requests in flight at that moment: graphql-core's execution context
-holds bound methods of itself, so each request's objects are one cycle). So
+later (what the requests in flight at that moment left in cycles: since their
+executor drops its bound methods of itself, schema/compiled, little). So
 every WALK_ALL_EVERY-th full collection walks everything again (`gc.unfreeze`
 first), which frees them: at most that many freezes' worth of dead requests
 wait, and only one full collection in that many takes as long as every one
@@ -28,6 +28,16 @@ import gc
 from dataclasses import dataclass
 from typing import Any
 
+# Objects made (less those freed) between two young collections; CPython's is
+# 700. Once requests leave no cycles, a young collection frees next to nothing:
+# it walks the objects of the requests in flight, all alive (20 of them: a live
+# set that swings by thousands of objects, past 700 every third request or so),
+# and moves them on to be walked again by the second generation. Ten times as
+# many between two collections: 23 times fewer of them, each walking more
+# (bench_load: 3 ms against 0.2, gen1 11 ms against 2), the collector's CPU a
+# request 2.3 times less, and a full collection every ~70,000 requests instead
+# of every ~3,500 (docs/PERFORMANCE.md).
+YOUNG_COLLECTION_AFTER = 7000
 # Second-generation collections between two full ones (CPython's default is 10).
 # A full collection frees the requests' cycles that outlived the young
 # generations, and its freeze keeps whatever was in flight: rarer ones freeze less.
@@ -63,7 +73,7 @@ def freeze_survivors(walk_all_every: int = WALK_ALL_EVERY) -> FrozenSurvivors:
     full collection from now on; the returned callback is in `gc.callbacks`."""
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*gc.get_threshold()[:2], FULL_COLLECTION_EVERY)
+    gc.set_threshold(YOUNG_COLLECTION_AFTER, gc.get_threshold()[1], FULL_COLLECTION_EVERY)
     policy = FrozenSurvivors(walk_all_every)
     gc.callbacks.append(policy)
     return policy

@@ -233,10 +233,6 @@ class DirectPath:
                 outcome = executor.execute_operation()
                 if isawaitable(outcome):
                     outcome = await outcome
-                # graphql-core's executor keeps bound methods of itself: a cycle that
-                # holds the request's loaders and what they read until a collection
-                # of the oldest generation frees it. Broken, it goes when the request does.
-                del executor.async_helpers
             if not isinstance(outcome, GraphQLExecutionResult):
                 raise GraphQLError(UNEXPECTED_MULTIPLE_PAYLOADS)
             executed = outcome

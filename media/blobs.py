@@ -73,13 +73,18 @@ def all_done(futures: Sequence[Future[None]]) -> Future[None]:
     combined.set_running_or_notify_cancel()  # it cannot be cancelled: the writes go on
     left = [len(futures)]
     lock = threading.Lock()
+    # A future keeps its callbacks once done, and the callback these futures: a
+    # cycle (the futures, their results, this list) that only the collector
+    # would free. The last callback empties the list, so they go with the request.
+    watched = list(futures)
 
     def one_done(_: Future[None]) -> None:
         with lock:
             left[0] -= 1
             if left[0]:
                 return
-        failure = next((f.exception() for f in futures if f.exception() is not None), None)
+        failure = next((f.exception() for f in watched if f.exception() is not None), None)
+        watched.clear()
         if failure is None:
             combined.set_result(None)
         else:

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Awaitable
 from typing import Any, ClassVar
 
 import strawberry
+from graphql import ExecutionResult as GraphQLExecutionResult
 from graphql import GraphQLError, OperationDefinitionNode
 from graphql.pyutils import AwaitableOrValue
 
@@ -89,6 +91,28 @@ class CompiledExecution(PlainFieldsExecution):
     plans: ClassVar[DocumentCache[OperationPlans | Refused]]
 
     def execute_operation(self, serially: bool | None = None) -> AwaitableOrValue[Any]:
+        outcome = self._execute_operation(serially)
+        if self.is_awaitable(outcome):
+            return self._released_when_done(outcome)
+        return self._released(outcome)
+
+    async def _released_when_done(self, outcome: Awaitable[Any]) -> Any:
+        return self._released(await outcome)
+
+    def _released(self, outcome: Any) -> Any:
+        """graphql-core's executor keeps two bound methods of itself
+        (`async_helpers`): a cycle that holds the request's context, loaders,
+        futures and what they read until a collection of the oldest generation
+        frees it. Once the operation has its one result, nothing runs on this
+        executor again (a resolve info still alive keeps the helpers itself), so
+        dropping the attribute lets the request's objects go by reference counting
+        when the request does, on every path (direct, strawberry's view, multipart).
+        Incremental results (@defer, @stream) keep executing: their executor stays."""
+        if isinstance(outcome, GraphQLExecutionResult):
+            self.__dict__.pop("async_helpers", None)
+        return outcome
+
+    def _execute_operation(self, serially: bool | None) -> AwaitableOrValue[Any]:
         plan = None if serially or self.abort_signal is not None else self._plan()
         if plan is None:
             stats.generic += 1
