@@ -148,18 +148,20 @@ async def relay(
 
 
 async def _enqueue(tasks: Enqueuer, record: Entity, noted: Noted | None) -> None:
+    await _enqueue_follow_up(tasks, follow_up_of(record), noted)
+
+
+def follow_up_of(record: Entity) -> FollowUp:
+    """The follow-up an outbox record holds (`outbox_records` the other way)."""
     props = record.properties
     eta = props.get("eta")
-    name = str(props["name"])
-    await tasks.enqueue(
+    return FollowUp(
         str(props["handler"]),
         json.loads(str(props["payload"])),
+        name=str(props["name"]),
         queue=str(props["queue"]),
-        name=name,
         eta=eta if isinstance(eta, datetime) else None,
     )
-    if noted is not None and isinstance(eta, datetime):
-        noted.note(name, eta)  # added now or found there: either way it waits
 
 
 async def relay_after_commit(
@@ -208,7 +210,7 @@ async def _enqueue_follow_up(tasks: Enqueuer, follow_up: FollowUp, noted: Noted 
         eta=follow_up.eta,
     )
     if noted is not None and follow_up.name is not None and follow_up.eta is not None:
-        noted.note(follow_up.name, follow_up.eta)
+        noted.note(follow_up.name, follow_up.eta)  # added now or found there: it waits
 
 
 class Backpressure(Protocol):
