@@ -14,7 +14,6 @@ import contextlib
 import os
 import signal
 import sqlite3
-import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -263,13 +262,17 @@ async def test_serve_with_two_workers_seeds_once_leads_once_and_survives_its_lea
         server.stop()
 
 
+def _running(pid: int) -> bool:
+    return Path(f"/proc/{pid}").exists()
+
+
 async def _led_by_another(var: Path, old: int, server: AppServer) -> bool:
     assert server.process is not None
     pid = leader_pid(var)
     return pid != old and pid in children(server.process.pid)
 
 
-def test_plain_uvicorn_workers_without_the_in_process_cache_share_the_file(
+async def test_plain_uvicorn_workers_without_the_in_process_cache_share_the_file(
     tmp_path: Path,
 ) -> None:
     """`uvicorn --workers 2 app:app` outside serve.py, on a fresh var dir: refused with
@@ -278,17 +281,22 @@ def test_plain_uvicorn_workers_without_the_in_process_cache_share_the_file(
     try:
         server.start()
         assert server.process is not None
-        deadline = time.monotonic() + 60
-        while server.log().count("Application startup complete") < 2:  # both, each at its pace
-            assert time.monotonic() < deadline, server.log()
-            assert server.process.poll() is None, server.log()  # refused: the server stops
-            time.sleep(0.2)
+        process = server.process
+
+        async def both_started() -> bool:  # each at its pace
+            assert process.poll() is None, server.log()  # refused: the server stops
+            return server.log().count("Application startup complete") >= 2
+
+        try:
+            await eventually(both_started, GUARD, "both workers' start-up")
+        except AssertionError as timed_out:
+            raise AssertionError(server.log()) from timed_out
         workers = children(server.process.pid)
         assert leader_pid(tmp_path) in workers
         assert "refusing" not in server.log()
-        with httpx.Client() as http:
-            for _ in range(4):  # connections land on either process
-                assert http.get(f"{server.url}/healthz").status_code == 200
-        assert all(Path(f"/proc/{pid}").exists() for pid in workers), "neither exited"
+        for _ in range(4):  # fresh connections land on either process
+            async with httpx.AsyncClient() as http:
+                assert (await http.get(f"{server.url}/healthz")).status_code == 200
+        assert all(_running(pid) for pid in workers), "neither exited"
     finally:
         server.stop()
