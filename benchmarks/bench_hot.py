@@ -22,17 +22,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import statistics
 import tempfile
-import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from app import create_app
+from benchmarks.hot_load import Outcome, load, post
 from resolvers.node_ids import to_global_id
 from settings import Settings
 from store import models, social_models
@@ -55,134 +53,6 @@ NOTIFICATIONS_LITE = """{ viewer { unreadNotificationCount
   notifications(first: 10) { edges { node { kind actorCount } } } } }"""
 
 
-@dataclass
-class Outcome:
-    """One scenario's figures."""
-
-    scenario: str
-    sent: int = 0
-    errors: list[str] = field(default_factory=list)
-    latencies: list[float] = field(default_factory=list)
-    elapsed: float = 0.0
-    reads: int = 0
-    read_errors: list[str] = field(default_factory=list)
-    aborted: int = 0
-    count_shown: int = -1
-    count_expected: int = -2
-    actors_notified: int = -1
-    actors_expected: int = -2
-    listed_ok: bool = True
-
-    @property
-    def achieved_rate(self) -> float:
-        return len(self.latencies) / self.elapsed if self.elapsed else 0.0
-
-    def percentile(self, fraction: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return 0.0
-        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-    @property
-    def holds(self) -> bool:
-        return (
-            not self.errors
-            and not self.read_errors
-            and self.count_shown == self.count_expected
-            and self.actors_notified == self.actors_expected
-            and self.listed_ok
-        )
-
-    def summary(self) -> dict[str, float]:
-        return {
-            f"{self.scenario}_sent": self.sent,
-            f"{self.scenario}_client_errors": len(self.errors),
-            f"{self.scenario}_read_errors": len(self.read_errors),
-            f"{self.scenario}_reads": self.reads,
-            f"{self.scenario}_aborted_calls": self.aborted,
-            f"{self.scenario}_achieved_per_s": self.achieved_rate,
-            f"{self.scenario}_p50_ms": statistics.median(self.latencies) * 1000
-            if self.latencies
-            else 0.0,
-            f"{self.scenario}_p99_ms": self.percentile(0.99) * 1000,
-            f"{self.scenario}_count_shown": self.count_shown,
-            f"{self.scenario}_count_expected": self.count_expected,
-            f"{self.scenario}_actors_notified": self.actors_notified,
-            f"{self.scenario}_actors_expected": self.actors_expected,
-        }
-
-
-async def _post(
-    http: httpx.AsyncClient, query: str, variables: dict[str, Any], headers: dict[str, str]
-) -> tuple[dict[str, Any] | None, str | None]:
-    """The body, or why the call failed as a client would see it."""
-    response = await http.post(
-        "/graphql", json={"query": query, "variables": variables}, headers=headers
-    )
-    if response.status_code != 200:
-        return None, f"HTTP {response.status_code}: {response.text[:200]}"
-    body: dict[str, Any] = response.json()
-    if body.get("errors"):
-        codes = [e.get("extensions", {}).get("code") for e in body["errors"]]
-        return body, f"errors {codes}"
-    return body, None
-
-
-async def _paced(
-    rate: float, seconds: float, request: Callable[[int], Coroutine[Any, Any, None]]
-) -> float:
-    """Starts request(n) every 1/rate seconds whether earlier ones finished or not
-    (open loop, as independent clients do); returns the time until all finished."""
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    running: list[asyncio.Task[None]] = []
-    for n in range(round(rate * seconds)):
-        await asyncio.sleep(max(0.0, start + n / rate - loop.time()))
-        running.append(asyncio.create_task(request(n)))
-    await asyncio.gather(*running)
-    return loop.time() - start
-
-
-async def _reader(
-    stop: asyncio.Event, outcome: Outcome, read: Callable[[], Awaitable[str | None]]
-) -> None:
-    while not stop.is_set():
-        failure = await read()
-        outcome.reads += 1
-        if failure:
-            outcome.read_errors.append(failure)
-        await asyncio.sleep(0.1)
-
-
-async def _load(
-    http: httpx.AsyncClient,
-    outcome: Outcome,
-    *,
-    rate: float,
-    seconds: float,
-    users: list[dict[str, str]],
-    mutation: Callable[[int], tuple[str, dict[str, Any]]],
-    read: Callable[[], Awaitable[str | None]],
-) -> None:
-    async def request(n: int) -> None:
-        query, variables = mutation(n)
-        started = time.perf_counter()
-        body, failure = await _post(http, query, variables, users[n % len(users)])
-        outcome.latencies.append(time.perf_counter() - started)
-        payload = next(iter(body["data"].values())) if body and body.get("data") else None
-        if failure is None and payload and payload["errors"]:
-            failure = f"user errors {payload['errors']}"
-        if failure:
-            outcome.errors.append(failure)
-
-    stop = asyncio.Event()
-    reader = asyncio.create_task(_reader(stop, outcome, read))
-    outcome.sent = round(rate * seconds)
-    outcome.elapsed = await _paced(rate, seconds, request)
-    stop.set()
-    await reader
-
-
 def _toggle(n: int, users: int) -> bool:
     """Request n is user n % users's turn in round n // users; each user alternates."""
     return (n // users + n % users) % 2 == 0
@@ -198,7 +68,7 @@ async def _actors(
 ) -> int:
     """How many actors the owner's one notification of `kind` counts, when the API
     shows exactly one and its stored actor set names that many; -1 otherwise."""
-    body, failure = await _post(http, NOTIFICATIONS, {}, headers)
+    body, failure = await post(http, NOTIFICATIONS, {}, headers)
     assert failure is None, failure
     assert body is not None
     edges = body["data"]["viewer"]["notifications"]["edges"]
@@ -231,20 +101,20 @@ async def hot_photo(
         return (LIKE if _toggle(n, users) else UNLIKE), {"i": {"photoId": photo_id}}
 
     async def read() -> str | None:
-        _, failure = await _post(http, LIKE_COUNT, {"id": photo_id}, as_owner)
+        _, failure = await post(http, LIKE_COUNT, {"id": photo_id}, as_owner)
         if failure is None:
-            _, failure = await _post(http, NOTIFICATIONS_LITE, {}, as_owner)
+            _, failure = await post(http, NOTIFICATIONS_LITE, {}, as_owner)
         return failure
 
     before = _aborted(store)
-    await _load(
+    await load(
         http, outcome, rate=rate, seconds=seconds, users=headers, mutation=mutation, read=read
     )
     await drain(http, within=120)
     outcome.aborted = _aborted(store) - before
     likes = await store.get_many([social_models.like_key(f.id, photo.key) for f in fans])
     outcome.count_expected = sum(1 for like in likes if like is not None)
-    body, _ = await _post(http, LIKE_COUNT, {"id": photo_id}, as_owner)
+    body, _ = await post(http, LIKE_COUNT, {"id": photo_id}, as_owner)
     outcome.count_shown = body["data"]["node"]["likeCount"] if body else -1
     outcome.actors_expected = min(users, round(rate * seconds))  # each fan liked at least once
     outcome.actors_notified = await _actors(
@@ -273,13 +143,13 @@ async def hot_user(
         return (FOLLOW if _toggle(n, users) else UNFOLLOW), {"i": {"userId": star_id}}
 
     async def read() -> str | None:
-        _, failure = await _post(http, FOLLOWERS, {"id": star_id}, as_star)
+        _, failure = await post(http, FOLLOWERS, {"id": star_id}, as_star)
         if failure is None:
-            _, failure = await _post(http, NOTIFICATIONS_LITE, {}, as_star)
+            _, failure = await post(http, NOTIFICATIONS_LITE, {}, as_star)
         return failure
 
     before = _aborted(store)
-    await _load(
+    await load(
         http, outcome, rate=rate, seconds=seconds, users=headers, mutation=mutation, read=read
     )
     await drain(http, within=120)
@@ -287,7 +157,7 @@ async def hot_user(
     edges = await store.get_many([social_models.following_key(f.id, star.id) for f in fans])
     following = {to_global_id("User", f.key) for f, e in zip(fans, edges, strict=True) if e}
     outcome.count_expected = len(following)
-    body, _ = await _post(http, FOLLOWERS, {"id": star_id}, as_star)
+    body, _ = await post(http, FOLLOWERS, {"id": star_id}, as_star)
     node = body["data"]["node"] if body else None
     outcome.count_shown = node["followerCount"] if node else -1
     listed = {e["node"]["id"] for e in node["followers"]["edges"]} if node else set()
