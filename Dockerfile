@@ -25,7 +25,7 @@ RUN useradd --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin 
 COPY app.py clock.py demo.py errors.py graphql_context.py graphql_direct.py graphql_guards.py \
      graphql_media.py graphql_request.py \
      graphql_route.py http_caching.py persisted_queries.py request_limits.py \
-     security_headers.py serve.py collector.py trusted_documents.py \
+     security_headers.py serve.py supervisor.py collector.py trusted_documents.py \
      cron.yaml queue.yaml ./
 COPY auth ./auth
 COPY cache ./cache

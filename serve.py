@@ -32,8 +32,9 @@ overrides the count (WEB_CONCURRENCY, HOST, PORT and FORWARDED_ALLOW_IPS are
 read with the settings: settings/server.py); on the embedded store the default is
 1 (`worker_count` says why), and `--workers N` runs N processes on its one file,
 one of them leading the background work (store/sqlite_lock.py). With several
-processes each gets an equal share of the image memory budget, and the in-process
-cache is off.
+processes each gets an equal share of the image memory budget, the in-process
+cache is off, and each listens on a socket of its own (supervisor.py), so that
+the kernel spreads connections over them.
 
 Logging is the app's (observability/logs.py): JSON lines for Cloud Logging in
 production, readable ones locally, uvicorn's loggers through the same handler,
@@ -62,6 +63,7 @@ from collector import freeze_survivors
 from media.budget import default_budget
 from observability.logs import log_config
 from settings import PREFIX, Settings, SettingsError, WebSettings, load_settings
+from supervisor import supervise
 
 log = logging.getLogger("timeline.serve")
 
@@ -280,22 +282,30 @@ def run(argv: Sequence[str] | None) -> None:
         # The workers build their own; this one only makes the store (and its demo
         # data, which a worker would not seed into a file it did not make).
         asyncio.run(_prepare_store(app))
-    uvicorn.run(
-        app if workers == 1 else "serve:worker_app",
-        factory=workers > 1,
-        workers=workers,
-        host=host,
-        port=port,
-        http=HeaderDeadline,
-        proxy_headers=True,
-        forwarded_allow_ips=list(settings.web.forwarded_allow_ips),  # ['*']: any peer
-        server_header=False,
-        limit_concurrency=MAX_CONCURRENCY,
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-        log_config=logging_config,  # applied again in each worker process
-        access_log=False,  # the app writes one access line per request, with its ids
-    )
+    options = server_options(settings, host, port, logging_config)
+    if workers == 1:  # said in so many words: uvicorn would read WEB_CONCURRENCY itself
+        uvicorn.run(app, workers=1, **options)
+    else:
+        supervise(uvicorn.Config("serve:worker_app", factory=True, workers=workers, **options))
+
+
+def server_options(
+    settings: Settings, host: str, port: int, logging_config: dict[str, Any]
+) -> dict[str, Any]:
+    """uvicorn's settings, the same for one process and for several."""
+    return {
+        "host": host,
+        "port": port,
+        "http": HeaderDeadline,
+        "proxy_headers": True,
+        "forwarded_allow_ips": list(settings.web.forwarded_allow_ips),  # ['*']: any peer
+        "server_header": False,
+        "limit_concurrency": MAX_CONCURRENCY,
+        "timeout_keep_alive": KEEP_ALIVE_SECONDS,
+        "timeout_graceful_shutdown": GRACEFUL_SHUTDOWN_SECONDS,
+        "log_config": logging_config,  # applied again in each worker process
+        "access_log": False,  # the app writes one access line per request, with its ids
+    }
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ its own: by default through serve.py, as `make run` and App Engine start it; wit
     server.start()            # RuntimeError (with the log) if it exits before serving
     server.log()              # what it printed
 
-`test_handlers=True` registers the task handlers of tests/utils/tasks_app.py first.
+`test_handlers=True` registers the task handlers of tests/utils/tasks_app.py first;
+`port=` listens on that port rather than a free one.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ class AppServer(ManagedServer):
         test_handlers: bool = False,
         env: dict[str, str] | None = None,
         file_size_limit: int | None = None,
+        port: int | None = None,
     ) -> None:
         self.var = var
-        self.port = free_port()
+        self.port = free_port() if port is None else port
         address = ["--host", "127.0.0.1", "--port", str(self.port)]
         if uvicorn is not None:
             command = ["-m", "uvicorn", "app:app", *address, *uvicorn]

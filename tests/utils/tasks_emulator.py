@@ -8,13 +8,13 @@ behaviour is tested on the embedded queue.
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
 from pathlib import Path
 
 from tests.utils.processes import ManagedServer, free_port, missing_tool
+from tests.utils.sockets import LISTEN, socket_inodes, tcp_sockets
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 EMULATOR_PYTHON = PROJECT_ROOT / ".venv-tasks-emulator" / "bin" / "python"
@@ -84,28 +84,8 @@ class TasksEmulator:
     def listening_addresses(self) -> list[str]:
         """Where the emulator process listens, from /proc (to prove: loopback only)."""
         assert self.server.process is not None
-        inodes = _socket_inodes(self.server.process.pid)
-        found = []
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            if not os.path.exists(table):
-                continue
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
-                    found.append(fields[1])
-        return found
+        inodes = socket_inodes(self.server.process.pid)
+        return [address for inode, address in tcp_sockets(LISTEN).items() if inode in inodes]
 
     def stop(self) -> None:
         self.server.stop()
-
-
-def _socket_inodes(pid: int) -> set[str]:
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith("socket:["):
-            inodes.add(target[8:-1])
-    return inodes

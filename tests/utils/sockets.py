@@ -1,0 +1,44 @@
+"""Which process holds which TCP socket, read from /proc (Linux): for tests that
+check where a server listens and which process got a connection."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+LISTEN = "0A"
+ESTABLISHED = "01"
+_TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
+
+
+def socket_inodes(pid: int) -> set[str]:
+    """The inodes of the sockets process `pid` has open."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed since the listing
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def tcp_sockets(state: str, local_port: int | None = None) -> dict[str, str]:
+    """The machine's TCP sockets in `state` (LISTEN, ESTABLISHED), on `local_port`
+    if given: inode -> local address as the kernel writes it (hex)."""
+    found = {}
+    for table in _TABLES:
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            port = int(fields[1].rsplit(":", 1)[1], 16)
+            if fields[3] == state and (local_port is None or port == local_port):
+                found[fields[9]] = fields[1]
+    return found
+
+
+def held(pid: int, state: str, local_port: int | None = None) -> set[str]:
+    """The inodes of process `pid`'s TCP sockets in `state` (on `local_port`)."""
+    return socket_inodes(pid) & tcp_sockets(state, local_port).keys()
