@@ -44,29 +44,46 @@ STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 CHECK_SECONDS = 0.5
 
 
-def bind_sockets(host: str, port: int, count: int, backlog: int) -> list[socket.socket]:
-    """`count` listening sockets on one address, the kernel spreading connections
-    over them; port 0 picks one free port for all of them."""
+def bind_sockets(
+    host: str, port: int, count: int, backlog: int, reuse_port: bool = True
+) -> list[socket.socket]:
+    """`count` listening sockets on one address, one for each worker, the kernel
+    spreading connections over them; port 0 picks one free port for all of them.
+
+    Where the kernel refuses SO_REUSEPORT (or `reuse_port` is False) the workers
+    share one socket, as under uvicorn's supervisor, and a warning says so."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:  # without SO_REUSEPORT: refused where anyone listens
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
-        port = probe.getsockname()[1]
-    sockets: list[socket.socket] = []
+        address = (host, probe.getsockname()[1])
+    group: list[socket.socket] = []
     try:
-        for _ in range(count):
-            sock = socket.socket(family)
-            sockets.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            sock.bind((host, port))
-            sock.listen(backlog)  # now, so that connections wait for a worker still starting
-            sock.set_inheritable(True)
-    except OSError:
-        for sock in sockets:
+        while reuse_port and len(group) < count:
+            group.append(_listen(family, address, backlog, reuse_port=True))
+    except OSError as refused:
+        log.warning("SO_REUSEPORT refused (%s): one socket for every worker", refused)
+        for sock in group:
             sock.close()
+        reuse_port = False
+    return group if reuse_port else [_listen(family, address, backlog, reuse_port=False)] * count
+
+
+def _listen(
+    family: socket.AddressFamily, address: tuple[str, int], backlog: int, reuse_port: bool
+) -> socket.socket:
+    sock = socket.socket(family)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if reuse_port:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind(address)
+        sock.listen(backlog)  # now, so that connections wait for a worker still starting
+    except OSError:
+        sock.close()
         raise
-    return sockets
+    sock.set_inheritable(True)
+    return sock
 
 
 class Supervisor:

@@ -10,21 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from supervisor import bind_sockets
 from tests.utils.app_server import ROOT, AppServer
 from tests.utils.processes import free_port
 from tests.utils.sockets import ESTABLISHED, LISTEN, held
 from tests.utils.tasks_app import eventually
 
 # Starts servers in subprocesses: left out of `make test-fast`.
-pytestmark = pytest.mark.slow
+in_subprocesses = pytest.mark.slow
 
 STARTUP_FAILURE = 3  # uvicorn's exit status for a server that could not start
 GUARD = 60.0  # a bound that catches a hang, not a measurement
@@ -78,6 +81,46 @@ def close_all(writers: list[asyncio.StreamWriter]) -> None:
         writer.close()
 
 
+def reuses_port(sock: socket.socket) -> bool:
+    return bool(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT))
+
+
+def test_each_worker_gets_a_listening_socket_of_its_own_on_one_port() -> None:
+    sockets = bind_sockets("127.0.0.1", 0, 3, backlog=8)
+    try:
+        assert len({sock.fileno() for sock in sockets}) == 3
+        assert len({sock.getsockname() for sock in sockets}) == 1
+        assert all(reuses_port(sock) for sock in sockets)
+        with socket.create_connection(sockets[0].getsockname(), timeout=GUARD):
+            pass  # listening already: a worker still starting finds it waiting
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def test_without_reuse_port_every_worker_shares_one_socket() -> None:
+    sockets = bind_sockets("127.0.0.1", 0, 3, backlog=8, reuse_port=False)
+    try:
+        assert len({id(sock) for sock in sockets}) == 1
+        assert not reuses_port(sockets[0])
+    finally:
+        sockets[0].close()
+
+
+@pytest.mark.parametrize("reuse_port", [False, True], ids=["plain", "an earlier group"])
+def test_a_port_someone_listens_on_is_refused(reuse_port: bool) -> None:
+    """Even where the listener took SO_REUSEPORT, as an earlier `serve --workers`
+    did: joining its group would take half its connections."""
+    with socket.socket() as there:
+        there.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, int(reuse_port))
+        there.bind(("127.0.0.1", 0))
+        there.listen(8)
+        with pytest.raises(OSError, match="Address already in use") as refused:
+            bind_sockets("127.0.0.1", there.getsockname()[1], 2, backlog=8)
+    assert refused.value.errno == errno.EADDRINUSE
+
+
+@in_subprocesses
 async def test_each_worker_listens_on_its_own_socket_and_connections_spread(
     tmp_path: Path,
 ) -> None:
@@ -106,6 +149,7 @@ async def test_each_worker_listens_on_its_own_socket_and_connections_spread(
         server.stop()
 
 
+@in_subprocesses
 async def test_a_killed_worker_is_replaced_on_its_socket_and_no_connection_is_lost(
     tmp_path: Path,
 ) -> None:
@@ -129,6 +173,7 @@ async def test_a_killed_worker_is_replaced_on_its_socket_and_no_connection_is_lo
         server.stop()
 
 
+@in_subprocesses
 async def test_a_second_server_on_a_taken_port_stops_and_says_so(tmp_path: Path) -> None:
     """SO_REUSEPORT alone would let it share the port (and take half the
     connections) with the server already there."""
@@ -149,6 +194,7 @@ async def test_a_second_server_on_a_taken_port_stops_and_says_so(tmp_path: Path)
         first.stop()
 
 
+@in_subprocesses
 async def test_sigterm_to_the_parent_stops_the_workers_then_the_parent(tmp_path: Path) -> None:
     server = AppServer(tmp_path, "sigterm", env=TWO_WORKERS)
     try:
@@ -170,6 +216,7 @@ async def test_sigterm_to_the_parent_stops_the_workers_then_the_parent(tmp_path:
     assert server.log().count("Application shutdown complete") == 2
 
 
+@in_subprocesses
 async def test_one_process_serves_alone_whatever_uvicorn_would_read(tmp_path: Path) -> None:
     """An empty WEB_CONCURRENCY is no count (settings/server.py): one process, which
     listens itself, and uvicorn must not read the variable again."""
@@ -183,6 +230,7 @@ async def test_one_process_serves_alone_whatever_uvicorn_would_read(tmp_path: Pa
         server.stop()
 
 
+@in_subprocesses
 def test_a_worker_that_cannot_start_stops_the_server_with_startup_failure(
     tmp_path: Path,
 ) -> None:
