@@ -14,11 +14,13 @@ process with the in-process cache only alone):
 Sides a1, c1, a1u, c1u, aN, cN are loaded in turn, in `rounds` alternating rounds,
 by wrk (benchmarks/wrk_load.py, `generators` threads), or with `--tool python` by
 benchmarks/http_load.py spread over `generators` processes. The generator's CPU is
-taken from the servers' two cores: wrk spends a fraction of what the Python one does. It prints per
-side the medians of req/s, the servers' CPU ms per request, p50 and p99, then
-aN/a1u and cN/c1u (what the processes add) and aN/a1 and cN/c1 (against the
-default), and the load average: on a shared machine the processes can only scale
-as far as the cores they are given.
+taken from the servers' cores: wrk spends a fraction of what the Python one does.
+It prints per side the medians of req/s, the servers' CPU ms per request, p50 and
+p99, then aN/a1u and cN/c1u (what the processes add) and aN/a1 and cN/c1 (against
+the default), the ceiling the machine puts on aN/a1u and cN/c1u (`scaling_ceiling`:
+with the generator on the same two cores, 2x is out of reach), and the load
+average: on a shared machine the processes can only scale as far as the cores
+they are given.
 """
 
 from __future__ import annotations
@@ -175,20 +177,32 @@ def run(
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    ratios = {}
+    generator_ms = generator.cpu_seconds * 1000 / max(generator.requests, 1)
+    ratios, ceilings = {}, {}
     for kind in "ac":
         n = f"{kind}{workers}"
         ratios[f"{n}/{kind}1u"] = table[n]["rps"] / table[f"{kind}1u"]["rps"]
         ratios[f"{n}/{kind}1"] = table[n]["rps"] / table[f"{kind}1"]["rps"]
+        ceilings[f"{n}/{kind}1u"] = scaling_ceiling(table[f"{kind}1u"], workers, generator_ms)
     return {
         "sides": table,
         "ratios": ratios,
+        "ceilings": ceilings,
         "load_average": (load_before, os.getloadavg()),
         "concurrency": concurrency,
         "generators": generators,
         "tool": tool,
-        "generator_cpu_ms": generator.cpu_seconds * 1000 / max(generator.requests, 1),
+        "generator_cpu_ms": generator_ms,
     }
+
+
+def scaling_ceiling(one: dict[str, float], workers: int, generator_ms: float) -> float:
+    """The most aN/a1u can be on this machine: every core the processes may have
+    busy, each request costing what it costs the one process plus what the
+    generator, on the same cores, spends on it."""
+    cores = min(workers, os.cpu_count() or 1)
+    best_rps = cores * 1000 / (one["cpu_ms"] + generator_ms)
+    return best_rps / one["rps"]
 
 
 def report(results: dict[str, Any]) -> str:
@@ -206,6 +220,11 @@ def report(results: dict[str, Any]) -> str:
         )
     lines.append("")
     lines.append(", ".join(f"{name} = {value:.2f}" for name, value in results["ratios"].items()))
+    lines.append(
+        "the machine's ceiling for them (every core busy, a request costing what it costs one "
+        "process, plus the generator's share): "
+        + ", ".join(f"{name} {value:.2f}" for name, value in results["ceilings"].items())
+    )
     before, after = results["load_average"]
     lines.append(
         f"load average before {before[0]:.2f} {before[1]:.2f}, after {after[0]:.2f} {after[1]:.2f}"

@@ -98,6 +98,8 @@ def test_workers_benchmark_loads_one_and_two_processes_serving_the_same_answers(
     assert set(results["sides"]) == {"a1", "c1", "a1u", "c1u", "a2", "c2"}
     assert all(side["requests"] > 0 for side in results["sides"].values())
     assert set(results["ratios"]) == {"a2/a1u", "a2/a1", "c2/c1u", "c2/c1"}
+    assert set(results["ceilings"]) == {"a2/a1u", "c2/c1u"}
+    assert all(ceiling > 0 for ceiling in results["ceilings"].values())
     assert "| a2 |" in bench_workers.report(results)
 
 
