@@ -5,23 +5,33 @@ uvicorn's own supervisor hands one listening socket to every worker. The worker
 whose event loop wakes first accepts every connection waiting, so a burst of new
 connections lands mostly on one process (15 of 16 counted, docs/PERFORMANCE.md),
 and keep-alive clients (a load balancer, a proxy, a benchmark) stay where they
-landed while the other process idles. Here each worker gets its own socket, all
-bound to one port with SO_REUSEPORT, and the kernel spreads new connections over
-them by a hash of their addresses.
+landed while the other process idles. Here, on Linux, each worker gets its own
+socket, all bound to one port with SO_REUSEPORT, and the kernel spreads new
+connections over them by a hash of their addresses. Elsewhere (macOS spreads no
+TCP connections over such sockets, Windows has none), or where the kernel
+refuses the option, every worker shares one socket, as under uvicorn.
 
 This process binds the sockets, listens on them and keeps them open for as long
-as it runs: a worker that dies is started again on its socket, and whatever the
-kernel sent that socket meanwhile waits in its backlog for the replacement
-instead of being reset. Before binding, the address is tried without
-SO_REUSEPORT: a server already there (a second `make run`) makes this one stop
-with "address already in use", where SO_REUSEPORT alone would quietly share
-the port with it.
+as it runs. Before binding, the address is tried without SO_REUSEPORT: a server
+already there (a second `make run`) makes this one stop with "address already in
+use", where SO_REUSEPORT alone would quietly share the port with it.
 
-Workers are uvicorn's `Process`: spawned, pinged over a pipe, killed and started
-again when they die or stop answering, except after a failed start-up (its exit
-status STARTUP_FAILURE), which would fail the same way again: then everything
-stops with that status. SIGINT and SIGTERM stop the workers (each finishes its
-requests within uvicorn's graceful timeout) and then this process.
+The trade-off of a socket each: the kernel picks a socket by address, not by
+which worker is free. A connection sent to a worker that has died waits in its
+socket's backlog for the replacement (0.5 s to notice, then the start-up)
+rather than being reset; one sent to a worker that hangs waits until the
+parent's ping goes unanswered (uvicorn's timeout_worker_healthcheck, 5 s) and
+the worker is replaced. With one shared socket the other worker would have
+taken both at once.
+
+Workers are uvicorn's `Process`: spawned, pinged over a pipe, killed and
+started again when they die or stop answering, except after a failed start-up
+(exit status STARTUP_FAILURE), which would fail the same way again: then
+everything stops with that status. SIGINT, SIGTERM and SIGQUIT stop the workers
+(each finishes its requests within uvicorn's graceful timeout) and then this
+process; SIGHUP replaces the workers one at a time, each new one serving before
+the old one stops, as uvicorn's supervisor does. SIGUSR1, SIGUSR2 and SIGWINCH
+are ignored rather than killing the parent and orphaning its workers.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from types import FrameType
 
 from uvicorn.config import STARTUP_FAILURE, Config
@@ -39,9 +50,13 @@ from uvicorn.supervisors.multiprocess import Process
 
 log = logging.getLogger("timeline.serve")
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGQUIT}
+IGNORED_SIGNALS = {signal.SIGUSR1, signal.SIGUSR2, signal.SIGWINCH}
+HANDLED_SIGNALS = STOP_SIGNALS | IGNORED_SIGNALS | {signal.SIGHUP}
 # How often dead or hung workers are looked for, and how soon a signal is acted on.
 CHECK_SECONDS = 0.5
+# How long a worker started by SIGHUP may take to serve before the old one is kept.
+READY_SECONDS = 60.0
 
 
 def bind_sockets(
@@ -50,27 +65,40 @@ def bind_sockets(
     """`count` listening sockets on one address, one for each worker, the kernel
     spreading connections over them; port 0 picks one free port for all of them.
 
-    Where the kernel refuses SO_REUSEPORT (or `reuse_port` is False) the workers
-    share one socket, as under uvicorn's supervisor, and a warning says so."""
+    Where SO_REUSEPORT cannot be set (or `reuse_port` is False) the workers share
+    one socket, as under uvicorn's supervisor, and a warning says so."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family) as probe:  # without SO_REUSEPORT: refused where anyone listens
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind((host, port))
-        address = (host, probe.getsockname()[1])
+        address = probe.getsockname()  # a host name looked up once, port 0 chosen once
+    if reuse_port and not _can_reuse_port(family):
+        reuse_port = False
+    if not reuse_port:
+        return [_listen(family, address, backlog, reuse_port=False)] * count
     group: list[socket.socket] = []
     try:
-        while reuse_port and len(group) < count:
+        while len(group) < count:
             group.append(_listen(family, address, backlog, reuse_port=True))
-    except OSError as refused:
-        log.warning("SO_REUSEPORT refused (%s): one socket for every worker", refused)
+    except OSError:
         for sock in group:
             sock.close()
-        reuse_port = False
-    return group if reuse_port else [_listen(family, address, backlog, reuse_port=False)] * count
+        raise
+    return group
+
+
+def _can_reuse_port(family: socket.AddressFamily) -> bool:
+    try:
+        with socket.socket(family) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    except (AttributeError, OSError) as refused:  # AttributeError: no such option here
+        log.warning("SO_REUSEPORT refused (%s): one socket for every worker", refused)
+        return False
+    return True
 
 
 def _listen(
-    family: socket.AddressFamily, address: tuple[str, int], backlog: int, reuse_port: bool
+    family: socket.AddressFamily, address: tuple[object, ...], backlog: int, reuse_port: bool
 ) -> socket.socket:
     sock = socket.socket(family)
     try:
@@ -92,30 +120,31 @@ class Supervisor:
     def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
         self.config = config
         self.sockets = sockets
-        self.workers = [Process(config, [sock]) for sock in sockets]
+        self.workers: list[Process] = []
         self.exit_status = 0
         self._stop = threading.Event()
         self._signals: list[int] = []
 
     def run(self) -> int:
-        """Serves until SIGINT or SIGTERM, or a worker's failed start-up; the exit
-        status: 0, or STARTUP_FAILURE."""
+        """Serves until SIGINT, SIGTERM or SIGQUIT, or a worker's failed start-up;
+        the exit status: 0, or STARTUP_FAILURE."""
         # A handler only notes the signal: the loop below acts on it. Setting the
         # Event from the handler could deadlock on its lock, held by the wait it
         # interrupted.
-        previous = {sig: signal.signal(sig, self._note_signal) for sig in STOP_SIGNALS}
+        previous = {sig: signal.signal(sig, self._note_signal) for sig in HANDLED_SIGNALS}
         try:
-            log.info("parent process %d: %d workers, a socket each", os.getpid(), len(self.workers))
-            for worker in self.workers:
-                worker.start()
+            log.info("parent process %d: %d workers", os.getpid(), len(self.sockets))
+            for sock in self.sockets:
+                self.workers.append(self._start([sock]))
             while not self._stop.wait(CHECK_SECONDS):
                 self._act_on_signals()
                 self._replace_dead_workers()
+        finally:
+            # Whatever ended the loop, no worker is left serving without a parent.
             for worker in self.workers:
                 worker.terminate()
             for worker in self.workers:
                 worker.join()
-        finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             for sock in self.sockets:
@@ -123,18 +152,58 @@ class Supervisor:
         log.info("parent process %d stopped", os.getpid())
         return self.exit_status
 
+    def _start(self, sockets: list[socket.socket]) -> Process:
+        worker = Process(self.config, sockets)
+        worker.start()
+        return worker
+
     def _note_signal(self, signum: int, frame: FrameType | None) -> None:
         self._signals.append(signum)
 
     def _act_on_signals(self) -> None:
-        if self._signals:
-            log.info("received %s, stopping", signal.Signals(self._signals[0]).name)
-            self._stop.set()
+        while self._signals and not self._stop.is_set():
+            signum = self._signals.pop(0)
+            name = signal.Signals(signum).name
+            if signum in STOP_SIGNALS:
+                log.info("received %s, stopping", name)
+                self._stop.set()
+            elif signum == signal.SIGHUP:
+                log.info("received SIGHUP, replacing the workers one at a time")
+                self._replace_all()
+            else:
+                log.info("received %s, ignored", name)
+
+    def _replace_all(self) -> None:
+        for index, old in enumerate(self.workers):
+            if self._signals or self._stop.is_set():
+                return  # a stop asked for meanwhile comes first
+            new = self._start([self.sockets[index]])
+            if not self._until_ready(new):
+                new.kill()
+                new.join()
+                if not self._signals:
+                    log.error("worker %s did not start: keeping worker %s", new.pid, old.pid)
+                return
+            old.terminate()
+            old.join()
+            self.workers[index] = new
+
+    def _until_ready(self, worker: Process) -> bool:
+        """Whether `worker` serves within READY_SECONDS; False at once if it ends,
+        or if a signal comes meanwhile."""
+        deadline = time.monotonic() + READY_SECONDS
+        while time.monotonic() < deadline and not self._signals:
+            if worker.exitcode is not None:
+                return False
+            if worker.is_ready(timeout=1):
+                return True
+            time.sleep(0.1)
+        return False
 
     def _replace_dead_workers(self) -> None:
         for index, worker in enumerate(self.workers):
-            if self._stop.is_set():
-                return
+            if self._signals or self._stop.is_set():
+                return  # acted on first: a stop must not start a worker
             if worker.is_alive(timeout=self.config.timeout_worker_healthcheck):
                 continue
             worker.kill()  # if it is hung rather than gone
@@ -145,21 +214,27 @@ class Supervisor:
                 self._stop.set()
                 return
             log.warning("worker %s ended (%s): starting another", worker.pid, worker.exitcode)
-            replacement = Process(self.config, [self.sockets[index]])
-            replacement.start()
-            self.workers[index] = replacement
+            self.workers[index] = self._start([self.sockets[index]])
 
 
 def supervise(config: Config) -> None:
     """Binds config's address, runs config.workers workers and exits with the
     supervisor's status (uvicorn's STARTUP_FAILURE when the address is taken)."""
     try:
-        sockets = bind_sockets(config.host, config.port, config.workers, config.backlog)
+        sockets = bind_sockets(
+            config.host,
+            config.port,
+            config.workers,
+            config.backlog,
+            reuse_port=sys.platform.startswith("linux"),
+        )
     except OSError as taken:
         log.error("cannot listen on %s:%d: %s", config.host, config.port, taken.strerror)
         sys.exit(STARTUP_FAILURE)
-    port = sockets[0].getsockname()[1]
-    log.info("listening on http://%s:%d with %d processes", config.host, port, config.workers)
+    host, port = sockets[0].getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    spread = "a socket each" if len(set(sockets)) > 1 else "one shared socket"
+    log.info("listening on http://%s:%d, %d processes, %s", shown, port, config.workers, spread)
     status = Supervisor(config, sockets).run()
     if status:
         sys.exit(status)

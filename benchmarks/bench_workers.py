@@ -200,7 +200,7 @@ def scaling_ceiling(one: dict[str, float], workers: int, generator_ms: float) ->
     """The most aN/a1u can be on this machine: every core the processes may have
     busy, each request costing what it costs the one process plus what the
     generator, on the same cores, spends on it."""
-    cores = min(workers, os.cpu_count() or 1)
+    cores = min(workers, len(os.sched_getaffinity(0)))
     best_rps = cores * 1000 / (one["cpu_ms"] + generator_ms)
     return best_rps / one["rps"]
 

@@ -99,8 +99,17 @@ def test_workers_benchmark_loads_one_and_two_processes_serving_the_same_answers(
     assert all(side["requests"] > 0 for side in results["sides"].values())
     assert set(results["ratios"]) == {"a2/a1u", "a2/a1", "c2/c1u", "c2/c1"}
     assert set(results["ceilings"]) == {"a2/a1u", "c2/c1u"}
-    assert all(ceiling > 0 for ceiling in results["ceilings"].values())
     assert "| a2 |" in bench_workers.report(results)
+
+
+def test_the_scaling_ceiling_is_the_cores_over_what_a_request_costs_them() -> None:
+    from benchmarks.bench_workers import scaling_ceiling
+
+    # One process at 2,400 req/s and 0.4 CPU ms each: 0.96 of a core. Alone on one
+    # core, with the generator's 0.1 ms a request on it too, 2,000 req/s at most.
+    one = {"cpu_ms": 0.4, "rps": 2400.0}
+    assert scaling_ceiling(one, workers=1, generator_ms=0.1) == pytest.approx(2000 / 2400)
+    assert scaling_ceiling(one, workers=1, generator_ms=0.0) == pytest.approx(2500 / 2400)
 
 
 async def test_direct_benchmark_runs_and_only_the_path_on_answers_directly() -> None:

@@ -1,7 +1,8 @@
 """`serve --workers N` (supervisor.py): each worker listens on a socket of its own,
 so the kernel spreads connections over them; a worker that dies is replaced on its
-socket without a connection lost; a taken port, a worker that cannot start and
-SIGTERM each stop the whole server as they should.
+socket, and what waited on that socket is served by the replacement; SIGHUP
+replaces the workers; a taken port, a worker that cannot start and SIGTERM each
+stop the whole server as they should.
 
 What a process holds is read from /proc (tests/utils/sockets.py).
 """
@@ -23,7 +24,7 @@ import pytest
 from supervisor import bind_sockets
 from tests.utils.app_server import ROOT, AppServer
 from tests.utils.processes import free_port
-from tests.utils.sockets import ESTABLISHED, LISTEN, held
+from tests.utils.sockets import ESTABLISHED, LISTEN, held, waiting_to_be_accepted
 from tests.utils.tasks_app import eventually
 
 # Starts servers in subprocesses: left out of `make test-fast`.
@@ -150,18 +151,27 @@ async def test_each_worker_listens_on_its_own_socket_and_connections_spread(
 
 
 @in_subprocesses
-async def test_a_killed_worker_is_replaced_on_its_socket_and_no_connection_is_lost(
+async def test_a_killed_worker_is_replaced_on_its_socket_which_kept_what_waited_for_it(
     tmp_path: Path,
 ) -> None:
+    """The parent holds every socket: connections the kernel queued on a worker's
+    socket outlive the worker and are served by its replacement, not reset."""
     server = AppServer(tmp_path, "replaced", env=TWO_WORKERS)
     try:
         server.start()
         await eventually(lambda: all_workers_up(server, 2), GUARD, "both workers")
         (victim, its_socket), (survivor, _) = workers(server).items()
+        (inode,) = its_socket
+        os.kill(victim, signal.SIGSTOP)  # it accepts nothing more
+        burst = asyncio.create_task(healthz_burst(server.port, BURST // 2))
+
+        async def queued_for_the_victim() -> bool:
+            assert not burst.done(), "answered with the victim stopped: nothing queued on it"
+            return waiting_to_be_accepted(inode) > 0
+
+        await eventually(queued_for_the_victim, GUARD, "connections queued on its socket")
         os.kill(victim, signal.SIGKILL)
-        # Opened while it is gone: those the kernel gives its socket wait there for
-        # the replacement rather than being refused or reset.
-        close_all(await healthz_burst(server.port, BURST // 2))
+        close_all(await burst)  # every one answered, those queued included
 
         async def replaced() -> bool:
             now = workers(server)
@@ -169,6 +179,42 @@ async def test_a_killed_worker_is_replaced_on_its_socket_and_no_connection_is_lo
 
         await eventually(replaced, GUARD, "a new worker on the killed one's socket")
         assert f"worker {victim} ended" in server.log()
+    finally:
+        server.stop()
+
+
+@in_subprocesses
+async def test_sighup_replaces_each_worker_on_its_socket_and_other_signals_are_ignored(
+    tmp_path: Path,
+) -> None:
+    server = AppServer(tmp_path, "sighup", env=TWO_WORKERS)
+    try:
+        server.start()
+        assert server.process is not None
+        parent = server.process.pid
+        await eventually(lambda: all_workers_up(server, 2), GUARD, "both workers")
+        before = workers(server)
+        for ignored in (signal.SIGUSR1, signal.SIGUSR2):
+            os.kill(parent, ignored)
+
+        async def both_ignored() -> bool:
+            log = server.log()
+            return "received SIGUSR1, ignored" in log and "received SIGUSR2, ignored" in log
+
+        await eventually(both_ignored, GUARD, "both signals noted")
+        assert workers(server) == before, "an ignored signal touched no worker"
+
+        os.kill(parent, signal.SIGHUP)
+
+        async def all_replaced() -> bool:
+            now = workers(server)
+            new_pids = not set(now) & set(before)
+            same_sockets = sorted(map(sorted, now.values())) == sorted(map(sorted, before.values()))
+            return len(now) == 2 and new_pids and same_sockets
+
+        await eventually(all_replaced, GUARD, "both workers replaced on their sockets")
+        assert server.process.poll() is None
+        close_all(await healthz_burst(server.port, BURST // 2))
     finally:
         server.stop()
 
@@ -204,7 +250,10 @@ async def test_sigterm_to_the_parent_stops_the_workers_then_the_parent(tmp_path:
         pids = set(workers(server))
         # A request whose body never comes: only the graceful timeout ends it.
         _, stalled = await asyncio.open_connection("127.0.0.1", server.port)
-        stalled.write(b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n{")
+        stalled.write(
+            b"POST /graphql HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n{"
+        )
         await stalled.drain()
         os.kill(server.process.pid, signal.SIGTERM)  # the parent only, as a platform does
         status = await asyncio.to_thread(server.process.wait, GUARD)
@@ -214,6 +263,8 @@ async def test_sigterm_to_the_parent_stops_the_workers_then_the_parent(tmp_path:
     assert status == 0, server.log()
     assert not [pid for pid in pids if running(pid)], "workers left running"
     assert server.log().count("Application shutdown complete") == 2
+    # Its worker waited for the stalled request until the graceful timeout.
+    assert "timeout graceful shutdown exceeded" in server.log()
 
 
 @in_subprocesses

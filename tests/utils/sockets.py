@@ -42,3 +42,16 @@ def tcp_sockets(state: str, local_port: int | None = None) -> dict[str, str]:
 def held(pid: int, state: str, local_port: int | None = None) -> set[str]:
     """The inodes of process `pid`'s TCP sockets in `state` (on `local_port`)."""
     return socket_inodes(pid) & tcp_sockets(state, local_port).keys()
+
+
+def waiting_to_be_accepted(inode: str) -> int:
+    """How many connections wait in the accept queue of listening socket `inode`
+    (what /proc/net/tcp gives as its rx_queue); 0 if it is not listening."""
+    for table in _TABLES:
+        if not os.path.exists(table):
+            continue
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[9] == inode and fields[3] == LISTEN:
+                return int(fields[4].split(":")[1], 16)
+    return 0
