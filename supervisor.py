@@ -31,11 +31,15 @@ everything stops with that status. SIGINT, SIGTERM and SIGQUIT stop the workers
 (each finishes its requests within uvicorn's graceful timeout) and then this
 process; SIGHUP replaces the workers one at a time, each new one serving before
 the old one stops, as uvicorn's supervisor does. SIGUSR1, SIGUSR2 and SIGWINCH
-are ignored rather than killing the parent and orphaning its workers.
+are ignored rather than killing the parent and orphaning its workers; and should
+the parent die anyway (SIGKILL, the OOM killer), each worker on Linux gets
+SIGTERM from the kernel (PR_SET_PDEATHSIG) instead of holding the port and the
+embedded file with nobody to stop it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import signal
@@ -57,6 +61,7 @@ HANDLED_SIGNALS = STOP_SIGNALS | IGNORED_SIGNALS | {signal.SIGHUP}
 CHECK_SECONDS = 0.5
 # How long a worker started by SIGHUP may take to serve before the old one is kept.
 READY_SECONDS = 60.0
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def bind_sockets(
@@ -114,13 +119,38 @@ def _listen(
     return sock
 
 
+class Worker(Process):
+    """uvicorn's worker process, which on Linux also ends when its parent does."""
+
+    def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
+        _end_with_parent(self.parent_pid)
+        super().target(sockets)
+
+    def start(self) -> None:
+        self.parent_pid = os.getpid()  # read in the worker, after spawn pickles this
+        super().start()
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    """Ask the kernel for SIGTERM when the parent dies, even by SIGKILL: a worker
+    left behind would go on holding the port and the embedded file, and a new
+    server would be refused both."""
+    if not sys.platform.startswith("linux"):
+        return
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+        log.warning("cannot ask to end with the parent: errno %d", ctypes.get_errno())
+    elif os.getppid() != parent_pid:  # it died before the request took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 class Supervisor:
     """Runs one uvicorn worker per socket until told to stop (`run`)."""
 
     def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
         self.config = config
         self.sockets = sockets
-        self.workers: list[Process] = []
+        self.workers: list[Worker] = []
         self.exit_status = 0
         self._stop = threading.Event()
         self._signals: list[int] = []
@@ -152,8 +182,8 @@ class Supervisor:
         log.info("parent process %d stopped", os.getpid())
         return self.exit_status
 
-    def _start(self, sockets: list[socket.socket]) -> Process:
-        worker = Process(self.config, sockets)
+    def _start(self, sockets: list[socket.socket]) -> Worker:
+        worker = Worker(self.config, sockets)
         worker.start()
         return worker
 
@@ -188,7 +218,7 @@ class Supervisor:
             old.join()
             self.workers[index] = new
 
-    def _until_ready(self, worker: Process) -> bool:
+    def _until_ready(self, worker: Worker) -> bool:
         """Whether `worker` serves within READY_SECONDS; False at once if it ends,
         or if a signal comes meanwhile."""
         deadline = time.monotonic() + READY_SECONDS

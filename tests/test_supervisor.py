@@ -268,6 +268,31 @@ async def test_sigterm_to_the_parent_stops_the_workers_then_the_parent(tmp_path:
 
 
 @in_subprocesses
+async def test_workers_end_with_a_killed_parent_and_free_the_port_and_the_file(
+    tmp_path: Path,
+) -> None:
+    server = AppServer(tmp_path, "orphans", env=TWO_WORKERS)
+    again = AppServer(tmp_path, "again", env=TWO_WORKERS, port=server.port)
+    try:
+        server.start()
+        assert server.process is not None
+        await eventually(lambda: all_workers_up(server, 2), GUARD, "both workers")
+        pids = set(workers(server))
+        os.kill(server.process.pid, signal.SIGKILL)
+        await asyncio.to_thread(server.process.wait, GUARD)
+
+        async def all_ended() -> bool:
+            return not [pid for pid in pids if running(pid)]
+
+        await eventually(all_ended, GUARD, "the orphaned workers to end")
+        await asyncio.to_thread(again.start)  # the port and the embedded file are free
+        close_all(await healthz_burst(again.port, 4))
+    finally:
+        again.stop()
+        server.stop()
+
+
+@in_subprocesses
 async def test_one_process_serves_alone_whatever_uvicorn_would_read(tmp_path: Path) -> None:
     """An empty WEB_CONCURRENCY is no count (settings/server.py): one process, which
     listens itself, and uvicorn must not read the variable again."""

@@ -12,9 +12,13 @@ _TABLES = ("/proc/net/tcp", "/proc/net/tcp6")
 
 
 def socket_inodes(pid: int) -> set[str]:
-    """The inodes of the sockets process `pid` has open."""
-    inodes = set()
-    for fd in Path(f"/proc/{pid}/fd").iterdir():
+    """The inodes of the sockets process `pid` has open (none once it has ended)."""
+    inodes: set[str] = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:  # it ended since it was listed
+        return inodes
+    for fd in fds:
         try:
             target = os.readlink(fd)
         except OSError:  # closed since the listing
