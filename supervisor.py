@@ -27,10 +27,11 @@ taken both at once.
 Workers are uvicorn's `Process`: spawned, pinged over a pipe, killed and
 started again when they die or stop answering, except after a failed start-up
 (exit status STARTUP_FAILURE), which would fail the same way again: then
-everything stops with that status. SIGINT, SIGTERM and SIGQUIT stop the workers
-(each finishes its requests within uvicorn's graceful timeout) and then this
-process; SIGHUP replaces the workers one at a time, each new one serving before
-the old one stops, as uvicorn's supervisor does. SIGUSR1, SIGUSR2 and SIGWINCH
+everything stops with that status. SIGINT, SIGTERM and SIGQUIT to this process
+stop the workers (each finishes its requests within uvicorn's graceful timeout;
+one still running WORKER_STOP_SECONDS later is killed) and then this process;
+SIGHUP replaces the workers one at a time, each new one serving before the old
+one stops, as uvicorn's supervisor does. SIGUSR1, SIGUSR2 and SIGWINCH
 are ignored rather than killing the parent and orphaning its workers; and should
 the parent die anyway (SIGKILL, the OOM killer), each worker on Linux gets
 SIGTERM from the kernel (PR_SET_PDEATHSIG) instead of holding the port and the
@@ -61,6 +62,9 @@ HANDLED_SIGNALS = STOP_SIGNALS | IGNORED_SIGNALS | {signal.SIGHUP}
 CHECK_SECONDS = 0.5
 # How long a worker started by SIGHUP may take to serve before the old one is kept.
 READY_SECONDS = 60.0
+# Longer than a worker's own bounds on stopping (serve.py: 3 s for requests, then
+# 5 s for running tasks), so that only a worker whose loop is stuck is killed.
+WORKER_STOP_SECONDS = 15
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
@@ -141,7 +145,7 @@ def _end_with_parent(parent_pid: int) -> None:
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
         log.warning("cannot ask to end with the parent: errno %d", ctypes.get_errno())
     elif os.getppid() != parent_pid:  # it died before the request took effect
-        os.kill(os.getpid(), signal.SIGTERM)
+        os._exit(1)
 
 
 class Supervisor:
@@ -171,10 +175,7 @@ class Supervisor:
                 self._replace_dead_workers()
         finally:
             # Whatever ended the loop, no worker is left serving without a parent.
-            for worker in self.workers:
-                worker.terminate()
-            for worker in self.workers:
-                worker.join()
+            self._stop_workers(self.workers)
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
             for sock in self.sockets:
@@ -203,26 +204,45 @@ class Supervisor:
             else:
                 log.info("received %s, ignored", name)
 
+    def _interrupted(self) -> bool:
+        """Whether a signal waits that comes before the work in hand: a stop, or
+        another SIGHUP (not one of the ignored ones)."""
+        return self._stop.is_set() or any(s not in IGNORED_SIGNALS for s in self._signals)
+
+    def _stop_workers(self, workers: list[Worker]) -> None:
+        """SIGTERM to each, then WORKER_STOP_SECONDS for all of them to finish;
+        SIGKILL to one that has not (its loop is stuck)."""
+        for worker in workers:
+            worker.terminate()
+        deadline = time.monotonic() + WORKER_STOP_SECONDS
+        for worker in workers:
+            worker.process.join(max(0.0, deadline - time.monotonic()))
+            if worker.exitcode is None:
+                log.error(
+                    "worker %s did not stop in %d s: killing it", worker.pid, WORKER_STOP_SECONDS
+                )
+                worker.kill()
+                worker.join()
+
     def _replace_all(self) -> None:
         for index, old in enumerate(self.workers):
-            if self._signals or self._stop.is_set():
+            if self._interrupted():
                 return  # a stop asked for meanwhile comes first
             new = self._start([self.sockets[index]])
             if not self._until_ready(new):
-                new.kill()
-                new.join()
-                if not self._signals:
+                # Gracefully: it may have taken connections from the shared socket.
+                self._stop_workers([new])
+                if not self._interrupted():
                     log.error("worker %s did not start: keeping worker %s", new.pid, old.pid)
                 return
-            old.terminate()
-            old.join()
+            self._stop_workers([old])
             self.workers[index] = new
 
     def _until_ready(self, worker: Worker) -> bool:
         """Whether `worker` serves within READY_SECONDS; False at once if it ends,
-        or if a signal comes meanwhile."""
+        or if a stop or another SIGHUP comes meanwhile."""
         deadline = time.monotonic() + READY_SECONDS
-        while time.monotonic() < deadline and not self._signals:
+        while time.monotonic() < deadline and not self._interrupted():
             if worker.exitcode is not None:
                 return False
             if worker.is_ready(timeout=1):
@@ -232,7 +252,7 @@ class Supervisor:
 
     def _replace_dead_workers(self) -> None:
         for index, worker in enumerate(self.workers):
-            if self._signals or self._stop.is_set():
+            if self._interrupted():
                 return  # acted on first: a stop must not start a worker
             if worker.is_alive(timeout=self.config.timeout_worker_healthcheck):
                 continue
@@ -259,12 +279,18 @@ def supervise(config: Config) -> None:
             reuse_port=sys.platform.startswith("linux"),
         )
     except OSError as taken:
-        log.error("cannot listen on %s:%d: %s", config.host, config.port, taken.strerror)
+        log.error("cannot listen on %s:%d: %s", _shown(config.host), config.port, taken.strerror)
         sys.exit(STARTUP_FAILURE)
     host, port = sockets[0].getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
     spread = "a socket each" if len(set(sockets)) > 1 else "one shared socket"
-    log.info("listening on http://%s:%d, %d processes, %s", shown, port, config.workers, spread)
+    log.info(
+        "listening on http://%s:%d, %d processes, %s", _shown(host), port, config.workers, spread
+    )
     status = Supervisor(config, sockets).run()
     if status:
         sys.exit(status)
+
+
+def _shown(host: str) -> str:
+    """`host` as it goes in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
