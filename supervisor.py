@@ -42,11 +42,11 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import multiprocessing
 import os
 import signal
 import socket
 import sys
-import threading
 import time
 from types import FrameType
 
@@ -127,24 +127,21 @@ class Worker(Process):
     """uvicorn's worker process, which on Linux also ends when its parent does."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
-        _end_with_parent(self.parent_pid)
+        _end_with_parent()
         super().target(sockets)
 
-    def start(self) -> None:
-        self.parent_pid = os.getpid()  # read in the worker, after spawn pickles this
-        super().start()
 
-
-def _end_with_parent(parent_pid: int) -> None:
+def _end_with_parent() -> None:
     """Ask the kernel for SIGTERM when the parent dies, even by SIGKILL: a worker
     left behind would go on holding the port and the embedded file, and a new
     server would be refused both."""
-    if not sys.platform.startswith("linux"):
+    parent = multiprocessing.parent_process()  # spawn hands the worker its parent's pid
+    if parent is None or not sys.platform.startswith("linux"):
         return
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
         log.warning("cannot ask to end with the parent: errno %d", ctypes.get_errno())
-    elif os.getppid() != parent_pid:  # it died before the request took effect
+    elif os.getppid() != parent.pid:  # it died before the request took effect
         os._exit(1)
 
 
@@ -156,21 +153,22 @@ class Supervisor:
         self.sockets = sockets
         self.workers: list[Worker] = []
         self.exit_status = 0
-        self._stop = threading.Event()
+        self._stopping = False
         self._signals: list[int] = []
 
     def run(self) -> int:
         """Serves until SIGINT, SIGTERM or SIGQUIT, or a worker's failed start-up;
         the exit status: 0, or STARTUP_FAILURE."""
-        # A handler only notes the signal: the loop below acts on it. Setting the
-        # Event from the handler could deadlock on its lock, held by the wait it
-        # interrupted.
+        # A handler only notes the signal and the loop below acts on it: starting
+        # and stopping workers from a handler would run in the middle of whatever
+        # it interrupted, a replacement of workers included.
         previous = {sig: signal.signal(sig, self._note_signal) for sig in HANDLED_SIGNALS}
         try:
             log.info("parent process %d: %d workers", os.getpid(), len(self.sockets))
             for sock in self.sockets:
-                self.workers.append(self._start([sock]))
-            while not self._stop.wait(CHECK_SECONDS):
+                self.workers.append(self._start(sock))
+            while not self._stopping:
+                time.sleep(CHECK_SECONDS)
                 self._act_on_signals()
                 self._replace_dead_workers()
         finally:
@@ -183,8 +181,8 @@ class Supervisor:
         log.info("parent process %d stopped", os.getpid())
         return self.exit_status
 
-    def _start(self, sockets: list[socket.socket]) -> Worker:
-        worker = Worker(self.config, sockets)
+    def _start(self, sock: socket.socket) -> Worker:
+        worker = Worker(self.config, [sock])
         worker.start()
         return worker
 
@@ -192,12 +190,12 @@ class Supervisor:
         self._signals.append(signum)
 
     def _act_on_signals(self) -> None:
-        while self._signals and not self._stop.is_set():
+        while self._signals and not self._stopping:
             signum = self._signals.pop(0)
             name = signal.Signals(signum).name
             if signum in STOP_SIGNALS:
                 log.info("received %s, stopping", name)
-                self._stop.set()
+                self._stopping = True
             elif signum == signal.SIGHUP:
                 log.info("received SIGHUP, replacing the workers one at a time")
                 self._replace_all()
@@ -207,7 +205,7 @@ class Supervisor:
     def _interrupted(self) -> bool:
         """Whether a signal waits that comes before the work in hand: a stop, or
         another SIGHUP (not one of the ignored ones)."""
-        return self._stop.is_set() or any(s not in IGNORED_SIGNALS for s in self._signals)
+        return self._stopping or any(s not in IGNORED_SIGNALS for s in self._signals)
 
     def _stop_workers(self, workers: list[Worker]) -> None:
         """SIGTERM to each, then WORKER_STOP_SECONDS for all of them to finish;
@@ -228,7 +226,7 @@ class Supervisor:
         for index, old in enumerate(self.workers):
             if self._interrupted():
                 return  # a stop asked for meanwhile comes first
-            new = self._start([self.sockets[index]])
+            new = self._start(self.sockets[index])
             if not self._until_ready(new):
                 # Gracefully: it may have taken connections from the shared socket.
                 self._stop_workers([new])
@@ -261,10 +259,10 @@ class Supervisor:
             if worker.exitcode == STARTUP_FAILURE:
                 log.error("worker %s failed to start: stopping the server", worker.pid)
                 self.exit_status = STARTUP_FAILURE
-                self._stop.set()
+                self._stopping = True
                 return
             log.warning("worker %s ended (%s): starting another", worker.pid, worker.exitcode)
-            self.workers[index] = self._start([self.sockets[index]])
+            self.workers[index] = self._start(self.sockets[index])
 
 
 def supervise(config: Config) -> None:
