@@ -11,10 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
-import os
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -28,6 +26,7 @@ from tests.utils.server_workers import (
     all_workers_up,
     close_all,
     healthz_burst,
+    supervise_command,
     workers,
 )
 from tests.utils.sockets import ESTABLISHED, LISTEN, held
@@ -153,16 +152,10 @@ def test_a_worker_that_cannot_start_stops_the_server_with_startup_failure(
     tmp_path: Path,
 ) -> None:
     """Started again it would fail again, for ever: the parent stops instead."""
-    port = free_port()
-    run = (
-        "import logging, uvicorn, supervisor; logging.basicConfig(level=logging.INFO); "
-        "supervisor.supervise(uvicorn.Config('tests.utils.unstartable_app:app', "
-        f"port={port}, workers=2, lifespan='on'))"
-    )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run(
-        [sys.executable, "-c", run], cwd=ROOT, env=env, capture_output=True, timeout=GUARD
-    )
+    switch = tmp_path / "start"
+    switch.write_text("fail")
+    argv, env = supervise_command(free_port(), switch)
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, timeout=GUARD)
     log = done.stdout.decode() + done.stderr.decode()
     assert done.returncode == STARTUP_FAILURE, log
     assert "this app never starts" in log

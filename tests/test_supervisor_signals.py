@@ -160,8 +160,7 @@ async def test_workers_end_with_a_killed_parent_and_free_the_port_and_the_file(
 async def test_a_sighup_whose_new_worker_cannot_start_keeps_the_old_ones(
     tmp_path: Path,
 ) -> None:
-    with steered_supervisor(tmp_path) as steered:
-        await steered.logged("Application startup complete", times=2)
+    async with steered_supervisor(tmp_path) as steered:
         before = steered.workers()
         steered.switch.write_text("fail")
         os.kill(steered.parent, signal.SIGHUP)
@@ -175,8 +174,7 @@ async def test_a_sighup_whose_new_worker_cannot_start_keeps_the_old_ones(
 async def test_an_ignored_signal_does_not_cut_a_sighup_replacement_short(
     tmp_path: Path,
 ) -> None:
-    with steered_supervisor(tmp_path) as steered:
-        await steered.logged("Application startup complete", times=2)
+    async with steered_supervisor(tmp_path) as steered:
         before = steered.workers()
         steered.switch.write_text("slow 1.5")  # a window for the terminal's resize to fall in
         os.kill(steered.parent, signal.SIGHUP)
@@ -198,8 +196,7 @@ async def test_an_ignored_signal_does_not_cut_a_sighup_replacement_short(
 async def test_a_worker_stuck_in_its_shutdown_is_killed_and_the_parent_exits(
     tmp_path: Path,
 ) -> None:
-    with steered_supervisor(tmp_path) as steered:
-        await steered.logged("Application startup complete", times=2)
+    async with steered_supervisor(tmp_path) as steered:
         pids = set(steered.workers())
         steered.switch.write_text("stuck")
         os.kill(steered.parent, signal.SIGTERM)

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,19 +95,29 @@ class Steered:
         await eventually(seen, GUARD, f"{text!r} logged {times} times")
 
 
-@contextlib.contextmanager
-def steered_supervisor(tmp_path: Path) -> Iterator[Steered]:
-    port, switch = free_port(), tmp_path / "start"
+def supervise_command(port: int, switch: Path) -> tuple[list[str], dict[str, str]]:
+    """argv and environment of `supervisor.supervise` running two workers of
+    tests/utils/startup_switch_app.py on `port`, `switch` saying how each starts."""
     run = (
         "import logging, uvicorn, supervisor; logging.basicConfig(level=logging.INFO); "
         "supervisor.supervise(uvicorn.Config('tests.utils.startup_switch_app:app', "
         f"port={port}, workers=2, lifespan='on'))"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TIMELINE_TEST_START": str(switch)}
+    return [sys.executable, "-c", run], env
+
+
+@contextlib.asynccontextmanager
+async def steered_supervisor(tmp_path: Path) -> AsyncIterator[Steered]:
+    """The steered supervisor, once both its workers have started."""
+    port, switch = free_port(), tmp_path / "start"
+    argv, env = supervise_command(port, switch)
     log = tmp_path / "steered.log"
-    server = ManagedServer([sys.executable, "-c", run], f"http://127.0.0.1:{port}/", log, env, ROOT)
+    server = ManagedServer(argv, f"http://127.0.0.1:{port}/", log, env, ROOT)
     try:
-        server.start()
-        yield Steered(server, port, switch)
+        await asyncio.to_thread(server.start)
+        steered = Steered(server, port, switch)
+        await steered.logged("Application startup complete", times=2)
+        yield steered
     finally:
         server.stop()

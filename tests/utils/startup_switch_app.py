@@ -2,7 +2,8 @@
 named by TIMELINE_TEST_START says how each new worker starts ("fail", "slow
 <seconds>", or anything else: at once), and "stuck" makes a worker's shut-down
 block its event loop for good. It answers every request with its process id.
-For tests/test_supervisor.py, which replaces and stops workers under it."""
+For tests/test_supervisor.py and test_supervisor_signals.py, which start, replace
+and stop workers under it."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
                 return
             how = _how_to_start()
             if how == "fail":
-                await send({"type": "lifespan.startup.failed", "message": "told to fail"})
+                await send({"type": "lifespan.startup.failed", "message": "this app never starts"})
                 return
             if how.startswith("slow "):
                 await asyncio.sleep(float(how.split()[1]))
