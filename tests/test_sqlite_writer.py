@@ -279,7 +279,12 @@ async def test_a_live_task_keeps_its_lease_while_transactions_wait_on_awaits(
         await harness.tasks.enqueue("test_effect", {"key": "long", "seconds": 3.0}, name="long")
 
         async def finished() -> bool:
-            return await effect_count(harness.store, "long") == 1
+            # Its run recorded and its row finished too: both come after the effect.
+            if await effect_count(harness.store, "long") != 1:
+                return False
+            if not any(run.task_name == "long" for run in await harness.runs()):
+                return False
+            return [row.state for row in await harness.task_rows()] == ["done"]
 
         await eventually(finished, within=30, what="the long task to finish")
         release.set()
